@@ -1,0 +1,29 @@
+"""autocode: first-pass coding of interview transcripts that learns from your own coding.
+
+The public API, one function or class per pipeline stage. Each CLI command is a thin
+wrapper over one of these.
+"""
+from .classify import ThemeClassifier
+from .cluster import Candidate, cluster_labels, list_candidates, propose
+from .codebook import Code, Codebook, Theme, load_yaml as load_codebook
+from .codings import import_codings
+from .compare import agreement, kappa_words
+from .corpus import Utterance, add_files, utterances
+from .embed import cached_encode, encode
+from .errors import AutocodeError
+from .export import coding_rows, export_csv
+from .ingest import Transcript, Turn, read_transcripts
+from .learn import cross_validate, suggest, train
+from .review import accept, add_theme, merge, move_code, reject, rename_code, rename_theme
+from .segment import segment
+from .store import Project
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AutocodeError", "Candidate", "Code", "Codebook", "Project", "Theme", "ThemeClassifier", "Transcript",
+    "Turn", "Utterance", "accept", "add_files", "add_theme", "agreement", "cached_encode", "cluster_labels",
+    "coding_rows", "cross_validate", "encode", "export_csv", "import_codings", "kappa_words", "list_candidates",
+    "load_codebook", "merge", "move_code", "propose", "read_transcripts", "reject", "rename_code",
+    "rename_theme", "segment", "suggest", "train", "utterances",
+]

@@ -1,0 +1,151 @@
+"""The classifier that learns a coder's codes and suggests codes for new utterances.
+
+:class:`ThemeClassifier` is a scikit-learn-style estimator over sentence embeddings
+(multinomial logistic regression, classes balanced so rare codes are not drowned by
+"no code"). It saves to a single ``.npz`` of plain arrays plus JSON, loaded with
+``allow_pickle=False``: a shared model file can never run code on the recipient's machine,
+and it loads across scikit-learn versions because prediction is plain numpy.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .embed import encode
+from .errors import AutocodeError
+
+FORMAT = "autocode-classifier/1"
+
+
+class ThemeClassifier:
+    """Suggest a code for an utterance from coded examples.
+
+    Parameters
+    ----------
+    model : sentence-transformers model name or path used when texts (not embeddings)
+        are given; ``None`` means the bundled all-MiniLM-L6-v2.
+    C : inverse regularisation strength of the logistic regression.
+    class_weight : passed to :class:`~sklearn.linear_model.LogisticRegression`.
+    themes : optional ``{code: theme}`` map, kept with the model so it can roll codes up.
+    """
+
+    def __init__(self, model: str | None = None, C: float = 2.0, class_weight: str | None = "balanced",
+                 max_iter: int = 3000, themes: dict | None = None):
+        self.model = model
+        self.C = C
+        self.class_weight = class_weight
+        self.max_iter = max_iter
+        self.themes = themes
+
+    # -- learning ---------------------------------------------------------------------------
+    def fit(self, texts, labels, embeddings: np.ndarray | None = None) -> "ThemeClassifier":
+        from sklearn.linear_model import LogisticRegression
+
+        X = self._features(texts, embeddings)
+        y = np.asarray([str(l) for l in labels], dtype=object)
+        if len(X) != len(y):
+            raise ValueError(f"labels: expected one label per text ({len(X)}), got {len(y)}")
+        if len(set(y)) < 2:
+            raise AutocodeError(f"the classifier needs at least two different codes; got only {sorted(set(y))}",
+                                "code more utterances, including some with other codes or 'no code'")
+        lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
+        lr.fit(X, y)
+        self.classes_ = np.asarray([str(c) for c in lr.classes_], dtype=object)
+        self.coef_, self.intercept_ = _multiclass(lr.coef_, lr.intercept_)
+        self.examples_X_, self.examples_label_ = X.astype(np.float32), list(y)
+        self.examples_text_ = [str(t) for t in texts] if texts is not None else [""] * len(y)
+        self.themes_ = dict(self.themes or {})
+        return self
+
+    # -- predicting -------------------------------------------------------------------------
+    def decision_function(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
+        self._check_fitted()
+        return self._features(texts, embeddings) @ self.coef_.T + self.intercept_
+
+    def predict_proba(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
+        z = self.decision_function(texts, embeddings)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def predict(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
+        return self.classes_[self.predict_proba(texts, embeddings).argmax(axis=1)]
+
+    def theme_of(self, code: str) -> str:
+        return self.themes_.get(code, "")
+
+    def nearest_examples(self, embeddings: np.ndarray, labels, k: int = 2) -> list[list[tuple[str, float]]]:
+        """For each row, the k most similar training examples that carry the same label: the reason."""
+        self._check_fitted()
+        sims = np.asarray(embeddings, dtype=np.float32) @ self.examples_X_.T
+        train = np.asarray(self.examples_label_, dtype=object)
+        out = []
+        for row, label in zip(sims, labels):
+            idx = np.flatnonzero(train == label)
+            best = idx[np.argsort(-row[idx], kind="stable")[:k]]
+            out.append([(self.examples_text_[i], float(row[i])) for i in best])
+        return out
+
+    # -- saving -----------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        self._check_fitted()
+        meta = {"format": FORMAT, "model": self.model, "C": self.C, "class_weight": self.class_weight,
+                "max_iter": self.max_iter, "classes": list(self.classes_), "themes": self.themes_,
+                "examples_text": self.examples_text_, "examples_label": self.examples_label_}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, coef=self.coef_, intercept=self.intercept_, examples_X=self.examples_X_,
+                            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+        return buf.getvalue()
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(self.to_bytes())
+        tmp.replace(path)  # never a half-written model file
+        return path
+
+    @classmethod
+    def from_bytes(cls, data: bytes, where: str = "classifier") -> "ThemeClassifier":
+        try:
+            arrays = np.load(io.BytesIO(data), allow_pickle=False)
+            meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+        except Exception:
+            raise AutocodeError("is not an autocode classifier file", "train one with 'autocode train --out FILE'", where) from None
+        if meta.get("format") != FORMAT:
+            raise AutocodeError(f"has format {meta.get('format')!r}, expected {FORMAT!r}",
+                                "retrain it with this version of autocode", where)
+        clf = cls(meta["model"], meta["C"], meta["class_weight"], meta["max_iter"], meta["themes"])
+        clf.classes_ = np.asarray(meta["classes"], dtype=object)
+        clf.coef_, clf.intercept_ = arrays["coef"], arrays["intercept"]
+        clf.examples_X_ = arrays["examples_X"]
+        clf.examples_text_, clf.examples_label_ = meta["examples_text"], meta["examples_label"]
+        clf.themes_ = meta["themes"]
+        return clf
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ThemeClassifier":
+        path = Path(path)
+        if not path.is_file():
+            raise AutocodeError("classifier file not found", "check the path", str(path))
+        return cls.from_bytes(path.read_bytes(), str(path))
+
+    # -- internals --------------------------------------------------------------------------
+    def _features(self, texts, embeddings) -> np.ndarray:
+        if embeddings is None:
+            if texts is None:
+                raise ValueError("texts or embeddings: give one of them, got neither")
+            embeddings = encode(list(texts), self.model)
+        return np.asarray(embeddings, dtype=np.float32)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise AutocodeError("this classifier has not been trained yet", "call fit() first, or load a saved one")
+
+
+def _multiclass(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Binary logistic regression as two softmax rows, so prediction is one formula."""
+    if coef.shape[0] == 1:
+        return np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return coef, intercept

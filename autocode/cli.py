@@ -1,0 +1,379 @@
+"""The ``autocode`` command line: thin wrappers over the plain functions of each stage.
+
+Each command finds the project, calls one function that returns data, and prints it. An
+:class:`AutocodeError` becomes a plain-English message and a non-zero exit, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.tree import Tree
+
+from . import codebook as cb
+from . import review
+from .errors import AutocodeError
+from .store import Project, default_coder
+
+app = typer.Typer(help="First-pass coding of interview transcripts, offline, learning from your coding.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+codebook_app = typer.Typer(help="Show, import or export the codebook.", invoke_without_command=True)
+code_app = typer.Typer(help="Rename or move codes.", no_args_is_help=True)
+theme_app = typer.Typer(help="Create or rename themes.", no_args_is_help=True)
+app.add_typer(codebook_app, name="codebook")
+app.add_typer(code_app, name="code")
+app.add_typer(theme_app, name="theme")
+
+out = Console(soft_wrap=False)
+err = Console(stderr=True)
+
+ProjectOpt = Annotated[Optional[Path], typer.Option("--project", "-p", help="Project folder (default: the one you are in).")]
+CoderOpt = Annotated[Optional[str], typer.Option("--coder", help="Who made the decision (default: your user name).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def friendly(func):
+    """Turn expected problems into a message and exit code 1, with no traceback."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except AutocodeError as exc:
+            err.print(f"[bold red]Error:[/] {exc.message}", highlight=False, markup=True)
+            raise typer.Exit(1) from None
+        except sqlite3.OperationalError as exc:
+            err.print(f"[bold red]Error:[/] the project database is busy or damaged ({exc}).\n"
+                      "What to do: close other autocode windows using this project and try again.")
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("Stopped. Nothing was changed by the interrupted command.")
+            raise typer.Exit(130) from None
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("AUTOCODE_DEBUG"):
+                raise
+            err.print(f"[bold red]Error:[/] autocode hit an unexpected problem: {type(exc).__name__}: {exc}\n"
+                      "What to do: nothing was changed. Run again with AUTOCODE_DEBUG=1 set to see details, "
+                      "and report it to the autocode developers.", highlight=False)
+            raise typer.Exit(2) from None
+    return wrapper
+
+
+def command(*args, target=None, **kwargs):
+    return lambda f: (target or app).command(*args, **kwargs)(friendly(f))
+
+
+def emit_json(data) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+# -- project ---------------------------------------------------------------------------------
+
+@command()
+def init(directory: Annotated[Path, typer.Argument(help="Folder for the new project.")],
+         codebook: Annotated[Optional[Path], typer.Option(help="A codebook .yaml to start from.")] = None,
+         model: Annotated[Optional[str], typer.Option(help="Sentence-transformers model name or folder.")] = None,
+         coder: CoderOpt = None):
+    """Create a project folder with settings and a database."""
+    book = cb.load_yaml(codebook) if codebook else None  # check it before creating anything
+    project = Project.create(directory, {"embedding": {"model": model}} if model else None)
+    if book:
+        with project.transaction() as conn:
+            counts = cb.store(conn, book)
+            project.log("import-codebook", coder or default_coder(), file=str(codebook), **counts)
+    out.print(f"Created an autocode project in [bold]{project.root}[/]."
+              + (f" Codebook: {len(book.themes)} themes, {len(book.codes)} codes." if book else ""))
+    out.print(f"Next: cd {directory} and add transcripts with [bold]autocode add FILES[/].")
+
+
+@command()
+def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
+        interviewer: Annotated[Optional[list[str]], typer.Option(help="Another speaker label to treat as the interviewer.")] = None,
+        project: ProjectOpt = None, coder: CoderOpt = None):
+    """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx)."""
+    from .corpus import add_files
+
+    report = add_files(Project.find(project), files, tuple(interviewer or ()), coder)
+    for warning in report.warnings:
+        err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+    out.print(f"Added {len(report.added)} document(s), replaced {len(report.replaced)}, "
+              f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
+    if report.replaced:
+        out.print(f"Kept {report.kept_codings} coding(s) whose text is unchanged in the new versions.")
+    out.print("Next: [bold]autocode propose[/] to find candidate codes.")
+
+
+# -- candidates --------------------------------------------------------------------------------
+
+@command()
+def propose(seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed, same candidates).")] = None,
+            min_cluster_size: Annotated[Optional[int], typer.Option(help="Smallest group to report (default: 1% of utterances, at least 5).")] = None,
+            model: Annotated[Optional[str], typer.Option(help="Embedding model name or folder for this run.")] = None,
+            project: ProjectOpt = None, coder: CoderOpt = None):
+    """Group participant utterances into candidate codes."""
+    from .cluster import propose as run
+
+    found = run(Project.find(project), seed, min_cluster_size, model, coder)
+    covered = sum(c.size for c in found)
+    out.print(f"Found {len(found)} candidate codes covering {covered} utterances.")
+    out.print("Next: [bold]autocode candidates[/] to review them, then accept, merge or reject.")
+
+
+@command()
+def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided candidates.")] = False,
+               as_json: JsonOpt = False, project: ProjectOpt = None):
+    """List candidate codes with keywords and example quotes."""
+    from .cluster import list_candidates
+
+    rows = list_candidates(Project.find(project).conn, None if all_ else "open")
+    if as_json:
+        return emit_json(rows)
+    if not rows:
+        return out.print("No open candidates. Run [bold]autocode propose[/] first.")
+    table = Table("id", "label", "size", "docs", "people", "example quotes", show_lines=True)
+    for r in rows:
+        quotes = "\n".join(f"\u201c{e['text'][:110]}\u201d ({e['document']})" for e in r["examples"][:3])
+        table.add_row(str(r["id"]), f"{r['label']}\n[dim]{', '.join(r['keywords'][:6])}[/]", str(r["size"]),
+                      str(r["n_documents"]), str(r["n_participants"]), quotes)
+    out.print(table)
+    out.print('Next: autocode accept ID --theme THEME --name "Code name", autocode merge ID ID ..., or autocode reject ID.')
+
+
+ThemeOpt = Annotated[str, typer.Option("--theme", "-t", help="Theme id or name the code belongs to.")]
+
+
+@command()
+def accept(candidate: int, theme: ThemeOpt = "", name: Annotated[Optional[str], typer.Option(help="Code name (default: the candidate's label).")] = None,
+           definition: str = "", code: Annotated[Optional[str], typer.Option(help="Code id, or an existing code to add these utterances to.")] = None,
+           project: ProjectOpt = None, coder: CoderOpt = None):
+    """Accept a candidate as a code; its utterances become your codings."""
+    result = review.accept(Project.find(project), candidate, theme, name, definition, code, coder)
+    out.print(f"Candidate {candidate} is now code '{result['name']}' ({result['code']}) under theme "
+              f"'{result['theme']}', with {result['codings']} coded utterances.")
+
+
+@command()
+def merge(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates to merge.")], theme: ThemeOpt = "",
+          name: Annotated[Optional[str], typer.Option(help="Name of the merged code.")] = None, definition: str = "",
+          code: Annotated[Optional[str], typer.Option(help="Code id, or an existing code.")] = None,
+          project: ProjectOpt = None, coder: CoderOpt = None):
+    """Merge several candidates into one code."""
+    result = review.merge(Project.find(project), candidate_ids, theme, name, definition, code, coder)
+    out.print(f"Merged {len(set(candidate_ids))} candidates into code '{result['name']}' ({result['code']}), "
+              f"{result['codings']} coded utterances.")
+
+
+@command()
+def reject(candidate_ids: list[int], reason: str = "", project: ProjectOpt = None, coder: CoderOpt = None):
+    """Reject candidates that are not codes."""
+    n = review.reject(Project.find(project), candidate_ids, coder, reason)
+    out.print(f"Rejected {n} candidate(s).")
+
+
+# -- codebook ----------------------------------------------------------------------------------
+
+@codebook_app.callback()
+@friendly
+def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: ProjectOpt = None):
+    """Show the codebook as a tree of themes and codes (with coding counts)."""
+    if ctx.invoked_subcommand:
+        return
+    conn = Project.find(project).conn
+    book, counts = cb.load(conn), cb.code_counts(conn)
+    if as_json:
+        return emit_json(book.to_dict())
+    if not book.themes:
+        return out.print("The codebook is empty. Import one with [bold]autocode codebook import FILE.yaml[/] or accept candidates.")
+    tree = Tree("[bold]Codebook[/]")
+    for t in book.themes:
+        branch = tree.add(f"[bold]{t.name}[/] [dim]({t.id})[/]")
+        for c in t.codes:
+            branch.add(f"{c.name} [dim]({c.id}, {counts.get(c.id, 0)} codings)[/]")
+    out.print(tree)
+
+
+@command("import", target=codebook_app)
+def codebook_import(file: Path, project: ProjectOpt = None, coder: CoderOpt = None):
+    """Import a codebook .yaml (codes with known ids are updated)."""
+    counts = review.import_codebook(Project.find(project), file, coder)
+    out.print(f"Imported {counts['themes']} themes and {counts['codes']} codes from {file}.")
+
+
+@command("export", target=codebook_app)
+def codebook_export(out_file: Annotated[Optional[Path], typer.Option("--out", help="File to write (default: print).")] = None,
+                    project: ProjectOpt = None):
+    """Export the codebook as YAML."""
+    from .export import write_text
+
+    text = cb.dump_yaml(cb.load(Project.find(project).conn))
+    if out_file:
+        write_text(out_file, text)
+        return out.print(f"Wrote the codebook to {out_file}.")
+    print(text, end="")
+
+
+@command("rename", target=code_app)
+def code_rename(code: str, new_name: str, project: ProjectOpt = None, coder: CoderOpt = None):
+    """Rename a code (its id stays the same)."""
+    c = review.rename_code(Project.find(project), code, new_name, coder)
+    out.print(f"Code {c.id} is now called '{c.name}'.")
+
+
+@command("move", target=code_app)
+def code_move(code: str, theme: str, project: ProjectOpt = None, coder: CoderOpt = None):
+    """Move a code to another theme."""
+    c = review.move_code(Project.find(project), code, theme, coder)
+    out.print(f"Code '{c.name}' is now under theme {c.theme}.")
+
+
+@command("add", target=theme_app)
+def theme_add(name: str, definition: str = "", theme_id: Annotated[Optional[str], typer.Option("--id")] = None,
+              project: ProjectOpt = None, coder: CoderOpt = None):
+    """Create a theme."""
+    t = review.add_theme(Project.find(project), name, definition, theme_id, coder)
+    out.print(f"Created theme '{t.name}' ({t.id}).")
+
+
+@command("rename", target=theme_app)
+def theme_rename(theme: str, new_name: str, project: ProjectOpt = None, coder: CoderOpt = None):
+    """Rename a theme (its id stays the same)."""
+    t = review.rename_theme(Project.find(project), theme, new_name, coder)
+    out.print(f"Theme {t.id} is now called '{t.name}'.")
+
+
+# -- codings, learning, export -----------------------------------------------------------------
+
+@command("import-codings")
+def import_codings(file: Path, coder: Annotated[Optional[str], typer.Option(help="Whose codings these are (default: the file's 'coder' column).")] = None,
+                   project: ProjectOpt = None):
+    """Import a coder's codings from CSV (replaces that coder's codings of those documents)."""
+    from .codings import import_codings as run
+
+    r = run(Project.find(project), file, coder)
+    out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
+              f"for {len(r.documents)} document(s).")
+    if r.unmatched:
+        err.print(f"[yellow]Warning:[/] {len(r.unmatched)} row(s) covered no utterance (rows "
+                  f"{', '.join(map(str, r.unmatched[:10]))}{'...' if len(r.unmatched) > 10 else ''}); check their offsets.")
+
+
+@command()
+def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's codings (default: your user name).")] = None,
+          save: Annotated[Optional[Path], typer.Option("--out", help="Also save the model to this .npz file to share.")] = None,
+          as_json: JsonOpt = False, project: ProjectOpt = None):
+    """Train the classifier on a coder's confirmed codings and report cross-validated agreement."""
+    from .learn import latest_classifier, train as run
+
+    p = Project.find(project)
+    metrics = run(p, coder or default_coder())
+    if save:
+        latest_classifier(p.conn)[0].save(save)
+    if as_json:
+        return emit_json(metrics)
+    out.print(f"Trained on {metrics['utterances']} utterances coded by {metrics['coder']} "
+              f"({len(metrics['codes'])} codes plus 'no code').")
+    _print_cv(metrics.get("cross_validation", {}))
+    out.print("Next: [bold]autocode suggest FILES[/] to code new transcripts.")
+
+
+def _print_cv(cv: dict) -> None:
+    from .compare import kappa_words
+
+    if "codes" not in cv:
+        return out.print(cv.get("note", ""))
+    for level in ("codes", "themes"):
+        m = cv[level]
+        out.print(f"Cross-validated by document ({cv['folds']} folds), {level}: kappa {m['cohen_kappa']:.2f} "
+                  f"({kappa_words(m['cohen_kappa'])}), macro-F1 {m['macro_f1']:.2f}, agreement {m['percent_agreement']:.0f}%.")
+
+
+@command()
+def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New transcripts to add and code.")] = None,
+            documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids to code.")] = None,
+            out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the suggestions to this CSV.")] = None,
+            classifier: Annotated[Optional[Path], typer.Option(help="Use this saved classifier .npz instead of the project's.")] = None,
+            project: ProjectOpt = None, coder: CoderOpt = None):
+    """Suggest codes for new or uncoded participant utterances."""
+    from .classify import ThemeClassifier
+    from .corpus import add_files, read_all
+    from .export import COLUMNS, to_csv, write_text
+    from .learn import suggest as run
+
+    p = Project.find(project)
+    docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else []
+    clf = ThemeClassifier.load(classifier) if classifier else None
+    if files:
+        docs += [t.id for t in read_all(files)]
+        add_files(p, files, coder=coder)
+    rows = run(p, docs or None, clf, coder)
+    if out_file:
+        write_text(out_file, to_csv(rows, COLUMNS + ["reason"]))
+    _print_suggestions(rows, out_file)
+
+
+def _print_suggestions(rows: list[dict], out_file) -> None:
+    if not rows:
+        return out.print("Nothing to suggest: every participant utterance there is already coded by a person.")
+    coded = [r for r in rows if r["code"]]
+    out.print(f"Suggested codes for {len(rows)} utterances ({len(coded)} with a code, "
+              f"{len(rows) - len(coded)} 'no code').")
+    table = Table("document", "#", "code", "conf.", "text")
+    for r in sorted(coded, key=lambda r: -r["confidence"])[:10]:
+        table.add_row(r["document"], str(r["utterance"]), r["code"], f"{r['confidence']:.2f}", r["text"][:90])
+    out.print(table)
+    out.print(f"Wrote all suggestions to {out_file}." if out_file else
+              "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
+
+
+@command()
+def export(format: Annotated[str, typer.Option("--format", "-f", help="Output format: csv.")] = "csv",
+           coder: Annotated[Optional[str], typer.Option(help="Only this coder's codings.")] = None,
+           out_file: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("codings.csv"),
+           project: ProjectOpt = None):
+    """Export codings (same columns import-codings reads)."""
+    from .export import export_csv
+
+    if format.lower() != "csv":
+        raise AutocodeError(f"unknown export format '{format}'", "use --format csv")
+    n = export_csv(Project.find(project).conn, out_file, coder)
+    out.print(f"Wrote {n} codings to {out_file}.")
+
+
+@command()
+def log(limit: Annotated[int, typer.Option(help="How many recent decisions to show.")] = 50,
+        as_json: JsonOpt = False, project: ProjectOpt = None):
+    """Show the decision log, newest last."""
+    rows = [dict(r) for r in Project.find(project).conn.execute(
+        "SELECT * FROM (SELECT * FROM decisions ORDER BY id DESC LIMIT ?) ORDER BY id", (limit,))]
+    if as_json:
+        return emit_json([{**r, "details": json.loads(r["details"])} for r in rows])
+    table = Table("#", "time", "coder", "action", "details")
+    for r in rows:
+        table.add_row(str(r["id"]), r["time"], r["coder"], r["action"], r["details"][:100])
+    out.print(table)
+
+
+@command()
+def demo(data: Annotated[Optional[Path], typer.Option(help="Demo corpus folder (default: the repo's data/).")] = None,
+         keep: Annotated[Optional[Path], typer.Option(help="Keep the demo project in this folder.")] = None):
+    """Run the whole flow on the demo corpus and explain each step."""
+    from .demo import run_demo
+
+    run_demo(data, keep, say=out.print)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

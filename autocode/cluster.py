@@ -1,0 +1,171 @@
+"""Candidate codes: groups of similar participant utterances found by HDBSCAN.
+
+Embeddings are reduced to a few dimensions with PCA (fast and deterministic) before HDBSCAN, since density
+clustering degrades in 384 dimensions. Each group gets a label and keywords from class-based
+TF-IDF (a word is distinctive when frequent in the group and rare in the others), and its
+example quotes are the utterances nearest its centre.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.cluster import HDBSCAN
+from sklearn.decomposition import PCA
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+from .corpus import Utterance, utterances
+from .embed import cached_encode
+from .errors import AutocodeError
+from .store import Project, default_coder, now
+
+# Spoken-language filler that c-TF-IDF would otherwise find distinctive.
+FILLER = {"um", "uh", "er", "erm", "mm", "hmm", "yeah", "yes", "okay", "ok", "like", "know", "think",
+          "mean", "just", "really", "sort", "kind", "actually", "thing", "things", "right", "laughs",
+          "pause", "bit", "lot", "quite", "say", "said", "sure", "don", "ve", "ll", "did", "does",
+          "got", "going", "gonna", "way", "probably", "maybe", "suppose", "guess", "well", "oh"}
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS | FILLER)
+N_EXAMPLES = 5
+ASSIGN_SIMILARITY = 0.4
+N_KEYWORDS = 10
+
+
+@dataclass
+class Candidate:
+    label: str
+    keywords: list[str]
+    members: list[int]          # utterance ids
+    distances: list[float]      # cosine distance to the group's centre
+    examples: list[int]         # utterance ids, nearest the centre first
+    n_documents: int
+    n_participants: int
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+
+def cluster_labels(X: np.ndarray, min_cluster_size: int = 0, dimensions: int = 5, seed: int = 0,
+                   assign_similarity: float = ASSIGN_SIMILARITY) -> np.ndarray:
+    """HDBSCAN group per row (-1 = no group). Same input and seed give the same result.
+
+    HDBSCAN leaves many utterances as noise; those close enough (cosine similarity of at
+    least ``assign_similarity``) to a group's centre join it, so fewer are left unassigned.
+    """
+    n = len(X)
+    if n < 10:
+        raise AutocodeError(
+            f"only {n} participant utterances to cluster",
+            "add more transcripts first: candidate codes need at least 10 utterances")
+    size = min_cluster_size or max(5, round(n / 300))
+    dims = max(2, min(dimensions, X.shape[1], n - 1))
+    reduced = PCA(n_components=dims, random_state=seed).fit_transform(X)
+    # "leaf" selection: many small, tight groups, rather than "eom"'s tendency on
+    # single-topic interviews to return one group holding nearly everything.
+    labels = HDBSCAN(min_cluster_size=size, min_samples=1, cluster_selection_method="leaf",
+                     copy=True).fit_predict(reduced)
+    return assign_outliers(X, labels, assign_similarity)
+
+
+def assign_outliers(X: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
+    groups = np.array(sorted(set(labels) - {-1}))
+    if len(groups) == 0:
+        return labels
+    centres = np.stack([X[labels == g].mean(axis=0) for g in groups])
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    sims = X @ centres.T
+    out = labels.copy()
+    move = (labels == -1) & (sims.max(axis=1) >= threshold)
+    out[move] = groups[sims.argmax(axis=1)[move]]
+    return out
+
+
+def keywords_by_group(texts: list[str], labels: np.ndarray, n: int = N_KEYWORDS) -> dict[int, list[str]]:
+    """Top c-TF-IDF words (and two-word phrases) for each group."""
+    groups = sorted(set(labels) - {-1})
+    joined = [" ".join(t for t, l in zip(texts, labels) if l == g) for g in groups]
+    vectorizer = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+    try:
+        counts = vectorizer.fit_transform(joined).toarray().astype(float)
+    except ValueError:  # nothing but stop words
+        return {g: [] for g in groups}
+    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    idf = np.log(1 + counts.sum(axis=1).mean() / np.maximum(counts.sum(axis=0), 1))
+    scores, vocab = tf * idf, vectorizer.get_feature_names_out()
+    return {g: [vocab[i] for i in np.argsort(-scores[k], kind="stable")[:n] if scores[k, i] > 0]
+            for k, g in enumerate(groups)}
+
+
+def describe(utts: list[Utterance], X: np.ndarray, labels: np.ndarray) -> list[Candidate]:
+    """Label, keywords, examples and spread of each group, largest group first."""
+    words = keywords_by_group([u.text for u in utts], labels)
+    out = []
+    for g, kw in words.items():
+        idx = np.flatnonzero(labels == g)
+        centre = X[idx].mean(axis=0)
+        centre /= np.linalg.norm(centre) or 1.0
+        dist = 1.0 - X[idx] @ centre
+        order = idx[np.argsort(dist, kind="stable")]
+        out.append(Candidate(
+            label=_label(kw), keywords=kw, members=[utts[i].id for i in idx],
+            distances=[float(d) for d in dist], examples=[utts[i].id for i in order[:N_EXAMPLES]],
+            n_documents=len({utts[i].document for i in idx}),
+            n_participants=len({utts[i].participant for i in idx})))
+    return sorted(out, key=lambda c: (-c.size, c.label))
+
+
+def _label(keywords: list[str]) -> str:
+    picked: list[str] = []
+    for k in keywords:
+        if not any(k in p or p in k for p in picked):
+            picked.append(k)
+        if len(picked) == 3:
+            break
+    return " / ".join(picked) or "(no distinctive words)"
+
+
+def propose(project: Project, seed: int | None = None, min_cluster_size: int | None = None,
+            model: str | None = None, coder: str | None = None) -> list[Candidate]:
+    """Cluster participant utterances and replace the open candidates with the new ones."""
+    seed = project.setting("cluster", "seed") if seed is None else seed
+    size = project.setting("cluster", "min_cluster_size") if min_cluster_size is None else min_cluster_size
+    model = model or project.setting("embedding", "model")
+    with project.transaction() as conn:
+        utts = utterances(conn)
+        X = cached_encode(conn, [u.text for u in utts], model, project.setting("embedding", "batch_size"))
+        labels = cluster_labels(X, size, project.setting("cluster", "dimensions"), seed)
+        found = describe(utts, X, labels)
+        conn.execute("DELETE FROM candidates WHERE status = 'open'")
+        for c in found:
+            _insert(conn, c)
+        project.log("propose", coder or default_coder(), candidates=len(found), seed=seed,
+                    min_cluster_size=size, model=model, unassigned=int((labels == -1).sum()))
+    return found
+
+
+def _insert(conn, c: Candidate) -> None:
+    cur = conn.execute(
+        "INSERT INTO candidates (label, keywords, size, n_documents, n_participants, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (c.label, json.dumps(c.keywords), c.size, c.n_documents, c.n_participants, now()))
+    rank = {u: r for r, u in enumerate(c.examples)}
+    conn.executemany(
+        "INSERT INTO candidate_members (candidate, utterance, distance, example_rank) VALUES (?, ?, ?, ?)",
+        [(cur.lastrowid, u, d, rank.get(u)) for u, d in zip(c.members, c.distances)])
+
+
+def list_candidates(conn, status: str | None = "open") -> list[dict]:
+    """Candidates with their example quotes, as plain data for the CLI, JSON and the web UI."""
+    sql = "SELECT * FROM candidates" + (" WHERE status = ?" if status else "") + " ORDER BY id"
+    out = []
+    for r in conn.execute(sql, (status,) if status else ()):
+        examples = conn.execute(
+            "SELECT u.document, u.idx, u.speaker, u.text FROM candidate_members m JOIN utterances u"
+            " ON u.id = m.utterance WHERE m.candidate = ? AND m.example_rank IS NOT NULL"
+            " ORDER BY m.example_rank", (r["id"],)).fetchall()
+        out.append({"id": r["id"], "label": r["label"], "keywords": json.loads(r["keywords"]),
+                    "size": r["size"], "n_documents": r["n_documents"],
+                    "n_participants": r["n_participants"], "status": r["status"], "code": r["code"],
+                    "examples": [dict(e) for e in examples]})
+    return out

@@ -1,0 +1,162 @@
+"""The codebook: themes, and the codes under them, each with an id, name and definition.
+
+Read and written as YAML in the shape researchers already keep (``themes: [{id, name,
+definition, codes: [...]}]``), and stored in the project's ``themes`` and ``codes`` tables.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import AutocodeError
+
+
+@dataclass
+class Code:
+    id: str
+    name: str
+    definition: str = ""
+    theme: str = ""
+
+
+@dataclass
+class Theme:
+    id: str
+    name: str
+    definition: str = ""
+    codes: list[Code] = field(default_factory=list)
+
+
+@dataclass
+class Codebook:
+    themes: list[Theme] = field(default_factory=list)
+
+    @property
+    def codes(self) -> list[Code]:
+        return [c for t in self.themes for c in t.codes]
+
+    def theme_of(self, code_id: str) -> str:
+        """The theme id of a code id; '' for "no code" or an unknown code."""
+        return next((c.theme for c in self.codes if c.id == code_id), "")
+
+    def find_code(self, ref: str) -> Code | None:
+        """A code by id or by name, ignoring case and surrounding spaces."""
+        ref = ref.strip().lower()
+        return next((c for c in self.codes if c.id.lower() == ref or c.name.strip().lower() == ref), None)
+
+    def find_theme(self, ref: str) -> Theme | None:
+        ref = ref.strip().lower()
+        return next((t for t in self.themes if t.id.lower() == ref or t.name.strip().lower() == ref), None)
+
+    def to_dict(self) -> dict:
+        return {"themes": [
+            {"id": t.id, "name": t.name, "definition": t.definition,
+             "codes": [{"id": c.id, "name": c.name, "definition": c.definition} for c in t.codes]}
+            for t in self.themes]}
+
+
+def slug(name: str) -> str:
+    """A code or theme id made from its name: lower case, words joined by underscores."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60] or "code"
+
+
+# -- YAML ------------------------------------------------------------------------------------
+
+def load_yaml(path: str | Path) -> Codebook:
+    path = Path(path)
+    if not path.is_file():
+        raise AutocodeError("codebook file not found", "check the path to your codebook .yaml file", str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise AutocodeError("the codebook is not UTF-8 text", "save it as UTF-8 and try again", str(path)) from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f"{path} line {line + 1}" if line is not None else str(path)
+        raise AutocodeError("the codebook is not valid YAML", "fix the indentation or quoting there", where) from None
+    return parse(data, str(path))
+
+
+def parse(data, where: str = "codebook") -> Codebook:
+    if not isinstance(data, dict) or not isinstance(data.get("themes"), list):
+        raise AutocodeError("a codebook needs a 'themes:' list at the top", "see data/codebook.yaml for the shape", where)
+    book, seen = Codebook(), set()
+    for i, t in enumerate(data["themes"], start=1):
+        theme = _theme(t, i, where)
+        for j, c in enumerate(t.get("codes") or [], start=1):
+            code = _code(c, f"theme '{theme.id}', code {j}", where, theme.id)
+            if code.id in seen:
+                raise AutocodeError(f"code id '{code.id}' appears twice", "give each code its own id", where)
+            seen.add(code.id)
+            theme.codes.append(code)
+        book.themes.append(theme)
+    if len({t.id for t in book.themes}) != len(book.themes):
+        raise AutocodeError("two themes share an id", "give each theme its own id", where)
+    return book
+
+
+def _theme(t, i: int, where: str) -> Theme:
+    if not isinstance(t, dict) or not (t.get("id") or t.get("name")):
+        raise AutocodeError(f"theme {i} needs an 'id' or a 'name'", "add one and try again", where)
+    name = str(t.get("name") or t["id"]).strip()
+    return Theme(str(t.get("id") or slug(name)).strip(), name, " ".join(str(t.get("definition") or "").split()))
+
+
+def _code(c, label: str, where: str, theme: str) -> Code:
+    if isinstance(c, str):
+        c = {"name": c}
+    if not isinstance(c, dict) or not (c.get("id") or c.get("name")):
+        raise AutocodeError(f"{label} needs an 'id' or a 'name'", "add one and try again", where)
+    name = str(c.get("name") or c["id"]).strip()
+    return Code(str(c.get("id") or slug(name)).strip(), name, " ".join(str(c.get("definition") or "").split()), theme)
+
+
+def dump_yaml(book: Codebook) -> str:
+    return yaml.safe_dump(book.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+
+# -- the project's codebook ----------------------------------------------------------------------
+
+def load(conn) -> Codebook:
+    book = Codebook([Theme(r["id"], r["name"], r["definition"])
+                     for r in conn.execute("SELECT * FROM themes ORDER BY position, id")])
+    by_id = {t.id: t for t in book.themes}
+    for r in conn.execute("SELECT * FROM codes ORDER BY position, id"):
+        by_id[r["theme"]].codes.append(Code(r["id"], r["name"], r["definition"], r["theme"]))
+    return book
+
+
+def store(conn, book: Codebook) -> dict:
+    """Merge ``book`` into the project's codebook: new ids are added, known ids updated."""
+    counts = {"themes": 0, "codes": 0}
+    for t in book.themes:
+        conn.execute(
+            "INSERT INTO themes (id, name, definition, position) VALUES (?, ?, ?, "
+            "(SELECT COALESCE(MAX(position), 0) + 1 FROM themes)) "
+            "ON CONFLICT(id) DO UPDATE SET name = excluded.name, definition = excluded.definition",
+            (t.id, t.name, t.definition))
+        counts["themes"] += 1
+        for c in t.codes:
+            add_code(conn, c.id, t.id, c.name, c.definition)
+            counts["codes"] += 1
+    return counts
+
+
+def add_code(conn, code_id: str, theme: str, name: str, definition: str = "") -> None:
+    conn.execute(
+        "INSERT INTO codes (id, theme, name, definition, position) VALUES (?, ?, ?, ?, "
+        "(SELECT COALESCE(MAX(position), 0) + 1 FROM codes)) ON CONFLICT(id) DO UPDATE SET "
+        "theme = excluded.theme, name = excluded.name, definition = excluded.definition",
+        (code_id, theme, name, definition))
+
+
+def code_counts(conn, coder: str | None = None) -> dict[str, int]:
+    sql = "SELECT code, COUNT(*) FROM codings WHERE code != ''"
+    args = []
+    if coder:
+        sql += " AND coder = ?"
+        args.append(coder)
+    return dict(conn.execute(sql + " GROUP BY code", args).fetchall())

@@ -1,0 +1,177 @@
+"""Codings: which code each coder gave each utterance, imported from CSV or made in autocode.
+
+The CSV shape is the one ``autocode export`` writes: ``document`` and ``code`` plus either
+``start``/``end`` character offsets or an ``utterance`` id. Spans apply to the utterances
+they cover by more than half, so codings made on sentences or paragraphs in another tool
+land on autocode's utterances.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import codebook as cb
+from .errors import AutocodeError
+from .ingest import decode, read_bytes
+from .store import Project, default_coder, now
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    codings: int = 0
+    no_code: int = 0
+    unmatched: list[int] = field(default_factory=list)   # CSV rows that covered no utterance
+    documents: list[str] = field(default_factory=list)
+
+
+def read_csv(path: Path):
+    import pandas as pd
+
+    data = read_bytes(path)
+    try:
+        frame = pd.read_csv(io.StringIO(decode(path, data)), dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise AutocodeError(f"cannot be read as CSV ({exc})", "save it again as CSV (UTF-8)", str(path)) from None
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    return frame
+
+
+def _require_columns(frame, path: Path) -> None:
+    missing = [c for c in ("document", "code") if c not in frame.columns]
+    has_span = {"start", "end"} <= set(frame.columns)
+    if missing or not (has_span or "utterance" in frame.columns):
+        need = missing + ([] if has_span or "utterance" in frame.columns else ["start and end, or utterance"])
+        raise AutocodeError(
+            f"the codings table is missing column(s): {', '.join(need)} (found: {', '.join(frame.columns)})",
+            "a codings CSV needs 'document', 'code', and either 'start'/'end' offsets or 'utterance'", str(path))
+
+
+def _resolve_code(book: cb.Codebook, value: str, row: int, path: Path) -> str:
+    if not value.strip():
+        return ""
+    code = book.find_code(value)
+    if code is None:
+        known = ", ".join(c.id for c in book.codes) or "(the codebook is empty)"
+        raise AutocodeError(
+            f"row {row}: unknown code '{value}'",
+            f"use a code id or name from the codebook ({known}), or add the code first "
+            "(autocode codebook import FILE.yaml, or accept a candidate)", str(path))
+    return code.id
+
+
+def _int(value: str, column: str, row: int, path: Path) -> int:
+    try:
+        return int(float(value))
+    except ValueError:
+        raise AutocodeError(f"row {row}: '{column}' is '{value}', not a whole number",
+                            f"give {column} as a character offset such as 120", str(path)) from None
+
+
+def _targets(conn, doc: str, rec: dict, row: int, path: Path) -> list[int]:
+    """Utterance ids a CSV row codes."""
+    if rec.get("utterance", "").strip():
+        ref = rec["utterance"].strip()
+        hit = conn.execute("SELECT id FROM utterances WHERE document = ? AND (CAST(idx AS TEXT) = ? OR source_id = ?)"
+                           " ORDER BY idx LIMIT 1", (doc, ref, ref)).fetchone()
+        if hit is None:
+            raise AutocodeError(f"row {row}: document '{doc}' has no utterance '{ref}'",
+                                "use the utterance numbers from 'autocode export', or start/end offsets", str(path))
+        return [hit[0]]
+    start, end = _int(rec["start"], "start", row, path), _int(rec["end"], "end", row, path)
+    if end <= start:
+        raise AutocodeError(f"row {row}: end ({end}) is not after start ({start})", "fix the offsets", str(path))
+    return overlapping(conn, doc, start, end)
+
+
+def overlapping(conn, doc: str, start: int, end: int) -> list[int]:
+    """Utterances a span covers by more than half; failing that, the one holding most of the span."""
+    rows = conn.execute("SELECT id, start, end FROM utterances WHERE document = ? AND end > ? AND start < ?",
+                        (doc, start, end)).fetchall()
+    overlap = [(r["id"], min(end, r["end"]) - max(start, r["start"]), r["end"] - r["start"]) for r in rows]
+    hits = [uid for uid, o, length in overlap if o * 2 > length]
+    if not hits:
+        hits = [uid for uid, o, _ in overlap if o * 2 > end - start][:1]
+    return hits
+
+
+def import_codings(project: Project, path: str | Path, coder: str | None = None,
+                   decided_by: str | None = None) -> ImportReport:
+    """Replace each coder's codings of the documents in the file with the file's codings.
+
+    The coder is ``coder`` for every row, or, when not given, each row's ``coder`` column.
+    """
+    path = Path(path)
+    frame = read_csv(path)
+    _require_columns(frame, path)
+    if not coder and "coder" not in frame.columns:
+        raise AutocodeError("the file has no 'coder' column and no coder was named",
+                            "name the coder with --coder NAME", str(path))
+    report = ImportReport(rows=len(frame))
+    with project.transaction() as conn:
+        book, known = cb.load(conn), {r[0] for r in conn.execute("SELECT id FROM documents")}
+        pairs: dict[tuple[int, str, str], float | None] = {}
+        for i, rec in enumerate(frame.to_dict("records"), start=2):
+            doc, who = rec["document"].strip(), coder or rec["coder"].strip()
+            if doc not in known:
+                raise AutocodeError(f"row {i}: document '{doc}' is not in this project",
+                                    "add the transcript first with 'autocode add FILE', or fix the name", str(path))
+            if not who:
+                raise AutocodeError(f"row {i}: the coder is empty", "fill in the 'coder' column, or use --coder NAME", str(path))
+            code = _resolve_code(book, rec["code"], i, path)
+            targets = _targets(conn, doc, rec, i, path)
+            if not targets:
+                report.unmatched.append(i)
+            for uid in targets:
+                pairs[(uid, code, who)] = _confidence(rec.get("confidence", ""))
+        pairs = _drop_redundant_no_code(pairs)
+        report.documents = sorted({d.strip() for d in frame["document"]})
+        for who in sorted({k[2] for k in pairs} | ({coder} if coder else set())):
+            _replace(conn, who, report.documents, {k: v for k, v in pairs.items() if k[2] == who})
+        report.codings = sum(1 for k in pairs if k[1])
+        report.no_code = sum(1 for k in pairs if not k[1])
+        project.log("import-codings", decided_by or default_coder(), file=str(path),
+                    coders=sorted({k[2] for k in pairs}), rows=report.rows, codings=report.codings,
+                    documents=report.documents)
+    return report
+
+
+def _confidence(value: str) -> float | None:
+    try:
+        return float(value) if str(value).strip() else None
+    except ValueError:
+        return None
+
+
+def _drop_redundant_no_code(pairs: dict) -> dict:
+    """An utterance with a real code is not also "no code"."""
+    coded = {(uid, who) for (uid, code, who) in pairs if code}
+    return {k: v for k, v in pairs.items() if k[1] or (k[0], k[2]) not in coded}
+
+
+def _replace(conn, coder: str, documents: list[str], pairs: dict) -> None:
+    conn.execute(f"DELETE FROM codings WHERE coder = ? AND utterance IN (SELECT id FROM utterances"
+                 f" WHERE document IN ({','.join('?' * len(documents))}))", [coder, *documents])
+    conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, created_at) VALUES (?, ?, ?, ?, ?)",
+                     [(uid, code, coder, conf, now()) for (uid, code, _), conf in pairs.items()])
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def coders(conn) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT DISTINCT coder FROM codings ORDER BY coder")]
+
+
+def labels_by_utterance(conn, coder: str) -> dict[int, list[str]]:
+    """Each coded utterance's codes ('' for "no code"), for one coder."""
+    out: dict[int, list[str]] = {}
+    for uid, code in conn.execute("SELECT utterance, code FROM codings WHERE coder = ? ORDER BY utterance, code", (coder,)):
+        out.setdefault(uid, []).append(code)
+    return out
+
+
+def require_coder(conn, coder: str) -> None:
+    if coder not in coders(conn):
+        raise AutocodeError(f"coder '{coder}' has no codings in this project",
+                            f"use one of: {', '.join(coders(conn)) or '(none yet: import codings or accept candidates)'}")

@@ -1,0 +1,147 @@
+"""Adding transcripts to a project, and reading utterances back.
+
+``add_files`` reads and segments every file before it writes anything, then stores them in
+one transaction: one bad file means nothing is added.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AutocodeError
+from .ingest import Transcript, expand_paths, is_interviewer, read_transcripts
+from .segment import segment
+from .store import Project, default_coder, now
+
+
+@dataclass
+class AddReport:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    utterances: int = 0
+    kept_codings: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_all(paths: list[str | Path]) -> list[Transcript]:
+    files = expand_paths(paths)
+    if not files:
+        raise AutocodeError("no transcript files were given", "name files, or a folder holding .txt, .docx, .vtt, .srt, .csv or .xlsx files")
+    transcripts = [t for f in files for t in read_transcripts(f)]
+    seen: dict[str, str] = {}
+    for t in transcripts:
+        if t.id in seen and seen[t.id] != t.source:
+            raise AutocodeError(
+                f"two files give the same document id '{t.id}' ({seen[t.id]} and {t.source})",
+                "rename one of them: the document id is the file name without its extension",
+            )
+        seen[t.id] = t.source
+    return transcripts
+
+
+def utterance_rows(t: Transcript, interviewer: tuple[str, ...]) -> list[tuple]:
+    """(idx, speaker, is_interviewer, start, end, text, source_id) for one transcript."""
+    if t.presegmented:
+        spans = [[(turn.start, turn.end)] for turn in t.turns]
+    else:
+        spans = segment(t.text, [(turn.start, turn.end) for turn in t.turns])
+    rows = []
+    for turn, pieces in zip(t.turns, spans):
+        for start, end in pieces:
+            rows.append((len(rows), turn.speaker, int(is_interviewer(turn.speaker, interviewer)),
+                         start, end, t.text[start:end], turn.source_id))
+    return rows
+
+
+def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str, ...] = (),
+              coder: str | None = None) -> AddReport:
+    """Add (or re-add) transcripts; returns what happened to each document."""
+    interviewer = tuple(interviewer) + tuple(project.setting("ingest", "interviewer"))
+    transcripts = read_all(paths)
+    prepared = [(t, utterance_rows(t, interviewer)) for t in transcripts]
+    report = AddReport(warnings=[w for t in transcripts for w in t.warnings])
+    with project.transaction() as conn:
+        for t, rows in prepared:
+            _store(conn, t, rows, report)
+        project.log("add", coder or default_coder(), added=report.added, replaced=report.replaced,
+                    unchanged=report.unchanged)
+    return report
+
+
+def _store(conn, t: Transcript, rows: list[tuple], report: AddReport) -> None:
+    old = conn.execute("SELECT sha256 FROM documents WHERE id = ?", (t.id,)).fetchone()
+    if old and old["sha256"] == t.sha256:
+        report.unchanged.append(t.id)
+        return
+    saved = _codings_by_text(conn, t.id) if old else []
+    conn.execute("DELETE FROM documents WHERE id = ?", (t.id,))
+    conn.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+                 (t.id, t.source, t.format, t.sha256, t.text, now()))
+    conn.executemany(
+        "INSERT INTO utterances (document, idx, speaker, is_interviewer, start, end, text, source_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(t.id, *r) for r in rows])
+    report.kept_codings += _restore_codings(conn, t.id, saved)
+    (report.replaced if old else report.added).append(t.id)
+    report.utterances += len(rows)
+
+
+def _codings_by_text(conn, doc: str) -> list[tuple]:
+    return conn.execute(
+        "SELECT u.text, c.code, c.coder, c.confidence, c.reason, c.created_at FROM codings c"
+        " JOIN utterances u ON u.id = c.utterance WHERE u.document = ?", (doc,)).fetchall()
+
+
+def _restore_codings(conn, doc: str, saved: list[tuple]) -> int:
+    """Re-attach codings to utterances whose text is unchanged in the new version."""
+    by_text = {r["text"]: r["id"] for r in conn.execute(
+        "SELECT id, text FROM utterances WHERE document = ? ORDER BY idx DESC", (doc,))}
+    kept = [(by_text[s[0]], *s[1:]) for s in saved if s[0] in by_text]
+    conn.executemany("INSERT OR IGNORE INTO codings (utterance, code, coder, confidence, reason, created_at)"
+                     " VALUES (?, ?, ?, ?, ?, ?)", kept)
+    return len(kept)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+@dataclass
+class Utterance:
+    id: int
+    document: str
+    idx: int
+    speaker: str
+    start: int
+    end: int
+    text: str
+    is_interviewer: bool = False
+
+    @property
+    def participant(self) -> str:
+        return f"{self.document}/{self.speaker}"
+
+
+def utterances(conn, documents: list[str] | None = None, participants_only: bool = True) -> list[Utterance]:
+    """Utterances in document order; interviewer turns are left out unless asked for."""
+    sql = "SELECT id, document, idx, speaker, start, end, text, is_interviewer FROM utterances"
+    where, args = [], []
+    if participants_only:
+        where.append("is_interviewer = 0")
+    if documents:
+        where.append(f"document IN ({','.join('?' * len(documents))})")
+        args.extend(documents)
+    sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY document, idx"
+    return [Utterance(*r[:7], bool(r[7])) for r in conn.execute(sql, args)]
+
+
+def document_ids(conn) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
+
+
+def check_documents(conn, documents: list[str]) -> None:
+    known = set(document_ids(conn))
+    unknown = [d for d in documents if d not in known]
+    if unknown:
+        raise AutocodeError(
+            f"no document called {', '.join(repr(u) for u in unknown)} in this project",
+            f"use one of: {', '.join(sorted(known)) or '(none yet: add transcripts with autocode add)'}",
+        )

@@ -1,0 +1,25 @@
+"""Errors a researcher can act on.
+
+Anything raised as :class:`AutocodeError` is printed by the CLI as plain English, without a
+traceback, and the command exits non-zero. Every message says where the problem is and what
+to do next, because our users are researchers, not programmers.
+"""
+from __future__ import annotations
+
+
+class AutocodeError(Exception):
+    """A problem with the input or the project that the researcher can fix."""
+
+    def __init__(self, problem: str, fix: str = "", where: str = ""):
+        self.problem, self.fix, self.where = problem, fix, where
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = f"{self.where}: {self.problem}" if self.where else self.problem
+        return f"{text}\nWhat to do: {self.fix}" if self.fix else text
+
+
+def line_of(text: str, offset: int) -> int:
+    """1-based line number of a character offset, for messages that point into a file."""
+    return text.count("\n", 0, offset) + 1

@@ -1,0 +1,314 @@
+"""Read transcripts into speaker turns with exact character offsets.
+
+Every reader returns :class:`Transcript` objects whose ``text`` is the document text we
+keep (decoded UTF-8, newlines normalised to ``\\n``) and whose turns are 0-based,
+end-exclusive code-point spans into it, so ``text[turn.start:turn.end]`` is what was said.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import AutocodeError, line_of
+
+TEXT_FORMATS = {".txt", ".md", ".docx", ".vtt", ".srt"}
+TABLE_FORMATS = {".csv", ".xlsx"}
+SUPPORTED = TEXT_FORMATS | TABLE_FORMATS
+INTERVIEWER_LABELS = {"interviewer", "i", "q", "int", "researcher", "moderator", "facilitator"}
+UNKNOWN_SPEAKER = "Participant"
+
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
+_LABEL = re.compile(
+    rf"^[ \t]*(?:\[{_TIME}\][ \t]*)?"          # [00:01:02] Name: text
+    r"(?P<name>[^\s:\[\]()][^:\[\]()\n]{0,39}?)"
+    rf"[ \t]*(?:\(\s*{_TIME}\s*\))?[ \t]*:"      # Name (00:01:02): text
+    r"[ \t]*(?P<text>.*)$"
+)
+
+
+@dataclass
+class Turn:
+    speaker: str
+    start: int
+    end: int
+    source_id: str | None = None
+
+
+@dataclass
+class Transcript:
+    id: str
+    source: str
+    format: str
+    text: str
+    turns: list[Turn]
+    sha256: str
+    presegmented: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_interviewer(speaker: str, extra: tuple[str, ...] = ()) -> bool:
+    """Interviewer labels, with or without a number ("Interviewer 2", "Int1")."""
+    name = re.sub(r"[\s_-]*\d+$", "", speaker.strip()).lower()
+    return name in INTERVIEWER_LABELS or speaker.strip().lower() in {e.lower() for e in extra}
+
+
+# -- decoding ---------------------------------------------------------------------------
+
+def decode(path: Path, data: bytes) -> str:
+    """UTF-8 (with or without a byte-order mark), newlines normalised to \\n."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise AutocodeError(
+            f"line {line} is not UTF-8 text (byte 0x{data[exc.start]:02X})",
+            "save the file as UTF-8 (in Word or Notepad: Save As, Encoding: UTF-8) and add it again",
+            where=str(path),
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_bytes(path: Path) -> bytes:
+    if not path.exists():
+        raise AutocodeError("file not found", "check the name and folder, then run the command again", str(path))
+    if path.is_dir():
+        raise AutocodeError("is a folder, not a file", "name the transcript files inside it", str(path))
+    data = path.read_bytes()
+    if not data.strip():
+        raise AutocodeError("the file is empty", "check you exported the right file, then add it again", str(path))
+    return data
+
+
+# -- labelled text: .txt, .md, .docx ------------------------------------------------------
+
+def parse_labelled(text: str) -> tuple[list[Turn], bool]:
+    """Split ``Speaker: text`` lines into turns; unlabelled lines continue the current turn.
+
+    A label counts only if it recurs in the file or names an interviewer, so a sentence like
+    "What I said was: no" is not mistaken for a speaker. Returns (turns, found_labels).
+    """
+    lines = _lines_with_offsets(text)
+    matches = [(_LABEL.match(line), start) for line, start in lines]
+    counts: dict[str, int] = {}
+    for m, _ in matches:
+        if m and m.group("text").strip() and any(ch.isalpha() for ch in m.group("name")):
+            counts[m.group("name").strip()] = counts.get(m.group("name").strip(), 0) + 1
+    labels = {n for n, c in counts.items() if c >= 2 or is_interviewer(n)}
+    if not labels:
+        return _paragraph_turns(text), False
+    return _labelled_turns(text, lines, matches, labels), True
+
+
+def _lines_with_offsets(text: str) -> list[tuple[str, int]]:
+    out, pos = [], 0
+    for line in text.split("\n"):
+        out.append((line, pos))
+        pos += len(line) + 1
+    return out
+
+
+def _labelled_turns(text, lines, matches, labels) -> list[Turn]:
+    turns: list[Turn] = []
+    for (line, start), (m, _) in zip(lines, matches):
+        if m and m.group("name").strip() in labels:
+            body_start = start + m.start("text")
+            turns.append(Turn(m.group("name").strip(), body_start, start + len(line)))
+        elif line.strip() and turns:
+            turns[-1].end = start + len(line)
+        elif line.strip():  # text before the first label: keep it, speaker unknown
+            turns.append(Turn(UNKNOWN_SPEAKER, start, start + len(line)))
+    return [_trim(text, t) for t in turns if text[t.start:t.end].strip()]
+
+
+def _paragraph_turns(text: str) -> list[Turn]:
+    turns, pos = [], 0
+    for block in re.split(r"(\n\s*\n)", text):
+        if block.strip() and not re.fullmatch(r"\n\s*\n", block):
+            turns.append(_trim(text, Turn(UNKNOWN_SPEAKER, pos, pos + len(block))))
+        pos += len(block)
+    return turns
+
+
+def _trim(text: str, turn: Turn) -> Turn:
+    chunk = text[turn.start:turn.end]
+    turn.start += len(chunk) - len(chunk.lstrip())
+    turn.end -= len(chunk) - len(chunk.rstrip())
+    return turn
+
+
+def read_labelled(path: Path, text: str, fmt: str) -> Transcript:
+    turns, found = parse_labelled(text)
+    if not turns:
+        raise AutocodeError("the transcript has no text", "check you exported the right file", str(path))
+    t = Transcript(path.stem, str(path), fmt, text, turns, _sha(text))
+    if not found:
+        t.warnings.append(
+            f"{path}: no speaker labels found (like 'Interviewer:' or 'P1:'), so the whole file "
+            "is taken as one participant's words. Add labels and add the file again if that is wrong."
+        )
+    return t
+
+
+def read_docx(path: Path, data: bytes) -> Transcript:
+    import docx  # python-docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception:
+        raise AutocodeError(
+            "cannot be opened as a Word document", "open it in Word and save it again as .docx", str(path)
+        ) from None
+    text = "\n".join(p.text for p in document.paragraphs).replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise AutocodeError("the document has no text", "check you chose the right file", str(path))
+    return read_labelled(path, text, "docx")
+
+
+# -- captions: .vtt, .srt -------------------------------------------------------------------
+
+def read_vtt(path: Path, text: str) -> Transcript:
+    import webvtt
+
+    try:
+        captions = list(webvtt.from_buffer(io.StringIO(text)))
+    except Exception as exc:
+        raise AutocodeError(
+            f"is not a valid WebVTT caption file ({exc})",
+            "export the transcript again from Zoom or Teams as .vtt", str(path),
+        ) from None
+    cues = [(c.voice, _strip_tags(c.text)) for c in captions]
+    return _from_cues(path, "vtt", cues)
+
+
+def read_srt(path: Path, text: str) -> Transcript:
+    import srt
+
+    try:
+        subtitles = list(srt.parse(text))
+    except Exception as exc:
+        line = getattr(exc, "line", "")
+        raise AutocodeError(
+            f"is not a valid .srt subtitle file near {line!r}",
+            "export the transcript again as .srt, or save it as .txt", str(path),
+        ) from None
+    return _from_cues(path, "srt", [(None, _strip_tags(s.content)) for s in subtitles])
+
+
+def _strip_tags(text: str) -> str:
+    return re.sub(r"</?[^>]+>", "", text).replace("\n", " ").strip()
+
+
+def _from_cues(path: Path, fmt: str, cues: list[tuple[str | None, str]]) -> Transcript:
+    """Merge consecutive cues of one speaker into turns and build ``Speaker: text`` lines."""
+    merged: list[list[str]] = []
+    for voice, body in cues:
+        speaker = voice
+        if speaker is None and (m := _LABEL.match(body)) and len(m.group("name").split()) <= 4:
+            speaker, body = m.group("name").strip(), m.group("text").strip()
+        if not body:
+            continue
+        if merged and (speaker is None or speaker == merged[-1][0]):
+            merged[-1][1] += " " + body
+        else:
+            merged.append([speaker or UNKNOWN_SPEAKER, body])
+    if not merged:
+        raise AutocodeError("has no caption text", "check you exported the right file", str(path))
+    return _from_rows(path, fmt, path.stem, [(s, b, None) for s, b in merged], presegmented=False)
+
+
+def _from_rows(path, fmt, doc_id, rows, presegmented) -> Transcript:
+    """Build document text as ``Speaker: text`` lines and point each turn at its text."""
+    parts, turns, pos = [], [], 0
+    for speaker, body, source_id in rows:
+        prefix = f"{speaker}: "
+        turns.append(Turn(speaker, pos + len(prefix), pos + len(prefix) + len(body), source_id))
+        parts.append(prefix + body)
+        pos += len(prefix) + len(body) + 1
+    text = "\n".join(parts) + "\n"
+    return Transcript(doc_id, str(path), fmt, text, turns, _sha(text), presegmented=presegmented)
+
+
+# -- tables: .csv, .xlsx ---------------------------------------------------------------------
+
+def read_table(path: Path, data: bytes) -> list[Transcript]:
+    """One row per utterance; columns ``document`` and ``text``, optional ``speaker``, ``id``."""
+    frame = _load_frame(path, data)
+    columns = {c.strip().lower(): c for c in frame.columns}
+    if "text" not in columns:
+        raise AutocodeError(
+            f"the table has no 'text' column (columns found: {', '.join(map(str, frame.columns))})",
+            "rename the column holding what was said to 'text' and add the file again", str(path),
+        )
+    docs: dict[str, list] = {}
+    for i, row in enumerate(frame.to_dict("records")):
+        text = " ".join(str(row[columns["text"]]).split())
+        if not text:
+            continue
+        doc = str(row[columns["document"]]).strip() if "document" in columns else path.stem
+        if not doc:
+            raise AutocodeError(f"row {i + 2} has an empty 'document'", "fill it in and add the file again", str(path))
+        speaker = str(row[columns["speaker"]]).strip() if "speaker" in columns else ""
+        source_id = str(row[columns["id"]]).strip() if "id" in columns else str(i + 2)
+        docs.setdefault(doc, []).append((speaker or UNKNOWN_SPEAKER, text, source_id))
+    if not docs:
+        raise AutocodeError("the table has no rows with text", "check the 'text' column is filled in", str(path))
+    return [_from_rows(path, path.suffix[1:], d, rows, presegmented=True) for d, rows in docs.items()]
+
+
+def _load_frame(path: Path, data: bytes):
+    import pandas as pd
+
+    try:
+        if path.suffix.lower() == ".xlsx":
+            return pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False)
+        return pd.read_csv(io.StringIO(decode(path, data)), dtype=str, keep_default_na=False)
+    except AutocodeError:
+        raise
+    except Exception as exc:
+        raise AutocodeError(
+            f"cannot be read as a table ({exc})", "open it in Excel and save it again as .csv or .xlsx", str(path)
+        ) from None
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+def read_transcripts(path: str | Path) -> list[Transcript]:
+    """Read one file into transcripts (a table can hold several)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED:
+        raise AutocodeError(
+            f"autocode cannot read '{suffix or 'no extension'}' files",
+            f"save it as one of: {', '.join(sorted(SUPPORTED))}", str(path),
+        )
+    data = read_bytes(path)
+    if suffix in TABLE_FORMATS:
+        return read_table(path, data)
+    if suffix == ".docx":
+        return [read_docx(path, data)]
+    text = decode(path, data)
+    if not text.strip():
+        raise AutocodeError("the file is empty", "check you exported the right file, then add it again", str(path))
+    reader = {".vtt": read_vtt, ".srt": read_srt}.get(suffix)
+    return [reader(path, text) if reader else read_labelled(path, text, suffix[1:])]
+
+
+def expand_paths(paths: list[str | Path]) -> list[Path]:
+    """Files as given, and the supported files inside any folder given."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in SUPPORTED))
+        else:
+            out.append(p)
+    return out
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+__all__ = ["Transcript", "Turn", "read_transcripts", "expand_paths", "is_interviewer", "line_of"]

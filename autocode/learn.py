@@ -1,0 +1,136 @@
+"""Training the classifier on a coder's codings, and suggesting codes with it.
+
+Cross-validation holds out whole documents, as a new transcript would be: utterances of
+one interview are more alike than utterances of different ones, so random folds would
+flatter the model.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from . import codebook as cb
+from .classify import ThemeClassifier
+from .codings import labels_by_utterance, require_coder
+from .compare import agreement
+from .corpus import Utterance, check_documents, utterances
+from .embed import cached_encode
+from .errors import AutocodeError
+from .store import Project, default_coder, now
+
+MACHINE = "machine"
+
+
+def training_set(conn, coder: str) -> tuple[list[Utterance], list[str], list[list[str]]]:
+    """The coder's coded utterances, their main code and all their codes."""
+    labels = labels_by_utterance(conn, coder)
+    utts = [u for u in utterances(conn, participants_only=False) if u.id in labels]
+    all_codes = [labels[u.id] for u in utts]
+    main = [next((c for c in codes if c), "") for codes in all_codes]
+    return utts, main, all_codes
+
+
+def _expand(X, all_codes) -> tuple[np.ndarray, list[str]]:
+    """One training row per (utterance, code): an utterance with two codes teaches both."""
+    rows = [(i, c) for i, codes in enumerate(all_codes) for c in codes]
+    return X[[i for i, _ in rows]], [c for _, c in rows]
+
+
+def cross_validate(X: np.ndarray, main: list[str], all_codes: list[list[str]], groups: list[str],
+                   themes: dict, C: float = 2.0, folds: int = 5) -> dict:
+    """Document-fold agreement of the classifier with the coder, for codes and for themes."""
+    from sklearn.model_selection import GroupKFold
+
+    n_groups = len(set(groups))
+    if n_groups < 2:
+        return {"note": "cross-validation needs codings in at least two documents"}
+    predicted = np.empty(len(main), dtype=object)
+    for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(X, main, groups):
+        Xt, yt = _expand(X[train], [all_codes[i] for i in train])
+        if len(set(yt)) < 2:
+            predicted[test] = yt[0]
+            continue
+        predicted[test] = ThemeClassifier(C=C).fit(None, yt, embeddings=Xt).predict(embeddings=X[test])
+    as_theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
+    return {"folds": min(folds, n_groups), "documents": n_groups,
+            "codes": agreement(main, predicted), "themes": agreement(as_theme(main), as_theme(predicted))}
+
+
+def train(project: Project, coder: str, C: float | None = None, evaluate: bool = True) -> dict:
+    """Fit on ``coder``'s codings, cross-validate, and store the model in the project."""
+    C = project.setting("classifier", "C") if C is None else C
+    model = project.setting("embedding", "model")
+    with project.transaction() as conn:
+        require_coder(conn, coder)
+        utts, main, all_codes = training_set(conn, coder)
+        themes = {c.id: c.theme for c in cb.load(conn).codes}
+        X = cached_encode(conn, [u.text for u in utts], model, project.setting("embedding", "batch_size"))
+        metrics = {"coder": coder, "utterances": len(utts), "codes": sorted(set(main) - {""}),
+                   "counts": {c: main.count(c) for c in sorted(set(main))}}
+        if evaluate:
+            metrics["cross_validation"] = cross_validate(X, main, all_codes, [u.document for u in utts], themes, C)
+        Xt, yt = _expand(X, all_codes)
+        texts = [u.text for u, codes in zip(utts, all_codes) for _ in codes]
+        clf = ThemeClassifier(model=model, C=C, themes=themes).fit(texts, yt, embeddings=Xt)
+        conn.execute("INSERT INTO classifiers (coder, created_at, metrics, model) VALUES (?, ?, ?, ?)",
+                     (coder, now(), json.dumps(metrics), clf.to_bytes()))
+        project.log("train", coder, utterances=len(utts), codes=len(metrics["codes"]),
+                    cross_validation=metrics.get("cross_validation"))
+    return metrics
+
+
+def latest_classifier(conn) -> tuple[ThemeClassifier, dict]:
+    row = conn.execute("SELECT model, metrics FROM classifiers ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        raise AutocodeError("no classifier has been trained in this project yet",
+                            "confirm some codings (accept candidates or import-codings), then run 'autocode train'")
+    return ThemeClassifier.from_bytes(row["model"]), json.loads(row["metrics"])
+
+
+def suggest(project: Project, documents: list[str] | None = None, classifier: ThemeClassifier | None = None,
+            coder: str | None = None) -> list[dict]:
+    """Machine codings for participant utterances no human has coded; replaces earlier suggestions."""
+    with project.transaction() as conn:
+        if documents:
+            check_documents(conn, documents)
+        clf = classifier or latest_classifier(conn)[0]
+        human = {r[0] for r in conn.execute("SELECT DISTINCT utterance FROM codings WHERE coder != ?", (MACHINE,))}
+        targets = [u for u in utterances(conn, documents) if u.id not in human]
+        if not targets:
+            return []
+        X = cached_encode(conn, [u.text for u in targets], clf.model, project.setting("embedding", "batch_size"))
+        rows = _suggestions(clf, targets, X)
+        _store_machine(conn, rows)
+        project.log("suggest", coder or default_coder(), documents=sorted({u.document for u in targets}),
+                    utterances=len(rows))
+    return rows
+
+
+def _suggestions(clf: ThemeClassifier, targets: list[Utterance], X: np.ndarray) -> list[dict]:
+    proba = clf.predict_proba(embeddings=X)
+    codes = clf.classes_[proba.argmax(axis=1)]
+    reasons = clf.nearest_examples(X, codes, k=2)
+    return [{"utterance_id": u.id, "document": u.document, "utterance": u.idx, "start": u.start, "end": u.end,
+             "speaker": u.speaker, "text": u.text, "code": str(code), "theme": clf.theme_of(str(code)),
+             "coder": MACHINE, "confidence": round(float(p.max()), 4), "reason": _reason(r)}
+            for u, code, p, r in zip(targets, codes, proba, reasons)]
+
+
+def _reason(examples: list[tuple[str, float]]) -> str:
+    quotes = "; ".join(f"\u201c{_short(t)}\u201d ({s:.2f})" for t, s in examples)
+    return f"closest confirmed examples: {quotes}" if quotes else ""
+
+
+def _short(text: str, n: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "\u2026"
+
+
+def _store_machine(conn, rows: list[dict]) -> None:
+    ids = [r["utterance_id"] for r in rows]
+    for i in range(0, len(ids), 900):
+        chunk = ids[i:i + 900]
+        conn.execute(f"DELETE FROM codings WHERE coder = ? AND utterance IN ({','.join('?' * len(chunk))})", [MACHINE, *chunk])
+    conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     [(r["utterance_id"], r["code"], MACHINE, r["confidence"], r["reason"], now()) for r in rows])

@@ -1,0 +1,232 @@
+"""The project store: a folder with ``autocode.toml`` settings and a SQLite database.
+
+The schema lives here and only here, as numbered migrations. Every change to a project goes
+through :meth:`Project.transaction`, so a command that fails or is interrupted leaves the
+project exactly as it was.
+"""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sqlite3
+import tomllib
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import tomli_w
+
+from .errors import AutocodeError
+
+SETTINGS_FILE = "autocode.toml"
+DATABASE_FILE = "autocode.db"
+
+DEFAULT_SETTINGS = {
+    "embedding": {"model": "all-MiniLM-L6-v2", "batch_size": 64},
+    "cluster": {"seed": 0, "min_cluster_size": 0, "dimensions": 5},
+    "ingest": {"interviewer": []},
+    "classifier": {"C": 2.0},
+}
+
+MIGRATIONS = [
+    # 1: the foundation schema.
+    """
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        source TEXT NOT NULL,
+        format TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        text TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE utterances (
+        id INTEGER PRIMARY KEY,
+        document TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        speaker TEXT NOT NULL,
+        is_interviewer INTEGER NOT NULL DEFAULT 0,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        source_id TEXT,
+        UNIQUE (document, idx)
+    );
+    CREATE TABLE embeddings (
+        model TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, text_hash)
+    );
+    CREATE TABLE themes (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL DEFAULT '',
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE codes (
+        id TEXT PRIMARY KEY,
+        theme TEXT NOT NULL REFERENCES themes(id),
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL DEFAULT '',
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE candidates (
+        id INTEGER PRIMARY KEY,
+        label TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        n_documents INTEGER NOT NULL,
+        n_participants INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        code TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE candidate_members (
+        candidate INTEGER NOT NULL REFERENCES candidates(id) ON DELETE CASCADE,
+        utterance INTEGER NOT NULL REFERENCES utterances(id) ON DELETE CASCADE,
+        distance REAL NOT NULL,
+        example_rank INTEGER,
+        PRIMARY KEY (candidate, utterance)
+    );
+    CREATE TABLE codings (
+        id INTEGER PRIMARY KEY,
+        utterance INTEGER NOT NULL REFERENCES utterances(id) ON DELETE CASCADE,
+        code TEXT NOT NULL,          -- '' means "coded: no code"
+        coder TEXT NOT NULL,
+        confidence REAL,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        UNIQUE (utterance, code, coder)
+    );
+    CREATE INDEX codings_by_coder ON codings(coder);
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time TEXT NOT NULL,
+        coder TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL
+    );
+    CREATE TRIGGER decisions_append_only_update BEFORE UPDATE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END;
+    CREATE TRIGGER decisions_append_only_delete BEFORE DELETE ON decisions
+    BEGIN SELECT RAISE(ABORT, 'the decision log is append-only'); END;
+    CREATE TABLE classifiers (
+        id INTEGER PRIMARY KEY,
+        coder TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        model BLOB NOT NULL
+    );
+    """,
+]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def default_coder() -> str:
+    try:
+        return getpass.getuser() or "coder"
+    except Exception:  # no user name on some systems (containers)
+        return "coder"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open the database in autocommit mode; transactions are explicit."""
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the schema up to date; each migration is its own transaction."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise AutocodeError(
+            f"this project was made by a newer autocode (schema {version})",
+            "upgrade autocode (pip install -U autocode) and try again",
+        )
+    for number, sql in enumerate(MIGRATIONS[version:], start=version + 1):
+        conn.executescript(f"BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {number}; COMMIT;")
+    return len(MIGRATIONS)
+
+
+class Project:
+    """An open autocode project: its folder, settings and database connection."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root).resolve()
+        self.settings = _read_settings(self.root / SETTINGS_FILE)
+        self.conn = connect(self.root / DATABASE_FILE)
+        migrate(self.conn)
+
+    # -- finding and creating -------------------------------------------------------------
+    @classmethod
+    def find(cls, project: str | Path | None = None) -> "Project":
+        """Open the project at ``project``, or the one containing the current directory."""
+        start = Path(project or os.environ.get("AUTOCODE_PROJECT") or Path.cwd()).resolve()
+        for folder in [start, *start.parents]:
+            if (folder / SETTINGS_FILE).is_file():
+                return cls(folder)
+            if project:
+                break
+        raise AutocodeError(
+            f"no autocode project found at {start}",
+            "create one with 'autocode init DIR' and run commands inside it, "
+            "or point to it with --project DIR",
+        )
+
+    @classmethod
+    def create(cls, root: str | Path, settings: dict | None = None) -> "Project":
+        root = Path(root)
+        if (root / SETTINGS_FILE).exists():
+            raise AutocodeError(
+                f"{root} is already an autocode project", "use it as it is, or choose another folder"
+            )
+        if root.exists() and not root.is_dir():
+            raise AutocodeError(f"{root} is a file, not a folder", "choose a folder name")
+        root.mkdir(parents=True, exist_ok=True)
+        merged = {k: {**v, **(settings or {}).get(k, {})} for k, v in DEFAULT_SETTINGS.items()}
+        (root / SETTINGS_FILE).write_text(tomli_w.dumps(merged), encoding="utf-8")
+        return cls(root)
+
+    # -- writing --------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self):
+        """All-or-nothing: commit when the block ends, roll back on any error or interrupt."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def log(self, action: str, coder: str, **details) -> None:
+        """Append a decision to the log; call inside the transaction that makes the change."""
+        self.conn.execute(
+            "INSERT INTO decisions (time, coder, action, details) VALUES (?, ?, ?, ?)",
+            (now(), coder, action, json.dumps(details, ensure_ascii=False, sort_keys=True)),
+        )
+
+    # -- settings -------------------------------------------------------------------------
+    def setting(self, section: str, key: str):
+        return self.settings.get(section, {}).get(key, DEFAULT_SETTINGS[section][key])
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _read_settings(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AutocodeError(
+            f"the settings file is not valid TOML ({exc})",
+            "fix the line it names, or delete the file's broken line",
+            where=str(path),
+        ) from None
