@@ -15,7 +15,7 @@ from .export import coding_rows, export_csv
 from .ingest import Transcript, Turn, read_transcripts
 from .learn import cross_validate, suggest, train
 from .review import accept, add_theme, merge, move_code, reject, rename_code, rename_theme
-from .segment import segment
+from .segment import split_turns
 from .store import Project
 
 __version__ = "0.1.0"
@@ -25,5 +25,5 @@ __all__ = [
     "Turn", "Utterance", "accept", "add_files", "add_theme", "agreement", "cached_encode", "cluster_labels",
     "coding_rows", "cross_validate", "encode", "export_csv", "import_codings", "kappa_words", "list_candidates",
     "load_codebook", "merge", "move_code", "propose", "read_transcripts", "reject", "rename_code",
-    "rename_theme", "segment", "suggest", "train", "utterances",
+    "rename_theme", "split_turns", "suggest", "train", "utterances",
 ]

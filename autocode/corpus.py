@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .errors import AutocodeError
 from .ingest import Transcript, expand_paths, is_interviewer, read_transcripts
-from .segment import segment
+from .segment import split_turns
 from .store import Project, default_coder, now
 
 
@@ -45,7 +45,7 @@ def utterance_rows(t: Transcript, interviewer: tuple[str, ...]) -> list[tuple]:
     if t.presegmented:
         spans = [[(turn.start, turn.end)] for turn in t.turns]
     else:
-        spans = segment(t.text, [(turn.start, turn.end) for turn in t.turns])
+        spans = split_turns(t.text, [(turn.start, turn.end) for turn in t.turns])
     rows = []
     for turn, pieces in zip(t.turns, spans):
         for start, end in pieces:
@@ -88,18 +88,30 @@ def _store(conn, t: Transcript, rows: list[tuple], report: AddReport) -> None:
 
 def _codings_by_text(conn, doc: str) -> list[tuple]:
     return conn.execute(
-        "SELECT u.text, c.code, c.coder, c.confidence, c.reason, c.created_at FROM codings c"
-        " JOIN utterances u ON u.id = c.utterance WHERE u.document = ?", (doc,)).fetchall()
+        "SELECT u.text, u.idx, c.code, c.coder, c.confidence, c.reason, c.created_at FROM codings c"
+        " JOIN utterances u ON u.id = c.utterance WHERE u.document = ? ORDER BY u.idx", (doc,)).fetchall()
+
+
+def _occurrences(rows) -> dict[tuple[str, int], object]:
+    """(text, n) -> value for the n-th utterance with that text, so repeated sentences keep their place."""
+    seen: dict[str, int] = {}
+    out = {}
+    for text, value in rows:
+        out[(text, seen.get(text, 0))] = value
+        seen[text] = seen.get(text, 0) + 1
+    return out
 
 
 def _restore_codings(conn, doc: str, saved: list[tuple]) -> int:
     """Re-attach codings to utterances whose text is unchanged in the new version."""
-    by_text = {r["text"]: r["id"] for r in conn.execute(
-        "SELECT id, text FROM utterances WHERE document = ? ORDER BY idx DESC", (doc,))}
-    kept = [(by_text[s[0]], *s[1:]) for s in saved if s[0] in by_text]
+    new = _occurrences(conn.execute("SELECT text, id FROM utterances WHERE document = ? ORDER BY idx", (doc,)))
+    old_idx = _occurrences(dict.fromkeys((s[0], s[1]) for s in saved))
+    place = {idx: key for key, idx in old_idx.items()}
+    kept = [(new[place[s[1]]], *s[2:]) for s in saved if place[s[1]] in new]
+    before = conn.total_changes
     conn.executemany("INSERT OR IGNORE INTO codings (utterance, code, coder, confidence, reason, created_at)"
                      " VALUES (?, ?, ?, ?, ?, ?)", kept)
-    return len(kept)
+    return conn.total_changes - before
 
 
 # -- reading ---------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ UNKNOWN_SPEAKER = "Participant"
 
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 _LABEL = re.compile(
-    rf"^[ \t]*(?:\[{_TIME}\][ \t]*)?"          # [00:01:02] Name: text
-    r"(?P<name>[^\s:\[\]()][^:\[\]()\n]{0,39}?)"
-    rf"[ \t]*(?:\(\s*{_TIME}\s*\))?[ \t]*:"      # Name (00:01:02): text
+    rf"^[ \t]*(?:\[{_TIME}\][ \t]*)?(?:\*\*|__)?"   # [00:01:02] Name: text, **Name:**
+    r"(?P<name>[^\s:\[\]()*_][^:\[\]()*\n]{0,39}?)"
+    rf"[ \t]*(?:\(\s*{_TIME}\s*\))?[ \t]*:(?:\*\*|__)?"  # Name (00:01:02): text
     r"[ \t]*(?P<text>.*)$"
 )
 
@@ -92,14 +92,26 @@ def parse_labelled(text: str) -> tuple[list[Turn], bool]:
     """
     lines = _lines_with_offsets(text)
     matches = [(_LABEL.match(line), start) for line, start in lines]
-    counts: dict[str, int] = {}
-    for m, _ in matches:
-        if m and m.group("text").strip() and any(ch.isalpha() for ch in m.group("name")):
-            counts[m.group("name").strip()] = counts.get(m.group("name").strip(), 0) + 1
-    labels = {n for n, c in counts.items() if c >= 2 or is_interviewer(n)}
+    labels = speaker_labels([m.group("name") for m, _ in matches if m and m.group("text").strip()])
     if not labels:
         return _paragraph_turns(text), False
     return _labelled_turns(text, lines, matches, labels), True
+
+
+def speaker_labels(names: list[str]) -> set[str]:
+    """Which candidate labels are speakers: they recur, name an interviewer, or look like a name.
+
+    "Dr Okafor", "P3" and "Interviewer 2" pass; "What I said was" (used once) and "12" don't.
+    """
+    names = [n.strip() for n in names]
+    counts = {n: names.count(n) for n in set(names)}
+    return {n for n, c in counts.items()
+            if any(ch.isalpha() for ch in n) and (c >= 2 or is_interviewer(n) or _looks_like_name(n))}
+
+
+def _looks_like_name(label: str) -> bool:
+    words = label.split()
+    return len(words) <= 3 and all(w[0].isupper() or w[0].isdigit() for w in words) and len(words[0]) > 1
 
 
 def _lines_with_offsets(text: str) -> list[tuple[str, int]]:
@@ -203,10 +215,12 @@ def _strip_tags(text: str) -> str:
 
 def _from_cues(path: Path, fmt: str, cues: list[tuple[str | None, str]]) -> Transcript:
     """Merge consecutive cues of one speaker into turns and build ``Speaker: text`` lines."""
+    found = [(v, m) for v, b in cues for m in [None if v else _LABEL.match(b)]]
+    labels = speaker_labels([m.group("name") for _, m in found if m])
     merged: list[list[str]] = []
-    for voice, body in cues:
+    for (voice, body), (_, m) in zip(cues, found):
         speaker = voice
-        if speaker is None and (m := _LABEL.match(body)) and len(m.group("name").split()) <= 4:
+        if m and m.group("name").strip() in labels:
             speaker, body = m.group("name").strip(), m.group("text").strip()
         if not body:
             continue

@@ -28,7 +28,7 @@ def pipeline():
     return nlp
 
 
-def segment(text: str, spans: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+def split_turns(text: str, spans: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
     """Utterance spans for each turn span of ``text``; offsets are into ``text``."""
     chunks = [text[s:e] for s, e in spans]
     out = []
@@ -59,7 +59,7 @@ def _reattach_openers(text: str, spans: list[tuple[int, int]]) -> list[tuple[int
 
 
 def _words(text: str, span: tuple[int, int]) -> int:
-    return len(re.findall(r"\w+", text[span[0]:span[1]]))
+    return len(re.findall(r"\w+(?:[-'\u2019]\w+)*", text[span[0]:span[1]]))
 
 
 def _merge_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -1,0 +1,61 @@
+"""Shared fixtures. The bundled embedding model is real and local, so tests use it."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from autocode import Project  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "data"
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture
+def project(tmp_path) -> Project:
+    """An empty project with the demo codebook."""
+    from autocode.review import import_codebook
+
+    p = Project.create(tmp_path / "proj")
+    import_codebook(p, DATA / "codebook.yaml", "tester")
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="session")
+def _demo_project_template(tmp_path_factory) -> Path:
+    """D01-D07 added and alice's and bob's codings imported; built once per test run."""
+    from autocode.codings import import_codings
+    from autocode.corpus import add_files
+    from autocode.review import import_codebook
+
+    root = tmp_path_factory.mktemp("demo") / "proj"
+    p = Project.create(root)
+    import_codebook(p, DATA / "codebook.yaml", "tester")
+    add_files(p, sorted((DATA / "transcripts").glob("D0[1-7].txt")))
+    for f in sorted((DATA / "codings").glob("*.csv")):
+        import_codings(p, f)
+    p.close()
+    return root
+
+
+@pytest.fixture
+def demo_project(_demo_project_template, tmp_path) -> Project:
+    """A private copy of the demo project, safe to change."""
+    root = tmp_path / "demo"
+    shutil.copytree(_demo_project_template, root)
+    p = Project(root)
+    yield p
+    p.close()
+
+
+def snapshot(p: Project) -> dict:
+    """Every table's rows, to show a failed command changed nothing."""
+    tables = [r[0] for r in p.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+    return {t: p.conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}

@@ -1,0 +1,447 @@
+"""The happy path through the real CLI on a small project (D01-D04 of the demo corpus).
+
+One project is built once for the module (init, add, propose: the only embedding of D01-D04);
+tests that only read use it as it is, tests that change it work on a private copy.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from autocode import Project
+from autocode.cli import app
+
+from conftest import DATA
+
+TRANSCRIPTS = DATA / "transcripts"
+CODEBOOK = DATA / "codebook.yaml"
+DOCS = ["D01", "D02", "D03", "D04"]
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def flat(text: str) -> str:
+    """Output with colour codes removed and rich's line wrapping undone."""
+    return " ".join(ANSI.sub("", text).split())
+
+
+def cli(*args) -> "Result":
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, f"autocode {' '.join(map(str, args))} failed:\n{result.output}"
+    assert "Error:" not in result.output and "Traceback" not in result.output
+    return result
+
+
+def cli_json(*args):
+    return json.loads(cli(*args, "--json").stdout)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def copy_project(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def log(root: Path) -> list[dict]:
+    return cli_json("log", "--limit", "1000", "--project", root)
+
+
+def members(root: Path) -> dict[int, list[str]]:
+    """Each candidate's member utterance texts, by candidate id, from the database."""
+    p = Project(root)
+    try:
+        out: dict[int, list[str]] = {}
+        for cid, text in p.conn.execute(
+                "SELECT m.candidate, u.text FROM candidate_members m JOIN utterances u ON u.id = m.utterance"
+                " ORDER BY m.candidate, u.document, u.idx"):
+            out.setdefault(cid, []).append(text)
+        return out
+    finally:
+        p.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_project_from_env(monkeypatch):
+    monkeypatch.delenv("AUTOCODE_PROJECT", raising=False)
+    monkeypatch.delenv("AUTOCODE_DEBUG", raising=False)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> dict:
+    """init --codebook, add D01-D04, propose --seed 0, all through the CLI."""
+    root = tmp_path_factory.mktemp("cli") / "study"
+    init = cli("init", root, "--codebook", CODEBOOK, "--coder", "tester")
+    add = cli("add", *[TRANSCRIPTS / f"{d}.txt" for d in DOCS], "--project", root, "--coder", "tester")
+    propose = cli("propose", "--seed", "0", "--project", root, "--coder", "tester")
+    candidates = cli_json("candidates", "--project", root)
+    return {"root": root, "init": init, "add": add, "propose": propose, "candidates": candidates}
+
+
+@pytest.fixture
+def study(base, tmp_path) -> Path:
+    """A private copy of the proposed project, safe to change."""
+    return copy_project(base["root"], tmp_path / "study")
+
+
+@pytest.fixture(scope="module")
+def trained(base, tmp_path_factory) -> dict:
+    """A copy of the base project where a reviewer accepted a candidate, alice's codings of
+    D01-D03 were imported, a classifier trained on them, and D08 given suggestions."""
+    root = copy_project(base["root"], tmp_path_factory.mktemp("trained") / "study")
+    first = base["candidates"][0]
+    cli("accept", first["id"], "--theme", "contribution", "--name", "Peer value", "--coder", "reviewer",
+        "--project", root)
+    imported = cli("import-codings", DATA / "codings" / "alice_D01-D03.csv", "--project", root)
+    metrics = cli_json("train", "--coder", "alice", "--project", root)
+    out = root.parent / "suggestions.csv"
+    suggested = cli("suggest", TRANSCRIPTS / "D08.txt", "--out", out, "--project", root, "--coder", "tester")
+    return {"root": root, "imported": imported, "metrics": metrics, "suggested": suggested,
+            "suggestions": read_csv(out), "accepted": first}
+
+
+# -- init, add, propose, candidates ------------------------------------------------------------
+
+def test_init_add_propose_messages(base):
+    root = base["root"]
+    assert (root / "autocode.toml").is_file() and (root / "autocode.db").is_file()
+    assert "Codebook: 5 themes, 17 codes." in flat(base["init"].stdout)
+    added = flat(base["add"].stdout)
+    assert re.search(r"Added 4 document\(s\), replaced 0, 0 unchanged; \d+ utterances stored\.", added), added
+    assert re.search(r"Found \d+ candidate codes covering \d+ utterances\.", flat(base["propose"].stdout))
+    p = Project(root)
+    try:
+        assert [r[0] for r in p.conn.execute("SELECT id FROM documents ORDER BY id")] == DOCS
+        assert p.conn.execute("SELECT COUNT(*) FROM utterances WHERE is_interviewer = 1").fetchone()[0] > 0
+    finally:
+        p.close()
+
+
+def test_candidates_json(base):
+    rows = base["candidates"]
+    assert len(rows) >= 4
+    ids = [r["id"] for r in rows]
+    assert len(set(ids)) == len(ids) and all(isinstance(i, int) for i in ids)
+    p = Project(base["root"])
+    try:
+        n_participant = p.conn.execute("SELECT COUNT(*) FROM utterances WHERE is_interviewer = 0").fetchone()[0]
+    finally:
+        p.close()
+    assert sum(r["size"] for r in rows) <= n_participant
+    sizes = [r["size"] for r in sorted(rows, key=lambda r: r["id"])]
+    assert sizes == sorted(sizes, reverse=True), "candidates are listed largest first"
+    for r in rows:
+        assert r["status"] == "open" and r["code"] is None
+        assert isinstance(r["label"], str) and r["label"]
+        assert isinstance(r["keywords"], list) and all(isinstance(k, str) and k for k in r["keywords"])
+        if r["keywords"]:
+            assert all(part in r["keywords"] for part in r["label"].split(" / ")), r
+        assert isinstance(r["size"], int) and r["size"] >= 5
+        assert 1 <= r["n_documents"] <= 4
+        assert r["n_documents"] <= r["n_participants"] <= r["size"]
+        assert 3 <= len(r["examples"]) <= 5
+        for e in r["examples"]:
+            assert e["document"] in DOCS
+            assert isinstance(e["speaker"], str) and e["speaker"] and e["speaker"] != "Interviewer"
+            assert isinstance(e["text"], str) and e["text"].strip()
+        assert len({e["text"] for e in r["examples"]}) == len(r["examples"])
+
+
+def test_candidates_table(base):
+    out = flat(cli("candidates", "--project", base["root"]).stdout)
+    assert "autocode accept ID" in out
+    assert base["candidates"][0]["label"].split(" / ")[0] in out
+
+
+def test_same_seed_gives_identical_candidates(base, study):
+    def key(rows, by_id):
+        return [(r["label"], r["size"], r["keywords"], r["n_documents"], r["n_participants"],
+                 [e["text"] for e in r["examples"]], by_id[r["id"]]) for r in rows]
+
+    first = key(base["candidates"], members(base["root"]))
+    again = cli("propose", "--seed", "0", "--project", study, "--coder", "tester")
+    assert flat(again.stdout) == flat(base["propose"].stdout)
+    second = key(cli_json("candidates", "--project", study), members(study))
+    assert second == first
+    assert [e["action"] for e in log(study)][-2:] == ["propose", "propose"]
+
+
+# -- review: accept, merge, reject -------------------------------------------------------------
+
+def test_accept_makes_codings_by_that_coder(study, tmp_path):
+    cand = cli_json("candidates", "--project", study)[0]
+    out = flat(cli("accept", cand["id"], "--theme", "contribution", "--name", "Peer value",
+                   "--coder", "reviewer", "--project", study).stdout)
+    assert f"Candidate {cand['id']} is now code 'Peer value' (peer_value) under theme 'contribution'" in out
+    assert f"with {cand['size']} coded utterances" in out
+
+    export = tmp_path / "reviewer.csv"
+    assert f"Wrote {cand['size']} codings" in flat(
+        cli("export", "--coder", "reviewer", "--out", export, "--project", study).stdout)
+    rows = read_csv(export)
+    assert len(rows) == cand["size"]
+    assert {r["coder"] for r in rows} == {"reviewer"}
+    assert {r["code"] for r in rows} == {"peer_value"}
+    assert {r["theme"] for r in rows} == {"contribution"}
+    assert {e["text"] for e in cand["examples"]} <= {r["text"] for r in rows}
+
+    # the candidate is decided: gone from the open list, shown with --all
+    assert cand["id"] not in [c["id"] for c in cli_json("candidates", "--project", study)]
+    decided = {c["id"]: c for c in cli_json("candidates", "--all", "--project", study)}
+    assert decided[cand["id"]]["status"] == "accepted" and decided[cand["id"]]["code"] == "peer_value"
+    entry = log(study)[-1]
+    assert entry["action"] == "accept" and entry["coder"] == "reviewer"
+    assert entry["details"]["code"] == "peer_value" and entry["details"]["codings"] == cand["size"]
+
+
+def test_accept_into_an_existing_code(study, tmp_path):
+    cand = cli_json("candidates", "--project", study)[1]
+    out = flat(cli("accept", cand["id"], "--code", "credibility", "--coder", "reviewer", "--project", study).stdout)
+    assert "is now code 'Credibility and rapport' (credibility) under theme 'lived_experience'" in out
+    cli("export", "--coder", "reviewer", "--out", tmp_path / "r.csv", "--project", study)
+    assert {r["code"] for r in read_csv(tmp_path / "r.csv")} == {"credibility"}
+
+
+def test_merge_and_reject(study, tmp_path):
+    a, b, c = cli_json("candidates", "--project", study)[:3]
+    out = flat(cli("merge", a["id"], b["id"], "--theme", "role_ambiguity", "--name", "Merged idea",
+                   "--coder", "reviewer", "--project", study).stdout)
+    assert f"Merged 2 candidates into code 'Merged idea' (merged_idea), {a['size'] + b['size']} coded utterances." in out
+    assert flat(cli("reject", c["id"], "--reason", "just chit-chat", "--coder", "reviewer",
+                    "--project", study).stdout) == "Rejected 1 candidate(s)."
+
+    status = {x["id"]: (x["status"], x["code"]) for x in cli_json("candidates", "--all", "--project", study)}
+    assert status[a["id"]] == status[b["id"]] == ("merged", "merged_idea")
+    assert status[c["id"]] == ("rejected", None)
+    open_ids = [x["id"] for x in cli_json("candidates", "--project", study)]
+    assert not {a["id"], b["id"], c["id"]} & set(open_ids)
+
+    cli("export", "--coder", "reviewer", "--out", tmp_path / "r.csv", "--project", study)
+    rows = read_csv(tmp_path / "r.csv")
+    assert len(rows) == a["size"] + b["size"]
+    assert {r["code"] for r in rows} == {"merged_idea"} and {r["theme"] for r in rows} == {"role_ambiguity"}
+
+    merge, reject = log(study)[-2:]
+    assert merge["action"] == "merge" and sorted(merge["details"]["candidates"]) == sorted([a["id"], b["id"]])
+    assert reject["action"] == "reject" and reject["details"] == {"candidates": [c["id"]], "reason": "just chit-chat"}
+    assert merge["coder"] == reject["coder"] == "reviewer"
+
+
+# -- the codebook -------------------------------------------------------------------------------
+
+def test_codebook_json_tree(base):
+    book = cli_json("codebook", "--project", base["root"])
+    source = yaml.safe_load(CODEBOOK.read_text(encoding="utf-8"))
+    assert [t["id"] for t in book["themes"]] == [t["id"] for t in source["themes"]]
+    for theme, src in zip(book["themes"], source["themes"]):
+        assert set(theme) == {"id", "name", "definition", "codes"}
+        assert theme["name"] == src["name"]
+        assert [c["id"] for c in theme["codes"]] == [c["id"] for c in src["codes"]]
+        for code in theme["codes"]:
+            assert set(code) == {"id", "name", "definition"} and code["name"] and code["definition"]
+    assert sum(len(t["codes"]) for t in book["themes"]) == 17
+
+
+def test_codebook_tree_view(base):
+    out = flat(cli("codebook", "--project", base["root"]).stdout)
+    assert "Codebook" in out and "What lived experience brings" in out
+    assert "Credibility and rapport (credibility, 0 codings)" in out
+
+
+def test_theme_and_code_edits(study):
+    assert flat(cli("theme", "add", "Workforce", "--definition", "Staffing and jobs.", "--coder", "ed",
+                    "--project", study).stdout) == "Created theme 'Workforce' (workforce)."
+    assert flat(cli("theme", "rename", "workforce", "Workforce issues", "--coder", "ed",
+                    "--project", study).stdout) == "Theme workforce is now called 'Workforce issues'."
+    assert flat(cli("code", "rename", "credibility", "Trust", "--coder", "ed",
+                    "--project", study).stdout) == "Code credibility is now called 'Trust'."
+    assert flat(cli("code", "move", "Trust", "Workforce issues", "--coder", "ed",
+                    "--project", study).stdout) == "Code 'Trust' is now under theme workforce."
+
+    book = cli_json("codebook", "--project", study)
+    themes = {t["id"]: t for t in book["themes"]}
+    assert book["themes"][-1]["id"] == "workforce"
+    assert themes["workforce"]["name"] == "Workforce issues"
+    assert themes["workforce"]["definition"] == "Staffing and jobs."
+    assert themes["workforce"]["codes"] == [{"id": "credibility", "name": "Trust", "definition":
+                                             next(c["definition"] for t in yaml.safe_load(CODEBOOK.read_text())["themes"]
+                                                  for c in t["codes"] if c["id"] == "credibility")}]
+    assert "credibility" not in [c["id"] for c in themes["lived_experience"]["codes"]]
+
+    entries = log(study)[-4:]
+    assert [e["action"] for e in entries] == ["add-theme", "rename-theme", "rename-code", "move-code"]
+    assert {e["coder"] for e in entries} == {"ed"}
+    assert entries[2]["details"] == {"code": "credibility", "old": "Credibility and rapport", "new": "Trust"}
+    assert entries[3]["details"] == {"code": "credibility", "old": "lived_experience", "new": "workforce"}
+
+
+def test_codebook_export_import_round_trip(study, tmp_path):
+    cand = cli_json("candidates", "--project", study)[0]
+    cli("accept", cand["id"], "--theme", "contribution", "--name", "Peer value", "--project", study)
+    cli("theme", "add", "Workforce", "--project", study)
+    cli("code", "move", "credibility", "workforce", "--project", study)
+    original = cli_json("codebook", "--project", study)
+
+    printed = cli("codebook", "export", "--project", study).stdout
+    assert yaml.safe_load(printed) == original
+    exported = tmp_path / "book.yaml"
+    assert flat(cli("codebook", "export", "--out", exported, "--project", study).stdout) == f"Wrote the codebook to {exported}."
+    assert exported.read_text(encoding="utf-8") == printed
+
+    fresh = tmp_path / "fresh"
+    cli("init", fresh)
+    assert cli_json("codebook", "--project", fresh) == {"themes": []}
+    out = flat(cli("codebook", "import", exported, "--project", fresh).stdout)
+    assert out == f"Imported 6 themes and 18 codes from {exported}."
+    assert cli_json("codebook", "--project", fresh) == original
+    assert cli("codebook", "export", "--project", fresh).stdout == printed
+
+
+# -- the decision log ---------------------------------------------------------------------------
+
+def test_log_lists_every_decision_with_time_and_coder(study):
+    cands = cli_json("candidates", "--project", study)
+    cli("accept", cands[0]["id"], "--theme", "contribution", "--name", "A", "--coder", "ann", "--project", study)
+    cli("merge", cands[1]["id"], cands[2]["id"], "--theme", "contribution", "--name", "B", "--coder", "ben",
+        "--project", study)
+    cli("reject", cands[3]["id"], "--coder", "cat", "--project", study)
+    cli("theme", "add", "New theme", "--coder", "dan", "--project", study)
+    cli("theme", "rename", "new_theme", "Newer theme", "--coder", "dan", "--project", study)
+    cli("code", "rename", "a", "A2", "--coder", "eve", "--project", study)
+    cli("code", "move", "a", "new_theme", "--coder", "eve", "--project", study)
+
+    entries = log(study)
+    assert [e["action"] for e in entries] == [
+        "import-codebook", "add", "propose", "accept", "merge", "reject",
+        "add-theme", "rename-theme", "rename-code", "move-code"]
+    assert [e["coder"] for e in entries] == ["tester"] * 3 + ["ann", "ben", "cat", "dan", "dan", "eve", "eve"]
+    ids = [e["id"] for e in entries]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    times = [datetime.fromisoformat(e["time"]) for e in entries]
+    assert all(t.tzinfo is not None for t in times) and times == sorted(times)
+    assert all(isinstance(e["details"], dict) for e in entries)
+    assert entries[1]["details"]["added"] == DOCS
+    assert entries[2]["details"]["seed"] == 0
+
+    assert cli_json("log", "--limit", "2", "--project", study) == entries[-2:]
+    table = flat(cli("log", "--project", study).stdout)
+    for action in ("import-codebook", "propose", "move-code"):
+        assert action in table
+
+
+# -- import-codings, train, suggest ----------------------------------------------------------
+
+def test_import_codings_uses_the_coder_column(trained):
+    source = read_csv(DATA / "codings" / "alice_D01-D03.csv")
+    assert {r["coder"] for r in source} == {"alice"}
+    out = flat(trained["imported"].stdout)
+    assert re.fullmatch(rf"Imported (\d+) codings and (\d+) 'no code' decisions from {len(source)} rows "
+                        r"for 3 document\(s\)\.", out), out
+    p = Project(trained["root"])
+    try:
+        coders = {r[0] for r in p.conn.execute("SELECT DISTINCT coder FROM codings")}
+        assert coders == {"alice", "reviewer", "machine"}
+        docs = {r[0] for r in p.conn.execute(
+            "SELECT DISTINCT u.document FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = 'alice'")}
+        assert docs == {"D01", "D02", "D03"}
+        codes = {r[0] for r in p.conn.execute("SELECT DISTINCT code FROM codings WHERE coder = 'alice'")}
+        assert codes - {""} <= {r["code"] for r in source}
+    finally:
+        p.close()
+    entry = next(e for e in log(trained["root"]) if e["action"] == "import-codings")
+    assert entry["details"]["coders"] == ["alice"] and entry["details"]["rows"] == len(source)
+
+
+def test_import_codings_coder_option_overrides_the_column(base, tmp_path):
+    root = copy_project(base["root"], tmp_path / "p")
+    cli("import-codings", DATA / "codings" / "alice_D01-D03.csv", "--coder", "carol", "--project", root)
+    cli("export", "--out", tmp_path / "all.csv", "--project", root)
+    assert {r["coder"] for r in read_csv(tmp_path / "all.csv")} == {"carol"}
+
+
+def test_train_json_has_cross_validation_for_codes_and_themes(trained):
+    m = trained["metrics"]
+    assert m["coder"] == "alice"
+    assert m["utterances"] > 0 and m["codes"] and "" not in m["codes"]
+    assert sum(m["counts"].values()) == m["utterances"]
+    cv = m["cross_validation"]
+    assert cv["documents"] == 3 and cv["folds"] == 3
+    for level in ("codes", "themes"):
+        figures = cv[level]
+        assert figures["n_units"] == m["utterances"]
+        assert -1.0 <= figures["cohen_kappa"] <= 1.0
+        assert 0.0 <= figures["macro_f1"] <= 1.0
+        assert 0.0 <= figures["percent_agreement"] <= 100.0
+    assert cv["themes"]["percent_agreement"] >= cv["codes"]["percent_agreement"]
+    entry = next(e for e in log(trained["root"]) if e["action"] == "train")
+    assert entry["coder"] == "alice" and entry["details"]["cross_validation"] == cv
+
+
+def test_train_table_output(trained, tmp_path):
+    root = copy_project(trained["root"], tmp_path / "p")
+    saved = tmp_path / "alice.npz"
+    out = flat(cli("train", "--coder", "alice", "--out", saved, "--project", root).stdout)
+    assert f"Trained on {trained['metrics']['utterances']} utterances coded by alice" in out
+    assert "Cross-validated by document (3 folds), codes: kappa" in out
+    assert "Cross-validated by document (3 folds), themes: kappa" in out
+    assert saved.is_file() and saved.stat().st_size > 0
+
+
+def test_suggest_writes_machine_rows_with_reasons(trained):
+    rows = trained["suggestions"]
+    assert rows, "no suggestions written"
+    assert list(rows[0]) == ["document", "utterance", "start", "end", "speaker", "text", "code", "theme",
+                             "coder", "confidence", "reason"]
+    book = cli_json("codebook", "--project", trained["root"])
+    theme_of = {c["id"]: t["id"] for t in book["themes"] for c in t["codes"]}
+    trained_codes = set(trained["metrics"]["codes"])
+    for r in rows:
+        assert r["document"] == "D08" and r["coder"] == "machine"
+        assert 0.0 < float(r["confidence"]) <= 1.0
+        assert r["reason"].startswith("closest confirmed examples: \u201c")
+        assert r["text"].strip() and r["speaker"] != "Interviewer"
+        if r["code"]:
+            assert r["code"] in trained_codes and r["theme"] == theme_of[r["code"]]
+        else:
+            assert r["theme"] == ""
+    assert any(r["code"] for r in rows)
+    out = flat(trained["suggested"].stdout)
+    assert f"Suggested codes for {len(rows)} utterances" in out and "Wrote all suggestions to" in out
+    assert [e["action"] for e in log(trained["root"])][-2:] == ["add", "suggest"]
+
+
+# -- export and import-codings round-trip --------------------------------------------------------
+
+def test_export_import_codings_round_trip(trained, tmp_path):
+    src = trained["root"]
+    first = tmp_path / "first.csv"
+    n = int(re.search(r"Wrote (\d+) codings", flat(cli("export", "--format", "csv", "--out", first,
+                                                        "--project", src).stdout)).group(1))
+    rows = read_csv(first)
+    assert len(rows) == n > 0
+    assert {r["coder"] for r in rows} == {"alice", "reviewer", "machine"}
+
+    book = tmp_path / "book.yaml"
+    cli("codebook", "export", "--out", book, "--project", src)
+    fresh = tmp_path / "fresh"
+    cli("init", fresh, "--codebook", book)
+    cli("add", *[TRANSCRIPTS / f"{d}.txt" for d in DOCS + ["D08"]], "--project", fresh)
+    out = flat(cli("import-codings", first, "--project", fresh).stdout)
+    assert f"from {n} rows for 5 document(s)" in out
+
+    second = tmp_path / "second.csv"
+    cli("export", "--out", second, "--project", fresh)
+    assert second.read_bytes() == first.read_bytes()

@@ -1,0 +1,586 @@
+"""Reading transcripts (ingest.py) and storing them (corpus.add_files): speakers, offsets, re-adding.
+
+Every test builds small real files in tmp_path and checks real outputs; nothing of ours is mocked.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from autocode import Project
+from autocode.corpus import add_files, utterances
+from autocode.errors import AutocodeError
+from autocode.ingest import is_interviewer, read_transcripts
+
+from conftest import SHARED, snapshot
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+def write(tmp_path: Path, name: str, content: str | bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    return path
+
+
+def read_one(path: Path):
+    [t] = read_transcripts(path)
+    return t
+
+
+def spoken(t) -> list[tuple[str, str]]:
+    return [(turn.speaker, t.text[turn.start:turn.end]) for turn in t.turns]
+
+
+def assert_turn_offsets(t) -> None:
+    """Turns are in order, inside the text, non-empty, and carry no surrounding whitespace."""
+    assert "\r" not in t.text
+    assert not t.text.startswith("\ufeff")
+    previous_end = 0
+    for turn in t.turns:
+        assert 0 <= previous_end <= turn.start < turn.end <= len(t.text), turn
+        chunk = t.text[turn.start:turn.end]
+        assert chunk == chunk.strip()
+        previous_end = turn.end
+
+
+def assert_stored_offsets(project: Project) -> int:
+    """Every stored utterance is exactly its slice of the stored document text."""
+    rows = project.conn.execute(
+        "SELECT d.text AS doc, u.start, u.end, u.text FROM utterances u JOIN documents d ON d.id = u.document"
+    ).fetchall()
+    assert rows
+    for r in rows:
+        assert r["doc"][r["start"]:r["end"]] == r["text"]
+        assert r["text"] == r["text"].strip() and r["text"]
+    return len(rows)
+
+
+def stored(project: Project, doc: str) -> list[tuple]:
+    return [tuple(r) for r in project.conn.execute(
+        "SELECT idx, speaker, is_interviewer, start, end, text, source_id FROM utterances"
+        " WHERE document = ? ORDER BY idx", (doc,))]
+
+
+def without_log(snap: dict) -> dict:
+    """All tables but the decision log (and sqlite_sequence, which numbers its rows)."""
+    return {k: [tuple(r) for r in v] for k, v in snap.items() if k not in ("decisions", "sqlite_sequence")}
+
+
+# -- labelled text: .txt -----------------------------------------------------------------------
+
+def test_txt_name_colon_labels(tmp_path):
+    t = read_one(write(tmp_path, "a.txt", "Interviewer: How was it?\nMaria: Fine, thanks.\n"
+                                           "Interviewer: Anything else?\nMaria: No.\n"))
+    assert t.id == "a" and t.format == "txt"
+    assert spoken(t) == [("Interviewer", "How was it?"), ("Maria", "Fine, thanks."),
+                         ("Interviewer", "Anything else?"), ("Maria", "No.")]
+    assert_turn_offsets(t)
+
+
+def test_txt_bracketed_timestamp_before_label(tmp_path):
+    t = read_one(write(tmp_path, "a.txt", "[00:01:02] Interviewer: How was it?\n[00:01:09] P1: Good.\n"
+                                           "[1:02:03.5] P1: Really good.\n"))
+    assert spoken(t) == [("Interviewer", "How was it?"), ("P1", "Good."), ("P1", "Really good.")]
+    assert all("[" not in text for _, text in spoken(t))
+
+
+def test_txt_timestamp_in_parentheses_after_name(tmp_path):
+    t = read_one(write(tmp_path, "a.txt", "Interviewer (00:01:02): How was it?\nDr Lee (00:01:09): Good.\n"
+                                           "Dr Lee ( 00:02:10 ):  Very good.\n"))
+    assert spoken(t) == [("Interviewer", "How was it?"), ("Dr Lee", "Good."), ("Dr Lee", "Very good.")]
+
+
+def test_txt_lowercase_and_numbered_labels(tmp_path):
+    t = read_one(write(tmp_path, "a.txt", "interviewer: So, tell me.\ninterviewee: Well, I started in 2019.\n"
+                                           "Interviewer 1: And then?\nInterviewer1 : Go on.\n"
+                                           "interviewee: Then I moved.\n"))
+    assert spoken(t) == [("interviewer", "So, tell me."), ("interviewee", "Well, I started in 2019."),
+                         ("Interviewer 1", "And then?"), ("Interviewer1", "Go on."),
+                         ("interviewee", "Then I moved.")]
+    flags = [is_interviewer(turn.speaker) for turn in t.turns]
+    assert flags == [True, False, True, True, False]
+
+
+def test_txt_unlabelled_line_continues_current_turn(tmp_path):
+    text = "Interviewer: Tell me about it.\nP1: It started in May.\nThen it got worse.\n\nP1: Anyway.\n"
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert spoken(t) == [("Interviewer", "Tell me about it."),
+                         ("P1", "It started in May.\nThen it got worse."), ("P1", "Anyway.")]
+
+
+def test_txt_sentence_with_colon_is_not_a_speaker(tmp_path):
+    text = ("Interviewer: What did you tell him?\nP1: I told him straight.\nWhat I said was: no\n"
+            "Interviewer: Right.\nP1: Yes.\n")
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert {turn.speaker for turn in t.turns} == {"Interviewer", "P1"}
+    assert spoken(t)[1] == ("P1", "I told him straight.\nWhat I said was: no")
+
+
+def test_txt_clock_times_are_not_speakers(tmp_path):
+    text = "Interviewer: When did you meet?\nP1: At lunch.\n12:30: we met\n12:30: again\nP1: That's it.\n"
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert [turn.speaker for turn in t.turns] == ["Interviewer", "P1", "P1"]
+    assert spoken(t)[1] == ("P1", "At lunch.\n12:30: we met\n12:30: again")
+
+
+def test_txt_text_before_first_label_is_kept(tmp_path):
+    t = read_one(write(tmp_path, "a.txt", "Recorded on Monday.\nInterviewer: Hi.\nP1: Hello.\nP1: Bye.\n"))
+    assert spoken(t)[0] == ("Participant", "Recorded on Monday.")
+    assert [s for s, _ in spoken(t)[1:]] == ["Interviewer", "P1", "P1"]
+
+
+def test_txt_unicode_crlf_and_bom_offsets_exact(tmp_path):
+    text = "\ufeffInterviewer: Café ok — really? 😀\r\nP1: Très bien — merci 🙂 naïve.\r\nstill me\r\nP1: Fin.\r\n"
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert t.text.startswith("Interviewer: Café")
+    assert "\r" not in t.text and "\ufeff" not in t.text
+    assert spoken(t) == [("Interviewer", "Café ok — really? 😀"),
+                         ("P1", "Très bien — merci 🙂 naïve.\nstill me"), ("P1", "Fin.")]
+    assert_turn_offsets(t)
+
+
+def test_txt_lone_carriage_returns_are_normalised(tmp_path):
+    t = read_one(write(tmp_path, "a.txt", "Interviewer: One?\rP1: Two.\rP1: Three.\r"))
+    assert t.text == "Interviewer: One?\nP1: Two.\nP1: Three.\n"
+    assert spoken(t) == [("Interviewer", "One?"), ("P1", "Two."), ("P1", "Three.")]
+
+
+def test_txt_without_labels_is_one_speaker_with_warning(tmp_path, project):
+    path = write(tmp_path, "notes.txt", "I just talked about my job.\n\nThen about my family.\n")
+    t = read_one(path)
+    assert {turn.speaker for turn in t.turns} == {"Participant"}
+    assert spoken(t) == [("Participant", "I just talked about my job."), ("Participant", "Then about my family.")]
+    assert t.warnings and "notes.txt" in t.warnings[0]
+    report = add_files(project, [path])
+    assert any("notes.txt" in w for w in report.warnings)
+    assert {r[1] for r in stored(project, "notes")} == {"Participant"}
+
+
+def test_txt_with_labels_has_no_warning(tmp_path):
+    t = read_one(write(tmp_path, "a.txt", "Interviewer: Hi.\nP1: Hello.\n"))
+    assert t.warnings == []
+
+
+# -- other formats ------------------------------------------------------------------------------
+
+def test_md_labels(tmp_path):
+    t = read_one(write(tmp_path, "a.md", "Interviewer: Première question — ça va?\n\nP2: Oui 😀.\n\nP2: Et toi?\n"))
+    assert t.format == "md"
+    assert spoken(t) == [("Interviewer", "Première question — ça va?"), ("P2", "Oui 😀."), ("P2", "Et toi?")]
+    assert_turn_offsets(t)
+
+
+def test_docx_labels(tmp_path):
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    for para in ["Interviewer: Was the role clear — at all?", "Dr Ahmed: Not really. Café talk, mostly 😀.",
+                 "", "It came up later.", "Interviewer: Thanks.", "Dr Ahmed: Sure."]:
+        document.add_paragraph(para)
+    path = tmp_path / "d.docx"
+    document.save(path)
+    t = read_one(path)
+    assert t.id == "d" and t.format == "docx"
+    assert spoken(t) == [("Interviewer", "Was the role clear — at all?"),
+                         ("Dr Ahmed", "Not really. Café talk, mostly 😀.\n\nIt came up later."),
+                         ("Interviewer", "Thanks."), ("Dr Ahmed", "Sure.")]
+    assert_turn_offsets(t)
+
+
+ZOOM_VTT = """WEBVTT
+
+1
+00:00:01.000 --> 00:00:03.000
+Alice Smith: Hello there.
+
+2
+00:00:03.000 --> 00:00:05.000
+Alice Smith: How are you — today?
+
+3
+00:00:05.000 --> 00:00:07.000
+Bob: Très bien 😀.
+
+4
+00:00:07.000 --> 00:00:09.000
+Alice Smith: Good.
+"""
+
+TEAMS_VTT = """WEBVTT
+
+3f2a/12-0
+00:00:03.120 --> 00:00:07.480
+<v Interviewer>Thanks for
+joining.</v>
+
+3f2a/13-0
+00:00:08.351 --> 00:00:11.226
+<v Dr Mensah>Yes, I can hear you.</v>
+
+3f2a/13-1
+00:00:11.308 --> 00:00:14.964
+<v Dr Mensah>Sorry I'm late — clinic overran.</v>
+
+3f2a/14-0
+00:00:15.000 --> 00:00:16.000
+<v Interviewer>No problem.</v>
+"""
+
+
+def test_vtt_zoom_style_merges_consecutive_cues(tmp_path):
+    t = read_one(write(tmp_path, "z.vtt", ZOOM_VTT))
+    assert t.format == "vtt" and t.id == "z"
+    assert spoken(t) == [("Alice Smith", "Hello there. How are you — today?"), ("Bob", "Très bien 😀."),
+                         ("Alice Smith", "Good.")]
+    assert_turn_offsets(t)
+
+
+def test_vtt_teams_voice_tags(tmp_path):
+    t = read_one(write(tmp_path, "t.vtt", TEAMS_VTT))
+    assert spoken(t) == [("Interviewer", "Thanks for joining."),
+                         ("Dr Mensah", "Yes, I can hear you. Sorry I'm late — clinic overran."),
+                         ("Interviewer", "No problem.")]
+    assert "<v" not in t.text and "</v>" not in t.text
+    assert_turn_offsets(t)
+
+
+def test_vtt_crlf_and_bom(tmp_path):
+    t = read_one(write(tmp_path, "t.vtt", "\ufeff" + TEAMS_VTT.replace("\n", "\r\n")))
+    assert spoken(t)[1] == ("Dr Mensah", "Yes, I can hear you. Sorry I'm late — clinic overran.")
+
+
+def test_srt_labels_tags_and_unlabelled_cues(tmp_path):
+    srt = ("1\n00:00:01,000 --> 00:00:03,000\nAlice: Hello there.\n\n"
+           "2\n00:00:03,000 --> 00:00:05,000\nAlice: <i>Still</i> me.\n\n"
+           "3\n00:00:05,000 --> 00:00:07,000\nBob: Hi — ça va?\n\n"
+           "4\n00:00:07,000 --> 00:00:09,000\nand more\nfrom Bob\n")
+    t = read_one(write(tmp_path, "s.srt", srt))
+    assert t.format == "srt"
+    assert spoken(t) == [("Alice", "Hello there. Still me."), ("Bob", "Hi — ça va? and more from Bob")]
+    assert_turn_offsets(t)
+
+
+def test_vtt_cue_starting_with_clock_time_is_not_a_speaker(tmp_path):
+    vtt = ZOOM_VTT + "\n5\n00:00:09.000 --> 00:00:11.000\n12:30 works for me.\n"
+    t = read_one(write(tmp_path, "z.vtt", vtt))
+    assert spoken(t)[-1] == ("Alice Smith", "Good. 12:30 works for me.")
+
+
+def test_srt_sentence_with_colon_is_not_a_speaker(tmp_path):
+    srt = ("1\n00:00:01,000 --> 00:00:03,000\nAlice: I asked him straight out.\n\n"
+           "2\n00:00:03,000 --> 00:00:05,000\nWhat he said was: no.\n\n"
+           "3\n00:00:05,000 --> 00:00:07,000\nBob: Really?\n")
+    t = read_one(write(tmp_path, "s.srt", srt))
+    assert spoken(t) == [("Alice", "I asked him straight out. What he said was: no."), ("Bob", "Really?")]
+
+
+def test_csv_several_documents_with_ids(tmp_path):
+    csv = ("document,speaker,text,id\nA,Interviewer,Hello  there,r1\n"
+           "A,P1,\"Fine,\nthanks — 😀\",r2\nB,P2,Café au lait,r3\nA,P1,,r4\nA,,No speaker,r5\n")
+    ts = read_transcripts(write(tmp_path, "t.csv", csv))
+    assert [t.id for t in ts] == ["A", "B"]
+    a, b = ts
+    assert a.format == "csv" and a.presegmented
+    assert spoken(a) == [("Interviewer", "Hello there"), ("P1", "Fine, thanks — 😀"), ("Participant", "No speaker")]
+    assert [turn.source_id for turn in a.turns] == ["r1", "r2", "r5"]
+    assert spoken(b) == [("P2", "Café au lait")]
+    for t in ts:
+        assert_turn_offsets(t)
+
+
+def test_csv_without_document_column_uses_file_stem(tmp_path):
+    [t] = read_transcripts(write(tmp_path, "focus group.csv", "\ufefftext\r\nhello there\r\nworld\r\n"))
+    assert t.id == "focus group"
+    assert spoken(t) == [("Participant", "hello there"), ("Participant", "world")]
+    assert [turn.source_id for turn in t.turns] == ["2", "3"]  # spreadsheet row numbers
+
+
+def test_csv_without_text_column_is_an_error(tmp_path):
+    with pytest.raises(AutocodeError, match="no 'text' column"):
+        read_transcripts(write(tmp_path, "t.csv", "document,words\nA,hi\n"))
+
+
+def test_xlsx_several_documents(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Document", "Speaker", "Text", "ID"])
+    ws.append(["X", "Q", "Why — exactly?", 1])
+    ws.append(["Y", "P1", "Other doc 😀", 3])
+    ws.append(["X", "P1", "Because.", 2])
+    ws.append(["X", "P1", None, 4])
+    path = tmp_path / "t.xlsx"
+    wb.save(path)
+    x, y = read_transcripts(path)
+    assert (x.id, y.id) == ("X", "Y") and x.format == "xlsx"
+    assert spoken(x) == [("Q", "Why — exactly?"), ("P1", "Because.")]
+    assert [turn.source_id for turn in x.turns] == ["1", "2"]
+    assert spoken(y) == [("P1", "Other doc 😀")]
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, content, message", [
+    ("a.pdf", b"%PDF", "cannot read '.pdf'"),
+    ("a.txt", b"  \n\n", "empty"),
+    ("a.txt", "Interviewer: caf\u00e9\n".encode("latin-1"), "not UTF-8"),
+    ("a.vtt", b"not a caption file\n", "WebVTT"),
+])
+def test_unreadable_files_raise_autocode_error(tmp_path, name, content, message):
+    with pytest.raises(AutocodeError, match=message):
+        read_transcripts(write(tmp_path, name, content))
+
+
+def test_missing_file_raises(tmp_path):
+    with pytest.raises(AutocodeError, match="not found"):
+        read_transcripts(tmp_path / "nope.txt")
+
+
+def test_bad_file_means_nothing_is_added(tmp_path, project):
+    good = write(tmp_path, "good.txt", "Interviewer: Hi.\nP1: Hello there.\n")
+    bad = write(tmp_path, "bad.txt", b"P1: \xff\xfe\n")
+    before = snapshot(project)
+    with pytest.raises(AutocodeError):
+        add_files(project, [good, bad])
+    assert snapshot(project) == before
+
+
+def test_two_files_with_same_document_id_are_refused(tmp_path, project):
+    a = write(tmp_path, "P1.txt", "Interviewer: Hi.\nP1: Hello.\n")
+    b = write(tmp_path, "P1.md", "Interviewer: Hi.\nP1: Hello.\n")
+    with pytest.raises(AutocodeError, match="same document id 'P1'"):
+        add_files(project, [a, b])
+
+
+# -- stored offsets for every format ----------------------------------------------------------
+
+def test_add_files_stores_exact_offsets_for_every_format(tmp_path, project):
+    docx = pytest.importorskip("docx")
+    openpyxl = pytest.importorskip("openpyxl")
+    files = [
+        write(tmp_path, "t1.txt", "\ufeffInterviewer: Café — ok? 😀\r\nP1: Yes. Mm-hm. I went on. [laughs] "
+                                   "Next thing I knew we were out — really out.\r\nmore here\r\nP1: Fin.\r\n"),
+        write(tmp_path, "t2.md", "Interviewer (00:00:01): Hi — there.\n\nP2 (00:00:05): Naïve question, "
+                                 "but: why? Yeah.\n\nP2 (00:00:09): Right.\n"),
+        write(tmp_path, "t3.vtt", ZOOM_VTT),
+        write(tmp_path, "t4.vtt", TEAMS_VTT),
+        write(tmp_path, "t5.srt", "1\n00:00:01,000 --> 00:00:03,000\nAlice: Hello — there 😀.\n\n"
+                                  "2\n00:00:03,000 --> 00:00:05,000\nBob: Hi. How are you doing today?\n"),
+        write(tmp_path, "t6.csv", "document,speaker,text,id\nC1,Q,Why — é?,a\nC1,P1,Because 😀.,b\nC2,P1,Other.,c\n"),
+    ]
+    document = docx.Document()
+    for para in ["Interviewer: Was it clear — at all?", "Dr Ahmed: Not really. Café 😀.", "Dr Ahmed: No."]:
+        document.add_paragraph(para)
+    document.save(tmp_path / "t7.docx")
+    wb = openpyxl.Workbook()
+    wb.active.append(["document", "text"])
+    wb.active.append(["X1", "Über — 😀 text."])
+    wb.save(tmp_path / "t8.xlsx")
+    files += [tmp_path / "t7.docx", tmp_path / "t8.xlsx"]
+
+    report = add_files(project, files)
+    assert sorted(report.added) == ["C1", "C2", "X1", "t1", "t2", "t3", "t4", "t5", "t7"]
+    n = assert_stored_offsets(project)
+    assert n == report.utterances
+    docs = {r["id"]: r for r in project.conn.execute("SELECT id, format, text FROM documents")}
+    assert all("\r" not in d["text"] and "\ufeff" not in d["text"] for d in docs.values())
+    assert docs["t1"]["format"] == "txt" and docs["C1"]["format"] == "csv" and docs["X1"]["format"] == "xlsx"
+    texts = [r[0] for r in project.conn.execute("SELECT text FROM utterances")]
+    assert not any(t.startswith(("Interviewer", "P1", "P2", "Alice", "Bob", "Dr Ahmed", "(", "[0")) for t in texts)
+    assert "[laughs] Next thing I knew we were out — really out.\nmore here" in texts
+    # table rows are stored as they are, one utterance each, with their ids
+    assert [r[5:] for r in stored(project, "C1")] == [("Why — é?", "a"), ("Because 😀.", "b")]
+
+
+def test_add_files_reads_a_folder(tmp_path, project):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder, "A.txt", "Interviewer: Hi.\nP1: Hello there, friend.\n")
+    write(folder, "B.vtt", TEAMS_VTT)
+    write(folder, "ignored.pdf", b"%PDF")
+    report = add_files(project, [folder])
+    assert sorted(report.added) == ["A", "B"]
+    assert_stored_offsets(project)
+
+
+# -- interviewers ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("label", ["Interviewer", "interviewer", "I", "Q", "Int", "Researcher", "Moderator",
+                                   "Facilitator", "Interviewer 2", "Int1", "INTERVIEWER_3", " Q "])
+def test_is_interviewer(label):
+    assert is_interviewer(label)
+
+
+@pytest.mark.parametrize("label", ["Interviewee", "interviewee", "P1", "Dr Who", "Participant", "Intern", "Questioner"])
+def test_is_not_interviewer(label):
+    assert not is_interviewer(label)
+
+
+def test_extra_interviewer_names():
+    assert is_interviewer("Dr Who", ("Dr Who",))
+    assert is_interviewer("dr who", ("Dr Who",))
+    assert not is_interviewer("Dr Whom", ("Dr Who",))
+
+
+def test_interviewer_utterances_are_flagged_and_left_out(tmp_path, project):
+    path = write(tmp_path, "a.txt", "Dr Who: Where were you?\nInterviewer: And you?\nP1: At home all day.\n"
+                                    "Dr Who: Thanks.\nP1: You're welcome, any time.\n")
+    add_files(project, [path], interviewer=("Dr Who",))
+    rows = stored(project, "a")
+    assert [(r[1], r[2]) for r in rows] == [("Dr Who", 1), ("Interviewer", 1), ("P1", 0), ("Dr Who", 1), ("P1", 0)]
+    default = utterances(project.conn)
+    assert [u.speaker for u in default] == ["P1", "P1"]
+    assert not any(u.is_interviewer for u in default)
+    everyone = utterances(project.conn, participants_only=False)
+    assert len(everyone) == 5 and sum(u.is_interviewer for u in everyone) == 3
+    assert [u.text for u in default] == ["At home all day.", "You're welcome, any time."]
+
+
+def test_interviewer_from_project_settings(tmp_path):
+    p = Project.create(tmp_path / "proj", settings={"ingest": {"interviewer": ["Dr Who"]}})
+    try:
+        add_files(p, [write(tmp_path, "a.txt", "Dr Who: Where?\nP1: At home, all day long.\n"
+                                                  "Dr Who: Ok.\nP1: That is all.\n")])
+        assert [(r[1], r[2]) for r in stored(p, "a")] == [("Dr Who", 1), ("P1", 0), ("Dr Who", 1), ("P1", 0)]
+    finally:
+        p.close()
+
+
+# -- re-adding ---------------------------------------------------------------------------------
+
+TRANSCRIPT = ("Interviewer: Can you describe the role?\n"
+              "P1: The role was never explained to us properly.\n"
+              "Interviewer: And the team?\n"
+              "P1: The team was welcoming from the very first day.\n")
+
+
+def code(project: Project, text: str, code_id: str, coder: str = "ann") -> None:
+    with project.transaction() as conn:
+        uid = conn.execute("SELECT id FROM utterances WHERE text = ?", (text,)).fetchone()[0]
+        conn.execute("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, '2024-01-01')",
+                     (uid, code_id, coder))
+
+
+def codings(project: Project) -> list[tuple]:
+    return [tuple(r) for r in project.conn.execute(
+        "SELECT d.id, u.text, c.code, c.coder FROM codings c JOIN utterances u ON u.id = c.utterance"
+        " JOIN documents d ON d.id = u.document ORDER BY u.idx, c.code")]
+
+
+def test_readding_same_file_changes_nothing(tmp_path, project):
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    first = add_files(project, [path])
+    assert first.added == ["a"] and first.utterances == 4
+    code(project, "The team was welcoming from the very first day.", "credibility")
+    before = snapshot(project)
+    again = add_files(project, [path])
+    assert again.unchanged == ["a"] and again.added == [] and again.replaced == []
+    assert again.utterances == 0
+    after = snapshot(project)
+    assert without_log(after) == without_log(before)
+    assert len(after["decisions"]) == len(before["decisions"]) + 1
+
+
+def test_readding_changed_file_keeps_codings_of_unchanged_text(tmp_path, project):
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    add_files(project, [path])
+    code(project, "The team was welcoming from the very first day.", "credibility")
+    code(project, "The role was never explained to us properly.", "hope_recovery")
+    path.write_text(TRANSCRIPT.replace("The role was never explained to us properly.",
+                                       "Nobody ever explained the role to us."), encoding="utf-8")
+    report = add_files(project, [path])
+    assert report.replaced == ["a"] and report.kept_codings == 1
+    assert codings(project) == [("a", "The team was welcoming from the very first day.", "credibility", "ann")]
+    doc = project.conn.execute("SELECT text FROM documents WHERE id = 'a'").fetchone()[0]
+    assert "Nobody ever explained" in doc and "never explained to us properly" not in doc
+    assert [r[5] for r in stored(project, "a")][1] == "Nobody ever explained the role to us."
+    assert_stored_offsets(project)
+
+
+def test_readding_keeps_imported_codings(tmp_path, project):
+    from autocode.codings import import_codings
+
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    add_files(project, [path])
+    start = TRANSCRIPT.index("The team was")
+    end = TRANSCRIPT.index("day.") + len("day.")
+    csv = write(tmp_path, "codes.csv", f"document,start,end,code,coder\na,{start},{end},credibility,bob\n")
+    assert import_codings(project, csv).codings == 1
+    path.write_text("Interviewer: Hello first.\n" + TRANSCRIPT, encoding="utf-8")
+    report = add_files(project, [path])
+    assert report.kept_codings == 1
+    assert codings(project) == [("a", "The team was welcoming from the very first day.", "credibility", "bob")]
+    assert len(stored(project, "a")) == 5
+
+
+def test_readding_keeps_codings_on_repeated_text_where_they_were(tmp_path, project):
+    text = ("Interviewer: Was it clear?\nP1: I did not know what to expect.\n"
+            "Interviewer: And later?\nP1: I did not know what to expect.\n")
+    path = write(tmp_path, "dup.txt", text)
+    add_files(project, [path])
+    ids = [r[0] for r in project.conn.execute("SELECT id FROM utterances ORDER BY idx")]
+    with project.transaction() as conn:
+        for uid, code_id in [(ids[1], "credibility"), (ids[3], "credibility"), (ids[3], "hope_recovery")]:
+            conn.execute("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, 'ann', 'x')",
+                         (uid, code_id))
+    path.write_text(text.replace("Was it clear?", "Was it clear to you?"), encoding="utf-8")
+    report = add_files(project, [path])
+    got = [tuple(r) for r in project.conn.execute(
+        "SELECT u.idx, c.code FROM codings c JOIN utterances u ON u.id = c.utterance ORDER BY u.idx, c.code")]
+    assert got == [(1, "credibility"), (3, "credibility"), (3, "hope_recovery")]
+    assert report.kept_codings == 3
+
+
+def test_same_input_gives_same_utterances(tmp_path):
+    path = write(tmp_path, "a.txt", TRANSCRIPT + "P1: Yeah. Mm-hm. [laughs] It was, um, a long year, "
+                                                  "and a hard one; we got there. Yes.\n")
+    rows = []
+    for name in ("p1", "p2"):
+        p = Project.create(tmp_path / name)
+        try:
+            add_files(p, [path])
+            rows.append(stored(p, "a"))
+        finally:
+            p.close()
+    assert rows[0] == rows[1] and len(rows[0]) >= 5
+    assert read_transcripts(path)[0].turns == read_transcripts(path)[0].turns
+
+
+# -- real data (skipped where the shared folder is absent) -----------------------------------
+
+def _files(folder: Path, pattern: str = "*") -> list[Path]:
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not available")
+    files = sorted(p for p in folder.glob(pattern) if p.is_file())
+    if not files:
+        pytest.skip(f"{folder} holds no files")
+    return files
+
+
+@pytest.mark.parametrize("folder", ["datasets/primock57/vtt", "datasets/interviews-mlss/transcripts"])
+def test_real_transcripts_read_with_exact_offsets(folder):
+    files = _files(SHARED / folder)
+    several_speakers = 0
+    for f in files:
+        [t] = read_transcripts(f)
+        assert t.turns, f
+        assert_turn_offsets(t)
+        speakers = Counter(turn.speaker for turn in t.turns)
+        several_speakers += len(speakers) >= 2
+        if t.format == "vtt":  # consecutive cues of one speaker are merged
+            assert all(a.speaker != b.speaker for a, b in zip(t.turns, t.turns[1:])), f
+            assert "<v " not in t.text
+    assert several_speakers >= 0.9 * len(files)
+
+
+def test_real_psw_transcripts_flag_the_interviewer():
+    files = _files(SHARED / "psw-study" / "transcripts", "*.txt")
+    for f in files:
+        [t] = read_transcripts(f)
+        assert_turn_offsets(t)
+        speakers = {turn.speaker for turn in t.turns}
+        assert "Interviewer" in speakers and len(speakers) >= 2, f
+        assert all(is_interviewer(turn.speaker) == (turn.speaker == "Interviewer") for turn in t.turns), f
+        assert not t.warnings
