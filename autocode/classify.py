@@ -71,7 +71,8 @@ class ThemeClassifier:
         return z / z.sum(axis=1, keepdims=True)
 
     def predict(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
-        return self.classes_[self.predict_proba(texts, embeddings).argmax(axis=1)]
+        proba = self.predict_proba(texts, embeddings)
+        return self.classes_[proba.argmax(axis=1)]
 
     def theme_of(self, code: str) -> str:
         return self.themes_.get(code, "")

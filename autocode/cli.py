@@ -15,7 +15,9 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from . import codebook as cb
@@ -40,6 +42,15 @@ CoderOpt = Annotated[Optional[str], typer.Option("--coder", help="Who made the d
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+def say_error(message: str) -> None:
+    """Print an error; the message is plain text, so brackets in file names or codes survive."""
+    err.print(Text.assemble(("Error: ", "bold red"), message), highlight=False)
+
+
+def warn(message: str) -> None:
+    err.print(Text.assemble(("Warning: ", "yellow"), message), highlight=False)
+
+
 def friendly(func):
     """Turn expected problems into a message and exit code 1, with no traceback."""
     @functools.wraps(func)
@@ -47,10 +58,10 @@ def friendly(func):
         try:
             return func(*args, **kwargs)
         except AutocodeError as exc:
-            err.print(f"[bold red]Error:[/] {exc.message}", highlight=False, markup=True)
+            say_error(exc.message)
             raise typer.Exit(1) from None
         except sqlite3.OperationalError as exc:
-            err.print(f"[bold red]Error:[/] the project database is busy or damaged ({exc}).\n"
+            say_error(f"the project database is busy or damaged ({exc}).\n"
                       "What to do: close other autocode windows using this project and try again.")
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -61,9 +72,9 @@ def friendly(func):
         except Exception as exc:
             if os.environ.get("AUTOCODE_DEBUG"):
                 raise
-            err.print(f"[bold red]Error:[/] autocode hit an unexpected problem: {type(exc).__name__}: {exc}\n"
+            say_error(f"autocode hit an unexpected problem: {type(exc).__name__}: {exc}\n"
                       "What to do: nothing was changed. Run again with AUTOCODE_DEBUG=1 set to see details, "
-                      "and report it to the autocode developers.", highlight=False)
+                      "and report it to the autocode developers.")
             raise typer.Exit(2) from None
     return wrapper
 
@@ -104,7 +115,7 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
 
     report = add_files(Project.find(project), files, tuple(interviewer or ()), coder)
     for warning in report.warnings:
-        err.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+        warn(warning)
     out.print(f"Added {len(report.added)} document(s), replaced {len(report.replaced)}, "
               f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
     if report.replaced:
@@ -142,8 +153,8 @@ def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided
     table = Table("id", "label", "size", "docs", "people", "example quotes", show_lines=True)
     for r in rows:
         quotes = "\n".join(f"\u201c{e['text'][:110]}\u201d ({e['document']})" for e in r["examples"][:3])
-        table.add_row(str(r["id"]), f"{r['label']}\n[dim]{', '.join(r['keywords'][:6])}[/]", str(r["size"]),
-                      str(r["n_documents"]), str(r["n_participants"]), quotes)
+        table.add_row(str(r["id"]), Text.assemble(r["label"], "\n", (", ".join(r["keywords"][:6]), "dim")), str(r["size"]),
+                      str(r["n_documents"]), str(r["n_participants"]), Text(quotes))
     out.print(table)
     out.print('Next: autocode accept ID --theme THEME --name "Code name", autocode merge ID ID ..., or autocode reject ID.')
 
@@ -195,9 +206,9 @@ def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: Project
         return out.print("The codebook is empty. Import one with [bold]autocode codebook import FILE.yaml[/] or accept candidates.")
     tree = Tree("[bold]Codebook[/]")
     for t in book.themes:
-        branch = tree.add(f"[bold]{t.name}[/] [dim]({t.id})[/]")
+        branch = tree.add(Text.assemble((t.name, "bold"), " ", (f"({t.id})", "dim")))
         for c in t.codes:
-            branch.add(f"{c.name} [dim]({c.id}, {counts.get(c.id, 0)} codings)[/]")
+            branch.add(Text.assemble(c.name, " ", (f"({c.id}, {counts.get(c.id, 0)} codings)", "dim")))
     out.print(tree)
 
 
@@ -262,8 +273,8 @@ def import_codings(file: Path, coder: Annotated[Optional[str], typer.Option(help
     out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
               f"for {len(r.documents)} document(s).")
     if r.unmatched:
-        err.print(f"[yellow]Warning:[/] {len(r.unmatched)} row(s) covered no utterance (rows "
-                  f"{', '.join(map(str, r.unmatched[:10]))}{'...' if len(r.unmatched) > 10 else ''}); check their offsets.")
+        warn(f"{len(r.unmatched)} row(s) covered no utterance (rows "
+             f"{', '.join(map(str, r.unmatched[:10]))}{'...' if len(r.unmatched) > 10 else ''}); check their offsets.")
 
 
 @command()
@@ -311,10 +322,11 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     p = Project.find(project)
     docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else []
     clf = ThemeClassifier.load(classifier) if classifier else None
-    if files:
-        docs += [t.id for t in read_all(files)]
-        add_files(p, files, coder=coder)
-    rows = run(p, docs or None, clf, coder)
+    with p.transaction():  # adding the files and coding them succeed or fail together
+        if files:
+            docs += [t.id for t in read_all(files)]
+            add_files(p, files, coder=coder)
+        rows = run(p, docs or None, clf, coder)
     if out_file:
         write_text(out_file, to_csv(rows, COLUMNS + ["reason"]))
     _print_suggestions(rows, out_file)
@@ -328,7 +340,7 @@ def _print_suggestions(rows: list[dict], out_file) -> None:
               f"{len(rows) - len(coded)} 'no code').")
     table = Table("document", "#", "code", "conf.", "text")
     for r in sorted(coded, key=lambda r: -r["confidence"])[:10]:
-        table.add_row(r["document"], str(r["utterance"]), r["code"], f"{r['confidence']:.2f}", r["text"][:90])
+        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"]), f"{r['confidence']:.2f}", Text(r["text"][:90]))
     out.print(table)
     out.print(f"Wrote all suggestions to {out_file}." if out_file else
               "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
@@ -358,7 +370,7 @@ def log(limit: Annotated[int, typer.Option(help="How many recent decisions to sh
         return emit_json([{**r, "details": json.loads(r["details"])} for r in rows])
     table = Table("#", "time", "coder", "action", "details")
     for r in rows:
-        table.add_row(str(r["id"]), r["time"], r["coder"], r["action"], r["details"][:100])
+        table.add_row(str(r["id"]), r["time"], Text(r["coder"]), r["action"], Text(r["details"][:100]))
     out.print(table)
 
 

@@ -86,6 +86,8 @@ def parse(data, where: str = "codebook") -> Codebook:
     book, seen = Codebook(), set()
     for i, t in enumerate(data["themes"], start=1):
         theme = _theme(t, i, where)
+        if not isinstance(t.get("codes") or [], list):
+            raise AutocodeError(f"theme '{theme.id}': 'codes' should be a list of codes", "see data/codebook.yaml for the shape", where)
         for j, c in enumerate(t.get("codes") or [], start=1):
             code = _code(c, f"theme '{theme.id}', code {j}", where, theme.id)
             if code.id in seen:

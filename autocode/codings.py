@@ -8,6 +8,7 @@ land on autocode's utterances.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,9 +30,9 @@ class ImportReport:
 def read_csv(path: Path):
     import pandas as pd
 
-    data = read_bytes(path)
+    text = decode(path, read_bytes(path))
     try:
-        frame = pd.read_csv(io.StringIO(decode(path, data)), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except Exception as exc:
         raise AutocodeError(f"cannot be read as CSV ({exc})", "save it again as CSV (UTF-8)", str(path)) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
@@ -62,11 +63,12 @@ def _resolve_code(book: cb.Codebook, value: str, row: int, path: Path) -> str:
 
 
 def _int(value: str, column: str, row: int, path: Path) -> int:
-    try:
-        return int(float(value))
-    except ValueError:
+    text = str(value).strip()
+    number = float(text) if re.fullmatch(r"-?\d+(\.0*)?", text) else None
+    if number is None or number < 0:
         raise AutocodeError(f"row {row}: '{column}' is '{value}', not a whole number",
-                            f"give {column} as a character offset such as 120", str(path)) from None
+                            f"give {column} as a character offset such as 120", str(path))
+    return int(number)
 
 
 def _targets(conn, doc: str, rec: dict, row: int, path: Path) -> list[int]:

@@ -27,7 +27,8 @@ class AddReport:
 def read_all(paths: list[str | Path]) -> list[Transcript]:
     files = expand_paths(paths)
     if not files:
-        raise AutocodeError("no transcript files were given", "name files, or a folder holding .txt, .docx, .vtt, .srt, .csv or .xlsx files")
+        raise AutocodeError("no transcript files found", "name files, or a folder holding .txt, .md, .docx, .vtt, .srt, .csv or .xlsx files",
+                            ", ".join(map(str, paths)))
     transcripts = [t for f in files for t in read_transcripts(f)]
     seen: dict[str, str] = {}
     for t in transcripts:

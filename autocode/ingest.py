@@ -201,9 +201,10 @@ def read_srt(path: Path, text: str) -> Transcript:
     try:
         subtitles = list(srt.parse(text))
     except Exception as exc:
-        line = getattr(exc, "line", "")
+        at = getattr(exc, "actual_start", None)
+        near = f" (line {line_of(text, at)})" if isinstance(at, int) else ""
         raise AutocodeError(
-            f"is not a valid .srt subtitle file near {line!r}",
+            f"is not a valid .srt subtitle file{near}",
             "export the transcript again as .srt, or save it as .txt", str(path),
         ) from None
     return _from_cues(path, "srt", [(None, _strip_tags(s.content)) for s in subtitles])

@@ -27,9 +27,11 @@ def _open_candidate(conn, cid: int) -> dict:
 
 
 def _theme(conn, ref: str) -> cb.Theme:
-    theme = cb.load(conn).find_theme(ref)
+    theme = cb.load(conn).find_theme(ref) if ref.strip() else None
     if theme is None:
         names = ", ".join(f"{t.id} ({t.name})" for t in cb.load(conn).themes) or "none yet"
+        if not ref.strip():
+            raise AutocodeError("a new code needs a theme", f"name one with --theme; themes: {names}")
         raise AutocodeError(f"there is no theme '{ref}'",
                             f"use one of: {names}; or create it first with: autocode theme add \"{ref}\"")
     return theme

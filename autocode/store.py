@@ -197,7 +197,21 @@ class Project:
     # -- writing --------------------------------------------------------------------------
     @contextmanager
     def transaction(self):
-        """All-or-nothing: commit when the block ends, roll back on any error or interrupt."""
+        """All-or-nothing: commit when the block ends, roll back on any error or interrupt.
+
+        Nested use joins the outer transaction (as a savepoint), so a command made of several
+        steps, such as adding files and then coding them, succeeds or fails as a whole.
+        """
+        if self.conn.in_transaction:
+            self.conn.execute("SAVEPOINT nested")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK TO nested")
+                self.conn.execute("RELEASE nested")
+                raise
+            self.conn.execute("RELEASE nested")
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -215,7 +229,14 @@ class Project:
 
     # -- settings -------------------------------------------------------------------------
     def setting(self, section: str, key: str):
-        return self.settings.get(section, {}).get(key, DEFAULT_SETTINGS[section][key])
+        value = self.settings.get(section, {}).get(key, DEFAULT_SETTINGS[section][key])
+        default = DEFAULT_SETTINGS[section][key]
+        if isinstance(default, list) and isinstance(value, str):
+            return [value]
+        if value is not None and not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
+            raise AutocodeError(f"setting '{key}' under [{section}] is {value!r}, but should be like {default!r}",
+                                "fix it in autocode.toml", str(self.root / SETTINGS_FILE))
+        return value
 
     def close(self) -> None:
         self.conn.close()
@@ -223,10 +244,17 @@ class Project:
 
 def _read_settings(path: Path) -> dict:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise AutocodeError("the settings file is not UTF-8 text", "save it as UTF-8 in a text editor", str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise AutocodeError(
             f"the settings file is not valid TOML ({exc})",
             "fix the line it names, or delete the file's broken line",
             where=str(path),
         ) from None
+    for section, value in settings.items():
+        if section in DEFAULT_SETTINGS and not isinstance(value, dict):
+            raise AutocodeError(f"'{section}' should be a section like [{section}], not a value",
+                                f"write it as a [{section}] heading with settings under it", str(path))
+    return settings

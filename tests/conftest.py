@@ -32,7 +32,8 @@ def project(tmp_path) -> Project:
 def _demo_project_template(tmp_path_factory) -> Path:
     """D01-D07 added and alice's and bob's codings imported; built once per test run."""
     from autocode.codings import import_codings
-    from autocode.corpus import add_files
+    from autocode.corpus import add_files, utterances
+    from autocode.embed import cached_encode
     from autocode.review import import_codebook
 
     root = tmp_path_factory.mktemp("demo") / "proj"
@@ -41,6 +42,8 @@ def _demo_project_template(tmp_path_factory) -> Path:
     add_files(p, sorted((DATA / "transcripts").glob("D0[1-7].txt")))
     for f in sorted((DATA / "codings").glob("*.csv")):
         import_codings(p, f)
+    with p.transaction() as conn:  # fill the embedding cache once, for every copy
+        cached_encode(conn, [u.text for u in utterances(conn, participants_only=False)])
     p.close()
     return root
 

@@ -148,9 +148,6 @@ def test_add_folder_with_no_transcripts(project, tmp_path):
     assert state(project) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "corpus.read_all: a folder holding no transcripts gives 'no transcript files were given' "
-    "without naming the folder that was searched"))
 def test_add_folder_with_no_transcripts_names_the_folder(project, tmp_path):
     folder = tmp_path / "empty_interviews_folder"
     folder.mkdir()
@@ -248,9 +245,6 @@ def test_add_broken_vtt(project, tmp_path):
     assert state(project) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ingest.read_srt: srt.SRTParseError has no 'line' attribute, so the message always says "
-    "\"near ''\" and never points at the line (it has expected_start/actual_start offsets)"))
 def test_add_broken_srt_names_the_line(project, tmp_path):
     srt_file = write(tmp_path / "call.srt", "Interviewer: hello\nthis is not a subtitle file\n")
     before = state(project)
@@ -267,9 +261,6 @@ def test_add_two_files_with_the_same_document_id(project, tmp_path):
     assert state(project) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.friendly prints AutocodeError.message as rich markup without escaping it: a file name "
-    "like 'notes [v2].txt' is shown as 'notes .txt' (and '[/b]' crashes, see the subprocess test)"))
 def test_error_message_keeps_square_brackets_in_file_names(project, tmp_path):
     missing = tmp_path / "notes [v2].txt"
     before = state(project)
@@ -406,9 +397,6 @@ def test_init_with_missing_codebook_leaves_existing_folder_empty(tmp_path):
     assert list(target.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "codebook.parse: 'codes: 5' (a scalar, not a list) reaches enumerate() and raises "
-    "TypeError, so the user gets the generic 'unexpected problem' (exit 2) that names no file"))
 def test_init_with_codebook_codes_not_a_list(tmp_path):
     book = write(tmp_path / "codebook.yaml", "themes:\n  - id: a\n    codes: 5\n")
     target = tmp_path / "new_project"
@@ -489,10 +477,6 @@ def test_import_codings_missing_file(with_d01, tmp_path):
     assert state(with_d01) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "codings.read_csv calls decode() inside its try/except Exception, so decode's own "
-    "AutocodeError (file, line, fix) is wrapped in a second one: the message names the file "
-    "twice, says 'What to do:' twice, and tells the user to 'add it again'"))
 def test_import_codings_non_utf8(with_d01, tmp_path):
     csv = write(tmp_path / "codings.csv", b"document,start,end,code,coder\nD01,293,369,credibility,b\xe9a\n")
     before = state(with_d01)
@@ -500,9 +484,6 @@ def test_import_codings_non_utf8(with_d01, tmp_path):
     assert state(with_d01) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "codings._int uses int(float(value)) and catches only ValueError: an offset of 'inf' (or "
-    "'1e999') raises OverflowError, giving the generic 'unexpected problem' (exit 2) with no row"))
 def test_import_codings_infinite_offset(with_d01, tmp_path):
     csv = write(tmp_path / "codings.csv", f"document,start,end,code,coder\n{GOOD_ROW}\nD01,inf,393,credibility,alice\n")
     before = state(with_d01)
@@ -510,9 +491,6 @@ def test_import_codings_infinite_offset(with_d01, tmp_path):
     assert state(with_d01) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "codings._int accepts a fractional offset like '370.5' and silently truncates it to 370, "
-    "although its own message says offsets must be whole numbers"))
 def test_import_codings_fractional_offset(with_d01, tmp_path):
     csv = write(tmp_path / "codings.csv", f"document,start,end,code,coder\n{GOOD_ROW}\nD01,370.5,393,credibility,alice\n")
     before = state(with_d01)
@@ -622,10 +600,6 @@ def test_suggest_unknown_document(with_d01):
     assert state(with_d01) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.suggest calls add_files (its own committed transaction) before learn.suggest checks "
-    "for a classifier, so 'autocode suggest NEW.txt' before training fails but has already "
-    "added NEW.txt and logged an 'add' decision"))
 def test_suggest_new_file_before_training_changes_nothing(with_d01):
     before = state(with_d01)
     assert_clear_error(cli("suggest", TRANSCRIPTS / "D08.txt", "--project", with_d01.root), "no classifier")
@@ -672,9 +646,6 @@ def test_invalid_settings_toml_found_from_cwd(project, monkeypatch):
     assert state(project) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "store._read_settings catches only TOMLDecodeError: a settings file that is not UTF-8 "
-    "raises UnicodeDecodeError, giving the generic 'unexpected problem' (exit 2) with no file named"))
 def test_settings_toml_not_utf8(project):
     settings = project.root / "autocode.toml"
     settings.write_bytes(b'[embedding]\nmodel = "caf\xe9"\n')
@@ -683,10 +654,6 @@ def test_settings_toml_not_utf8(project):
     assert state(project) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "store.Project.setting assumes every section is a table: 'ingest = 5' in autocode.toml "
-    "raises AttributeError ('int' object has no attribute 'get'), giving the generic "
-    "'unexpected problem' (exit 2) that names neither the file nor the key"))
 def test_settings_toml_section_not_a_table(project):
     settings = project.root / "autocode.toml"
     settings.write_text("ingest = 5\n", encoding="utf-8")
@@ -728,10 +695,6 @@ def test_subprocess_non_utf8_file(project, tmp_path):
     assert state(project) == before
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "cli.friendly renders the error message as rich markup: a value containing a closing tag "
-    "such as the code '[/x]' makes rich raise MarkupError inside the error handler, so the user "
-    "sees a full Python traceback instead of the 'unknown code' message"))
 def test_subprocess_bracketed_value_gives_no_traceback(with_d01, tmp_path):
     csv = write(tmp_path / "codings.csv", "document,start,end,code,coder\nD01,293,369,[/x],alice\n")
     before = state(with_d01)

@@ -157,7 +157,7 @@ def test_candidates_json(base):
             assert e["document"] in DOCS
             assert isinstance(e["speaker"], str) and e["speaker"] and e["speaker"] != "Interviewer"
             assert isinstance(e["text"], str) and e["text"].strip()
-        assert len({e["text"] for e in r["examples"]}) == len(r["examples"])
+        assert len({(e["document"], e["idx"]) for e in r["examples"]}) == len(r["examples"])
 
 
 def test_candidates_table(base):
@@ -445,3 +445,22 @@ def test_export_import_codings_round_trip(trained, tmp_path):
     second = tmp_path / "second.csv"
     cli("export", "--out", second, "--project", fresh)
     assert second.read_bytes() == first.read_bytes()
+
+
+# -- display --------------------------------------------------------------------------------------
+
+def test_candidates_table_shows_quotes_verbatim(tmp_path):
+    topics = ["the ward rounds were long", "my team liked the peer worker", "supervision was hard to get",
+              "the money ran out quickly", "patients trusted her more"]
+    lines = []
+    for i in range(30):
+        lines += [f"Interviewer: Question number {i}?",
+                  f"P1: [laughs] Well, {topics[i % 5]}, honestly, that is what I remember most."]
+    transcript = tmp_path / "laughs.txt"
+    transcript.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    root = tmp_path / "p"
+    cli("init", root)
+    cli("add", transcript, "--project", root)
+    cli("propose", "--seed", "0", "--min-cluster-size", "3", "--project", root)
+    assert all("[laughs]" in e["text"] for c in cli_json("candidates", "--project", root) for e in c["examples"])
+    assert "[laughs]" in cli("candidates", "--project", root).stdout

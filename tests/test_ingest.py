@@ -389,7 +389,7 @@ def test_add_files_stores_exact_offsets_for_every_format(tmp_path, project):
     assert docs["t1"]["format"] == "txt" and docs["C1"]["format"] == "csv" and docs["X1"]["format"] == "xlsx"
     texts = [r[0] for r in project.conn.execute("SELECT text FROM utterances")]
     assert not any(t.startswith(("Interviewer", "P1", "P2", "Alice", "Bob", "Dr Ahmed", "(", "[0")) for t in texts)
-    assert "[laughs] Next thing I knew we were out — really out.\nmore here" in texts
+    assert "Yes. Mm-hm. I went on. [laughs] Next thing I knew we were out — really out.\nmore here" in texts
     # table rows are stored as they are, one utterance each, with their ids
     assert [r[5:] for r in stored(project, "C1")] == [("Why — é?", "a"), ("Because 😀.", "b")]
 

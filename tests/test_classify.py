@@ -1,0 +1,114 @@
+"""ThemeClassifier: scikit-learn-style API, real embeddings, safe save/load."""
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+
+from autocode import AutocodeError, ThemeClassifier
+from autocode.embed import encode
+
+TEXTS = [
+    "She has been there herself, so patients trust her straight away.",
+    "Service users open up to someone with lived experience.",
+    "They believe her because she has been through it.",
+    "The pay is terrible, it's a band three post for skilled work.",
+    "I worry they are being used as cheap labour to plug gaps.",
+    "Volunteers doing a job that should be paid is exploitation.",
+    "We still don't know what the peer worker is supposed to do.",
+    "Nobody on the team could tell you what her role is.",
+    "The job description was vague and nobody defined the role.",
+]
+LABELS = ["credibility"] * 3 + ["cost_and_exploitation"] * 3 + ["unclear_role"] * 3
+
+
+@pytest.fixture(scope="module")
+def fitted() -> ThemeClassifier:
+    themes = {"credibility": "lived_experience", "cost_and_exploitation": "contribution", "unclear_role": "role_ambiguity"}
+    return ThemeClassifier(C=4.0, themes=themes).fit(TEXTS, LABELS)
+
+
+def test_constructor_only_stores_parameters():
+    clf = ThemeClassifier(model="x", C=3.0)
+    assert (clf.model, clf.C) == ("x", 3.0)
+    assert not hasattr(clf, "classes_")
+
+
+def test_fit_returns_self_and_learns_classes(fitted):
+    assert list(fitted.classes_) == ["cost_and_exploitation", "credibility", "unclear_role"]
+    assert fitted.coef_.shape == (3, 384)
+
+
+def test_predicts_unseen_paraphrases_with_real_embeddings(fitted):
+    new = ["Patients relate to her because she has lived it.",
+           "Paying them so little is exploiting them.",
+           "I honestly have no idea what a peer support worker does day to day."]
+    assert list(fitted.predict(new)) == ["credibility", "cost_and_exploitation", "unclear_role"]
+
+
+def test_predict_proba_rows_sum_to_one(fitted):
+    proba = fitted.predict_proba(TEXTS[:4])
+    assert proba.shape == (4, 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_embeddings_can_be_given_instead_of_texts(fitted):
+    X = encode(TEXTS[:3])
+    np.testing.assert_allclose(fitted.predict_proba(embeddings=X), fitted.predict_proba(TEXTS[:3]), atol=1e-5)
+
+
+def test_nearest_examples_are_the_reason(fitted):
+    X = encode(["Patients trust someone who has been there."])
+    [reason] = fitted.nearest_examples(X, ["credibility"], k=2)
+    assert len(reason) == 2
+    assert all(text in TEXTS[:3] for text, _ in reason)
+    assert reason[0][1] >= reason[1][1]
+
+
+def test_save_and_load_give_identical_predictions(fitted, tmp_path):
+    path = fitted.save(tmp_path / "model.npz")
+    loaded = ThemeClassifier.load(path)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), fitted.predict_proba(TEXTS), atol=1e-6)
+    assert loaded.theme_of("credibility") == "lived_experience"
+    assert loaded.examples_text_ == fitted.examples_text_
+
+
+def test_saved_model_holds_no_pickles(fitted, tmp_path):
+    path = fitted.save(tmp_path / "model.npz")
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+    assert sorted(names) == ["coef.npy", "examples_X.npy", "intercept.npy", "meta.npy"]
+    # allow_pickle=False would raise if any array needed unpickling
+    arrays = np.load(path, allow_pickle=False)
+    assert all(arrays[n].dtype != object for n in arrays.files)
+
+
+def test_two_classes_work_like_many(tmp_path):
+    clf = ThemeClassifier().fit(TEXTS[:6], LABELS[:6])
+    assert clf.coef_.shape[0] == 2
+    assert list(clf.predict(["They are cheap labour."])) == ["cost_and_exploitation"]
+    again = ThemeClassifier.load(clf.save(tmp_path / "m.npz"))
+    assert list(again.predict(["They are cheap labour."])) == ["cost_and_exploitation"]
+
+
+def test_one_class_is_refused_plainly():
+    with pytest.raises(AutocodeError, match="at least two different codes"):
+        ThemeClassifier().fit(TEXTS[:3], LABELS[:3])
+
+
+def test_labels_must_match_texts():
+    with pytest.raises(ValueError, match="labels"):
+        ThemeClassifier().fit(TEXTS, LABELS[:-1])
+
+
+def test_unfitted_classifier_says_so():
+    with pytest.raises(AutocodeError, match="not been trained"):
+        ThemeClassifier().predict(["x"])
+
+
+def test_loading_a_non_model_file_is_a_plain_error(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(AutocodeError, match="not an autocode classifier"):
+        ThemeClassifier.load(bad)

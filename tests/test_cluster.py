@@ -1,0 +1,84 @@
+"""Candidate codes from real embeddings of the demo corpus."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autocode import AutocodeError, cluster_labels, list_candidates, propose
+from autocode.cluster import assign_outliers, keywords_by_group
+
+
+@pytest.fixture
+def proposed(demo_project):
+    found = propose(demo_project, seed=0)
+    return demo_project, found
+
+
+def test_candidates_have_label_keywords_examples_and_spread(proposed):
+    p, found = proposed
+    assert len(found) >= 10
+    rows = list_candidates(p.conn)
+    assert [r["size"] for r in rows] == sorted((r["size"] for r in rows), reverse=True)
+    for r in rows:
+        assert r["label"] and r["keywords"]
+        assert 3 <= len(r["examples"]) <= 5 or len(r["examples"]) == r["size"]
+        assert 1 <= r["n_participants"] and 1 <= r["n_documents"] <= 7
+        assert all(e["speaker"] and e["document"] and e["text"] for e in r["examples"])
+
+
+def test_examples_are_members_nearest_the_centre(proposed):
+    p, _ = proposed
+    cid = list_candidates(p.conn)[0]["id"]
+    rows = p.conn.execute("SELECT distance, example_rank FROM candidate_members WHERE candidate = ?", (cid,)).fetchall()
+    examples = sorted((r["example_rank"], r["distance"]) for r in rows if r["example_rank"] is not None)
+    others = [r["distance"] for r in rows if r["example_rank"] is None]
+    assert [d for _, d in examples] == sorted(d for _, d in examples)
+    assert max(d for _, d in examples) <= min(others, default=1.0)
+
+
+def test_interviewer_utterances_are_never_candidates(proposed):
+    p, _ = proposed
+    n = p.conn.execute("SELECT COUNT(*) FROM candidate_members m JOIN utterances u ON u.id = m.utterance"
+                       " WHERE u.is_interviewer = 1").fetchone()[0]
+    assert n == 0
+
+
+def test_same_seed_same_candidates(proposed):
+    p, first = proposed
+    second = propose(p, seed=0)
+    assert [(c.label, c.members) for c in first] == [(c.label, c.members) for c in second]
+
+
+def test_rerun_replaces_open_candidates_only(proposed):
+    from autocode.review import accept
+
+    p, found = proposed
+    cid = list_candidates(p.conn)[0]["id"]
+    accept(p, cid, theme="contribution", name="Kept", coder="t")
+    propose(p, seed=0)
+    statuses = dict(p.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status").fetchall())
+    assert statuses["accepted"] == 1 and statuses["open"] == len(found)
+
+
+def test_most_utterances_are_assigned(proposed):
+    p, found = proposed
+    total = p.conn.execute("SELECT COUNT(*) FROM utterances WHERE is_interviewer = 0").fetchone()[0]
+    assert sum(c.size for c in found) / total >= 0.8
+
+
+def test_keywords_are_distinctive_words():
+    texts = ["the pay is poor pay", "poor pay again", "training was short", "training and selection"]
+    kw = keywords_by_group(texts, np.array([0, 0, 1, 1]))
+    assert kw[0][0] == "pay" and kw[1][0] == "training"
+
+
+def test_outliers_join_a_close_group_only():
+    X = np.array([[1, 0], [1, 0.01], [0, 1], [0.01, 1], [0.99, 0.05], [-1, 0]], dtype=float)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    labels = assign_outliers(X, np.array([0, 0, 1, 1, -1, -1]), threshold=0.4)
+    assert list(labels) == [0, 0, 1, 1, 0, -1]
+
+
+def test_too_few_utterances_is_a_plain_error():
+    with pytest.raises(AutocodeError, match="add more transcripts"):
+        cluster_labels(np.random.default_rng(0).normal(size=(5, 8)))
