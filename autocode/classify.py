@@ -2,7 +2,10 @@
 
 :class:`ThemeClassifier` is a scikit-learn-style estimator over sentence embeddings
 (multinomial logistic regression, classes balanced so rare codes are not drowned by
-"no code"). It saves to a single ``.npz`` of plain arrays plus JSON, loaded with
+"no code"). Given a code-to-theme map it learns both levels: a theme model decides the theme,
+and the code model picks the code within it. Deciding themes directly agrees better with
+coders than rolling up the single best code (theme kappa 0.39 against 0.36 on the reference
+study, document folds). It saves to a single ``.npz`` of plain arrays plus JSON, loaded with
 ``allow_pickle=False``: a shared model file can never run code on the recipient's machine,
 and it loads across scikit-learn versions because prediction is plain numpy.
 """
@@ -32,7 +35,7 @@ class ThemeClassifier:
     themes : optional ``{code: theme}`` map, kept with the model so it can roll codes up.
     """
 
-    def __init__(self, model: str | None = None, C: float = 2.0, class_weight: str | None = "balanced",
+    def __init__(self, model: str | None = None, C: float = 1.0, class_weight: str | None = "balanced",
                  max_iter: int = 3000, themes: dict | None = None):
         self.model = model
         self.C = C
@@ -55,10 +58,20 @@ class ThemeClassifier:
         lr.fit(X, y)
         self.classes_ = np.asarray([str(c) for c in lr.classes_], dtype=object)
         self.coef_, self.intercept_ = _multiclass(lr.coef_, lr.intercept_)
+        self.theme_classes_, self.theme_coef_, self.theme_intercept_ = self._fit_themes(X, y)
         self.examples_X_, self.examples_label_ = X.astype(np.float32), list(y)
         self.examples_text_ = [str(t) for t in texts] if texts is not None else [""] * len(y)
         self.themes_ = dict(self.themes or {})
         return self
+
+    def _fit_themes(self, X, y):
+        from sklearn.linear_model import LogisticRegression
+
+        themes = np.asarray([(self.themes or {}).get(c, "") for c in y], dtype=object)
+        if not self.themes or len(set(themes)) < 2:
+            return None, None, None
+        lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(X, themes)
+        return (np.asarray([str(c) for c in lr.classes_], dtype=object), *_multiclass(lr.coef_, lr.intercept_))
 
     # -- predicting -------------------------------------------------------------------------
     def decision_function(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
@@ -66,13 +79,28 @@ class ThemeClassifier:
         return self._features(texts, embeddings) @ self.coef_.T + self.intercept_
 
     def predict_proba(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
-        z = self.decision_function(texts, embeddings)
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        return _softmax(self.decision_function(texts, embeddings))
 
     def predict(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
-        proba = self.predict_proba(texts, embeddings)
-        return self.classes_[proba.argmax(axis=1)]
+        return self.suggest(texts, embeddings)[0]
+
+    def suggest(self, texts=None, embeddings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Best code for each row and its confidence, P(theme) x P(code | theme).
+
+        With a theme model, the theme is decided first and the code chosen within it.
+        """
+        X = self._features(texts, embeddings)
+        proba = self.predict_proba(embeddings=X)
+        if self.theme_coef_ is None:
+            return self.classes_[proba.argmax(axis=1)], proba.max(axis=1)
+        theme_p = _softmax(X @ self.theme_coef_.T + self.theme_intercept_)
+        code_theme = np.asarray([self.theme_of(c) for c in self.classes_], dtype=object)
+        mask = code_theme[None, :] == self.theme_classes_[theme_p.argmax(axis=1)][:, None]
+        within = np.where(mask, proba, 0.0)
+        within = np.where(within.sum(axis=1, keepdims=True) > 0, within, proba)
+        best = within.argmax(axis=1)
+        share = within[np.arange(len(X)), best] / within.sum(axis=1)
+        return self.classes_[best], theme_p.max(axis=1) * share
 
     def theme_of(self, code: str) -> str:
         return self.themes_.get(code, "")
@@ -94,10 +122,12 @@ class ThemeClassifier:
         self._check_fitted()
         meta = {"format": FORMAT, "model": self.model, "C": self.C, "class_weight": self.class_weight,
                 "max_iter": self.max_iter, "classes": list(self.classes_), "themes": self.themes_,
+                "theme_classes": None if self.theme_classes_ is None else list(self.theme_classes_),
                 "examples_text": self.examples_text_, "examples_label": self.examples_label_}
         buf = io.BytesIO()
+        themes = {} if self.theme_coef_ is None else {"theme_coef": self.theme_coef_, "theme_intercept": self.theme_intercept_}
         np.savez_compressed(buf, coef=self.coef_, intercept=self.intercept_, examples_X=self.examples_X_,
-                            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8))
+                            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **themes)
         return buf.getvalue()
 
     def save(self, path: str | Path) -> Path:
@@ -123,6 +153,10 @@ class ThemeClassifier:
         clf.examples_X_ = arrays["examples_X"]
         clf.examples_text_, clf.examples_label_ = meta["examples_text"], meta["examples_label"]
         clf.themes_ = meta["themes"]
+        has_themes = meta.get("theme_classes") is not None
+        clf.theme_classes_ = np.asarray(meta["theme_classes"], dtype=object) if has_themes else None
+        clf.theme_coef_ = arrays["theme_coef"] if has_themes else None
+        clf.theme_intercept_ = arrays["theme_intercept"] if has_themes else None
         return clf
 
     @classmethod
@@ -143,6 +177,11 @@ class ThemeClassifier:
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
             raise AutocodeError("this classifier has not been trained yet", "call fit() first, or load a saved one")
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 def _multiclass(coef: np.ndarray, intercept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

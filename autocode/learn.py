@@ -38,7 +38,7 @@ def _expand(X, all_codes) -> tuple[np.ndarray, list[str]]:
 
 
 def cross_validate(X: np.ndarray, main: list[str], all_codes: list[list[str]], groups: list[str],
-                   themes: dict, C: float = 2.0, folds: int = 5) -> dict:
+                   themes: dict, C: float = 1.0, folds: int = 5) -> dict:
     """Document-fold agreement of the classifier with the coder, for codes and for themes."""
     from sklearn.model_selection import GroupKFold
 
@@ -51,7 +51,7 @@ def cross_validate(X: np.ndarray, main: list[str], all_codes: list[list[str]], g
         if len(set(yt)) < 2:
             predicted[test] = yt[0]
             continue
-        predicted[test] = ThemeClassifier(C=C).fit(None, yt, embeddings=Xt).predict(embeddings=X[test])
+        predicted[test] = ThemeClassifier(C=C, themes=themes).fit(None, yt, embeddings=Xt).predict(embeddings=X[test])
     as_theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
     return {"folds": min(folds, n_groups), "documents": n_groups,
             "codes": agreement(main, predicted), "themes": agreement(as_theme(main), as_theme(predicted))}
@@ -108,13 +108,12 @@ def suggest(project: Project, documents: list[str] | None = None, classifier: Th
 
 
 def _suggestions(clf: ThemeClassifier, targets: list[Utterance], X: np.ndarray) -> list[dict]:
-    proba = clf.predict_proba(embeddings=X)
-    codes = clf.classes_[proba.argmax(axis=1)]
+    codes, confidence = clf.suggest(embeddings=X)
     reasons = clf.nearest_examples(X, codes, k=2)
     return [{"utterance_id": u.id, "document": u.document, "utterance": u.idx, "start": u.start, "end": u.end,
              "speaker": u.speaker, "text": u.text, "code": str(code), "theme": clf.theme_of(str(code)),
-             "coder": MACHINE, "confidence": round(float(p.max()), 4), "reason": _reason(r)}
-            for u, code, p, r in zip(targets, codes, proba, reasons)]
+             "coder": MACHINE, "confidence": round(float(p), 4), "reason": _reason(r)}
+            for u, code, p, r in zip(targets, codes, confidence, reasons)]
 
 
 def _reason(examples: list[tuple[str, float]]) -> str:

@@ -26,7 +26,7 @@ DEFAULT_SETTINGS = {
     "embedding": {"model": "all-MiniLM-L6-v2", "batch_size": 64},
     "cluster": {"seed": 0, "min_cluster_size": 0, "dimensions": 5},
     "ingest": {"interviewer": []},
-    "classifier": {"C": 2.0},
+    "classifier": {"C": 1.0},
 }
 
 MIGRATIONS = [

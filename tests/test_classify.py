@@ -78,10 +78,25 @@ def test_saved_model_holds_no_pickles(fitted, tmp_path):
     path = fitted.save(tmp_path / "model.npz")
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
-    assert sorted(names) == ["coef.npy", "examples_X.npy", "intercept.npy", "meta.npy"]
+    assert sorted(names) == ["coef.npy", "examples_X.npy", "intercept.npy", "meta.npy",
+                             "theme_coef.npy", "theme_intercept.npy"]
     # allow_pickle=False would raise if any array needed unpickling
     arrays = np.load(path, allow_pickle=False)
     assert all(arrays[n].dtype != object for n in arrays.files)
+
+
+def test_code_is_chosen_within_the_predicted_theme(fitted):
+    codes, confidence = fitted.suggest(["Patients relate to her because she has lived it."])
+    assert fitted.theme_of(codes[0]) == "lived_experience"
+    assert 0 < confidence[0] <= 1
+    assert fitted.theme_classes_ is not None
+
+
+def test_without_themes_there_is_no_theme_model():
+    clf = ThemeClassifier().fit(TEXTS, LABELS)
+    assert clf.theme_coef_ is None
+    codes, confidence = clf.suggest(TEXTS[:2])
+    np.testing.assert_allclose(confidence, clf.predict_proba(TEXTS[:2]).max(axis=1))
 
 
 def test_two_classes_work_like_many(tmp_path):

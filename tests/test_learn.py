@@ -1,0 +1,90 @@
+"""Training on a coder's codings and suggesting codes, on the demo corpus with real embeddings."""
+from __future__ import annotations
+
+import pytest
+
+from autocode import AutocodeError, ThemeClassifier, suggest, train
+from autocode.corpus import add_files
+from autocode.learn import MACHINE, latest_classifier, training_set
+from conftest import DATA, snapshot
+
+
+@pytest.fixture
+def trained(demo_project):
+    metrics = train(demo_project, "alice")
+    return demo_project, metrics
+
+
+def test_training_set_is_the_coders_codings(demo_project):
+    utts, main, all_codes = training_set(demo_project.conn, "alice")
+    n = demo_project.conn.execute("SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = 'alice'").fetchone()[0]
+    assert len(utts) == len(main) == len(all_codes) == n
+    assert all(m == next((c for c in codes if c), "") for m, codes in zip(main, all_codes))
+
+
+def test_train_reports_document_fold_agreement_for_codes_and_themes(trained):
+    _, m = trained
+    cv = m["cross_validation"]
+    assert cv["documents"] == 7 and cv["folds"] == 5
+    for level in ("codes", "themes"):
+        assert cv[level]["n_units"] == m["utterances"]
+        assert 0.2 < cv[level]["cohen_kappa"] < 1.0   # well above chance on held-out interviews
+        assert 0 < cv[level]["macro_f1"] <= 1
+    assert cv["themes"]["cohen_kappa"] >= cv["codes"]["cohen_kappa"] - 0.05
+    assert len(m["codes"]) == 17
+
+
+def test_train_stores_a_loadable_model_and_logs_it(trained):
+    p, _ = trained
+    clf, metrics = latest_classifier(p.conn)
+    assert isinstance(clf, ThemeClassifier) and metrics["coder"] == "alice"
+    assert clf.theme_of("credibility") == "lived_experience"
+    assert p.conn.execute("SELECT COUNT(*) FROM decisions WHERE action = 'train'").fetchone()[0] == 1
+
+
+def test_suggest_codes_an_unseen_transcript(trained):
+    p, _ = trained
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    rows = suggest(p, ["D08"])
+    n = p.conn.execute("SELECT COUNT(*) FROM utterances WHERE document = 'D08' AND is_interviewer = 0").fetchone()[0]
+    assert len(rows) == n
+    assert all(r["coder"] == MACHINE and 0 < r["confidence"] <= 1 for r in rows)
+    coded = [r for r in rows if r["code"]]
+    assert len(coded) > n / 3
+    assert all(r["theme"] for r in coded)
+    assert all(r["reason"].startswith("closest confirmed examples") for r in coded)
+    stored = p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = 'machine'").fetchone()[0]
+    assert stored == len(rows)
+
+
+def test_suggest_skips_utterances_a_person_coded(trained):
+    p, _ = trained
+    rows = suggest(p, ["D01"])
+    human = {r[0] for r in p.conn.execute("SELECT utterance FROM codings WHERE coder != 'machine'")}
+    assert not any(r["utterance_id"] in human for r in rows)
+
+
+def test_suggest_again_replaces_earlier_suggestions(trained):
+    p, _ = trained
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    first = suggest(p, ["D08"])
+    second = suggest(p, ["D08"])
+    assert [(r["code"], r["confidence"]) for r in first] == [(r["code"], r["confidence"]) for r in second]
+    assert p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = 'machine'").fetchone()[0] == len(first)
+
+
+def test_suggest_without_a_model_changes_nothing(demo_project):
+    before = snapshot(demo_project)
+    with pytest.raises(AutocodeError, match="no classifier"):
+        suggest(demo_project, ["D01"])
+    assert snapshot(demo_project) == before
+
+
+def test_saved_model_file_suggests_the_same(trained, tmp_path):
+    p, _ = trained
+    clf, _ = latest_classifier(p.conn)
+    copy = ThemeClassifier.load(clf.save(tmp_path / "m.npz"))
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    a = suggest(p, ["D08"])
+    b = suggest(p, ["D08"], classifier=copy)
+    assert [r["code"] for r in a] == [r["code"] for r in b]
