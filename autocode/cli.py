@@ -150,11 +150,11 @@ def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided
         return emit_json(rows)
     if not rows:
         return out.print("No open candidates. Run [bold]autocode propose[/] first.")
-    table = Table("id", "label", "size", "docs", "people", "example quotes", show_lines=True)
+    table = Table("id", "label", "size", "docs", "people", "closest code", "example quotes", show_lines=True)
     for r in rows:
         quotes = "\n".join(f"\u201c{e['text'][:110]}\u201d ({e['document']})" for e in r["examples"][:3])
         table.add_row(str(r["id"]), Text.assemble(r["label"], "\n", (", ".join(r["keywords"][:6]), "dim")), str(r["size"]),
-                      str(r["n_documents"]), str(r["n_participants"]), Text(quotes))
+                      str(r["n_documents"]), str(r["n_participants"]), Text(r["nearest_code"] or "-"), Text(quotes))
     out.print(table)
     out.print('Next: autocode accept ID --theme THEME --name "Code name", autocode merge ID ID ..., or autocode reject ID.')
 

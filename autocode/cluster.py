@@ -15,6 +15,7 @@ from sklearn.cluster import HDBSCAN
 from sklearn.decomposition import PCA
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
+from . import codebook
 from .corpus import Utterance, utterances
 from .embed import cached_encode
 from .errors import AutocodeError
@@ -40,6 +41,9 @@ class Candidate:
     examples: list[int]         # utterance ids, nearest the centre first
     n_documents: int
     n_participants: int
+    centre: np.ndarray | None = None
+    nearest_code: str | None = None
+    nearest_similarity: float | None = None
 
     @property
     def size(self) -> int:
@@ -111,7 +115,7 @@ def describe(utts: list[Utterance], X: np.ndarray, labels: np.ndarray) -> list[C
             label=_label(kw), keywords=kw, members=[utts[i].id for i in idx],
             distances=[float(d) for d in dist], examples=[utts[i].id for i in order[:N_EXAMPLES]],
             n_documents=len({utts[i].document for i in idx}),
-            n_participants=len({utts[i].participant for i in idx})))
+            n_participants=len({utts[i].participant for i in idx}), centre=centre))
     return sorted(out, key=lambda c: (-c.size, c.label))
 
 
@@ -136,6 +140,7 @@ def propose(project: Project, seed: int | None = None, min_cluster_size: int | N
         X = cached_encode(conn, [u.text for u in utts], model, project.setting("embedding", "batch_size"))
         labels = cluster_labels(X, size, project.setting("cluster", "dimensions"), seed)
         found = describe(utts, X, labels)
+        match_codebook(conn, found, model)
         conn.execute("DELETE FROM candidates WHERE status = 'open'")
         for c in found:
             _insert(conn, c)
@@ -144,11 +149,23 @@ def propose(project: Project, seed: int | None = None, min_cluster_size: int | N
     return found
 
 
+def match_codebook(conn, found: list[Candidate], model: str | None) -> None:
+    """Point each candidate at the existing code whose name and definition it most resembles."""
+    codes = codebook.load(conn).codes
+    if not codes or not found:
+        return
+    C = cached_encode(conn, [f"{c.name}: {c.definition}" for c in codes], model)
+    sims = np.stack([c.centre for c in found]) @ C.T
+    for cand, row in zip(found, sims):
+        cand.nearest_code, cand.nearest_similarity = codes[int(row.argmax())].id, float(row.max())
+
+
 def _insert(conn, c: Candidate) -> None:
     cur = conn.execute(
-        "INSERT INTO candidates (label, keywords, size, n_documents, n_participants, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (c.label, json.dumps(c.keywords), c.size, c.n_documents, c.n_participants, now()))
+        "INSERT INTO candidates (label, keywords, size, n_documents, n_participants, nearest_code,"
+        " nearest_similarity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (c.label, json.dumps(c.keywords), c.size, c.n_documents, c.n_participants, c.nearest_code,
+         c.nearest_similarity, now()))
     rank = {u: r for r, u in enumerate(c.examples)}
     conn.executemany(
         "INSERT INTO candidate_members (candidate, utterance, distance, example_rank) VALUES (?, ?, ?, ?)",
@@ -167,5 +184,6 @@ def list_candidates(conn, status: str | None = "open") -> list[dict]:
         out.append({"id": r["id"], "label": r["label"], "keywords": json.loads(r["keywords"]),
                     "size": r["size"], "n_documents": r["n_documents"],
                     "n_participants": r["n_participants"], "status": r["status"], "code": r["code"],
+                    "nearest_code": r["nearest_code"], "nearest_similarity": r["nearest_similarity"],
                     "examples": [dict(e) for e in examples]})
     return out

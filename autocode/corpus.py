@@ -65,8 +65,9 @@ def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str,
     with project.transaction() as conn:
         for t, rows in prepared:
             _store(conn, t, rows, report)
-        project.log("add", coder or default_coder(), added=report.added, replaced=report.replaced,
-                    unchanged=report.unchanged)
+        if report.added or report.replaced:  # adding the same files again changes nothing
+            project.log("add", coder or default_coder(), added=report.added, replaced=report.replaced,
+                        unchanged=report.unchanged)
     return report
 
 

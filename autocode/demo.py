@@ -77,15 +77,22 @@ def _review(project: Project, cands: list[dict], say) -> dict:
     if len(cands) < 4:
         say("4. Too few candidates to show accept and merge; skipping the review step.")
         return {"accepted": 0}
-    first = review.accept(project, cands[0]["id"], theme="team_dynamics", name=f"Demo: {cands[0]['label']}",
-                          coder=REVIEWER)
-    merged = review.merge(project, [cands[1]["id"], cands[2]["id"]], theme="contribution",
-                          name=f"Demo: {cands[1]['label']}", coder=REVIEWER)
+    first = review.accept(project, cands[0]["id"], code_id=cands[0]["nearest_code"], coder=REVIEWER)
+    theme = codebook_theme(project, cands[1]["nearest_code"])
+    merged = review.merge(project, [cands[1]["id"], cands[2]["id"]], theme=theme,
+                          name=f"New: {cands[1]['label']}", coder=REVIEWER)
     review.reject(project, [cands[3]["id"]], REVIEWER, reason="demo: not a code")
-    say(f"4. As reviewer '{REVIEWER}': accepted #{cands[0]['id']} as a code ({first['codings']} codings), merged "
-        f"#{cands[1]['id']} and #{cands[2]['id']} ({merged['codings']} codings), rejected #{cands[3]['id']}. "
+    say(f"4. As reviewer '{REVIEWER}': accepted #{cands[0]['id']} into the closest existing code, "
+        f"'{first['name']}' ({first['codings']} codings); merged #{cands[1]['id']} and #{cands[2]['id']} into a new "
+        f"code under theme '{theme}' ({merged['codings']} codings); rejected #{cands[3]['id']}. "
         "Each decision is in the log (autocode log).")
     return {"accepted": 1, "merged": 2}
+
+
+def codebook_theme(project: Project, code_id: str) -> str:
+    from .codebook import load
+
+    return load(project.conn).theme_of(code_id)
 
 
 def _learn(project: Project, data: Path, say) -> dict:

@@ -80,6 +80,8 @@ MIGRATIONS = [
         n_participants INTEGER NOT NULL,
         status TEXT NOT NULL DEFAULT 'open',
         code TEXT,
+        nearest_code TEXT,           -- the codebook code whose definition is most alike
+        nearest_similarity REAL,
         created_at TEXT NOT NULL
     );
     CREATE TABLE candidate_members (
