@@ -7,7 +7,8 @@ from .classify import ThemeClassifier
 from .cluster import Candidate, cluster_labels, list_candidates, propose
 from .codebook import Code, Codebook, Theme, load_yaml as load_codebook
 from .codings import import_codings
-from .compare import agreement, kappa_words
+from .agreement import kappa_words
+from .compare import compare_files, compare_project, pair_agreement
 from .corpus import Utterance, add_files, utterances
 from .embed import cached_encode, encode
 from .errors import AutocodeError
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AutocodeError", "Candidate", "Code", "Codebook", "Project", "Theme", "ThemeClassifier", "Transcript",
-    "Turn", "Utterance", "accept", "add_files", "add_theme", "agreement", "cached_encode", "cluster_labels",
+    "Turn", "Utterance", "accept", "add_files", "add_theme", "cached_encode", "compare_files", "compare_project", "pair_agreement", "cluster_labels",
     "coding_rows", "cross_validate", "encode", "export_csv", "import_codings", "kappa_words", "list_candidates",
     "load_codebook", "merge", "move_code", "propose", "read_transcripts", "reject", "rename_code",
     "rename_theme", "split_turns", "suggest", "train", "utterances",

@@ -64,6 +64,9 @@ def friendly(func):
             say_error(f"the project database is busy or damaged ({exc}).\n"
                       "What to do: close other autocode windows using this project and try again.")
             raise typer.Exit(1) from None
+        except BrokenPipeError:  # output piped into `head` and the like
+            sys.stderr.close()
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             err.print("Stopped. Nothing was changed by the interrupted command.")
             raise typer.Exit(130) from None
@@ -296,15 +299,19 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     out.print("Next: [bold]autocode suggest FILES[/] to code new transcripts.")
 
 
+def fmt(value, digits: int = 2) -> str:
+    return "undefined" if value is None else f"{value:.{digits}f}"
+
+
 def _print_cv(cv: dict) -> None:
-    from .compare import kappa_words
+    from .agreement import kappa_words
 
     if "codes" not in cv:
         return out.print(cv.get("note", ""))
     for level in ("codes", "themes"):
         m = cv[level]
-        out.print(f"Cross-validated by document ({cv['folds']} folds), {level}: kappa {m['cohen_kappa']:.2f} "
-                  f"({kappa_words(m['cohen_kappa'])}), macro-F1 {m['macro_f1']:.2f}, agreement {m['percent_agreement']:.0f}%.")
+        out.print(f"Cross-validated by document ({cv['folds']} folds), {level}: kappa {fmt(m['cohen_kappa'])} "
+                  f"({kappa_words(m['cohen_kappa'])}), macro-F1 {fmt(m['macro_f1'])}, agreement {fmt(m['percent_agreement'], 0)}%.")
 
 
 @command()
@@ -312,6 +319,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
             documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids to code.")] = None,
             out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the suggestions to this CSV.")] = None,
             classifier: Annotated[Optional[Path], typer.Option(help="Use this saved classifier .npz instead of the project's.")] = None,
+            include_coded: Annotated[bool, typer.Option(help="Also code utterances people coded, to compare with them.")] = False,
             project: ProjectOpt = None, coder: CoderOpt = None):
     """Suggest codes for new or uncoded participant utterances."""
     from .classify import ThemeClassifier
@@ -326,7 +334,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
         if files:
             docs += [t.id for t in read_all(files)]
             add_files(p, files, coder=coder)
-        rows = run(p, docs or None, clf, coder)
+        rows = run(p, docs or None, clf, coder, include_coded)
     if out_file:
         write_text(out_file, to_csv(rows, COLUMNS + ["reason"]))
     _print_suggestions(rows, out_file)
@@ -358,6 +366,81 @@ def export(format: Annotated[str, typer.Option("--format", "-f", help="Output fo
         raise AutocodeError(f"unknown export format '{format}'", "use --format csv")
     n = export_csv(Project.find(project).conn, out_file, coder)
     out.print(f"Wrote {n} codings to {out_file}.")
+
+
+@command()
+def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the project, or codings CSV files.")],
+            unit: Annotated[str, typer.Option(help="utterance, character (as NVivo) or segment (as MAXQDA).")] = "utterance",
+            level: Annotated[str, typer.Option(help="Compare codes, or the themes they roll up to.")] = "code",
+            documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids.")] = None,
+            codes: Annotated[Optional[str], typer.Option(help="Comma-separated code ids.")] = None,
+            themes: Annotated[Optional[str], typer.Option(help="Comma-separated theme ids (project only).")] = None,
+            uncoded: Annotated[str, typer.Option(help="missing (default) or no-code: how uncoded utterances count.")] = "missing",
+            overlap: Annotated[float, typer.Option(help="Segment unit: share of overlap that counts as agreement.")] = 0.9,
+            reference: Annotated[Optional[str], typer.Option(help="Also give precision/recall/F1 against this coder.")] = None,
+            as_json: JsonOpt = False,
+            csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Write per-code figures to this CSV.")] = None,
+            disagreements: Annotated[Optional[Path], typer.Option(help="Write the disagreement list to this CSV.")] = None,
+            seed: Annotated[int, typer.Option(help="Seed of the bootstrap confidence intervals.")] = 0,
+            project: ProjectOpt = None):
+    """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
+    from .compare import compare_files, compare_project, write_disagreements
+
+    split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
+    options = dict(unit=unit, level=level, uncoded=uncoded, overlap=overlap, reference=reference,
+                   codes=split(codes), seed=seed)
+    if all(i.lower().endswith(".csv") for i in items):
+        if themes:
+            raise AutocodeError("--themes needs a project (it reads the codebook)", "use --codes with CSV files")
+        report = compare_files([Path(i) for i in items], split(documents), **options)
+    else:
+        report = compare_project(Project.find(project), items, split(documents), split(themes), **options)
+    if disagreements:
+        write_disagreements(report["disagreements"], report["coders"], disagreements)
+    if csv_file:
+        _write_per_code(report, csv_file)
+    if as_json:
+        return emit_json(report)
+    _print_report(report, disagreements)
+
+
+def _write_per_code(report: dict, path: Path) -> None:
+    from .export import to_csv, write_text
+
+    cols = ["code", "n_units", "percent_agreement", "cohen_kappa", "cohen_kappa_ci", "krippendorff_alpha",
+            "krippendorff_alpha_ci", "fleiss_kappa", "brennan_prediger", "in_words"]
+    write_text(path, to_csv([{"code": c, **f} for c, f in report["per_code"].items()], cols))
+
+
+def _print_report(report: dict, disagreements) -> None:
+    o = report["overall"]
+    out.print(Text(f"Compared {', '.join(report['coders'])} by {report['unit']} ({report['level']}s): "
+                   f"{o['n_units']} units. {report['uncoded'].capitalize()}."))
+    out.print(Text(f"Overall: {fmt(o.get('percent_agreement'), 1)}% agreement; {o['in_words']}."))
+    for note in o.get("notes", []):
+        out.print(Text(f"Note: {note}."))
+    table = Table("code", "units", "agree %", "kappa (95% CI)", "alpha (95% CI)", "reading", title="Per code (present or absent)")
+    for code, f in report["per_code"].items():
+        table.add_row(Text(code), str(f.get("n_units", "")), fmt(f.get("percent_agreement"), 1),
+                      _with_ci(f.get("cohen_kappa"), f.get("cohen_kappa_ci")),
+                      _with_ci(f.get("krippendorff_alpha"), f.get("krippendorff_alpha_ci")), Text(_reading(f)))
+    out.print(table)
+    n = len(report["disagreements"])
+    out.print(f"{n} disagreements" + (f", written to {disagreements}." if disagreements else
+                                      ". Write them out for the consensus meeting with --disagreements FILE.csv."))
+
+
+def _reading(f: dict) -> str:
+    from .agreement import alpha_words, kappa_words
+
+    if f.get("krippendorff_alpha") is None and f.get("cohen_kappa") is None:
+        return "; ".join(f.get("notes", [])) or "undefined"
+    parts = [kappa_words(f["cohen_kappa"])] if f.get("cohen_kappa") is not None else []
+    return "; ".join(parts + [f"alpha: {alpha_words(f.get('krippendorff_alpha'))}"])
+
+
+def _with_ci(value, ci) -> str:
+    return fmt(value) + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
 
 
 @command()

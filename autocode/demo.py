@@ -11,7 +11,7 @@ from pathlib import Path
 from . import review
 from .cluster import list_candidates, propose
 from .codings import import_codings
-from .compare import kappa_words
+from .agreement import kappa_words
 from .corpus import add_files
 from .errors import AutocodeError
 from .export import export_csv, to_csv, COLUMNS, write_text

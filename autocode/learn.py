@@ -13,7 +13,7 @@ import numpy as np
 from . import codebook as cb
 from .classify import ThemeClassifier
 from .codings import labels_by_utterance, require_coder
-from .compare import agreement
+from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
 from .embed import cached_encode
 from .errors import AutocodeError
@@ -54,7 +54,7 @@ def cross_validate(X: np.ndarray, main: list[str], all_codes: list[list[str]], g
         predicted[test] = ThemeClassifier(C=C, themes=themes).fit(None, yt, embeddings=Xt).predict(embeddings=X[test])
     as_theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
     return {"folds": min(folds, n_groups), "documents": n_groups,
-            "codes": agreement(main, predicted), "themes": agreement(as_theme(main), as_theme(predicted))}
+            "codes": pair_agreement(main, predicted), "themes": pair_agreement(as_theme(main), as_theme(predicted))}
 
 
 def train(project: Project, coder: str, C: float | None = None, evaluate: bool = True) -> dict:
@@ -89,14 +89,18 @@ def latest_classifier(conn) -> tuple[ThemeClassifier, dict]:
 
 
 def suggest(project: Project, documents: list[str] | None = None, classifier: ThemeClassifier | None = None,
-            coder: str | None = None) -> list[dict]:
-    """Machine codings for participant utterances no human has coded; replaces earlier suggestions."""
+            coder: str | None = None, include_coded: bool = False) -> list[dict]:
+    """Machine codings for participant utterances no human has coded; replaces earlier suggestions.
+
+    ``include_coded`` codes the utterances people coded too, so the machine can be compared
+    with them (``autocode compare alice machine``).
+    """
     with project.transaction() as conn:
         if documents:
             check_documents(conn, documents)
         clf = classifier or latest_classifier(conn)[0]
         human = {r[0] for r in conn.execute("SELECT DISTINCT utterance FROM codings WHERE coder != ?", (MACHINE,))}
-        targets = [u for u in utterances(conn, documents) if u.id not in human]
+        targets = [u for u in utterances(conn, documents) if include_coded or u.id not in human]
         if not targets:
             return []
         X = cached_encode(conn, [u.text for u in targets], clf.model, project.setting("embedding", "batch_size"))

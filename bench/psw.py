@@ -41,7 +41,7 @@ def split_gold(gold: Path, folder: Path) -> tuple[Path, Path]:
 
 
 def agreement_from_export(path: Path) -> dict:
-    from autocode.compare import agreement
+    from autocode.compare import pair_agreement
 
     by = {"gold": {}, "machine": {}}
     for r in csv.DictReader(path.open(encoding="utf-8")):
@@ -52,7 +52,7 @@ def agreement_from_export(path: Path) -> dict:
     keys = sorted(set(by["gold"]) & set(by["machine"]))
     machine = [next(iter(by["machine"][k])) for k in keys]
     gold = [m if m in by["gold"][k] else sorted(by["gold"][k], key=lambda t: t == "")[0] for k, m in zip(keys, machine)]
-    return agreement(gold, machine)
+    return pair_agreement(gold, machine)
 
 
 def main() -> None:

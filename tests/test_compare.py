@@ -1,0 +1,205 @@
+"""`compare`: coders in a project and codings CSV files, by utterance, character and segment."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+from typer.testing import CliRunner
+
+from autocode import AutocodeError, compare_files, compare_project
+from autocode.cli import app
+from autocode.compare import Coding, character_units, compare, utterance_units
+from autocode.export import export_csv
+from conftest import SHARED
+
+runner = CliRunner()
+FIELDS = ["document", "utterance", "start", "end", "code", "coder"]
+
+
+def write_codings(path, rows):
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(dict(zip(FIELDS, r)) for r in rows)
+    return path
+
+
+def test_alice_and_bob_overall_kappa_equals_scikit_learn_on_the_same_units(demo_project):
+    report = compare_project(demo_project, ["alice", "bob"], ci=False)
+    units = [(k, u) for k, u in zip(*_units(demo_project))]
+    a = ["+".join(sorted(c for c in u["alice"] if c)) or "(no code)" for _, u in units]
+    b = ["+".join(sorted(c for c in u["bob"] if c)) or "(no code)" for _, u in units]
+    assert report["overall"]["n_units"] == len(units)
+    assert abs(report["overall"]["cohen_kappa"] - cohen_kappa_score(a, b)) < 1e-9
+    assert set(report["per_document"]) == {"D01", "D04"}   # the documents both coded
+
+
+def _units(project):
+    from autocode.compare import codings_from_project
+
+    codings, _ = codings_from_project(project.conn, ["alice", "bob"])
+    units = utterance_units(codings, ["alice", "bob"])
+    both = [i for i, u in enumerate(units.codes) if u["alice"] is not None and u["bob"] is not None]
+    return [units.keys[i] for i in both], [units.codes[i] for i in both]
+
+
+def test_report_has_every_section_and_figure(demo_project):
+    r = compare_project(demo_project, ["alice", "bob"])
+    for key in ("overall", "per_code", "per_theme", "per_document", "confusion", "disagreements"):
+        assert key in r
+    o = r["overall"]
+    for key in ("n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha", "brennan_prediger",
+                "cohen_kappa_ci", "krippendorff_alpha_ci", "in_words"):
+        assert key in o
+    lo, hi = o["cohen_kappa_ci"]
+    assert lo < o["cohen_kappa"] < hi
+    assert o["in_words"].startswith("kappa 0.") and "alpha" in o["in_words"]
+    assert len(r["per_code"]) == 17 and set(r["per_theme"]) == {
+        "lived_experience", "contribution", "impact_on_psw", "role_ambiguity", "team_dynamics"}
+    assert r["disagreements"] and all(d["alice"] != d["bob"] for d in r["disagreements"])
+    assert r["uncoded"].startswith("utterances a coder left uncoded are missing")
+
+
+def test_per_code_is_binary_present_or_absent(demo_project):
+    r = compare_project(demo_project, ["alice", "bob"], codes=["credibility"], ci=False)
+    f = r["per_code"]["credibility"]
+    assert f["brennan_prediger"] is not None and 0 <= f["percent_agreement"] <= 100
+
+
+def test_theme_level_agrees_at_least_as_often_as_code_level(demo_project):
+    code = compare_project(demo_project, ["alice", "bob"], ci=False)["overall"]["percent_agreement"]
+    theme = compare_project(demo_project, ["alice", "bob"], level="theme", ci=False)["overall"]["percent_agreement"]
+    assert theme >= code
+
+
+def test_restricting_to_themes_and_documents(demo_project):
+    r = compare_project(demo_project, ["alice", "bob"], documents=["D01"], themes=["contribution"], ci=False)
+    assert set(r["per_code"]) == {"recruitment_training", "cost_and_exploitation", "evidence_outcomes", "service_feedback"}
+    assert set(r["per_document"]) == {"D01"}
+
+
+def test_uncoded_as_no_code_adds_units(demo_project):
+    plain = compare_project(demo_project, ["alice", "bob"], ci=False)
+    counted = compare_project(demo_project, ["alice", "bob"], uncoded="no-code", ci=False)
+    assert counted["overall"]["n_units"] >= plain["overall"]["n_units"]
+    assert "count as 'no code'" in counted["uncoded"]
+
+
+def test_machine_against_a_coder_with_precision_and_recall(demo_project):
+    from autocode import suggest, train
+
+    train(demo_project, "alice", evaluate=False)
+    suggest(demo_project, ["D01"], include_coded=True)
+    r = compare_project(demo_project, ["alice", "machine"], documents=["D01"], reference="alice", ci=False)
+    assert r["overall"]["cohen_kappa"] > 0.5   # trained on D01 itself: high, but not perfect
+    prf = r["against_reference"]["machine"]["credibility"]
+    assert 0 <= prf["precision"] <= 1 and 0 <= prf["recall"] <= 1
+
+
+def test_intra_coder_agreement_from_an_export_snapshot(demo_project, tmp_path):
+    snap = tmp_path / "alice_then.csv"
+    export_csv(demo_project.conn, snap, coder="alice")
+    now = tmp_path / "alice_now.csv"
+    export_csv(demo_project.conn, now, coder="alice")
+    r = compare_files([snap, now], ci=False)
+    assert r["coders"] == ["alice_then", "alice_now"]
+    assert r["overall"]["percent_agreement"] == 100.0 and abs(r["overall"]["cohen_kappa"] - 1) < 1e-12
+
+
+def test_files_by_offsets_at_character_level(tmp_path):
+    a = write_codings(tmp_path / "a.csv", [("D", "", 0, 100, "x", "ann"), ("D", "", 100, 200, "y", "ann")])
+    b = write_codings(tmp_path / "b.csv", [("D", "", 0, 150, "x", "ben"), ("D", "", 150, 200, "y", "ben")])
+    r = compare_files([a, b], unit="character", ci=False)
+    assert r["overall"]["n_characters"] == 200
+    assert abs(r["overall"]["percent_agreement"] - 75.0) < 1e-9
+    manual = cohen_kappa_score(["x"] * 100 + ["y"] * 100, ["x"] * 150 + ["y"] * 50)
+    assert abs(r["overall"]["cohen_kappa"] - manual) < 1e-9
+
+
+def test_character_units_are_weighted_stretches():
+    codings = [Coding("a", "D", 0, 10, "x"), Coding("b", "D", 5, 10, "x")]
+    units = character_units(codings, ["a", "b"])
+    assert units.weights == [5.0, 5.0]
+    assert units.codes[0]["b"] == frozenset({""}) and units.codes[1]["b"] == frozenset({"x"})
+
+
+def test_segment_overlap_threshold(tmp_path):
+    a = write_codings(tmp_path / "a.csv", [("D", "", 0, 100, "x", "ann"), ("D", "", 200, 300, "y", "ann")])
+    b = write_codings(tmp_path / "b.csv", [("D", "", 0, 95, "x", "ben"), ("D", "", 200, 250, "y", "ben")])
+    r = compare_files([a, b], unit="segment")
+    assert r["per_code"]["x"]["agreements"] == 2 and r["per_code"]["y"]["disagreements"] == 2
+    assert r["overall"]["percent_agreement"] == 50.0 and r["overall"]["cohen_kappa"] is None
+    loose = compare_files([a, b], unit="segment", overlap=0.5)
+    assert loose["overall"]["percent_agreement"] == 100.0
+
+
+def test_unused_code_and_single_category_are_explained(tmp_path):
+    a = write_codings(tmp_path / "a.csv", [("D", "1", "", "", "x", "ann"), ("D", "2", "", "", "x", "ann")])
+    b = write_codings(tmp_path / "b.csv", [("D", "1", "", "", "x", "ben"), ("D", "2", "", "", "x", "ben")])
+    r = compare_files([a, b], codes=["x", "never"], ci=False)
+    assert r["overall"]["cohen_kappa"] is None and r["overall"]["percent_agreement"] == 100.0
+    assert "same single category" in r["overall"]["in_words"]
+    assert "nobody used 'never'" in r["per_code"]["never"]["in_words"]
+    json.dumps(r)  # no NaN or odd types in the JSON
+
+
+def test_three_coders_give_fleiss_and_pairs(tmp_path):
+    rng = np.random.default_rng(0)
+    files = []
+    for who in ("ann", "ben", "cat"):
+        rows = [("D", str(i), "", "", rng.choice(["x", "y", ""]), who) for i in range(40)]
+        files.append(write_codings(tmp_path / f"{who}.csv", rows))
+    r = compare_files(files, ci=False)
+    assert r["overall"]["fleiss_kappa"] is not None and "cohen_kappa" not in r["overall"]
+    assert set(r["overall"]["pairs"]) == {"ann ~ ben", "ann ~ cat", "ben ~ cat"}
+    assert r["confusion"] is None
+
+
+def test_bad_requests_are_plain_errors(demo_project):
+    with pytest.raises(AutocodeError, match="unknown unit"):
+        compare_project(demo_project, ["alice", "bob"], unit="word")
+    with pytest.raises(AutocodeError, match="at least two"):
+        compare_project(demo_project, ["alice", "alice"])
+    with pytest.raises(AutocodeError, match="no codings"):
+        compare_project(demo_project, ["alice", "zed"])
+    with pytest.raises(AutocodeError, match="reference coder"):
+        compare_project(demo_project, ["alice", "bob"], reference="zed", ci=False)
+
+
+def test_cli_compare_writes_json_csv_and_disagreements(demo_project, tmp_path):
+    args = ["compare", "alice", "bob", "--project", str(demo_project.root)]
+    result = runner.invoke(app, args + ["--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert {"overall", "per_code", "per_theme", "per_document"} <= set(data)
+    result = runner.invoke(app, args + ["--csv", str(tmp_path / "codes.csv"), "--disagreements", str(tmp_path / "d.csv")])
+    assert result.exit_code == 0, result.output
+    assert "Overall:" in result.stdout and "kappa" in result.stdout
+    per_code = list(csv.DictReader((tmp_path / "codes.csv").open(encoding="utf-8")))
+    assert len(per_code) == 17
+    dis = list(csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8")))
+    assert dis and set(dis[0]) == {"document", "unit", "text", "alice", "bob"}
+
+
+def test_cli_compare_unknown_coder_is_a_plain_error(demo_project):
+    result = runner.invoke(app, ["compare", "alice", "zed", "--project", str(demo_project.root)])
+    assert result.exit_code == 1 and "no codings" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not (SHARED / "datasets/exam-proctoring-two-coders").is_dir(), reason="../shared dataset absent")
+def test_real_double_coding_converts_and_compares(tmp_path):
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("exam", REPO / "bench" / "exam_proctoring.py")
+    exam = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(exam)
+    primary, secondary = exam.convert(SHARED / "datasets/exam-proctoring-two-coders/irr_inputs", tmp_path)
+    r = compare_files([primary, secondary], ci=False)
+    assert r["coders"] == ["primary", "secondary"]
+    assert len(r["per_document"]) == 14 and len(r["per_code"]) > 20
+    assert 0.3 < r["overall"]["krippendorff_alpha"] < 1
