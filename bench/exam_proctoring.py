@@ -3,7 +3,8 @@
     python bench/exam_proctoring.py [--shared ../shared]
 
 Converts each coder's 14 question files into one codings CSV (document = question, utterance =
-response id, one row per code; an answered question with no code is "no code"), then runs
+response id, one row per code; for the larger questions the secondary coder coded a ~20% sample,
+so an answer without codes counts as not coded), then runs
 `autocode compare primary.csv secondary.csv` and prints the overall and per-code agreement.
 """
 from __future__ import annotations
@@ -13,8 +14,11 @@ import csv
 import re
 import subprocess
 import sys
+import json
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 FIELDS = ["document", "utterance", "start", "end", "speaker", "text", "code", "theme", "coder", "confidence"]
@@ -41,9 +45,9 @@ def _rows(src: Path, question: str, coder: str):
         next(reader)
         for row in reader:
             answer, codes = row[1].strip(), sorted({c.strip() for c in row[2:] if c.strip()})
-            if not answer:
+            if not answer or not codes:  # the secondary coder coded a sample: no codes = not coded
                 continue
-            for code in codes or [""]:
+            for code in codes:
                 yield {"document": question, "utterance": row[0], "text": answer, "code": code, "coder": coder}
 
 
@@ -56,19 +60,30 @@ def main() -> None:
         sys.exit(f"{folder} not found: this benchmark needs ../shared")
     with tempfile.TemporaryDirectory() as tmp:
         primary, secondary = convert(folder, Path(tmp))
-        cmd = [sys.executable, "-m", "autocode.cli", "compare", str(primary), str(secondary), "--csv", str(Path(tmp) / "codes.csv")]
-        done = subprocess.run(cmd, capture_output=True, text=True, env={"COLUMNS": "160", **_env()})
-        print(done.stdout, done.stderr)
-        rows = list(csv.DictReader((Path(tmp) / "codes.csv").open(encoding="utf-8")))
-    top = sorted(rows, key=lambda r: -int(r["n_units"] or 0))
-    print(f"{len(rows)} codes compared; per-code figures for the codes in the most units are in the table above.")
-    del top
+        cmd = [sys.executable, "-m", "autocode.cli", "compare", str(primary), str(secondary), "--json"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(done.stderr)
+    report = json.loads(done.stdout)
+    o = report["overall"]
+    print(f"Overall ({o['n_units']} answers coded by both; each answer's set of codes as one category): "
+          f"{o['percent_agreement']:.1f}% agreement; {o['in_words']}")
+    print("\nPer question (document): units, kappa, alpha")
+    for doc, f in report["per_document"].items():
+        print(f"  {doc}: {f['n_units']}, {_f(f.get('cohen_kappa'))}, {_f(f['krippendorff_alpha'])}")
+    codes = {c: f for c, f in report["per_code"].items() if f["n_units"]}
+    kappas = [f["cohen_kappa"] for f in codes.values() if f.get("cohen_kappa") is not None]
+    print(f"\nPer code (present/absent, within the questions that use it): {len(codes)} codes, "
+          f"median kappa {np.median(kappas):.2f}; undefined for {len(codes) - len(kappas)} (one category only)")
+    print("Most used codes:")
+    used = sorted(codes.items(), key=lambda kv: -sum(kv[1]["present"].values()))[:10]
+    for code, f in used:
+        print(f"  {code}: primary used it {f['present']['primary']} times, secondary {f['present']['secondary']}; over the {f['n_units']} answers both coded: "
+              f"agreement {f['percent_agreement']:.1f}%, {f['in_words']}")
 
 
-def _env() -> dict:
-    import os
-
-    return dict(os.environ)
+def _f(x) -> str:
+    return "undefined" if x is None else f"{x:.2f}"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,104 @@
+"""Machine against expert coders on AnnoMI (real counselling transcripts), through the CLI.
+
+    python bench/annomi.py [--shared ../shared] [--task therapist|client|both]
+
+For each task (therapist behaviour: question, reflection, therapist_input, other; client talk
+type: change, neutral, sustain) it holds out 20% of transcripts (seed 0), adds the task's
+utterances as a table, imports the experts' codes for the rest, trains, suggests codes for the
+held-out transcripts, imports their expert codes, and reports `autocode compare expert machine`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+TASKS = {
+    "therapist": ("therapist", "main_therapist_behaviour", ["question", "reflection", "therapist_input", "other"]),
+    "client": ("client", "client_talk_type", ["change", "neutral", "sustain"]),
+}
+
+
+def autocode(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "autocode.cli", *args], capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"autocode {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def split(rows: list[dict], seed: int = 0) -> set[str]:
+    ids = sorted({r["transcript_id"] for r in rows}, key=int)
+    rng = np.random.default_rng(seed)
+    return set(rng.permutation(ids)[: round(len(ids) * 0.2)])
+
+
+def write_task(rows: list[dict], task: str, folder: Path, test: set[str]) -> dict[str, Path]:
+    speaker, column, codes = TASKS[task]
+    mine = [r for r in rows if r["interlocutor"] == speaker and r[column] in codes]
+    files = {name: folder / f"{task}_{name}.csv" for name in ("table", "train", "test")}
+    _write(files["table"], ["document", "id", "speaker", "text"],
+           [{"document": f"T{r['transcript_id']}", "id": r["utterance_id"], "speaker": speaker, "text": r["utterance_text"]} for r in mine])
+    for name, keep in (("train", lambda r: r["transcript_id"] not in test), ("test", lambda r: r["transcript_id"] in test)):
+        _write(files[name], ["document", "utterance", "code"],
+               [{"document": f"T{r['transcript_id']}", "utterance": r["utterance_id"], "code": r[column]} for r in mine if keep(r)])
+    book = {"themes": [{"id": task, "name": f"{task} codes", "codes": [{"id": c, "name": c} for c in codes]}]}
+    files["codebook"] = folder / f"{task}.yaml"
+    files["codebook"].write_text(yaml.safe_dump(book), encoding="utf-8")
+    return files
+
+
+def _write(path: Path, fields: list[str], rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def run_task(rows: list[dict], task: str, tmp: Path) -> dict:
+    test = split(rows)
+    files = write_task(rows, task, tmp, test)
+    proj = str(tmp / task)
+    t0 = time.perf_counter()
+    autocode("init", proj, "--codebook", str(files["codebook"]))
+    autocode("add", str(files["table"]), "--project", proj)
+    autocode("import-codings", str(files["train"]), "--coder", "expert", "--project", proj)
+    autocode("train", "--coder", "expert", "--project", proj)
+    docs = ",".join(sorted(f"T{t}" for t in test))
+    autocode("suggest", "--documents", docs, "--project", proj)
+    autocode("import-codings", str(files["test"]), "--coder", "expert", "--project", proj)
+    report = json.loads(autocode("compare", "expert", "machine", "--documents", docs, "--json", "--project", proj))
+    o = report["overall"]
+    return {"task": task, "held_out_transcripts": len(test), "units": o["n_units"], "kappa": o["cohen_kappa"],
+            "kappa_ci": o.get("cohen_kappa_ci"), "alpha": o["krippendorff_alpha"], "agreement": o["percent_agreement"],
+            "seconds": time.perf_counter() - t0}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    ap.add_argument("--task", choices=["therapist", "client", "both"], default="both")
+    args = ap.parse_args()
+    source = args.shared / "datasets/annomi/AnnoMI-simple.csv"
+    if not source.is_file():
+        sys.exit(f"{source} not found: this benchmark needs ../shared")
+    rows = list(csv.DictReader(source.open(encoding="utf-8")))
+    with tempfile.TemporaryDirectory() as tmp:
+        for task in (["therapist", "client"] if args.task == "both" else [args.task]):
+            r = run_task(rows, task, Path(tmp))
+            ci = r["kappa_ci"]
+            print(f"AnnoMI {r['task']}: {r['units']} utterances in {r['held_out_transcripts']} held-out transcripts: "
+                  f"kappa {r['kappa']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), alpha {r['alpha']:.3f}, "
+                  f"agreement {r['agreement']:.1f}%  [{r['seconds']:.0f} s end to end]")
+
+
+if __name__ == "__main__":
+    main()
