@@ -425,9 +425,21 @@ def _print_report(report: dict, disagreements) -> None:
                       _with_ci(f.get("cohen_kappa"), f.get("cohen_kappa_ci")),
                       _with_ci(f.get("krippendorff_alpha"), f.get("krippendorff_alpha_ci")), Text(_reading(f)))
     out.print(table)
+    _print_confusion(report.get("confusion"), report["coders"])
     n = len(report["disagreements"])
     out.print(f"{n} disagreements" + (f", written to {disagreements}." if disagreements else
                                       ". Write them out for the consensus meeting with --disagreements FILE.csv."))
+
+
+def _print_confusion(matrix: dict | None, coders: list[str]) -> None:
+    """Rows: the first coder's codes; columns: the second's. Only when it fits on a screen."""
+    labels = sorted(set(matrix or {}) | {b for row in (matrix or {}).values() for b in row})
+    if not matrix or len(labels) > 12:
+        return
+    table = Table(f"{coders[0]} \\ {coders[1]}", *labels, title="Confusion matrix (units)")
+    for a in labels:
+        table.add_row(Text(a), *[str(matrix.get(a, {}).get(b, 0) or "") for b in labels])
+    out.print(table)
 
 
 def _reading(f: dict) -> str:

@@ -235,7 +235,7 @@ def compare(codings: list[Coding], coders: list[str], unit: str = "utterance", l
               "per_code": {c: _per_label(units, coders, weights, c, None, ci, seed) for c in (codes or all_codes)},
               "per_theme": {t: _per_label(units, coders, weights, t, themes, ci, seed)
                             for t in sorted(set(themes.values()) - {""})},
-              "per_document": _per_document(units, coders, weights, mapping, seed),
+              "per_document": _per_document(units, coders, weights, mapping, seed, ci),
               "confusion": confusion(units, coders, mapping) if len(coders) == 2 else None,
               "disagreements": disagreements(units, coders, mapping)}
     if reference:
@@ -301,13 +301,13 @@ def _per_label(units, coders, weights, target, mapping, ci, seed) -> dict:
     return out
 
 
-def _per_document(units, coders, weights, mapping, seed) -> dict:
+def _per_document(units, coders, weights, mapping, seed, ci=True) -> dict:
     out = {}
     for doc in sorted({k[0] for k in units.keys}):
         idx = [i for i, k in enumerate(units.keys) if k[0] == doc]
         sub = Units([units.keys[i] for i in idx], [units.codes[i] for i in idx], [units.weights[i] for i in idx])
         w = None if weights is None else weights[idx]
-        found = figures(_table(sub, coders, lambda s: _label(s, mapping)), w, ci=False, seed=seed)
+        found = figures(_table(sub, coders, lambda s: _label(s, mapping)), w, ci=ci, seed=seed)
         if found["n_units"]:  # documents only one coder coded have nothing to compare
             out[doc] = found
     return out
@@ -408,7 +408,8 @@ def pair_agreement(a, b) -> dict:
 def write_disagreements(rows: list[dict], coders: list[str], path: Path) -> None:
     from .export import to_csv, write_text
 
-    write_text(path, to_csv(rows, ["document", "unit", "text", *coders]))
+    context = ["before", "after"] if any("before" in r for r in rows) else []
+    write_text(path, to_csv(rows, ["document", "unit", *context[:1], "text", *context[1:], *coders]))
 
 
 def compare_project(project, coders: list[str], documents: list[str] | None = None,
@@ -424,7 +425,19 @@ def compare_project(project, coders: list[str], documents: list[str] | None = No
     codings, utts = codings_from_project(project.conn, coders, documents)
     if themes:
         options["codes"] = _codes_of_themes(project.conn, themes, options.get("codes"))
-    return compare(codings, coders, utts=utts, **options)
+    report = compare(codings, coders, utts=utts, **options)
+    add_context(project.conn, report["disagreements"])
+    return report
+
+
+def add_context(conn, rows: list[dict]) -> None:
+    """The utterances just before and after each disagreement, as a consensus meeting needs."""
+    for row in rows:
+        if not str(row["unit"]).isdigit():
+            continue
+        near = dict(conn.execute("SELECT idx, speaker || ': ' || text FROM utterances WHERE document = ? AND idx IN (?, ?)",
+                                 (row["document"], int(row["unit"]) - 1, int(row["unit"]) + 1)).fetchall())
+        row["before"], row["after"] = near.get(int(row["unit"]) - 1, ""), near.get(int(row["unit"]) + 1, "")
 
 
 def compare_files(paths: list[Path], documents: list[str] | None = None, **options) -> dict:

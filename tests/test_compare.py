@@ -181,7 +181,8 @@ def test_cli_compare_writes_json_csv_and_disagreements(demo_project, tmp_path):
     per_code = list(csv.DictReader((tmp_path / "codes.csv").open(encoding="utf-8")))
     assert len(per_code) == 17
     dis = list(csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8")))
-    assert dis and set(dis[0]) == {"document", "unit", "text", "alice", "bob"}
+    assert dis and set(dis[0]) == {"document", "unit", "before", "text", "after", "alice", "bob"}
+    assert all(r["before"] or r["after"] for r in dis)
 
 
 def test_cli_compare_unknown_coder_is_a_plain_error(demo_project):
