@@ -113,10 +113,22 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new proj
 def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
         interviewer: Annotated[Optional[list[str]], typer.Option(help="Another speaker label to treat as the interviewer.")] = None,
         project: ProjectOpt = None, coder: CoderOpt = None):
-    """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx)."""
+    """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx) or REFI-QDA projects (.qdpx)."""
     from .corpus import add_files
+    from .refi import import_qdpx
 
-    report = add_files(Project.find(project), files, tuple(interviewer or ()), coder)
+    p = Project.find(project)
+    projects = [f for f in files if f.suffix.lower() == ".qdpx"]
+    with p.transaction():  # transcripts and .qdpx projects are added together, or not at all
+        for f in projects:
+            r = import_qdpx(p, f, coder)
+            out.print(f"Imported {f.name}: {len(r['documents'])} documents, {r['themes']} themes, {r['codes']} codes, "
+                      f"{r['selections']} coded selections as {r['codings']} codings.")
+        others = [f for f in files if f not in projects]
+        report = add_files(p, others, tuple(interviewer or ()), coder) if others else None
+    if report is None:
+        return
+
     for warning in report.warnings:
         warn(warning)
     out.print(f"Added {len(report.added)} document(s), replaced {len(report.replaced)}, "
@@ -217,8 +229,11 @@ def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: Project
 
 @command("import", target=codebook_app)
 def codebook_import(file: Path, project: ProjectOpt = None, coder: CoderOpt = None):
-    """Import a codebook .yaml (codes with known ids are updated)."""
-    counts = review.import_codebook(Project.find(project), file, coder)
+    """Import a codebook: .yaml, or REFI-QDA .qdc (codes with known ids are updated)."""
+    from .refi import import_qdc
+
+    p = Project.find(project)
+    counts = import_qdc(p, file, coder) if file.suffix.lower() == ".qdc" else review.import_codebook(p, file, coder)
     out.print(f"Imported {counts['themes']} themes and {counts['codes']} codes from {file}.")
 
 
@@ -354,18 +369,41 @@ def _print_suggestions(rows: list[dict], out_file) -> None:
               "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
 
 
-@command()
-def export(format: Annotated[str, typer.Option("--format", "-f", help="Output format: csv.")] = "csv",
-           coder: Annotated[Optional[str], typer.Option(help="Only this coder's codings.")] = None,
-           out_file: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("codings.csv"),
-           project: ProjectOpt = None):
-    """Export codings (same columns import-codings reads)."""
-    from .export import export_csv
+EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", "qdpx": "project.qdpx", "qdc": "codebook.qdc"}
 
-    if format.lower() != "csv":
-        raise AutocodeError(f"unknown export format '{format}'", "use --format csv")
-    n = export_csv(Project.find(project).conn, out_file, coder)
-    out.print(f"Wrote {n} codings to {out_file}.")
+
+@command()
+def export(format: Annotated[str, typer.Option("--format", "-f", help="csv, xlsx, docx (quote bank), qdpx or qdc (REFI-QDA).")] = "csv",
+           coder: Annotated[Optional[str], typer.Option(help="Only this coder's codings (csv, xlsx, docx).")] = None,
+           out_file: Annotated[Optional[Path], typer.Option("--out", help="File to write (default: by format).")] = None,
+           project: ProjectOpt = None):
+    """Export codings: CSV (what import-codings reads), Excel, a Word quote bank, or REFI-QDA for NVivo, ATLAS.ti, MAXQDA."""
+    from . import export as ex
+    from . import refi
+
+    fmt = format.lower()
+    if fmt not in EXPORTS:
+        raise AutocodeError(f"unknown export format '{format}'", f"use one of: {', '.join(EXPORTS)}")
+    p = Project.find(project)
+    target = out_file or Path(EXPORTS[fmt])
+    if fmt == "csv":
+        return out.print(f"Wrote {ex.export_csv(p.conn, target, coder)} codings to {target}.")
+    if fmt in ("qdpx", "qdc"):
+        (refi.export_qdpx(p.conn, target, p.root.name) if fmt == "qdpx" else refi.export_qdc(p.conn, target))
+        return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA (Import > REFI-QDA).")
+    (ex.export_xlsx if fmt == "xlsx" else ex.export_docx)(p.conn, target, coder)
+    out.print(f"Wrote {target}.")
+
+
+@command()
+def report(out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
+           coder: Annotated[Optional[str], typer.Option(help="Whose coding the report describes (default: the main human coder).")] = None,
+           project: ProjectOpt = None):
+    """Write a self-contained HTML report: codebook, prevalence, quote bank, agreement, classifier."""
+    from .report import write_report
+
+    write_report(Project.find(project), out_file, coder)
+    out.print(f"Wrote {out_file}. Open it in any browser; it needs no internet.")
 
 
 @command()

@@ -288,10 +288,52 @@ def _load_frame(path: Path, data: bytes):
         ) from None
 
 
+# -- language ---------------------------------------------------------------------------------
+
+# The commonest function words of languages researchers often interview in: enough to tell
+# a French transcript from an English one without a language model.
+STOPWORDS = {
+    "English": "the and to of a in that is it you i was for on with this but have not be are they",
+    "French": "le la les et de des un une que qui est pas je vous il elle on nous ce dans pour avec",
+    "Spanish": "el la los las y de que en un una es no por con se para lo como pero su",
+    "German": "der die das und ist nicht ich sie es ein eine zu mit den von auf für auch sich",
+    "Italian": "il la che di e non un una per sono è con mi si ma ho anche come questo",
+    "Portuguese": "o a os as e de que não um uma para com se em por mas eu você isso",
+    "Dutch": "de het een en van ik je niet dat is op te zijn met voor maar ook",
+}
+MULTILINGUAL_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
+
+
+def detect_language(text: str) -> str:
+    """The language whose function words are commonest in ``text``."""
+    words = re.findall(r"[^\W\d_]+", text.lower())[:5000]
+    if not words:
+        return "English"
+    scores = {lang: sum(w in set(stop.split()) for w in words) for lang, stop in STOPWORDS.items()}
+    return max(scores, key=lambda lang: (scores[lang], lang == "English"))
+
+
+def language_warning(t: Transcript) -> str | None:
+    lang = detect_language(t.text)
+    if lang == "English":
+        return None
+    return (f"{t.source}: this transcript looks {lang}, but the default embedding model understands English only. "
+            f"For {lang} transcripts, set 'model' under [embedding] in autocode.toml to a multilingual "
+            f"sentence-transformers model saved on this computer, such as {MULTILINGUAL_MODEL}.")
+
+
 # -- entry point -----------------------------------------------------------------------------
 
 def read_transcripts(path: str | Path) -> list[Transcript]:
-    """Read one file into transcripts (a table can hold several)."""
+    """Read one file into transcripts (a table can hold several), warning about other languages."""
+    found = _read(path)
+    for t in found:
+        if warning := language_warning(t):
+            t.warnings.append(warning)
+    return found
+
+
+def _read(path: str | Path) -> list[Transcript]:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
