@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 from . import codebook as cb
 from .errors import AutocodeError
@@ -57,3 +60,249 @@ def export_csv(conn, out: str | Path, coder: str | None = None) -> int:
     rows = coding_rows(conn, coder)
     write_text(out, to_csv(rows))
     return len(rows)
+
+
+# -- Excel workbook and Word quote bank ------------------------------------------------------------
+
+MACHINE = "machine"  # the coder learn.suggest writes as; not imported from learn, which loads torch
+QUOTES_PER_CODE = 5
+QUOTE_WORDS = (15, 60)
+QUOTE_COLUMNS = ["code", "participant", "document", "text", "coder", "confidence"]
+CODEBOOK_COLUMNS = ["theme id", "theme name", "code id", "code name", "definition", "codings"]
+RESERVED_SHEETS = ("Codings", "Codebook", "History")  # ours, and the one name Excel keeps for itself
+_XML_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # Word line breaks (\x0b) and the like
+
+
+class Quote(NamedTuple):
+    code: str
+    document: str
+    idx: int
+    speaker: str
+    text: str
+    coders: int  # how many of the exported coders gave this utterance this code
+
+    @property
+    def voice(self) -> tuple[str, str]:
+        return self.document, self.speaker
+
+    @property
+    def fits(self) -> bool:
+        return QUOTE_WORDS[0] <= len(self.text.split()) <= QUOTE_WORDS[1]
+
+
+def export_rows(conn, coder: str | None = None) -> list[dict]:
+    """Codings to export: the named coder's, else every person's. The machine's suggestions are
+    not findings until someone confirms them, so they come only when asked for by name."""
+    rows = coding_rows(conn, coder)
+    return rows if coder else [r for r in rows if r["coder"] != MACHINE]
+
+
+def nothing_to_export(conn, out, coder: str | None, what: str = "codings") -> AutocodeError:
+    """The error for an empty export, with the fix that fits why it is empty."""
+    known = [r[0] for r in conn.execute("SELECT DISTINCT coder FROM codings ORDER BY coder")]
+    if coder and coder not in known and known:
+        fix = f"use one of these coders: {', '.join(known)}"
+    elif not coder and known == [MACHINE]:
+        fix = "only the machine has coded so far: add --coder machine to export its suggestions"
+    else:
+        fix = "import codings first with 'autocode import-codings FILE --coder NAME', or accept candidates"
+    by = f" by coder '{coder}'" if coder else ""
+    return AutocodeError(f"nothing to export: there are no {what}{by} in this project", fix, str(out))
+
+
+def write_file(path: str | Path, save) -> Path:
+    """Atomic like write_text, for libraries that save to a path themselves (``save(tmp)``);
+    a failed save leaves neither a half-written file nor the temporary one behind."""
+    path = Path(path)
+    if path.is_dir():
+        raise AutocodeError("is a folder", f"give a file name such as codings{path.suffix or '.xlsx'}", str(path))
+    if not path.parent.exists():
+        raise AutocodeError("the folder does not exist", "create it first or choose another place", str(path.parent))
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def xml_safe(text: str) -> str:
+    """Text without the control characters Excel and Word files cannot hold (both libraries refuse them)."""
+    return _XML_UNSAFE.sub(" ", text)
+
+
+# -- Excel ---------------------------------------------------------------------------------------
+
+def export_xlsx(conn, out: str | Path, coder: str | None = None) -> Path:
+    """Codings, each theme's quotes and the codebook in one workbook, for researchers who sort
+    and filter in Excel rather than read CSV."""
+    from openpyxl import Workbook
+
+    rows = export_rows(conn, coder)
+    if not rows:
+        raise nothing_to_export(conn, out, coder)
+    book, wb = cb.load(conn), Workbook()
+    fill_sheet(wb.active, "Codings", COLUMNS, [[r[c] for c in COLUMNS] for r in rows], wrap={"text"})
+    for theme, title in zip(book.themes, sheet_titles([t.name for t in book.themes])):
+        fill_sheet(wb.create_sheet(), title, QUOTE_COLUMNS, theme_quote_rows(theme, rows), wrap={"text"})
+    fill_sheet(wb.create_sheet(), "Codebook", CODEBOOK_COLUMNS, codebook_rows(book, rows), wrap={"definition"})
+    return write_file(out, wb.save)
+
+
+def theme_quote_rows(theme: cb.Theme, rows: list[dict]) -> list[list]:
+    """A theme's codings in codebook order of its codes, then in transcript order."""
+    order = {c.id: i for i, c in enumerate(theme.codes)}
+    names = {c.id: c.name for c in theme.codes}
+    mine = sorted((r for r in rows if r["code"] in order), key=lambda r: order[r["code"]])
+    return [[names[r["code"]], r["speaker"], r["document"], r["text"], r["coder"], r["confidence"]] for r in mine]
+
+
+def codebook_rows(book: cb.Codebook, rows: list[dict]) -> list[list]:
+    """Every code, with how often it was used in this export (so zero shows an unused code)."""
+    counts = Counter(r["code"] for r in rows)
+    return [[t.id, t.name, c.id, c.name, c.definition, counts[c.id]] for t in book.themes for c in t.codes]
+
+
+def sheet_titles(names: list[str], taken=RESERVED_SHEETS) -> list[str]:
+    """Valid, unique sheet titles: Excel refuses titles over 31 characters, with []:*?/\\ in
+    them, starting or ending with an apostrophe, or equal to another one ignoring case."""
+    used, titles = {t.lower() for t in taken}, []
+    for name in names:
+        base = _clean_title(name) or "Theme"
+        title, n = base, 1
+        while title.lower() in used:
+            n += 1
+            title = f"{base[:31 - len(f' ({n})')].rstrip()} ({n})"
+        used.add(title.lower())
+        titles.append(title)
+    return titles
+
+
+def _clean_title(name: str) -> str:
+    text = re.sub(r"[\[\]:*?/\\]", "-", " ".join(xml_safe(name).split())).strip("' ")
+    return text[:31].rstrip("' ")
+
+
+def fill_sheet(ws, title: str, header: list[str], rows: list[list], wrap=frozenset()) -> None:
+    """One table per sheet: a bold, frozen, filterable header; long text wraps in a wide column."""
+    from openpyxl.styles import Font
+
+    ws.title = title
+    for j, name in enumerate(header, start=1):
+        ws.cell(1, j, name).font = Font(bold=True)
+    for i, row in enumerate(rows, start=2):
+        for j, value in enumerate(row, start=1):
+            _text_cell(ws.cell(i, j), value, wrap=header[j - 1] in wrap)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    for j, name in enumerate(header, start=1):
+        _fit_width(ws, j, [name, *(r[j - 1] for r in rows)], wide=name in wrap)
+
+
+def _text_cell(cell, value, wrap: bool) -> None:
+    """A value kept as written: empty stays empty, and text starting with '=' stays text
+    rather than becoming a formula Excel would run."""
+    from openpyxl.styles import Alignment
+
+    cell.value = None if value == "" else xml_safe(value) if isinstance(value, str) else value
+    if cell.data_type == "f":
+        cell.data_type = "s"
+    cell.alignment = Alignment(wrap_text=wrap, vertical="top")
+
+
+def _fit_width(ws, column: int, values: list, wide: bool) -> None:
+    from openpyxl.utils import get_column_letter
+
+    longest = max(len(str(v)) for v in values)
+    ws.column_dimensions[get_column_letter(column)].width = 80 if wide else min(longest + 2, 40)
+
+
+# -- Word ----------------------------------------------------------------------------------------
+
+def export_docx(conn, out: str | Path, coder: str | None = None) -> Path:
+    """A quote bank grouped by theme and code, ready to paste into a paper: a few quotes per
+    code from as many participants as possible, each cited as papers cite participants."""
+    from docx import Document
+
+    quotes = code_quotes(conn, coder)
+    if not quotes:
+        raise nothing_to_export(conn, out, coder, "coded participant utterances")
+    labels = participant_labels([r[0] for r in conn.execute("SELECT id FROM documents")])
+    doc = Document()
+    doc.add_heading("Quote bank", 0)
+    doc.add_paragraph(f"Coded by {', '.join(_coders(conn, coder))}. Up to {QUOTES_PER_CODE} quotes per code.")
+    quoted: Counter = Counter()  # voices quoted so far, so the bank does not lean on a few participants
+    for theme in cb.load(conn).themes:
+        _heading(doc, theme.name, theme.definition, 1)
+        for code in theme.codes:
+            _heading(doc, code.name, code.definition, 2)
+            picked = pick_quotes(quotes.get(code.id, []), quoted=quoted)
+            quoted.update(q.voice for q in picked)
+            _quotes(doc, picked, labels)
+    return write_file(out, doc.save)
+
+
+def code_quotes(conn, coder: str | None = None) -> dict[str, list[Quote]]:
+    """code id -> each participant utterance given that code (once, however many coders gave it)."""
+    who, arg = ("c.coder = ?", coder) if coder else ("c.coder != ?", MACHINE)
+    rows = conn.execute(
+        "SELECT c.code, u.document, u.idx, u.speaker, u.text, COUNT(DISTINCT c.coder) FROM codings c"
+        f" JOIN utterances u ON u.id = c.utterance WHERE c.code != '' AND u.is_interviewer = 0 AND {who}"
+        " GROUP BY c.code, u.id ORDER BY u.document, u.idx", (arg,))
+    quotes: dict[str, list[Quote]] = {}
+    for r in rows:
+        quotes.setdefault(r[0], []).append(Quote(*r))
+    return quotes
+
+
+def pick_quotes(quotes: list[Quote], n: int = QUOTES_PER_CODE, quoted: Counter | None = None) -> list[Quote]:
+    """Up to ``n`` quotes, in transcript order. Quotes of 15-60 words (whole thoughts, short
+    enough to quote in full) come first, spread over as many participants as possible; among
+    equals, quotes more coders agreed on, then voices ``quoted`` less often elsewhere, come first."""
+    quoted = quoted or Counter()
+    ranked = sorted(quotes, key=lambda q: (-q.coders, quoted[q.voice], q.document, q.idx))
+    chosen: dict[tuple, Quote] = {}
+    voices: set = set()
+    for fits in (True, False):
+        for new_voices_only in (True, False):
+            for q in ranked:
+                if (len(chosen) < n and q.fits == fits and (q.document, q.idx) not in chosen
+                        and not (new_voices_only and q.voice in voices)):
+                    chosen[(q.document, q.idx)] = q
+                    voices.add(q.voice)
+    return sorted(chosen.values(), key=lambda q: (q.document, q.idx))
+
+
+def participant_label(document: str) -> str:
+    """How papers cite a participant: D07 -> 7, P12 -> 12; a document id without a trailing
+    number is kept as it is."""
+    m = re.fullmatch(r"\D*(\d+)", document)
+    return str(int(m[1])) if m else document
+
+
+def participant_labels(documents: list[str]) -> dict[str, str]:
+    """Labels for all documents; the document ids themselves where numbers would be ambiguous
+    (P1 and D1 would both be 1)."""
+    labels = {d: participant_label(d) for d in documents}
+    return labels if len(set(labels.values())) == len(labels) else {d: d for d in documents}
+
+
+def _coders(conn, coder: str | None) -> list[str]:
+    if coder:
+        return [coder]
+    return [r[0] for r in conn.execute("SELECT DISTINCT coder FROM codings WHERE coder != ? ORDER BY coder", (MACHINE,))]
+
+
+def _heading(doc, name: str, definition: str, level: int) -> None:
+    doc.add_heading(xml_safe(name), level)
+    if definition:
+        doc.add_paragraph().add_run(xml_safe(definition)).italic = True
+
+
+def _quotes(doc, quotes: list[Quote], labels: dict[str, str]) -> None:
+    if not quotes:
+        doc.add_paragraph().add_run("No quotes coded.").italic = True
+    for q in quotes:
+        text = " ".join(xml_safe(q.text).split())
+        doc.add_paragraph(f"\u201c{text}\u201d ({labels.get(q.document, q.document)})")

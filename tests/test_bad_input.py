@@ -618,7 +618,7 @@ def test_suggest_bad_file_changes_nothing(with_d01, tmp_path):
 def test_export_unknown_format_and_missing_folder(demo_project, tmp_path):
     before = state(demo_project)
     assert_clear_error(cli("export", "--format", "pdf", "--out", tmp_path / "x.pdf", "--project", demo_project.root),
-                       "'pdf'", "--format csv")
+                       "'pdf'", "csv, xlsx, docx, qdpx, qdc")
     nowhere = tmp_path / "no_such_folder"
     assert_clear_error(cli("export", "--out", nowhere / "codings.csv", "--project", demo_project.root),
                        nowhere, "does not exist")
