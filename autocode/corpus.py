@@ -5,6 +5,7 @@ one transaction: one bad file means nothing is added.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,6 +146,15 @@ def utterances(conn, documents: list[str] | None = None, participants_only: bool
         args.extend(documents)
     sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY document, idx"
     return [Utterance(*r[:7], bool(r[7])) for r in conn.execute(sql, args)]
+
+
+def participant_numbers(documents: list[str]) -> dict[str, str]:
+    """How papers cite participants: D07 -> "7", P12 -> "12"; the whole id where it holds no
+    single number, or where two ids would share one (P1 and D1)."""
+    found = {d: re.findall(r"\d+", d) for d in documents}
+    number = {d: str(int(runs[0])) if len(runs) == 1 else d for d, runs in found.items()}
+    taken = list(number.values())
+    return {d: n if taken.count(n) == 1 else d for d, n in number.items()}
 
 
 def document_ids(conn) -> list[str]:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import codebook as cb
+from .corpus import participant_numbers
 from .errors import AutocodeError
 
 COLUMNS = ["document", "utterance", "start", "end", "speaker", "text", "code", "theme", "coder", "confidence"]
@@ -228,7 +229,7 @@ def export_docx(conn, out: str | Path, coder: str | None = None) -> Path:
     quotes = code_quotes(conn, coder)
     if not quotes:
         raise nothing_to_export(conn, out, coder, "coded participant utterances")
-    labels = participant_labels([r[0] for r in conn.execute("SELECT id FROM documents")])
+    labels = participant_numbers([r[0] for r in conn.execute("SELECT id FROM documents")])
     doc = Document()
     doc.add_heading("Quote bank", 0)
     doc.add_paragraph(f"Coded by {', '.join(_coders(conn, coder))}. Up to {QUOTES_PER_CODE} quotes per code.")
@@ -272,20 +273,6 @@ def pick_quotes(quotes: list[Quote], n: int = QUOTES_PER_CODE, quoted: Counter |
                     chosen[(q.document, q.idx)] = q
                     voices.add(q.voice)
     return sorted(chosen.values(), key=lambda q: (q.document, q.idx))
-
-
-def participant_label(document: str) -> str:
-    """How papers cite a participant: D07 -> 7, P12 -> 12; a document id without a trailing
-    number is kept as it is."""
-    m = re.fullmatch(r"\D*(\d+)", document)
-    return str(int(m[1])) if m else document
-
-
-def participant_labels(documents: list[str]) -> dict[str, str]:
-    """Labels for all documents; the document ids themselves where numbers would be ambiguous
-    (P1 and D1 would both be 1)."""
-    labels = {d: participant_label(d) for d in documents}
-    return labels if len(set(labels.values())) == len(labels) else {d: d for d in documents}
 
 
 def _coders(conn, coder: str | None) -> list[str]:

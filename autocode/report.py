@@ -17,6 +17,7 @@ import numpy as np
 
 from . import codebook as cb
 from .codings import coders as coders_of, require_coder
+from .corpus import participant_numbers
 from .store import Project, now
 
 MACHINE = "machine"
@@ -81,7 +82,7 @@ def participants(conn) -> list[dict]:
     """
     rows = conn.execute("SELECT document, speaker, COUNT(*) AS n FROM utterances WHERE is_interviewer = 0"
                         " GROUP BY document, speaker ORDER BY document, MIN(idx)").fetchall()
-    numbers = document_numbers(sorted({r["document"] for r in rows}))
+    numbers = participant_numbers(sorted({r["document"] for r in rows}))
     out = []
     for r in rows:
         same_doc = [x for x in rows if x["document"] == r["document"]]
@@ -89,14 +90,6 @@ def participants(conn) -> list[dict]:
         out.append({"document": r["document"], "speaker": r["speaker"], "utterances": r["n"],
                     "label": numbers[r["document"]] + suffix})
     return out
-
-
-def document_numbers(documents: list[str]) -> dict[str, str]:
-    """D07 -> "7", P12 -> "12"; the whole id where it holds no single number or two ids share one."""
-    found = {d: re.findall(r"\d+", d) for d in documents}
-    number = {d: str(int(runs[0])) if len(runs) == 1 else d for d, runs in found.items()}
-    taken = list(number.values())
-    return {d: n if taken.count(n) == 1 else d for d, n in number.items()}
 
 
 def _letter(i: int) -> str:

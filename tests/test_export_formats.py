@@ -15,8 +15,9 @@ from openpyxl import load_workbook
 
 from autocode import codebook as cb
 from autocode.errors import AutocodeError
+from autocode.corpus import participant_numbers
 from autocode.export import (COLUMNS, CODEBOOK_COLUMNS, MACHINE, QUOTE_COLUMNS, Quote, export_docx, export_xlsx,
-                             participant_label, participant_labels, pick_quotes, sheet_titles, write_file)
+                             pick_quotes, sheet_titles, write_file)
 from autocode.learn import MACHINE as LEARN_MACHINE
 
 QUOTE = re.compile(r"^\u201c(.+)\u201d \((.+)\)$", re.S)
@@ -278,10 +279,11 @@ def test_pick_quotes_prefers_fitting_length_then_new_participants():
 
 
 def test_participant_labels():
-    assert [participant_label(d) for d in ["D07", "P12", "interview_3", "007", "focus-group", "P1_followup"]] == \
-        ["7", "12", "3", "7", "focus-group", "P1_followup"]
-    assert participant_labels(["D01", "D02"]) == {"D01": "1", "D02": "2"}
-    assert participant_labels(["P1", "D1"]) == {"P1": "P1", "D1": "D1"}  # numbers alone would be ambiguous
+    docs = ["D07", "P12", "interview_3", "007", "focus-group", "P1_followup"]
+    assert participant_numbers(docs) == {"D07": "D07", "P12": "12", "interview_3": "3", "007": "007",
+                                         "focus-group": "focus-group", "P1_followup": "1"}  # 7 twice: ids kept
+    assert participant_numbers(["D01", "D02"]) == {"D01": "1", "D02": "2"}
+    assert participant_numbers(["P1", "D1"]) == {"P1": "P1", "D1": "D1"}  # numbers alone would be ambiguous
     assert MACHINE == LEARN_MACHINE
 
 

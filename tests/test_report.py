@@ -12,7 +12,8 @@ import pytest
 
 from autocode import AutocodeError, Project, train
 from autocode.compare import compare_project
-from autocode.report import (curve, document_numbers, participants, primary_coder, render_html, report_data,
+from autocode.corpus import participant_numbers as document_numbers
+from autocode.report import (curve, participants, primary_coder, render_html, report_data,
                              write_report)
 
 SECTIONS = ("codebook", "prevalence", "quotes", "agreement", "classifier")
