@@ -19,7 +19,6 @@ every participant utterance a coder left uncoded, in documents they coded, as "n
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -28,7 +27,6 @@ import numpy as np
 
 from . import agreement as ag
 from . import codebook as cb
-from .agreement import kappa_words  # noqa: F401  (re-exported: the CLI and demo read figures out)
 from .errors import AutocodeError
 
 NO_CODE = "(no code)"

@@ -6,7 +6,6 @@ tests that only read use it as it is, tests that change it work on a private cop
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import shutil
@@ -35,7 +34,7 @@ def flat(text: str) -> str:
     return " ".join(ANSI.sub("", text).split())
 
 
-def cli(*args) -> "Result":
+def cli(*args):
     result = CliRunner().invoke(app, [str(a) for a in args])
     assert result.exit_code == 0, f"autocode {' '.join(map(str, args))} failed:\n{result.output}"
     assert "Error:" not in result.output and "Traceback" not in result.output

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from autocode import AutocodeError, compare_files, compare_project
 from autocode.cli import app
-from autocode.compare import Coding, character_units, compare, utterance_units
+from autocode.compare import Coding, character_units, utterance_units
 from autocode.export import export_csv
 from conftest import SHARED
 

@@ -1,7 +1,6 @@
 """REFI-QDA .qdpx/.qdc: schema-valid exports, exact round trips, real imports, hostile files."""
 from __future__ import annotations
 
-import io
 import re
 import zipfile
 
