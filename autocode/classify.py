@@ -131,11 +131,9 @@ class ThemeClassifier:
         return buf.getvalue()
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(self.to_bytes())
-        tmp.replace(path)  # never a half-written model file
-        return path
+        from .export import write_bytes
+
+        return write_bytes(path, self.to_bytes())  # never a half-written model file
 
     @classmethod
     def from_bytes(cls, data: bytes, where: str = "classifier") -> "ThemeClassifier":

@@ -44,17 +44,33 @@ def to_csv(rows: list[dict], columns: list[str] = COLUMNS) -> str:
     return buf.getvalue()
 
 
-def write_text(path: str | Path, text: str) -> Path:
-    """Write atomically: a temporary file, then a rename."""
+def write_file(path: str | Path, save) -> Path:
+    """Write atomically: ``save(tmp)`` writes a temporary file, which is then renamed into place.
+
+    An interrupted or failed save leaves neither a half-written file nor the temporary one.
+    """
     path = Path(path)
     if path.is_dir():
-        raise AutocodeError("is a folder", "give a file name such as codings.csv", str(path))
+        raise AutocodeError("is a folder", f"give a file name such as codings{path.suffix or '.csv'}", str(path))
     if not path.parent.exists():
         raise AutocodeError("the folder does not exist", "create it first or choose another place", str(path.parent))
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    tmp.replace(path)
+    try:
+        save(tmp)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    return write_file(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    return write_file(path, lambda tmp: tmp.write_bytes(data))
+
 
 
 def export_csv(conn, out: str | Path, coder: str | None = None) -> int:
@@ -109,23 +125,6 @@ def nothing_to_export(conn, out, coder: str | None, what: str = "codings") -> Au
         fix = "import codings first with 'autocode import-codings FILE --coder NAME', or accept candidates"
     by = f" by coder '{coder}'" if coder else ""
     return AutocodeError(f"nothing to export: there are no {what}{by} in this project", fix, str(out))
-
-
-def write_file(path: str | Path, save) -> Path:
-    """Atomic like write_text, for libraries that save to a path themselves (``save(tmp)``);
-    a failed save leaves neither a half-written file nor the temporary one behind."""
-    path = Path(path)
-    if path.is_dir():
-        raise AutocodeError("is a folder", f"give a file name such as codings{path.suffix or '.xlsx'}", str(path))
-    if not path.parent.exists():
-        raise AutocodeError("the folder does not exist", "create it first or choose another place", str(path.parent))
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        save(tmp)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def xml_safe(text: str) -> str:

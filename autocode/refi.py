@@ -21,6 +21,7 @@ from xml.etree import ElementTree as ET
 
 from . import codebook as cb
 from .errors import AutocodeError
+from .export import write_bytes
 
 NS, NS_CODEBOOK = "urn:QDA-XML:project:1.0", "urn:QDA-XML:codebook:1.0"
 GUID_ROOT = uuid.UUID("6f1c6c1e-2b3a-5a57-9c1d-8a1f0a7d0c01")
@@ -114,21 +115,11 @@ def export_qdpx(conn, out: str | Path, name: str = "autocode project") -> Path:
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for member, data in [("project.qde", qde), *((p, t.encode("utf-8")) for p, t in sources.items())]:
             z.writestr(zipfile.ZipInfo(member, date_time=(2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
-    return _write_bytes(out, buf.getvalue())
+    return write_bytes(out, buf.getvalue())
 
 
 def export_qdc(conn, out: str | Path) -> Path:
-    return _write_bytes(out, codebook_xml(conn))
-
-
-def _write_bytes(out: str | Path, data: bytes) -> Path:
-    path = Path(out)
-    if not path.parent.exists():
-        raise AutocodeError("the folder does not exist", "create it first or choose another place", str(path.parent))
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-    return path
+    return write_bytes(out, codebook_xml(conn))
 
 
 # -- import ------------------------------------------------------------------------------------
