@@ -21,6 +21,7 @@ from .embed import encode
 from .errors import AutocodeError
 
 FORMAT = "autocode-classifier/1"
+WORDS = {"ngram_range": (1, 2), "stop_words": "english", "sublinear_tf": True}
 
 
 class ThemeClassifier:
@@ -33,32 +34,43 @@ class ThemeClassifier:
     C : inverse regularisation strength of the logistic regression.
     class_weight : passed to :class:`~sklearn.linear_model.LogisticRegression`.
     themes : optional ``{code: theme}`` map, kept with the model so it can roll codes up.
+    context_weight : weight of the previous utterance's embedding among the features: what
+        was just asked or said tells what an answer is about. 0 leaves context out.
+    words : also learn from the words themselves (TF-IDF of words and word pairs).
     """
 
     def __init__(self, model: str | None = None, C: float = 1.0, class_weight: str | None = "balanced",
-                 max_iter: int = 3000, themes: dict | None = None):
+                 max_iter: int = 3000, themes: dict | None = None, context_weight: float = 0.5,
+                 words: bool = True):
         self.model = model
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.themes = themes
+        self.context_weight = context_weight
+        self.words = words
 
     # -- learning ---------------------------------------------------------------------------
-    def fit(self, texts, labels, embeddings: np.ndarray | None = None) -> "ThemeClassifier":
+    def fit(self, texts, labels, embeddings: np.ndarray | None = None,
+            context: np.ndarray | None = None) -> "ThemeClassifier":
+        """Learn from texts (or their embeddings), their codes, and optionally the embeddings
+        of the utterance before each one (``context``)."""
         from sklearn.linear_model import LogisticRegression
 
         X = self._features(texts, embeddings)
         y = np.asarray([str(l) for l in labels], dtype=object)
+        self.vocabulary_, self.idf_ = self._fit_words(texts)
+        F = self._design(X, texts, context)
         if len(X) != len(y):
             raise ValueError(f"labels: expected one label per text ({len(X)}), got {len(y)}")
         if len(set(y)) < 2:
             raise AutocodeError(f"the classifier needs at least two different codes; got only {sorted(set(y))}",
                                 "code more utterances, including some with other codes or 'no code'")
         lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
-        lr.fit(X, y)
+        lr.fit(F, y)
         self.classes_ = np.asarray([str(c) for c in lr.classes_], dtype=object)
         self.coef_, self.intercept_ = _multiclass(lr.coef_, lr.intercept_)
-        self.theme_classes_, self.theme_coef_, self.theme_intercept_ = self._fit_themes(X, y)
+        self.theme_classes_, self.theme_coef_, self.theme_intercept_ = self._fit_themes(F, y)
         self.examples_X_, self.examples_label_ = X.astype(np.float32), list(y)
         self.examples_text_ = [str(t) for t in texts] if texts is not None else [""] * len(y)
         self.themes_ = dict(self.themes or {})
@@ -73,33 +85,71 @@ class ThemeClassifier:
         lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(X, themes)
         return (np.asarray([str(c) for c in lr.classes_], dtype=object), *_multiclass(lr.coef_, lr.intercept_))
 
+    def _fit_words(self, texts) -> tuple[list[str], np.ndarray | None]:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if not self.words or texts is None:
+            return [], None
+        texts = [str(t) for t in texts]
+        try:
+            v = TfidfVectorizer(**WORDS, min_df=2 if len(texts) >= 50 else 1).fit(texts)
+        except ValueError:  # nothing but stop words
+            return [], None
+        return v.get_feature_names_out().tolist(), v.idf_
+
+    def _design(self, X: np.ndarray, texts, context):
+        """The feature matrix: embedding, weighted context embedding, word weights."""
+        from scipy import sparse
+
+        parts = [sparse.csr_matrix(X)]
+        if self.context_weight:
+            ctx = np.zeros_like(X) if context is None else np.asarray(context, dtype=np.float32)
+            parts.append(sparse.csr_matrix(self.context_weight * ctx))
+        if self.vocabulary_:
+            parts.append(self._word_features(texts, len(X)))
+        return sparse.hstack(parts).tocsr()
+
+    def _word_features(self, texts, n: int):
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if texts is None:
+            return sparse.csr_matrix((n, len(self.vocabulary_)))
+        v = TfidfVectorizer(**WORDS, vocabulary=self.vocabulary_)
+        v.idf_ = self.idf_
+        return v.transform([str(t) for t in texts])
+
     # -- predicting -------------------------------------------------------------------------
-    def decision_function(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
+    def decision_function(self, texts=None, embeddings: np.ndarray | None = None,
+                          context: np.ndarray | None = None) -> np.ndarray:
         self._check_fitted()
-        return self._features(texts, embeddings) @ self.coef_.T + self.intercept_
+        return np.asarray(self._design(self._features(texts, embeddings), texts, context) @ self.coef_.T) + self.intercept_
 
-    def predict_proba(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
-        return _softmax(self.decision_function(texts, embeddings))
+    def predict_proba(self, texts=None, embeddings: np.ndarray | None = None,
+                      context: np.ndarray | None = None) -> np.ndarray:
+        return _softmax(self.decision_function(texts, embeddings, context))
 
-    def predict(self, texts=None, embeddings: np.ndarray | None = None) -> np.ndarray:
-        return self.suggest(texts, embeddings)[0]
+    def predict(self, texts=None, embeddings: np.ndarray | None = None, context: np.ndarray | None = None) -> np.ndarray:
+        return self.suggest(texts, embeddings, context)[0]
 
-    def suggest(self, texts=None, embeddings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def suggest(self, texts=None, embeddings: np.ndarray | None = None,
+                context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Best code for each row and its confidence, P(theme) x P(code | theme).
 
         With a theme model, the theme is decided first and the code chosen within it.
         """
-        X = self._features(texts, embeddings)
-        proba = self.predict_proba(embeddings=X)
+        self._check_fitted()
+        F = self._design(self._features(texts, embeddings), texts, context)
+        proba = _softmax(np.asarray(F @ self.coef_.T) + self.intercept_)
         if self.theme_coef_ is None:
             return self.classes_[proba.argmax(axis=1)], proba.max(axis=1)
-        theme_p = _softmax(X @ self.theme_coef_.T + self.theme_intercept_)
+        theme_p = _softmax(np.asarray(F @ self.theme_coef_.T) + self.theme_intercept_)
         code_theme = np.asarray([self.theme_of(c) for c in self.classes_], dtype=object)
         mask = code_theme[None, :] == self.theme_classes_[theme_p.argmax(axis=1)][:, None]
         within = np.where(mask, proba, 0.0)
         within = np.where(within.sum(axis=1, keepdims=True) > 0, within, proba)
         best = within.argmax(axis=1)
-        share = within[np.arange(len(X)), best] / within.sum(axis=1)
+        share = within[np.arange(F.shape[0]), best] / within.sum(axis=1)
         return self.classes_[best], theme_p.max(axis=1) * share
 
     def theme_of(self, code: str) -> str:
@@ -123,9 +173,12 @@ class ThemeClassifier:
         meta = {"format": FORMAT, "model": self.model, "C": self.C, "class_weight": self.class_weight,
                 "max_iter": self.max_iter, "classes": list(self.classes_), "themes": self.themes_,
                 "theme_classes": None if self.theme_classes_ is None else list(self.theme_classes_),
+                "context_weight": self.context_weight, "words": self.words, "vocabulary": self.vocabulary_,
                 "examples_text": self.examples_text_, "examples_label": self.examples_label_}
         buf = io.BytesIO()
         themes = {} if self.theme_coef_ is None else {"theme_coef": self.theme_coef_, "theme_intercept": self.theme_intercept_}
+        if self.idf_ is not None:
+            themes["idf"] = self.idf_
         np.savez_compressed(buf, coef=self.coef_, intercept=self.intercept_, examples_X=self.examples_X_,
                             meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **themes)
         return buf.getvalue()
@@ -145,7 +198,10 @@ class ThemeClassifier:
         if meta.get("format") != FORMAT:
             raise AutocodeError(f"has format {meta.get('format')!r}, expected {FORMAT!r}",
                                 "retrain it with this version of autocode", where)
-        clf = cls(meta["model"], meta["C"], meta["class_weight"], meta["max_iter"], meta["themes"])
+        clf = cls(meta["model"], meta["C"], meta["class_weight"], meta["max_iter"], meta["themes"],
+                  meta.get("context_weight", 0.0), meta.get("words", False))
+        clf.vocabulary_ = meta.get("vocabulary") or []
+        clf.idf_ = arrays["idf"] if "idf" in arrays.files else None
         clf.classes_ = np.asarray(meta["classes"], dtype=object)
         clf.coef_, clf.intercept_ = arrays["coef"], arrays["intercept"]
         clf.examples_X_ = arrays["examples_X"]

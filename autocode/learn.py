@@ -7,6 +7,7 @@ flatter the model.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,13 +32,44 @@ def training_set(conn, coder: str) -> tuple[list[Utterance], list[str], list[lis
     return utts, main, all_codes
 
 
-def _expand(X, all_codes) -> tuple[np.ndarray, list[str]]:
+@dataclass
+class Inputs:
+    """What the classifier reads for each utterance: its text, its embedding, and the
+    embedding of the utterance before it (whoever said it: often the question it answers)."""
+    texts: np.ndarray
+    X: np.ndarray
+    context: np.ndarray
+
+    def rows(self, idx) -> "Inputs":
+        return Inputs(self.texts[idx], self.X[idx], self.context[idx])
+
+
+def inputs(conn, utts: list[Utterance], model: str | None = None, batch_size: int = 64) -> Inputs:
+    """Texts and embeddings (from the project's cache) of utterances and of those before them."""
+    before = dict(conn.execute("SELECT document || '#' || (idx + 1), text FROM utterances").fetchall())
+    texts = [u.text for u in utts]
+    previous = [before.get(f"{u.document}#{u.idx}", "") for u in utts]
+    return Inputs(np.asarray(texts, dtype=object), cached_encode(conn, texts, model, batch_size),
+                  cached_encode(conn, previous, model, batch_size))
+
+
+def _expand(inp: Inputs, all_codes) -> tuple[Inputs, list[str]]:
     """One training row per (utterance, code): an utterance with two codes teaches both."""
     rows = [(i, c) for i, codes in enumerate(all_codes) for c in codes]
-    return X[[i for i, _ in rows]], [c for _, c in rows]
+    return inp.rows([i for i, _ in rows]), [c for _, c in rows]
 
 
-def cross_validate(X: np.ndarray, main: list[str], all_codes: list[list[str]], groups: list[str],
+def fit_predict(inp: Inputs, all_codes, train, test, themes: dict, C: float) -> np.ndarray | str:
+    """Train on rows ``train``, predict rows ``test``; a single code seen is all a model could say."""
+    fit, labels = _expand(inp.rows(train), [all_codes[i] for i in train])
+    if len(set(labels)) < 2:
+        return labels[0]
+    clf = ThemeClassifier(C=C, themes=themes).fit(fit.texts, labels, embeddings=fit.X, context=fit.context)
+    new = inp.rows(test)
+    return clf.predict(new.texts, embeddings=new.X, context=new.context)
+
+
+def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], groups: list[str],
                    themes: dict, C: float = 1.0, folds: int = 5) -> dict:
     """Document-fold agreement of the classifier with the coder, for codes and for themes."""
     from sklearn.model_selection import GroupKFold
@@ -46,12 +78,8 @@ def cross_validate(X: np.ndarray, main: list[str], all_codes: list[list[str]], g
     if n_groups < 2:
         return {"note": "cross-validation needs codings in at least two documents"}
     predicted = np.empty(len(main), dtype=object)
-    for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(X, main, groups):
-        Xt, yt = _expand(X[train], [all_codes[i] for i in train])
-        if len(set(yt)) < 2:
-            predicted[test] = yt[0]
-            continue
-        predicted[test] = ThemeClassifier(C=C, themes=themes).fit(None, yt, embeddings=Xt).predict(embeddings=X[test])
+    for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(inp.X, main, groups):
+        predicted[test] = fit_predict(inp, all_codes, train, test, themes, C)
     as_theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
     return {"folds": min(folds, n_groups), "documents": n_groups,
             "codes": pair_agreement(main, predicted), "themes": pair_agreement(as_theme(main), as_theme(predicted))}
@@ -65,14 +93,13 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         require_coder(conn, coder)
         utts, main, all_codes = training_set(conn, coder)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
-        X = cached_encode(conn, [u.text for u in utts], model, project.setting("embedding", "batch_size"))
+        inp = inputs(conn, utts, model, project.setting("embedding", "batch_size"))
         metrics = {"coder": coder, "utterances": len(utts), "codes": sorted(set(main) - {""}),
                    "counts": {c: main.count(c) for c in sorted(set(main))}}
         if evaluate:
-            metrics["cross_validation"] = cross_validate(X, main, all_codes, [u.document for u in utts], themes, C)
-        Xt, yt = _expand(X, all_codes)
-        texts = [u.text for u, codes in zip(utts, all_codes) for _ in codes]
-        clf = ThemeClassifier(model=model, C=C, themes=themes).fit(texts, yt, embeddings=Xt)
+            metrics["cross_validation"] = cross_validate(inp, main, all_codes, [u.document for u in utts], themes, C)
+        fit, labels = _expand(inp, all_codes)
+        clf = ThemeClassifier(model=model, C=C, themes=themes).fit(fit.texts, labels, embeddings=fit.X, context=fit.context)
         conn.execute("INSERT INTO classifiers (coder, created_at, metrics, model) VALUES (?, ?, ?, ?)",
                      (coder, now(), json.dumps(metrics), clf.to_bytes()))
         project.log("train", coder, utterances=len(utts), codes=len(metrics["codes"]),
@@ -103,17 +130,16 @@ def suggest(project: Project, documents: list[str] | None = None, classifier: Th
         targets = [u for u in utterances(conn, documents) if include_coded or u.id not in human]
         if not targets:
             return []
-        X = cached_encode(conn, [u.text for u in targets], clf.model, project.setting("embedding", "batch_size"))
-        rows = _suggestions(clf, targets, X)
+        rows = _suggestions(clf, targets, inputs(conn, targets, clf.model, project.setting("embedding", "batch_size")))
         _store_machine(conn, rows)
         project.log("suggest", coder or default_coder(), documents=sorted({u.document for u in targets}),
                     utterances=len(rows))
     return rows
 
 
-def _suggestions(clf: ThemeClassifier, targets: list[Utterance], X: np.ndarray) -> list[dict]:
-    codes, confidence = clf.suggest(embeddings=X)
-    reasons = clf.nearest_examples(X, codes, k=2)
+def _suggestions(clf: ThemeClassifier, targets: list[Utterance], inp: Inputs) -> list[dict]:
+    codes, confidence = clf.suggest(inp.texts, embeddings=inp.X, context=inp.context)
+    reasons = clf.nearest_examples(inp.X, codes, k=2)
     return [{"utterance_id": u.id, "document": u.document, "utterance": u.idx, "start": u.start, "end": u.end,
              "speaker": u.speaker, "text": u.text, "code": str(code), "theme": clf.theme_of(str(code)),
              "coder": MACHINE, "confidence": round(float(p), 4), "reason": _reason(r)}

@@ -261,13 +261,11 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
     """
     from threadpoolctl import threadpool_limits
 
-    from .embed import cached_encode
-    from .learn import training_set
+    from .learn import inputs, training_set
 
     with project.transaction() as conn:
         utts, main, all_codes = training_set(conn, coder)
-        X = cached_encode(conn, [u.text for u in utts], project.setting("embedding", "model"),
-                          project.setting("embedding", "batch_size"))
+        inp = inputs(conn, utts, project.setting("embedding", "model"), project.setting("embedding", "batch_size"))
         themes = {c.id: c.theme for c in cb.load(conn).codes}
     groups = [u.document for u in utts]
     if len(set(groups)) < 2 or len(set(main)) < 2:
@@ -275,37 +273,27 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
                         "and two different codes."}
     rank = np.random.default_rng(seed).permutation(len(main))
     with threadpool_limits(1):  # small models: one thread is several times faster than two
-        points = [_point(X, main, all_codes, groups, themes, f, rank, project.setting("classifier", "C"), folds)
+        points = [_point(inp, main, all_codes, groups, themes, f, rank, project.setting("classifier", "C"), folds)
                   for f in fractions]
     return {"coder": coder, "documents": len(set(groups)), "folds": min(folds, len(set(groups))), "points": points}
 
 
-def _point(X, main, all_codes, groups, themes, fraction, rank, C, folds) -> dict:
+def _point(inp, main, all_codes, groups, themes, fraction, rank, C, folds) -> dict:
     """One point of the curve: document-fold predictions after training on ``fraction``."""
     from sklearn.model_selection import GroupKFold
 
     from .compare import pair_agreement
+    from .learn import fit_predict
 
     predicted, sizes = np.empty(len(main), dtype=object), []
-    for train, test in GroupKFold(n_splits=min(folds, len(set(groups)))).split(X, main, groups):
+    for train, test in GroupKFold(n_splits=min(folds, len(set(groups)))).split(inp.X, main, groups):
         keep = train[np.argsort(rank[train], kind="stable")][: max(1, round(fraction * len(train)))]
-        predicted[test] = _fit_predict(X, all_codes, keep, test, themes, C)
+        predicted[test] = fit_predict(inp, all_codes, keep, test, themes, C)
         sizes.append(len(keep))
     theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
     return {"fraction": fraction, "n_train": int(round(np.mean(sizes))),
             "codes": pair_agreement(main, predicted)["cohen_kappa"],
             "themes": pair_agreement(theme(main), theme(predicted))["cohen_kappa"]}
-
-
-def _fit_predict(X, all_codes, train, test, themes, C) -> np.ndarray | str:
-    """Predictions for ``test``; a single code seen in training is all a model could say."""
-    from .classify import ThemeClassifier
-    from .learn import _expand
-
-    Xt, yt = _expand(X[train], [all_codes[i] for i in train])
-    if len(set(yt)) < 2:
-        return yt[0]
-    return ThemeClassifier(C=C, themes=themes).fit(None, yt, embeddings=Xt).predict(embeddings=X[test])
 
 
 def render_html(data: dict) -> str:

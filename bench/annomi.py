@@ -3,9 +3,10 @@
     python bench/annomi.py [--shared ../shared] [--task therapist|client|both]
 
 For each task (therapist behaviour: question, reflection, therapist_input, other; client talk
-type: change, neutral, sustain) it holds out 20% of transcripts (seed 0), adds the task's
-utterances as a table, imports the experts' codes for the rest, trains, suggests codes for the
-held-out transcripts, imports their expert codes, and reports `autocode compare expert machine`.
+type: change, neutral, sustain) it holds out 20% of transcripts (seed 0), adds every utterance
+as a table (so each is read after the one before it), imports the experts' codes of the task's
+speaker for the rest, trains, suggests codes for the held-out transcripts, imports their expert
+codes, and reports `autocode compare expert machine` over the utterances the experts coded.
 """
 from __future__ import annotations
 
@@ -45,8 +46,11 @@ def write_task(rows: list[dict], task: str, folder: Path, test: set[str]) -> dic
     speaker, column, codes = TASKS[task]
     mine = [r for r in rows if r["interlocutor"] == speaker and r[column] in codes]
     files = {name: folder / f"{task}_{name}.csv" for name in ("table", "train", "test")}
+    # Both speakers are added, so each utterance is read after the one before it (the context);
+    # only the task's speaker is coded.
     _write(files["table"], ["document", "id", "speaker", "text"],
-           [{"document": f"T{r['transcript_id']}", "id": r["utterance_id"], "speaker": speaker, "text": r["utterance_text"]} for r in mine])
+           [{"document": f"T{r['transcript_id']}", "id": r["utterance_id"], "speaker": r["interlocutor"],
+             "text": r["utterance_text"]} for r in rows])
     for name, keep in (("train", lambda r: r["transcript_id"] not in test), ("test", lambda r: r["transcript_id"] in test)):
         _write(files[name], ["document", "utterance", "code"],
                [{"document": f"T{r['transcript_id']}", "utterance": r["utterance_id"], "code": r[column]} for r in mine if keep(r)])

@@ -37,7 +37,8 @@ def test_constructor_only_stores_parameters():
 
 def test_fit_returns_self_and_learns_classes(fitted):
     assert list(fitted.classes_) == ["cost_and_exploitation", "credibility", "unclear_role"]
-    assert fitted.coef_.shape == (3, 384)
+    # embedding, weighted context embedding, then one weight per word or word pair
+    assert fitted.coef_.shape == (3, 384 * 2 + len(fitted.vocabulary_)) and "pay" in fitted.vocabulary_
 
 
 def test_predicts_unseen_paraphrases_with_real_embeddings(fitted):
@@ -55,7 +56,7 @@ def test_predict_proba_rows_sum_to_one(fitted):
 
 def test_embeddings_can_be_given_instead_of_texts(fitted):
     X = encode(TEXTS[:3])
-    np.testing.assert_allclose(fitted.predict_proba(embeddings=X), fitted.predict_proba(TEXTS[:3]), atol=1e-5)
+    np.testing.assert_allclose(fitted.predict_proba(TEXTS[:3], embeddings=X), fitted.predict_proba(TEXTS[:3]), atol=1e-5)
 
 
 def test_nearest_examples_are_the_reason(fitted):
@@ -78,7 +79,7 @@ def test_saved_model_holds_no_pickles(fitted, tmp_path):
     path = fitted.save(tmp_path / "model.npz")
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
-    assert sorted(names) == ["coef.npy", "examples_X.npy", "intercept.npy", "meta.npy",
+    assert sorted(names) == ["coef.npy", "examples_X.npy", "idf.npy", "intercept.npy", "meta.npy",
                              "theme_coef.npy", "theme_intercept.npy"]
     # allow_pickle=False would raise if any array needed unpickling
     arrays = np.load(path, allow_pickle=False)
@@ -97,6 +98,20 @@ def test_without_themes_there_is_no_theme_model():
     assert clf.theme_coef_ is None
     codes, confidence = clf.suggest(TEXTS[:2])
     np.testing.assert_allclose(confidence, clf.predict_proba(TEXTS[:2]).max(axis=1))
+
+
+def test_context_changes_the_decision():
+    """A short answer is read through the question before it."""
+    clf = ThemeClassifier(C=10, words=False).fit(
+        ["Yes, definitely."] * 2 + ["No, not at all."] * 2, ["credibility", "unclear_role"] * 2,
+        context=encode(["Do patients trust peer workers?", "Is the role clear to your team?"] * 2))
+    asked = encode(["Do service users trust them more?", "Does the team know what the role is?"])
+    assert list(clf.predict(["Yes, definitely.", "Yes, definitely."], context=asked)) == ["credibility", "unclear_role"]
+
+
+def test_words_alone_can_be_switched_off():
+    clf = ThemeClassifier(words=False, context_weight=0).fit(TEXTS, LABELS)
+    assert clf.coef_.shape == (3, 384) and clf.vocabulary_ == []
 
 
 def test_two_classes_work_like_many(tmp_path):
