@@ -45,7 +45,9 @@ def run_demo(data=None, keep=None, say=print) -> dict:
     if keep:
         return _run(data, Path(keep), say)
     with tempfile.TemporaryDirectory(prefix="autocode-demo-") as tmp:
-        return _run(data, Path(tmp) / "project", say)
+        result = _run(data, Path(tmp) / "project", say)
+    say("The demo project was temporary and is gone; run 'autocode demo --keep DIR' to keep it and look around.")
+    return result
 
 
 def _run(data: Path, root: Path, say) -> dict:
