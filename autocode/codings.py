@@ -18,6 +18,9 @@ from .ingest import decode, read_bytes
 from .store import Project, default_coder, now
 
 
+MACHINE = "machine"   # the coder name under which autocode's own suggestions are stored
+
+
 @dataclass
 class ImportReport:
     rows: int = 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from . import codebook as cb
+from .codings import MACHINE
 from .corpus import participant_numbers
 from .errors import AutocodeError
 
@@ -81,7 +82,6 @@ def export_csv(conn, out: str | Path, coder: str | None = None) -> int:
 
 # -- Excel workbook and Word quote bank ------------------------------------------------------------
 
-MACHINE = "machine"  # the coder learn.suggest writes as; not imported from learn, which loads torch
 QUOTES_PER_CODE = 5
 QUOTE_WORDS = (15, 60)
 QUOTE_COLUMNS = ["code", "participant", "document", "text", "coder", "confidence"]

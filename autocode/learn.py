@@ -13,14 +13,13 @@ import numpy as np
 
 from . import codebook as cb
 from .classify import ThemeClassifier
-from .codings import labels_by_utterance, require_coder
+from .codings import MACHINE, labels_by_utterance, require_coder
 from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
 from .embed import cached_encode
 from .errors import AutocodeError
 from .store import Project, default_coder, now
 
-MACHINE = "machine"
 
 
 def training_set(conn, coder: str) -> tuple[list[Utterance], list[str], list[list[str]]]:

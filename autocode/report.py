@@ -14,11 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from . import codebook as cb
-from .codings import coders as coders_of, require_coder
+from .codings import MACHINE, coders as coders_of, require_coder
 from .corpus import participant_numbers
 from .store import Project, now
 
-MACHINE = "machine"
 FRACTIONS = (0.10, 0.25, 0.50, 0.75, 1.00)
 QUOTES_PER_CODE = 5
 QUOTE_WORDS = (15, 60)      # the length of a quote papers in this field usually print

@@ -9,7 +9,7 @@ from html import escape
 
 import numpy as np
 
-MACHINE = "machine"
+from .codings import MACHINE
 CSS = """
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dee7; --accent: #1f5f99; --soft: #f4f6fa; }
 * { box-sizing: border-box; }

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,19 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from common import autocode
 
 REPO = Path(__file__).resolve().parent.parent
 TASKS = {
     "therapist": ("therapist", "main_therapist_behaviour", ["question", "reflection", "therapist_input", "other"]),
     "client": ("client", "client_talk_type", ["change", "neutral", "sustain"]),
 }
-
-
-def autocode(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "autocode.cli", *args], capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"autocode {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 def split(rows: list[dict], seed: int = 0) -> set[str]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import subprocess
 import sys
 import json
 import tempfile
@@ -58,13 +57,11 @@ def main() -> None:
     folder = args.shared / "datasets/exam-proctoring-two-coders/irr_inputs"
     if not folder.is_dir():
         sys.exit(f"{folder} not found: this benchmark needs ../shared")
+    from common import autocode  # here, so tests can load convert() without bench/ on the path
+
     with tempfile.TemporaryDirectory() as tmp:
         primary, secondary = convert(folder, Path(tmp))
-        cmd = [sys.executable, "-m", "autocode.cli", "compare", str(primary), str(secondary), "--json"]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        if done.returncode:
-            sys.exit(done.stderr)
-    report = json.loads(done.stdout)
+        report = json.loads(autocode("compare", str(primary), str(secondary), "--json"))
     o = report["overall"]
     print(f"Overall ({o['n_units']} answers coded by both; each answer's set of codes as one category): "
           f"{o['percent_agreement']:.1f}% agreement; {o['in_words']}")

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from common import autocode
+
 REPO = Path(__file__).resolve().parent.parent
 TEST_DOCS = ["P12", "P13", "P15"]
-
-
-def autocode(*args: str) -> str:
-    cmd = [sys.executable, "-m", "autocode.cli", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0:
-        sys.exit(f"autocode {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 def split_gold(gold: Path, folder: Path) -> tuple[Path, Path]:
