@@ -11,6 +11,7 @@ from pathlib import Path
 from . import codebook as cb
 from .errors import AutocodeError
 from .store import Project, default_coder, now
+from .undo import recorded
 
 
 def _coder(coder: str | None) -> str:
@@ -85,7 +86,7 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
           action: str = "merge") -> dict:
     """Merge candidates into one code; their utterances become the coder's codings."""
     coder = _coder(coder)
-    with project.transaction() as conn:
+    with recorded(project) as conn:
         cands = [_open_candidate(conn, c) for c in dict.fromkeys(cids)]
         code = _new_code(conn, name or cands[0]["label"], theme, definition, code_id)
         n = _confirm_members(conn, [c["id"] for c in cands], code.id, coder)
@@ -98,7 +99,7 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
 
 def reject(project: Project, cids: list[int], coder: str | None = None, reason: str = "") -> int:
     coder = _coder(coder)
-    with project.transaction() as conn:
+    with recorded(project) as conn:
         for c in dict.fromkeys(cids):
             _open_candidate(conn, c)
             conn.execute("UPDATE candidates SET status = 'rejected' WHERE id = ?", (c,))
@@ -107,15 +108,15 @@ def reject(project: Project, cids: list[int], coder: str | None = None, reason: 
 
 
 def rename_code(project: Project, ref: str, new_name: str, coder: str | None = None) -> cb.Code:
-    with project.transaction() as conn:
+    with recorded(project) as conn:
         code = _code(conn, ref)
-        conn.execute("UPDATE codes SET name = ? WHERE id = ?", (new_name, code.id))
+        conn.execute("UPDATE codes SET name = ? WHERE id = ?", (_name(new_name, "code name"), code.id))
         project.log("rename-code", _coder(coder), code=code.id, old=code.name, new=new_name)
     return cb.Code(code.id, new_name, code.definition, code.theme)
 
 
 def move_code(project: Project, ref: str, theme_ref: str, coder: str | None = None) -> cb.Code:
-    with project.transaction() as conn:
+    with recorded(project) as conn:
         code, theme = _code(conn, ref), _theme(conn, theme_ref)
         conn.execute("UPDATE codes SET theme = ? WHERE id = ?", (theme.id, code.id))
         project.log("move-code", _coder(coder), code=code.id, old=code.theme, new=theme.id)
@@ -124,7 +125,7 @@ def move_code(project: Project, ref: str, theme_ref: str, coder: str | None = No
 
 def add_theme(project: Project, name: str, definition: str = "", theme_id: str | None = None,
               coder: str | None = None) -> cb.Theme:
-    with project.transaction() as conn:
+    with recorded(project) as conn:
         if cb.load(conn).find_theme(theme_id or name):
             raise AutocodeError(f"a theme '{name}' already exists", "choose another name, or use it as it is")
         theme = cb.Theme(theme_id or cb.slug(name), name, definition)
@@ -134,9 +135,9 @@ def add_theme(project: Project, name: str, definition: str = "", theme_id: str |
 
 
 def rename_theme(project: Project, ref: str, new_name: str, coder: str | None = None) -> cb.Theme:
-    with project.transaction() as conn:
+    with recorded(project) as conn:
         theme = _theme(conn, ref)
-        conn.execute("UPDATE themes SET name = ? WHERE id = ?", (new_name, theme.id))
+        conn.execute("UPDATE themes SET name = ? WHERE id = ?", (_name(new_name, "theme name"), theme.id))
         project.log("rename-theme", _coder(coder), theme=theme.id, old=theme.name, new=new_name)
     return cb.Theme(theme.id, new_name, theme.definition)
 
@@ -147,3 +148,116 @@ def import_codebook(project: Project, path: str | Path, coder: str | None = None
         counts = cb.store(conn, book)
         project.log("import-codebook", _coder(coder), file=str(path), **counts)
     return counts
+
+
+# -- finer decisions, made from the browser review ----------------------------------------------
+
+def rename_candidate(project: Project, cid: int, label: str, coder: str | None = None) -> dict:
+    """Give an open candidate a better label before deciding on it."""
+    with recorded(project) as conn:
+        old = _open_candidate(conn, cid)["label"]
+        conn.execute("UPDATE candidates SET label = ? WHERE id = ?", (_name(label, "label"), cid))
+        project.log("rename-candidate", _coder(coder), candidates=[cid], old=old, new=label)
+    return {"candidate": cid, "label": label}
+
+
+def remove_utterance(project: Project, cid: int, utterance: int, coder: str | None = None) -> dict:
+    """Take one utterance that does not belong out of a candidate."""
+    with recorded(project) as conn:
+        _take_out(conn, cid, utterance)
+        project.log("remove-utterance", _coder(coder), candidates=[cid], utterance=utterance)
+    return {"candidate": cid, "utterance": utterance}
+
+
+def move_utterance(project: Project, cid: int, utterance: int, code: str, coder: str | None = None) -> dict:
+    """Take one utterance out of a candidate and code it with another, existing code."""
+    coder = _coder(coder)
+    with recorded(project) as conn:
+        _take_out(conn, cid, utterance)
+        target = _code(conn, code)
+        conn.execute("INSERT OR IGNORE INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
+                     (utterance, target.id, coder, now()))
+        project.log("move-utterance", coder, candidates=[cid], utterance=utterance, code=target.id)
+    return {"candidate": cid, "utterance": utterance, "code": target.id}
+
+
+def _take_out(conn, cid: int, utterance: int) -> None:
+    _open_candidate(conn, cid)
+    gone = conn.execute("DELETE FROM candidate_members WHERE candidate = ? AND utterance = ?", (cid, utterance))
+    if gone.rowcount == 0:
+        raise AutocodeError(f"utterance {utterance} is not in candidate {cid}",
+                            "refresh the page: someone may have moved it already")
+    _recount(conn, cid)
+
+
+def _recount(conn, cid: int) -> None:
+    conn.execute(
+        "UPDATE candidates SET (size, n_documents, n_participants) = (SELECT count(*), count(DISTINCT u.document),"
+        " count(DISTINCT u.document || '/' || u.speaker) FROM candidate_members m JOIN utterances u"
+        " ON u.id = m.utterance WHERE m.candidate = ?) WHERE id = ?", (cid, cid))
+
+
+def split(project: Project, cid: int, parts: int = 2, coder: str | None = None) -> list[int]:
+    """Re-cluster a candidate's utterances into ``parts`` sub-candidates; the candidate is closed."""
+    from . import cluster
+    from .embed import cached_encode
+
+    with recorded(project) as conn:
+        members = _members(conn, _open_candidate(conn, cid)["id"])
+        if not 2 <= parts <= len(members) // 2:
+            raise AutocodeError(f"candidate {cid} has {len(members)} utterances, too few to split into {parts}",
+                                "split into fewer parts, or remove single utterances instead")
+        X = cached_encode(conn, [u.text for u in members], project.setting("embedding", "model"))
+        found = cluster.describe(members, X, _kmeans(X, parts, project.setting("cluster", "seed")))
+        cluster.match_codebook(conn, found, project.setting("embedding", "model"))
+        new = [_insert_candidate(conn, cluster, c) for c in found]
+        conn.execute("UPDATE candidates SET status = 'split' WHERE id = ?", (cid,))
+        project.log("split", _coder(coder), candidates=[cid], into=new)
+    return new
+
+
+def _members(conn, cid: int):
+    from .corpus import Utterance
+
+    rows = conn.execute("SELECT u.id, u.document, u.idx, u.speaker, u.start, u.end, u.text, u.is_interviewer"
+                        " FROM candidate_members m JOIN utterances u ON u.id = m.utterance"
+                        " WHERE m.candidate = ? ORDER BY u.document, u.idx", (cid,)).fetchall()
+    return [Utterance(*r[:7], bool(r[7])) for r in rows]
+
+
+def _kmeans(X, parts: int, seed: int):
+    from sklearn.cluster import KMeans
+
+    return KMeans(n_clusters=parts, n_init=10, random_state=seed).fit_predict(X)
+
+
+def _insert_candidate(conn, cluster, c) -> int:
+    cluster._insert(conn, c)
+    return conn.execute("SELECT max(id) FROM candidates").fetchone()[0]
+
+
+def reorder_themes(project: Project, theme_ids: list[str], coder: str | None = None) -> list[str]:
+    """Put themes in the order given; themes not named keep their order after them."""
+    with recorded(project) as conn:
+        current = [t.id for t in cb.load(conn).themes]
+        unknown = [t for t in theme_ids if t not in current]
+        if unknown:
+            raise AutocodeError(f"there is no theme '{unknown[0]}'", f"use theme ids from: {', '.join(current)}")
+        order = list(dict.fromkeys(theme_ids)) + [t for t in current if t not in theme_ids]
+        conn.executemany("UPDATE themes SET position = ? WHERE id = ?", list(enumerate(order)))
+        project.log("reorder-themes", _coder(coder), order=order)
+    return order
+
+
+def define_code(project: Project, ref: str, definition: str, coder: str | None = None) -> cb.Code:
+    with recorded(project) as conn:
+        code = _code(conn, ref)
+        conn.execute("UPDATE codes SET definition = ? WHERE id = ?", (definition, code.id))
+        project.log("define-code", _coder(coder), code=code.id, old=code.definition, new=definition)
+    return cb.Code(code.id, code.name, definition, code.theme)
+
+
+def _name(value: str, what: str) -> str:
+    if not value or not value.strip():
+        raise AutocodeError(f"the new {what} is empty", f"type a {what} with at least one letter")
+    return value.strip()

@@ -29,6 +29,31 @@ DEFAULT_SETTINGS = {
     "classifier": {"C": 1.0},
 }
 
+def undo_triggers(table: str, columns: list[str]) -> str:
+    """Triggers that write, for each change to ``table``, the SQL that reverses it.
+
+    They fire only while a review decision is being recorded (``undo_state.step`` is set), so
+    bulk work such as ``suggest`` costs nothing. The pattern is SQLite's own "automatic undo/redo
+    using triggers".
+    """
+    step = "(SELECT step FROM undo_state)"
+    when = f"WHEN {step} IS NOT NULL"
+    values = " || ',' || ".join(f"quote(old.{c})" for c in columns)
+    sets = " || ', ' || ".join(f"'{c} = ' || quote(old.{c})" for c in columns)
+    record = "INSERT INTO undo_sql (step, sql) VALUES (" + step + ", {sql});"
+    return f"""
+    CREATE TRIGGER undo_{table}_insert AFTER INSERT ON {table} {when} BEGIN
+        {record.format(sql=f"'DELETE FROM {table} WHERE rowid = ' || new.rowid")}
+    END;
+    CREATE TRIGGER undo_{table}_update AFTER UPDATE ON {table} {when} BEGIN
+        {record.format(sql=f"'UPDATE {table} SET ' || {sets} || ' WHERE rowid = ' || old.rowid")}
+    END;
+    CREATE TRIGGER undo_{table}_delete AFTER DELETE ON {table} {when} BEGIN
+        {record.format(sql=f"'INSERT INTO {table} (rowid, {', '.join(columns)}) VALUES (' || old.rowid || ',' || {values} || ')'")}
+    END;
+    """
+
+
 MIGRATIONS = [
     # 1: the foundation schema.
     """
@@ -121,6 +146,31 @@ MIGRATIONS = [
         model BLOB NOT NULL
     );
     """,
+    # 2: undo and redo of review decisions (see undo.py), filled by the triggers below.
+    """
+    CREATE TABLE undo_steps (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,           -- 'action', 'undo' or 'redo'
+        target INTEGER,               -- for undo and redo: the step it reverses
+        decision INTEGER,             -- the decision-log entry of this step
+        undone INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE undo_sql (
+        id INTEGER PRIMARY KEY,
+        step INTEGER NOT NULL REFERENCES undo_steps(id),
+        sql TEXT NOT NULL
+    );
+    CREATE TABLE undo_state (step INTEGER);
+    INSERT INTO undo_state VALUES (NULL);
+    """ + "".join(
+        undo_triggers(t, cols) for t, cols in {
+            "themes": ["id", "name", "definition", "position"],
+            "codes": ["id", "theme", "name", "definition", "position"],
+            "candidates": ["id", "label", "keywords", "size", "n_documents", "n_participants", "status",
+                           "code", "nearest_code", "nearest_similarity", "created_at"],
+            "candidate_members": ["candidate", "utterance", "distance", "example_rank"],
+            "codings": ["id", "utterance", "code", "coder", "confidence", "reason", "created_at"],
+        }.items()),
 ]
 
 

@@ -1,0 +1,79 @@
+"""Human verdicts on the machine's suggestions: accept, recode or reject each one.
+
+A verdict becomes the coder's own coding of the utterance, so ``autocode train --coder NAME``
+learns from it next time, and ``autocode compare NAME machine`` shows how often the machine
+was right. The machine's suggestion itself is kept, for that comparison. Each verdict can be
+undone (undo.py).
+"""
+from __future__ import annotations
+
+from .codings import MACHINE
+from .errors import AutocodeError
+from .review import _code, _coder
+from .store import Project, now
+from .undo import recorded
+
+
+def _suggestion(conn, utterance: int):
+    row = conn.execute("SELECT code, confidence FROM codings WHERE coder = ? AND utterance = ?",
+                       (MACHINE, utterance)).fetchone()
+    if row is None:
+        raise AutocodeError(f"utterance {utterance} has no machine suggestion",
+                            "run 'autocode suggest' (or press Suggest) for its transcript first")
+    return row
+
+
+def _code_as(conn, utterance: int, code: str, coder: str) -> None:
+    """The coder's verdict replaces any earlier verdict of theirs on this utterance."""
+    conn.execute("DELETE FROM codings WHERE utterance = ? AND coder = ?", (utterance, coder))
+    conn.execute("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
+                 (utterance, code, coder, now()))
+
+
+def accept(project: Project, utterance: int, code: str | None = None, coder: str | None = None) -> dict:
+    """Accept the machine's code, or, with ``code``, recode the utterance."""
+    coder = _coder(coder)
+    with recorded(project) as conn:
+        suggested = _suggestion(conn, utterance)["code"]
+        chosen = _code(conn, code).id if code else suggested
+        _code_as(conn, utterance, chosen, coder)
+        action = "accept-suggestion" if chosen == suggested else "recode-suggestion"
+        project.log(action, coder, utterances=[utterance], code=chosen, suggested=suggested)
+    return {"utterance": utterance, "code": chosen, "suggested": suggested}
+
+
+def reject(project: Project, utterance: int, coder: str | None = None) -> dict:
+    """No code of the codebook applies: the coder codes the utterance "no code"."""
+    coder = _coder(coder)
+    with recorded(project) as conn:
+        suggested = _suggestion(conn, utterance)["code"]
+        _code_as(conn, utterance, "", coder)
+        project.log("reject-suggestion", coder, utterances=[utterance], suggested=suggested)
+    return {"utterance": utterance, "code": "", "suggested": suggested}
+
+
+def accept_above(project: Project, threshold: float, documents: list[str] | None = None,
+                 coder: str | None = None) -> dict:
+    """Accept every suggestion at or above ``threshold`` that the coder has not decided yet."""
+    if not 0.0 <= threshold <= 1.0:
+        raise AutocodeError(f"the confidence threshold must be between 0 and 1, not {threshold}",
+                            "choose a value such as 0.8")
+    coder = _coder(coder)
+    with recorded(project) as conn:
+        rows = _undecided(conn, coder, threshold, documents)
+        conn.executemany("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
+                         [(u, c, coder, now()) for u, c in rows])
+        project.log("accept-suggestions", coder, threshold=threshold, documents=documents or [],
+                    utterances=[u for u, _ in rows])
+    return {"accepted": len(rows), "threshold": threshold}
+
+
+def _undecided(conn, coder: str, threshold: float, documents: list[str] | None) -> list[tuple[int, str]]:
+    sql = ("SELECT m.utterance, m.code FROM codings m JOIN utterances u ON u.id = m.utterance"
+           " WHERE m.coder = ? AND m.confidence >= ? AND NOT EXISTS"
+           " (SELECT 1 FROM codings h WHERE h.utterance = m.utterance AND h.coder = ?)")
+    args: list = [MACHINE, threshold, coder]
+    if documents:
+        sql += f" AND u.document IN ({','.join('?' * len(documents))})"
+        args += documents
+    return [(r[0], r[1]) for r in conn.execute(sql + " ORDER BY u.document, u.idx", args)]

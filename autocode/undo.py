@@ -1,0 +1,116 @@
+"""Undo and redo of review decisions, for the browser review (and ``autocode undo``).
+
+While a decision runs inside :func:`recorded`, triggers (store.py, migration 2) write the SQL
+that reverses each row it changed. Undo replays that SQL backwards, itself recorded, so redo
+is the undo of an undo. The decision log stays append-only: an undo is a new entry.
+
+Bulk steps (adding transcripts, proposing, importing, suggesting) are not recorded; undo stops
+at the latest of them, because replaying older SQL over their rows could hit the wrong rows.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+
+from .errors import AutocodeError
+from .store import Project, default_coder
+
+# Decisions that rewrite many rows without recording them: undo cannot reach past one.
+BARRIERS = ("add", "propose", "import-codings", "import-qdpx", "import-codebook", "suggest")
+
+
+@contextmanager
+def recorded(project: Project):
+    """A transaction whose row changes can be undone as one step."""
+    with project.transaction() as conn:
+        if conn.execute("SELECT step FROM undo_state").fetchone()[0] is not None:
+            yield conn  # part of a recorded step already
+            return
+        step = conn.execute("INSERT INTO undo_steps (kind) VALUES ('action')").lastrowid
+        conn.execute("UPDATE undo_state SET step = ?", (step,))
+        try:
+            yield conn
+        finally:
+            conn.execute("UPDATE undo_state SET step = NULL")
+        conn.execute("UPDATE undo_steps SET decision = (SELECT max(id) FROM decisions) WHERE id = ?", (step,))
+
+
+def undo(project: Project, coder: str | None = None) -> dict:
+    """Reverse the latest decision not yet undone."""
+    with project.transaction() as conn:
+        step = _latest(conn, "kind IN ('action', 'redo')")
+        if step is None:
+            raise AutocodeError("there is nothing to undo", "make a review decision first")
+        return _reverse(project, conn, step, "undo", coder)
+
+
+def redo(project: Project, coder: str | None = None) -> dict:
+    """Make again the latest undone decision, unless a new decision came after the undo."""
+    with project.transaction() as conn:
+        step = _latest(conn, "kind = 'undo'")
+        newer = step and conn.execute("SELECT 1 FROM undo_steps WHERE kind = 'action' AND id > ?",
+                                      (step["id"],)).fetchone()
+        if step is None or newer:
+            raise AutocodeError("there is nothing to redo", "redo only follows an undo, before any new decision")
+        return _reverse(project, conn, step, "redo", coder)
+
+
+def available(conn) -> dict:
+    """What undo and redo would do now, for the review page's buttons."""
+    u = _latest(conn, "kind IN ('action', 'redo')")
+    r = _latest(conn, "kind = 'undo'")
+    if r and conn.execute("SELECT 1 FROM undo_steps WHERE kind = 'action' AND id > ?", (r["id"],)).fetchone():
+        r = None
+    return {"undo": _what(conn, u) if u and not _blocked(conn, u) else None, "redo": _what(conn, r) if r else None}
+
+
+def _latest(conn, where: str):
+    return conn.execute(f"SELECT * FROM undo_steps WHERE {where} AND undone = 0 ORDER BY id DESC LIMIT 1").fetchone()
+
+
+def _blocked(conn, step) -> str | None:
+    marks = ",".join("?" * len(BARRIERS))
+    row = conn.execute(f"SELECT action FROM decisions WHERE id > ? AND action IN ({marks}) ORDER BY id LIMIT 1",
+                       (step["decision"] or 0, *BARRIERS)).fetchone()
+    return row[0] if row else None
+
+
+def _what(conn, step) -> str:
+    """The decision a step made (or reversed), in words."""
+    row = conn.execute("SELECT action, details FROM decisions WHERE id = ?", (step["decision"],)).fetchone()
+    if row is None:
+        return "the last decision"
+    details = json.loads(row["details"])
+    return details.get("what", row["action"]) if row["action"] in ("undo", "redo") else f"{row['action']} {_brief(details)}".strip()
+
+
+def _brief(details: dict) -> str:
+    for key in ("candidates", "code", "theme", "utterances", "name"):
+        if details.get(key) not in (None, [], ""):
+            value = details[key]
+            return f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
+    return ""
+
+
+def _reverse(project: Project, conn, step, kind: str, coder: str | None) -> dict:
+    what = _what(conn, step)
+    if barrier := _blocked(conn, step):
+        raise AutocodeError(f"can't undo '{what}': a later '{barrier}' changed the project since",
+                            "make the opposite decision instead (for example, reject what was accepted)")
+    new = conn.execute("INSERT INTO undo_steps (kind, target) VALUES (?, ?)", (kind, step["id"])).lastrowid
+    statements = conn.execute("SELECT sql FROM undo_sql WHERE step = ? ORDER BY id DESC", (step["id"],)).fetchall()
+    conn.execute("PRAGMA defer_foreign_keys = ON")
+    conn.execute("UPDATE undo_state SET step = ?", (new,))
+    try:
+        for (sql,) in statements:
+            conn.execute(sql)
+    except sqlite3.IntegrityError:
+        raise AutocodeError(f"can't {kind} '{what}': later decisions depend on it",
+                            f"{kind} those later decisions first") from None
+    finally:
+        conn.execute("UPDATE undo_state SET step = NULL")
+    conn.execute("UPDATE undo_steps SET undone = 1 WHERE id = ?", (step["id"],))
+    project.log(kind, coder or default_coder(), what=what, step=step["id"])
+    conn.execute("UPDATE undo_steps SET decision = (SELECT max(id) FROM decisions) WHERE id = ?", (new,))
+    return {"action": kind, "what": what, "changes": len(statements)}

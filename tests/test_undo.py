@@ -1,0 +1,153 @@
+"""Undo and redo of review decisions, and the finer decisions the browser review makes."""
+from __future__ import annotations
+
+import pytest
+
+from autocode import AutocodeError, confirm, review, undo
+from autocode.cluster import propose
+
+from conftest import snapshot
+
+
+@pytest.fixture
+def proposed(demo_project):
+    propose(demo_project)
+    return demo_project
+
+
+def _open(p):
+    return [r[0] for r in p.conn.execute("SELECT id FROM candidates WHERE status = 'open' ORDER BY id")]
+
+
+def test_undo_puts_every_row_back_and_redo_makes_it_again(proposed):
+    p = proposed
+    before = snapshot(p)
+    first, second = _open(p)[:2]
+    review.merge(p, [first, second], theme="contribution", name="Both together", coder="alice")
+    after = snapshot(p)
+    assert undo.undo(p, "alice")["what"].startswith("merge")
+    undone = snapshot(p)
+    for table in ("candidates", "candidate_members", "codes", "themes", "codings"):
+        assert undone[table] == before[table], table
+    undo.redo(p, "alice")
+    redone = snapshot(p)
+    for table in ("candidates", "candidate_members", "codes", "themes", "codings"):
+        assert redone[table] == after[table], table
+
+
+def test_undo_walks_back_several_steps_and_a_new_decision_ends_redo(proposed):
+    p = proposed
+    a, b, c = _open(p)[:3]
+    review.reject(p, [a], "alice")
+    review.rename_candidate(p, b, "Better name", "alice")
+    undo.undo(p, "alice")
+    undo.undo(p, "alice")
+    assert set(_open(p)) >= {a, b}
+    assert p.conn.execute("SELECT label FROM candidates WHERE id = ?", (b,)).fetchone()[0] != "Better name"
+    undo.redo(p, "alice")
+    assert a not in _open(p)
+    review.reject(p, [c], "alice")
+    with pytest.raises(AutocodeError, match="nothing to redo"):
+        undo.redo(p, "alice")
+    actions = [r[0] for r in p.conn.execute("SELECT action FROM decisions ORDER BY id")][-5:]
+    assert actions == ["rename-candidate", "undo", "undo", "redo", "reject"]
+
+
+def test_undo_stops_at_a_bulk_step(proposed):
+    p = proposed
+    review.reject(p, [_open(p)[0]], "alice")
+    propose(p)
+    assert undo.available(p.conn)["undo"] is None
+    with pytest.raises(AutocodeError, match="later 'propose'"):
+        undo.undo(p, "alice")
+
+
+def test_nothing_to_undo_in_a_new_project(project):
+    with pytest.raises(AutocodeError, match="nothing to undo"):
+        undo.undo(project)
+
+
+def test_split_makes_sub_candidates_from_the_members(proposed):
+    p = proposed
+    cid = max(_open(p), key=lambda c: p.conn.execute("SELECT size FROM candidates WHERE id=?", (c,)).fetchone()[0])
+    members = {r[0] for r in p.conn.execute("SELECT utterance FROM candidate_members WHERE candidate = ?", (cid,))}
+    new = review.split(p, cid, 2, "alice")
+    assert len(new) == 2
+    parts = [{r[0] for r in p.conn.execute("SELECT utterance FROM candidate_members WHERE candidate = ?", (n,))}
+             for n in new]
+    assert parts[0] | parts[1] == members and not parts[0] & parts[1]
+    assert p.conn.execute("SELECT status FROM candidates WHERE id = ?", (cid,)).fetchone()[0] == "split"
+    undo.undo(p)
+    assert cid in _open(p) and not set(new) & set(_open(p))
+
+
+def test_split_refuses_a_candidate_too_small(proposed):
+    p = proposed
+    cid = _open(p)[0]
+    with pytest.raises(AutocodeError, match="too few to split"):
+        review.split(p, cid, 1000)
+
+
+def test_removing_and_moving_an_utterance_updates_the_counts(proposed):
+    p = proposed
+    cid = _open(p)[0]
+    size = p.conn.execute("SELECT size FROM candidates WHERE id = ?", (cid,)).fetchone()[0]
+    first, second = [r[0] for r in p.conn.execute(
+        "SELECT utterance FROM candidate_members WHERE candidate = ? ORDER BY utterance LIMIT 2", (cid,))]
+    review.remove_utterance(p, cid, first, "alice")
+    review.move_utterance(p, cid, second, "credibility", "alice")
+    assert p.conn.execute("SELECT size FROM candidates WHERE id = ?", (cid,)).fetchone()[0] == size - 2
+    assert p.conn.execute("SELECT 1 FROM codings WHERE utterance = ? AND code = 'credibility'"
+                          " AND coder = 'alice'", (second,)).fetchone()
+    with pytest.raises(AutocodeError, match="not in candidate"):
+        review.remove_utterance(p, cid, first)
+
+
+def test_reorder_themes_and_refuse_unknown(demo_project):
+    p = demo_project
+    ids = [r[0] for r in p.conn.execute("SELECT id FROM themes ORDER BY position")]
+    assert review.reorder_themes(p, ids[::-1])[:len(ids)] == ids[::-1]
+    with pytest.raises(AutocodeError, match="no theme 'nope'"):
+        review.reorder_themes(p, ["nope"])
+
+
+def test_empty_names_are_refused(demo_project):
+    before = snapshot(demo_project)
+    with pytest.raises(AutocodeError, match="empty"):
+        review.rename_code(demo_project, "credibility", "  ")
+    assert snapshot(demo_project) == before
+
+
+def _suggested(p):
+    from autocode.learn import suggest, train
+    train(p, "alice", evaluate=False)
+    return suggest(p, ["D07"], include_coded=True)
+
+
+def test_verdicts_on_suggestions_become_the_coders_codings(demo_project):
+    p = demo_project
+    rows = _suggested(p)
+    u1, u2, u3 = (r["utterance_id"] for r in rows[:3])
+    confirm.accept(p, u1, coder="carol")
+    confirm.accept(p, u2, code="credibility", coder="carol")
+    confirm.reject(p, u3, coder="carol")
+    got = dict(p.conn.execute("SELECT utterance, code FROM codings WHERE coder = 'carol'").fetchall())
+    assert got == {u1: rows[0]["code"], u2: "credibility", u3: ""}
+    undo.undo(p, "carol")
+    assert u3 not in dict(p.conn.execute("SELECT utterance, code FROM codings WHERE coder = 'carol'").fetchall())
+
+
+def test_accept_above_takes_only_confident_undecided_suggestions(demo_project):
+    p = demo_project
+    rows = _suggested(p)
+    threshold = sorted(r["confidence"] for r in rows)[len(rows) // 2]
+    done = confirm.accept_above(p, threshold, coder="carol")["accepted"]
+    assert done == sum(r["confidence"] >= threshold for r in rows)
+    assert confirm.accept_above(p, threshold, coder="carol")["accepted"] == 0
+    with pytest.raises(AutocodeError, match="between 0 and 1"):
+        confirm.accept_above(p, 80, coder="carol")
+
+
+def test_a_verdict_needs_a_suggestion(demo_project):
+    with pytest.raises(AutocodeError, match="no machine suggestion"):
+        confirm.accept(demo_project, 1)
