@@ -1,0 +1,265 @@
+// autocode review: a small script, no build step and no network beyond this server.
+// Every action POSTs JSON with the session token, then re-renders the current view.
+"use strict";
+const TOKEN = document.querySelector('meta[name="autocode-token"]').content;
+const view = document.getElementById("view");
+const statusBox = document.getElementById("status");
+let current = {name: "candidates", query: ""};
+let selected = new Set();
+
+function say(text, bad) {
+  statusBox.textContent = text;
+  statusBox.className = bad ? "bad" : "good";
+}
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST", headers: {"Content-Type": "application/json", "X-Autocode-Token": TOKEN},
+    body: JSON.stringify(body || {}),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    say(`${data.error || response.statusText}${data.what_to_do ? ". What to do: " + data.what_to_do : ""}`, true);
+    throw new Error(data.error);
+  }
+  return data;
+}
+
+async function show(name, query) {
+  current = {name, query: query || ""};
+  if (!name.startsWith("candidate/")) location.hash = name;
+  document.querySelectorAll("[role=tab]").forEach(t =>
+    t.setAttribute("aria-selected", String(name.startsWith(t.dataset.view.replace(/s$/, "")))));
+  await refresh();
+}
+
+async function refresh() {
+  const response = await fetch(`/part/${current.name}${current.query}`);
+  const focused = document.activeElement && document.activeElement.dataset.id;
+  view.innerHTML = await response.text();
+  if (!response.ok) { view.innerHTML = ""; say("That view could not be shown; go back to Candidates.", true); }
+  selected = new Set([...selected].filter(id => view.querySelector(`.card[data-id="${id}"]`)));
+  selected.forEach(id => { const box = view.querySelector(`.pick-box[data-id="${id}"]`); if (box) box.checked = true; });
+  const again = focused && view.querySelector(`.item[data-id="${focused}"]`);
+  if (again) again.focus();
+  await updateHistory();
+  view.dataset.ready = String(Date.now());
+}
+
+async function updateHistory() {
+  const state = await (await fetch("/api/state")).json();
+  for (const kind of ["undo", "redo"]) {
+    const button = document.getElementById(kind);
+    button.disabled = !state[kind];
+    button.title = state[kind] ? `${kind[0].toUpperCase() + kind.slice(1)}: ${state[kind]}` : `Nothing to ${kind}`;
+  }
+}
+
+function choices() {
+  const node = view.querySelector("#choices");
+  return node ? JSON.parse(node.textContent) : {themes: [], codes: []};
+}
+
+// A small form in a <dialog>; resolves to the values, or null when cancelled.
+function ask(title, fields) {
+  const dialog = document.getElementById("form");
+  document.getElementById("form-title").textContent = title;
+  const box = document.getElementById("form-fields");
+  box.innerHTML = "";
+  for (const f of fields) {
+    const label = document.createElement("label");
+    label.textContent = f.label;
+    const input = document.createElement(f.options ? "select" : f.long ? "textarea" : "input");
+    input.id = `f-${f.name}`;
+    input.name = f.name;
+    for (const [value, text] of f.options || []) input.add(new Option(text, value));
+    input.value = f.value || "";
+    label.appendChild(input);
+    box.appendChild(label);
+  }
+  dialog.showModal();
+  return new Promise(resolve => {
+    dialog.addEventListener("close", () => {
+      if (dialog.returnValue !== "ok") return resolve(null);
+      resolve(Object.fromEntries(fields.map(f => [f.name, document.getElementById(`f-${f.name}`).value])));
+    }, {once: true});
+  });
+}
+
+async function decideCode(title, label, action) {
+  const {themes, codes} = choices();
+  const values = await ask(title, [
+    {name: "name", label: "Code name", value: label},
+    {name: "definition", label: "Definition (what belongs here)", long: true},
+    {name: "theme", label: "Theme", options: [...themes.map(t => [t.id, t.name]), ["__new", "New theme\u2026"]]},
+    {name: "newtheme", label: "New theme name (if chosen above)"},
+    {name: "code", label: "Or add to an existing code", options: [["", "(a new code)"], ...codes.map(c => [c.id, c.name])]},
+  ]);
+  if (!values) return;
+  if (values.theme === "__new") {
+    if (!values.newtheme.trim()) return say("Type a name for the new theme, then try again.", true);
+    values.theme = (await post("/api/themes", {name: values.newtheme})).id;
+  }
+  const result = await action({name: values.name, definition: values.definition, theme: values.theme,
+                               code: values.code || null});
+  say(`Coded ${result.codings} utterances as \u201c${result.name}\u201d.`);
+}
+
+const actions = {
+  async accept(el) {
+    const id = Number(el.dataset.id);
+    const label = (view.querySelector(`.card[data-id="${id}"] .label`) || view.querySelector(".label")).textContent;
+    await decideCode(`Accept candidate #${id}`, label, body => post(`/api/candidates/${id}/accept`, body));
+  },
+  async "merge-selected"() {
+    const ids = [...selected].map(Number);
+    if (ids.length < 2) return say("Select two or more cards first (tick them, or press x), then merge.", true);
+    const first = view.querySelector(`.card[data-id="${ids[0]}"] .label`).textContent;
+    await decideCode(`Merge candidates #${ids.join(", #")}`, first, body => post("/api/candidates/merge", {...body, ids}));
+    selected.clear();
+  },
+  async rename(el) {
+    const values = await ask(`Rename candidate #${el.dataset.id}`, [{name: "label", label: "New label", value: el.dataset.label}]);
+    if (values) await post(`/api/candidates/${el.dataset.id}/rename`, values);
+  },
+  async split(el) {
+    const result = await post(`/api/candidates/${el.dataset.id}/split`, {parts: 2});
+    say(`Split into candidates #${result.candidates.join(" and #")}.`);
+    if (current.name.startsWith("candidate/")) current = {name: "candidates", query: ""};
+  },
+  async reject(el) {
+    await post("/api/candidates/reject", {ids: [Number(el.dataset.id)]});
+    say(`Rejected candidate #${el.dataset.id}.`);
+    if (current.name.startsWith("candidate/")) current = {name: "candidates", query: ""};
+  },
+  async open(el) { await show(`candidate/${el.dataset.id}`); },
+  async "remove-utterance"(el) {
+    await post(`/api/candidates/${el.dataset.id}/utterances/${el.dataset.utterance}/remove`);
+  },
+  async "move-utterance"(el) {
+    if (el.value) await post(`/api/candidates/${el.dataset.id}/utterances/${el.dataset.utterance}/move`, {code: el.value});
+  },
+  async "add-theme"() {
+    const values = await ask("New theme", [{name: "name", label: "Theme name"}, {name: "definition", label: "Definition", long: true}]);
+    if (values) await post("/api/themes", values);
+  },
+  async "rename-theme"(el) {
+    const values = await ask("Rename theme", [{name: "name", label: "New name", value: el.dataset.label}]);
+    if (values) await post(`/api/themes/${el.dataset.theme}/rename`, values);
+  },
+  async "theme-up"(el) { await moveTheme(el.dataset.theme, -1); },
+  async "theme-down"(el) { await moveTheme(el.dataset.theme, 1); },
+  async "rename-code"(el) {
+    const values = await ask("Rename code", [{name: "name", label: "New name", value: el.dataset.label}]);
+    if (values) await post(`/api/codes/${el.dataset.code}/rename`, values);
+  },
+  async "define-code"(el) {
+    const values = await ask("Code definition", [{name: "definition", label: "Definition", value: el.dataset.label, long: true}]);
+    if (values) await post(`/api/codes/${el.dataset.code}/define`, values);
+  },
+  async "move-code"(el) { await post(`/api/codes/${el.dataset.code}/move`, {theme: el.value}); },
+  async "accept-suggestion"(el) { await post(`/api/suggestions/${el.dataset.utterance}/accept`, {}); },
+  async "reject-suggestion"(el) { await post(`/api/suggestions/${el.dataset.utterance}/reject`); },
+  async recode(el) { if (el.value) await post(`/api/suggestions/${el.dataset.utterance}/accept`, {code: el.value}); },
+  async "accept-above"() {
+    const threshold = Number(view.querySelector("#threshold").value);
+    const result = await post("/api/suggestions/accept-above", {threshold, documents: [view.querySelector("#document").value]});
+    say(`Accepted ${result.accepted} suggestions at or above ${threshold}.`);
+  },
+  async retrain() {
+    say("Training on your confirmed codings\u2026");
+    const model = await post("/api/train");
+    const result = await post("/api/suggest", {documents: [view.querySelector("#document").value]});
+    say(`Trained on ${model.utterances} utterances; ${result.suggested} new suggestions.`);
+  },
+  async "pick-document"() { current.query = suggestionQuery(); },
+  async "pick-order"() { current.query = suggestionQuery(); },
+  async undo() { const r = await post("/api/undo"); say(`Undone: ${r.what}.`); },
+  async redo() { const r = await post("/api/redo"); say(`Redone: ${r.what}.`); },
+};
+
+function suggestionQuery() {
+  return `?document=${encodeURIComponent(view.querySelector("#document").value)}&order=${view.querySelector("#order").value}`;
+}
+
+async function moveTheme(id, step) {
+  const ids = [...view.querySelectorAll(".theme")].map(t => t.dataset.theme);
+  const i = ids.indexOf(id);
+  [ids[i], ids[i + step]] = [ids[i + step], ids[i]];
+  await post("/api/themes/order", {ids});
+}
+
+async function run(name, el) {
+  try {
+    await actions[name](el);
+  } catch (error) {
+    if (!statusBox.classList.contains("bad")) say(`That did not work: ${error.message}`, true);
+  }
+  await refresh();
+}
+
+document.addEventListener("click", event => {
+  const tab = event.target.closest("[data-view]");
+  if (tab) { event.preventDefault(); return show(tab.dataset.view); }
+  const el = event.target.closest("button[data-action]");
+  if (el && actions[el.dataset.action]) run(el.dataset.action, el);
+});
+
+document.addEventListener("change", event => {
+  const el = event.target;
+  if (el.classList.contains("pick-box")) {
+    el.checked ? selected.add(el.dataset.id) : selected.delete(el.dataset.id);
+    el.closest(".card").classList.toggle("selected", el.checked);
+  } else if (el.matches("select[data-action]") && actions[el.dataset.action]) {
+    run(el.dataset.action, el);
+  }
+});
+
+// Drag one card onto another: select both and merge.
+document.addEventListener("dragstart", e => { const c = e.target.closest(".card"); if (c) e.dataTransfer.setData("text/plain", c.dataset.id); });
+document.addEventListener("dragover", e => { if (e.target.closest(".card")) e.preventDefault(); });
+document.addEventListener("drop", e => {
+  const target = e.target.closest(".card");
+  const source = e.dataTransfer.getData("text/plain");
+  if (!target || !source || source === target.dataset.id) return;
+  e.preventDefault();
+  selected = new Set([target.dataset.id, source]);
+  run("merge-selected");
+});
+
+function focusedItem() { return document.activeElement && document.activeElement.closest(".item"); }
+
+function moveFocus(step) {
+  const items = [...view.querySelectorAll(".item")];
+  if (!items.length) return;
+  const i = items.indexOf(focusedItem());
+  items[Math.max(0, Math.min(items.length - 1, i < 0 ? 0 : i + step))].focus();
+}
+
+function press(item, action) {
+  const button = item && item.querySelector(`[data-action="${action}"]`);
+  if (button) run(action, button);
+}
+
+document.addEventListener("keydown", event => {
+  if (event.target.matches("input, textarea, select") || document.querySelector("dialog[open]")) return;
+  const key = event.key, item = focusedItem();
+  const ctrl = event.ctrlKey || event.metaKey;
+  if ((ctrl && key.toLowerCase() === "z" && !event.shiftKey) || (!ctrl && key === "u")) return run("undo");
+  if ((ctrl && (key.toLowerCase() === "y" || (key.toLowerCase() === "z" && event.shiftKey))) || (!ctrl && key === "U")) return run("redo");
+  if (ctrl || event.altKey) return;
+  const views = {"1": "candidates", "2": "codebook", "3": "suggestions", "4": "log"};
+  if (views[key]) return show(views[key]);
+  if (key === "j" || key === "ArrowDown") { event.preventDefault(); return moveFocus(1); }
+  if (key === "k" || key === "ArrowUp") { event.preventDefault(); return moveFocus(-1); }
+  if (key === "?") return document.getElementById("help").showModal();
+  if (key === "m") return run("merge-selected");
+  if (key === "x" && item) { const box = item.querySelector(".pick-box"); if (box) { box.checked = !box.checked; box.dispatchEvent(new Event("change", {bubbles: true})); } return; }
+  const inSuggestions = current.name === "suggestions";
+  const map = {a: inSuggestions ? "accept-suggestion" : "accept", d: inSuggestions ? "reject-suggestion" : "reject",
+               r: "rename", s: "split", o: "open", Enter: "open"};
+  if (map[key] && item) { event.preventDefault(); press(item, map[key]); }
+});
+
+window.addEventListener("focus", () => refresh());  // decisions made in the CLI or another tab show up
+show((location.hash || "#candidates").slice(1).split("?")[0] || "candidates");

@@ -1,0 +1,143 @@
+"""What each view of the browser review shows, as plain data (also served as JSON by /api/...).
+
+Read-only: every change goes through review.py, confirm.py or undo.py.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from . import codebook as cb
+from . import report
+from .cluster import list_candidates
+from .codings import MACHINE
+from .errors import AutocodeError
+from .store import Project
+
+EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", "qdpx": "project.qdpx",
+           "qdc": "codebook.qdc", "codebook": "codebook.yaml", "report": "report.html"}
+
+
+def _choices(conn) -> dict:
+    book = cb.load(conn)
+    return {"themes": [{"id": t.id, "name": t.name} for t in book.themes],
+            "codes": [{"id": c.id, "name": c.name, "theme": c.theme} for c in book.codes]}
+
+
+def candidates(conn) -> dict:
+    """Open candidates as cards, plus the themes and codes a decision can name."""
+    names = {c.id: c.name for c in cb.load(conn).codes}
+    cards = list_candidates(conn, "open")
+    for c in cards:
+        c["nearest_name"] = names.get(c["nearest_code"] or "")
+    return {"candidates": cards, **_choices(conn)}
+
+
+def candidate(conn, cid: int) -> dict:
+    """One candidate with every member utterance and the turns on either side of it."""
+    row = conn.execute("SELECT * FROM candidates WHERE id = ?", (cid,)).fetchone()
+    if row is None:
+        raise AutocodeError(f"there is no candidate {cid}", "go back to the list of candidates")
+    members = conn.execute(
+        "SELECT u.id, u.document, u.idx, u.speaker, u.text, m.distance FROM candidate_members m"
+        " JOIN utterances u ON u.id = m.utterance WHERE m.candidate = ? ORDER BY m.distance", (cid,)).fetchall()
+    card = {**dict(row), "keywords": json.loads(row["keywords"])}
+    return {"candidate": card, "members": [_in_context(conn, dict(m)) for m in members], **_choices(conn)}
+
+
+def _in_context(conn, m: dict) -> dict:
+    near = conn.execute("SELECT idx, speaker, text FROM utterances WHERE document = ? AND idx IN (?, ?)",
+                        (m["document"], m["idx"] - 1, m["idx"] + 1)).fetchall()
+    m["before"] = next((dict(r) for r in near if r["idx"] < m["idx"]), None)
+    m["after"] = next((dict(r) for r in near if r["idx"] > m["idx"]), None)
+    return m
+
+
+def codebook(conn, coder: str) -> dict:
+    """Themes and codes with counts and quotes, and the theme x participant matrix.
+
+    Counts are the reviewer's own codings, or the main coder's while the reviewer has none.
+    """
+    has_own = conn.execute("SELECT 1 FROM codings WHERE coder = ? LIMIT 1", (coder,)).fetchone()
+    whose = coder if has_own else report.primary_coder(conn)
+    book, people = cb.load(conn), report.participants(conn)
+    themes = report.codebook_counts(conn, book, whose)
+    quotes = {c["id"]: c["quotes"] for t in report.quote_bank(conn, book, whose, people) for c in t["codes"]}
+    for t in themes:
+        for c in t["codes"]:
+            c["quotes"] = quotes.get(c["id"], [])[:3]
+    return {"whose": whose, "book": themes, "matrix": report.prevalence(conn, book, whose, people),
+            "exports": EXPORTS, **_choices(conn)}
+
+
+def documents(conn) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT d.id, (SELECT count(*) FROM codings c JOIN utterances u ON u.id = c.utterance"
+        " WHERE u.document = d.id AND c.coder = ?) AS suggestions FROM documents d ORDER BY d.id", (MACHINE,))]
+
+
+def suggestions(project: Project, document: str, order: str, coder: str) -> dict:
+    """A transcript with the machine's suggestions inline and the reviewer's verdicts on them."""
+    conn = project.conn
+    docs = documents(conn)
+    if order not in ("position", "uncertain"):
+        raise AutocodeError(f"there is no order '{order}'", "use 'position' or 'uncertain'")
+    document = document or next((d["id"] for d in docs if d["suggestions"]), docs[0]["id"] if docs else "")
+    if document and document not in {d["id"] for d in docs}:
+        raise AutocodeError(f"there is no document '{document}'", "pick one from the list")
+    rows = _rows(conn, document, coder)
+    if order == "uncertain":
+        rows = _least_certain_first([r for r in rows if r["suggested"] is not None and r["verdict"] is None],
+                                    project, document)
+    names = {c.id: c.name for c in cb.load(conn).codes} | {"": "no code"}
+    return {"document": document, "documents": docs, "order": order, "rows": rows, "names": names,
+            "undecided": sum(r["suggested"] is not None and r["verdict"] is None for r in rows), **_choices(conn)}
+
+
+def _rows(conn, document: str, coder: str) -> list[dict]:
+    return [dict(r) for r in conn.execute(
+        "SELECT u.id, u.idx, u.speaker, u.is_interviewer, u.text, m.code AS suggested, m.confidence, m.reason,"
+        " (SELECT group_concat(h.code, '|') FROM codings h WHERE h.utterance = u.id AND h.coder = ?) AS verdict"
+        " FROM utterances u LEFT JOIN codings m ON m.utterance = u.id AND m.coder = ?"
+        " WHERE u.document = ? ORDER BY u.idx", (coder, MACHINE, document))]
+
+
+def _least_certain_first(rows: list[dict], project: Project, document: str) -> list[dict]:
+    """The order ``autocode next`` uses; by stored confidence when no classifier is trained yet."""
+    from .learn import next_to_confirm
+
+    try:
+        ranked = [r["utterance_id"] for r in next_to_confirm(project, len(rows) or 1, [document])]
+    except AutocodeError:
+        ranked = []
+    rank = {u: i for i, u in enumerate(ranked)}
+    return sorted(rows, key=lambda r: (rank.get(r["id"], len(rank)), r["confidence"] or 0.0))
+
+
+def log(conn, limit: int = 200) -> list[dict]:
+    rows = conn.execute("SELECT * FROM (SELECT * FROM decisions ORDER BY id DESC LIMIT ?) ORDER BY id DESC",
+                        (limit,)).fetchall()
+    return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+
+
+def counts(conn) -> dict:
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM candidates WHERE status = 'open'), (SELECT count(*) FROM themes),"
+        " (SELECT count(*) FROM codes), (SELECT count(*) FROM decisions)").fetchone()
+    return dict(zip(("open_candidates", "themes", "codes", "decisions"), row))
+
+
+def export(project: Project, fmt: str, target: Path) -> Path:
+    """Write one of the CLI's export formats; the same functions the CLI calls."""
+    from . import export as ex
+    from . import refi
+
+    conn = project.conn
+    writers = {"csv": lambda: ex.export_csv(conn, target), "xlsx": lambda: ex.export_xlsx(conn, target),
+               "docx": lambda: ex.export_docx(conn, target),
+               "qdpx": lambda: refi.export_qdpx(conn, target, project.root.name),
+               "qdc": lambda: refi.export_qdc(conn, target),
+               "codebook": lambda: ex.write_text(target, cb.dump_yaml(cb.load(conn))),
+               "report": lambda: report.write_report(project, target)}
+    writers[fmt]()
+    return target
