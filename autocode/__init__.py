@@ -14,8 +14,10 @@ from .embed import cached_encode, encode
 from .errors import AutocodeError
 from .export import coding_rows, export_csv
 from .ingest import Transcript, Turn, read_transcripts
-from .learn import cross_validate, suggest, train
-from .review import accept, add_theme, merge, move_code, reject, rename_code, rename_theme
+from .learn import cross_validate, next_to_confirm, suggest, train
+from . import confirm, undo
+from .review import (accept, add_theme, define_code, merge, move_code, move_utterance, reject,
+                     remove_utterance, rename_candidate, rename_code, rename_theme, reorder_themes, split)
 from .segment import split_turns
 from .store import Project
 
@@ -25,6 +27,7 @@ __all__ = [
     "AutocodeError", "Candidate", "Code", "Codebook", "Project", "Theme", "ThemeClassifier", "Transcript",
     "Turn", "Utterance", "accept", "add_files", "add_theme", "cached_encode", "compare_files", "compare_project", "pair_agreement", "cluster_labels",
     "coding_rows", "cross_validate", "encode", "export_csv", "import_codings", "kappa_words", "list_candidates",
-    "load_codebook", "merge", "move_code", "propose", "read_transcripts", "reject", "rename_code",
-    "rename_theme", "split_turns", "suggest", "train", "utterances",
+    "load_codebook", "merge", "move_code", "next_to_confirm", "propose", "read_transcripts", "reject", "rename_code",
+    "rename_theme", "split_turns", "confirm", "undo", "define_code", "move_utterance",
+    "remove_utterance", "rename_candidate", "reorder_themes", "split", "suggest", "train", "utterances",
 ]

@@ -22,6 +22,9 @@ from .errors import AutocodeError
 
 FORMAT = "autocode-classifier/1"
 WORDS = {"ngram_range": (1, 2), "stop_words": "english", "sublinear_tf": True}
+# pieces of contractions the word tokenizer leaves ("I've" -> "ve"): features, but no reason to show
+FRAGMENTS = {"ve", "ll", "re", "don", "didn", "doesn", "isn", "wasn", "weren", "aren", "haven", "hasn", "hadn",
+             "couldn", "wouldn", "shouldn", "won", "ain", "mustn", "needn"}
 
 
 class ThemeClassifier:
@@ -138,19 +141,62 @@ class ThemeClassifier:
 
         With a theme model, the theme is decided first and the code chosen within it.
         """
+        codes, confidence, _ = self.assess(texts, embeddings, context)
+        return codes, confidence
+
+    def assess(self, texts=None, embeddings: np.ndarray | None = None,
+               context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Best code, its confidence, and how uncertain the model is (1 - margin).
+
+        The margin is the gap between the two most likely codes under P(theme) x P(code | theme):
+        a small gap means a person's decision would teach the model most (uncertainty sampling).
+        """
         self._check_fitted()
-        F = self._design(self._features(texts, embeddings), texts, context)
+        joint, best = self._joint(self._design(self._features(texts, embeddings), texts, context))
+        top2 = -np.sort(-joint, axis=1)[:, :2] if joint.shape[1] > 1 else np.c_[joint, np.zeros(len(joint))]
+        return self.classes_[best], joint[np.arange(len(best)), best], 1.0 - (top2[:, 0] - top2[:, 1])
+
+    def _joint(self, F) -> tuple[np.ndarray, np.ndarray]:
+        """P(theme) x P(code | theme) for every code, and the chosen code (theme first, then code)."""
         proba = _softmax(np.asarray(F @ self.coef_.T) + self.intercept_)
         if self.theme_coef_ is None:
-            return self.classes_[proba.argmax(axis=1)], proba.max(axis=1)
+            return proba, proba.argmax(axis=1)
         theme_p = _softmax(np.asarray(F @ self.theme_coef_.T) + self.theme_intercept_)
         code_theme = np.asarray([self.theme_of(c) for c in self.classes_], dtype=object)
-        mask = code_theme[None, :] == self.theme_classes_[theme_p.argmax(axis=1)][:, None]
-        within = np.where(mask, proba, 0.0)
-        within = np.where(within.sum(axis=1, keepdims=True) > 0, within, proba)
-        best = within.argmax(axis=1)
-        share = within[np.arange(F.shape[0]), best] / within.sum(axis=1)
-        return self.classes_[best], theme_p.max(axis=1) * share
+        member = code_theme[None, :] == self.theme_classes_[:, None]           # themes x codes
+        theme_of_code = np.where(member.any(axis=0), member.argmax(axis=0), -1)
+        within_sum = proba @ member.T.astype(float)                            # rows x themes
+        joint = np.where(theme_of_code >= 0, proba * (theme_p / np.maximum(within_sum, 1e-12))[:, theme_of_code], 0.0)
+        chosen = theme_p.argmax(axis=1)
+        within = np.where(theme_of_code[None, :] == chosen[:, None], joint, -1.0)
+        best = np.where(within.max(axis=1) > 0, within.argmax(axis=1), joint.argmax(axis=1))
+        return joint, best
+
+    def driving_words(self, texts, codes, k: int = 3) -> list[list[str]]:
+        """For each row, the words (and word pairs) of its text that pushed the model most
+        towards its code (and that code's theme): the linear model's per-word contribution."""
+        self._check_fitted()
+        if not self.vocabulary_ or texts is None:
+            return [[] for _ in codes]
+        W = self._word_weights(self.coef_)
+        index = {c: i for i, c in enumerate(self.classes_)}
+        Wt = None if self.theme_coef_ is None else self._word_weights(self.theme_coef_)
+        tindex = {} if Wt is None else {t: i for i, t in enumerate(self.theme_classes_)}
+        X = self._word_features(texts, len(codes)).tocsr()
+        out = []
+        for i, code in enumerate(codes):
+            row = X.getrow(i)
+            w = W[index[str(code)], row.indices]
+            if Wt is not None and self.theme_of(str(code)) in tindex:
+                w = w + Wt[tindex[self.theme_of(str(code))], row.indices]
+            out.append(_top_terms([self.vocabulary_[j] for j in row.indices], row.data * w, k))
+        return out
+
+    def _word_weights(self, coef: np.ndarray) -> np.ndarray:
+        """The word columns of a coefficient matrix, each relative to the mean over classes
+        (softmax only sees differences between classes)."""
+        W = np.asarray(coef)[:, -len(self.vocabulary_):]
+        return W - W.mean(axis=0, keepdims=True)
 
     def theme_of(self, code: str) -> str:
         return self.themes_.get(code, "")
@@ -231,6 +277,20 @@ class ThemeClassifier:
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
             raise AutocodeError("this classifier has not been trained yet", "call fit() first, or load a saved one")
+
+
+def _top_terms(terms: list[str], contribution: np.ndarray, k: int) -> list[str]:
+    """The k terms with the largest positive contribution; a word inside a chosen pair is left out."""
+    chosen: list[str] = []
+    for j in np.argsort(-contribution, kind="stable"):
+        term = terms[j]
+        if contribution[j] <= 0 or len(chosen) == k:
+            break
+        words = set(term.split())
+        if words & FRAGMENTS or any(words <= set(c.split()) or set(c.split()) <= words for c in chosen):
+            continue
+        chosen.append(term)
+    return chosen
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

@@ -39,6 +39,16 @@ err = Console(stderr=True)
 ProjectOpt = Annotated[Optional[Path], typer.Option("--project", "-p", help="Project folder (default: the one you are in).")]
 CoderOpt = Annotated[Optional[str], typer.Option("--coder", help="Who made the decision (default: your user name).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ClusterOpt = Annotated[Optional[str], typer.Option(
+    "--cluster", help="Run the embedding (and scoring) on a Dask cluster: its scheduler address, or 'local'.")]
+
+
+@app.callback()
+def options(quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False):
+    """First-pass coding of interview transcripts, offline, learning from your coding."""
+    from . import progress
+
+    progress.enable(not quiet)
 
 
 def say_error(message: str) -> None:
@@ -111,27 +121,28 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new proj
 @command()
 def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
         interviewer: Annotated[Optional[list[str]], typer.Option(help="Another speaker label to treat as the interviewer.")] = None,
-        project: ProjectOpt = None, coder: CoderOpt = None):
+        cluster: ClusterOpt = None, project: ProjectOpt = None, coder: CoderOpt = None):
     """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx) or REFI-QDA projects (.qdpx)."""
     from .corpus import add_files
+    from .distributed import using
     from .refi import import_qdpx
 
     p = Project.find(project)
     projects = [f for f in files if f.suffix.lower() == ".qdpx"]
-    with p.transaction():  # transcripts and .qdpx projects are added together, or not at all
+    with using(cluster), p.transaction():  # transcripts and .qdpx projects are added together, or not at all
         for f in projects:
             r = import_qdpx(p, f, coder)
             out.print(f"Imported {f.name}: {len(r['documents'])} documents, {r['themes']} themes, {r['codes']} codes, "
                       f"{r['selections']} coded selections as {r['codings']} codings.")
         others = [f for f in files if f not in projects]
-        report = add_files(p, others, tuple(interviewer or ()), coder) if others else None
+        report = add_files(p, others, tuple(interviewer or ()), coder, embed=True) if others else None
     if report is None:
         return
 
     for warning in report.warnings:
         warn(warning)
     out.print(f"Added {len(report.added)} document(s), replaced {len(report.replaced)}, "
-              f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
+              f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored, {report.embedded} embedded.")
     if report.replaced:
         out.print(f"Kept {report.kept_codings} coding(s) whose text is unchanged in the new versions.")
     out.print("Next: [bold]autocode propose[/] to find candidate codes.")
@@ -147,7 +158,10 @@ def propose(seed: Annotated[Optional[int], typer.Option(help="Random seed (same 
     """Group participant utterances into candidate codes."""
     from .cluster import propose as run
 
-    found = run(Project.find(project), seed, min_cluster_size, model, coder)
+    from .progress import step
+
+    with step("Finding candidate codes"):
+        found = run(Project.find(project), seed, min_cluster_size, model, coder)
     covered = sum(c.size for c in found)
     out.print(f"Found {len(found)} candidate codes covering {covered} utterances.")
     out.print("Next: [bold]autocode candidates[/] to review them, then accept, merge or reject.")
@@ -202,6 +216,45 @@ def reject(candidate_ids: list[int], reason: str = "", project: ProjectOpt = Non
     """Reject candidates that are not codes."""
     n = review.reject(Project.find(project), candidate_ids, coder, reason)
     out.print(f"Rejected {n} candidate(s).")
+
+
+@command()
+def split(candidate: int, parts: Annotated[int, typer.Option(help="How many sub-candidates to make.")] = 2,
+          project: ProjectOpt = None, coder: CoderOpt = None):
+    """Split a candidate that mixes ideas: its utterances are re-clustered into sub-candidates."""
+    new = review.split(Project.find(project), candidate, parts, coder)
+    out.print(f"Split candidate {candidate} into candidates {', '.join(map(str, new))}; "
+              "see them with 'autocode candidates'.")
+
+
+@command()
+def undo(project: ProjectOpt = None, coder: CoderOpt = None):
+    """Undo the latest review decision (made here or in the browser review)."""
+    from . import undo as history
+
+    result = history.undo(Project.find(project), coder)
+    out.print(f"Undone: {result['what']}. 'autocode redo' makes it again.")
+
+
+@command()
+def redo(project: ProjectOpt = None, coder: CoderOpt = None):
+    """Make again the decision 'autocode undo' took back."""
+    from . import undo as history
+
+    result = history.redo(Project.find(project), coder)
+    out.print(f"Redone: {result['what']}.")
+
+
+@command("review")
+def review_(port: Annotated[int, typer.Option(help="Port on 127.0.0.1 to serve the review page on.")] = 8765,
+            no_browser: Annotated[bool, typer.Option("--no-browser", help="Do not open a browser window.")] = False,
+            project: ProjectOpt = None, coder: CoderOpt = None):
+    """Review candidates, the codebook and suggestions in your browser (this computer only)."""
+    from .web import serve
+
+    if not 1024 <= port <= 65535:
+        raise AutocodeError(f"--port must be between 1024 and 65535, not {port}", "choose a port such as 8765")
+    serve(Project.find(project).root, port, coder, open_browser=not no_browser)
 
 
 # -- codebook ----------------------------------------------------------------------------------
@@ -301,8 +354,11 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     """Train the classifier on a coder's confirmed codings and report cross-validated agreement."""
     from .learn import latest_classifier, train as run
 
+    from .progress import step
+
     p = Project.find(project)
-    metrics = run(p, coder or default_coder())
+    with step("Training the classifier and cross-validating it"):
+        metrics = run(p, coder or default_coder())
     if save:
         latest_classifier(p.conn)[0].save(save)
     if as_json:
@@ -334,17 +390,20 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
             out_file: Annotated[Optional[Path], typer.Option("--out", help="Write the suggestions to this CSV.")] = None,
             classifier: Annotated[Optional[Path], typer.Option(help="Use this saved classifier .npz instead of the project's.")] = None,
             include_coded: Annotated[bool, typer.Option(help="Also code utterances people coded, to compare with them.")] = False,
-            project: ProjectOpt = None, coder: CoderOpt = None):
+            cluster: ClusterOpt = None, project: ProjectOpt = None, coder: CoderOpt = None):
     """Suggest codes for new or uncoded participant utterances."""
     from .classify import ThemeClassifier
     from .corpus import add_files, read_all
     from .export import COLUMNS, to_csv, write_text
+    from .distributed import using
     from .learn import suggest as run
+    from .progress import step
 
     p = Project.find(project)
     docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else []
     clf = ThemeClassifier.load(classifier) if classifier else None
-    with p.transaction():  # adding the files and coding them succeed or fail together
+    # adding the files and coding them succeed or fail together
+    with using(cluster), p.transaction(), step("Suggesting codes"):
         if files:
             docs += [t.id for t in read_all(files)]
             add_files(p, files, coder=coder)
@@ -366,6 +425,28 @@ def _print_suggestions(rows: list[dict], out_file) -> None:
     out.print(table)
     out.print(f"Wrote all suggestions to {out_file}." if out_file else
               "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
+
+
+@command("next")
+def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to list.")] = 20,
+          documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids (default: all).")] = None,
+          as_json: JsonOpt = False, project: ProjectOpt = None):
+    """List the uncoded utterances to confirm next: those the classifier is least sure about."""
+    from .learn import next_to_confirm
+
+    docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else None
+    rows = next_to_confirm(Project.find(project), n, docs)
+    if as_json:
+        return emit_json(rows)
+    if not rows:
+        return out.print("Nothing to confirm: every participant utterance there is already coded by a person.")
+    table = Table("document", "#", "suggested code", "conf.", "uncert.", "text")
+    for r in rows:
+        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"] or "(no code)"),
+                      f"{r['confidence']:.2f}", f"{r['uncertainty']:.2f}", Text(r["text"][:80]))
+    out.print(table)
+    out.print("Code these first (import-codings or the review page), then [bold]autocode train[/] again: "
+              "they teach the classifier most.")
 
 
 EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", "qdpx": "project.qdpx", "qdc": "codebook.qdc"}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import codebook as cb
+from . import distributed
 from .classify import ThemeClassifier
 from .codings import MACHINE, labels_by_utterance, require_coder
 from .compare import pair_agreement
@@ -122,32 +123,62 @@ def suggest(project: Project, documents: list[str] | None = None, classifier: Th
     with them (``autocode compare alice machine``).
     """
     with project.transaction() as conn:
-        if documents:
-            check_documents(conn, documents)
         clf = classifier or latest_classifier(conn)[0]
-        human = {r[0] for r in conn.execute("SELECT DISTINCT utterance FROM codings WHERE coder != ?", (MACHINE,))}
-        targets = [u for u in utterances(conn, documents) if include_coded or u.id not in human]
+        targets = _targets(conn, documents, include_coded)
         if not targets:
             return []
-        rows = _suggestions(clf, targets, inputs(conn, targets, clf.model, project.setting("embedding", "batch_size")))
+        inp = inputs(conn, targets, clf.model, project.setting("embedding", "batch_size"))
+        rows = distributed.score(_suggestions, clf, targets, inp)  # on a Dask cluster if one is in use
         _store_machine(conn, rows)
         project.log("suggest", coder or default_coder(), documents=sorted({u.document for u in targets}),
                     utterances=len(rows))
     return rows
 
 
+def next_to_confirm(project: Project, n: int = 20, documents: list[str] | None = None) -> list[dict]:
+    """The ``n`` uncoded participant utterances the latest classifier is least sure about, most
+    uncertain first: a person's decision on these teaches the model most (uncertainty sampling
+    by margin, see ``bench/active_learning.py``). Each row is a suggestion plus its
+    ``uncertainty`` (1 minus the gap between the two likeliest codes). Stores no coding."""
+    with project.transaction() as conn:
+        clf = latest_classifier(conn)[0]
+        targets = _targets(conn, documents, include_coded=False)
+        if not targets or n <= 0:
+            return []
+        rows = _suggestions(clf, targets, inputs(conn, targets, clf.model, project.setting("embedding", "batch_size")))
+    order = sorted(range(len(rows)), key=lambda i: (-rows[i]["uncertainty"], i))
+    return [rows[i] for i in order[:n]]
+
+
+def _targets(conn, documents: list[str] | None, include_coded: bool) -> list[Utterance]:
+    """Participant utterances of ``documents`` (all when None), less those a person coded."""
+    if documents:
+        check_documents(conn, documents)
+    human = set() if include_coded else {
+        r[0] for r in conn.execute("SELECT DISTINCT utterance FROM codings WHERE coder != ?", (MACHINE,))}
+    return [u for u in utterances(conn, documents) if u.id not in human]
+
+
 def _suggestions(clf: ThemeClassifier, targets: list[Utterance], inp: Inputs) -> list[dict]:
-    codes, confidence = clf.suggest(inp.texts, embeddings=inp.X, context=inp.context)
-    reasons = clf.nearest_examples(inp.X, codes, k=2)
+    codes, confidence, uncertainty = clf.assess(inp.texts, embeddings=inp.X, context=inp.context)
+    examples = clf.nearest_examples(inp.X, codes, k=2)
+    words = clf.driving_words(inp.texts, codes, k=3)
     return [{"utterance_id": u.id, "document": u.document, "utterance": u.idx, "start": u.start, "end": u.end,
              "speaker": u.speaker, "text": u.text, "code": str(code), "theme": clf.theme_of(str(code)),
-             "coder": MACHINE, "confidence": round(float(p), 4), "reason": _reason(r)}
-            for u, code, p, r in zip(targets, codes, confidence, reasons)]
+             "coder": MACHINE, "confidence": round(float(p), 4), "uncertainty": round(float(q), 4),
+             "reason": reason(e, w)}
+            for u, code, p, q, e, w in zip(targets, codes, confidence, uncertainty, examples, words)]
 
 
-def _reason(examples: list[tuple[str, float]]) -> str:
-    quotes = "; ".join(f"\u201c{_short(t)}\u201d ({s:.2f})" for t, s in examples)
-    return f"closest confirmed examples: {quotes}" if quotes else ""
+def reason(examples: list[tuple[str, float]], words: list[str] = ()) -> str:
+    """One plain-English line: the confirmed utterances most like this one that carry the same
+    code, with their similarity, then the words of this one that pushed the model to the code."""
+    parts = []
+    if examples:
+        parts.append("closest confirmed examples: " + "; ".join(f"\u201c{_short(t)}\u201d ({s:.2f})" for t, s in examples))
+    if words:
+        parts.append("words that drove it: " + ", ".join(f"\u201c{w}\u201d" for w in words))
+    return "; ".join(parts)
 
 
 def _short(text: str, n: int = 90) -> str:

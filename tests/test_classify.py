@@ -142,3 +142,19 @@ def test_loading_a_non_model_file_is_a_plain_error(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(AutocodeError, match="not an autocode classifier"):
         ThemeClassifier.load(bad)
+
+
+def test_assess_adds_uncertainty_to_suggest(fitted):
+    texts = ["Patients relate to her because she has lived it.", "It depends, really."]
+    codes, confidence, uncertainty = fitted.assess(texts)
+    same_codes, same_confidence = fitted.suggest(texts)
+    assert list(codes) == list(same_codes) and np.allclose(confidence, same_confidence)
+    assert ((0 <= uncertainty) & (uncertainty <= 1)).all()
+    assert uncertainty[1] > uncertainty[0]   # a vague answer is less certain than a clear one
+
+
+def test_driving_words_are_the_words_that_point_to_the_code(fitted):
+    [words] = fitted.driving_words(["The pay is terrible and it is cheap labour."], ["cost_and_exploitation"])
+    assert 1 <= len(words) <= 3 and any("pay" in w or "cheap" in w for w in words)
+    [none] = fitted.driving_words(["Absolutely unrelated gibberish zzz."], ["credibility"])
+    assert none == []

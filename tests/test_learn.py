@@ -88,3 +88,18 @@ def test_saved_model_file_suggests_the_same(trained, tmp_path):
     a = suggest(p, ["D08"])
     b = suggest(p, ["D08"], classifier=copy)
     assert [r["code"] for r in a] == [r["code"] for r in b]
+
+
+def test_reason_names_the_examples_and_the_words_that_drove_the_code(trained):
+    import re
+
+    p, _ = trained
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    rows = [r for r in suggest(p, ["D08"]) if r["code"]]
+    with_words = [r for r in rows if "; words that drove it: \u201c" in r["reason"]]
+    assert len(with_words) > len(rows) / 2
+    for r in with_words:
+        words = re.findall("\u201c([^\u201d]+)\u201d", r["reason"].split("words that drove it: ")[1])
+        assert 1 <= len(words) <= 3
+        tokens = set(re.findall(r"\w\w+", r["text"].lower()))
+        assert all(set(w.split()) <= tokens for w in words), (words, r["text"])
