@@ -19,7 +19,7 @@ def _suggestion(conn, utterance: int):
                        (MACHINE, utterance)).fetchone()
     if row is None:
         raise AutocodeError(f"utterance {utterance} has no machine suggestion",
-                            "run 'autocode suggest' (or press Suggest) for its transcript first")
+                            "run 'autocode suggest' (or press Retrain and suggest on the review page) for its transcript first")
     return row
 
 

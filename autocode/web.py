@@ -150,10 +150,12 @@ async def guard(request: Request, call_next):
 
 
 def status_of(exc: AutocodeError) -> int:
-    if exc.problem.startswith(("there is no", "no classifier")) or " is not in candidate" in exc.problem:
-        return 404
-    if "already" in exc.problem or "nothing to" in exc.problem or "can't undo" in exc.problem:
+    """409 when the project's state forbids it now, 404 when a named thing does not exist."""
+    if any(w in exc.problem for w in ("already", "nothing to", "can't undo", "can't redo")):
         return 409
+    if exc.problem.startswith(("there is no", "no classifier")) or any(
+            w in exc.problem for w in (" is not in candidate", " has no machine suggestion")):
+        return 404
     return 400
 
 

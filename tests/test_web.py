@@ -1,0 +1,386 @@
+"""The browser review's HTTP API: every endpoint, its refusals, and its guard against other sites.
+
+Browser-driven tests are in test_web_browser.py; these need no browser.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from markupsafe import escape
+
+from autocode import Project, review
+from autocode.cluster import propose
+from autocode.web import TOKEN_HEADER, create_app
+from conftest import DATA
+
+TOKEN = "test-token"
+OK = {TOKEN_HEADER: TOKEN}
+
+
+@pytest.fixture(scope="module")
+def _proposed_template(_demo_project_template, tmp_path_factory):
+    """The demo project with candidates, a trained classifier, and suggestions for the new D08."""
+    from autocode.corpus import add_files
+    from autocode.learn import suggest, train
+
+    root = tmp_path_factory.mktemp("web") / "proj"
+    shutil.copytree(_demo_project_template, root)
+    p = Project(root)
+    propose(p)
+    train(p, "alice", evaluate=False)
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    suggest(p, ["D08"])
+    p.close()
+    return root
+
+
+@pytest.fixture
+def root(_proposed_template, tmp_path):
+    target = tmp_path / "proj"
+    shutil.copytree(_proposed_template, target)
+    return target
+
+
+@pytest.fixture
+def client(root):
+    return TestClient(create_app(root, "carol", token=TOKEN), base_url="http://127.0.0.1")
+
+
+def rows(root, sql, *args):
+    p = Project(root)
+    try:
+        return [tuple(r) for r in p.conn.execute(sql, args)]
+    finally:
+        p.close()
+
+
+def open_ids(root):
+    return [r[0] for r in rows(root, "SELECT id FROM candidates WHERE status = 'open' ORDER BY size DESC, id")]
+
+
+def last_action(root):
+    return rows(root, "SELECT action, coder FROM decisions ORDER BY id DESC LIMIT 1")[0]
+
+
+# -- pages ---------------------------------------------------------------------------------------------
+
+def test_the_page_carries_the_token_and_every_view_renders(client, root):
+    page = client.get("/")
+    assert page.status_code == 200 and f'content="{TOKEN}"' in page.text
+    label = rows(root, "SELECT label FROM candidates WHERE status = 'open' ORDER BY id LIMIT 1")[0][0]
+    assert label in client.get("/part/candidates").text
+    codebook = client.get("/part/codebook").text
+    assert "What lived experience brings" in codebook and "Themes by participant" in codebook
+    assert "% sure" in client.get("/part/suggestions?document=D08").text
+    assert "propose" in client.get("/part/log").text
+
+
+def test_a_card_shows_examples_with_speaker_and_document(client):
+    card = client.get("/api/candidates").json()["candidates"][0]
+    assert card["size"] >= len(card["examples"]) >= 3
+    assert {"speaker", "document", "text"} <= set(card["examples"][0])
+    assert card["n_documents"] >= 1 and card["n_participants"] >= 1
+
+
+def test_an_opened_candidate_shows_every_member_in_context(client, root):
+    cid = open_ids(root)[0]
+    data = client.get(f"/api/candidates/{cid}").json()
+    assert len(data["members"]) == data["candidate"]["size"]
+    assert any(m["before"] for m in data["members"]) and any(m["after"] for m in data["members"])
+    assert str(escape(data["members"][0]["text"])) in client.get(f"/part/candidate/{cid}").text
+
+
+def test_the_codebook_has_counts_quotes_and_a_theme_by_participant_matrix(client):
+    data = client.get("/api/codebook").json()
+    assert data["whose"] == "alice"  # carol has coded nothing yet, so the main coder's counts
+    assert len(data["book"]) == 5 and all(t["codes"] for t in data["book"])
+    assert any(c["quotes"] for t in data["book"] for c in t["codes"])
+    matrix = data["matrix"]
+    assert len(matrix["participants"]) == 7 and matrix["themes"][0]["in_words"].endswith("of 7 participants")
+
+
+# -- decisions on candidates, each checked in the database ---------------------------------------------
+
+def test_accept_with_a_name_definition_and_theme(client, root):
+    cid = open_ids(root)[0]
+    r = client.post(f"/api/candidates/{cid}/accept", headers=OK,
+                    json={"name": "Ward routines", "definition": "Tasks on the ward", "theme": "role_ambiguity"})
+    assert r.status_code == 200 and r.json()["codings"] > 0
+    assert rows(root, "SELECT status, code FROM candidates WHERE id = ?", cid) == [("accepted", "ward_routines")]
+    assert rows(root, "SELECT theme, definition FROM codes WHERE id = 'ward_routines'") == [("role_ambiguity", "Tasks on the ward")]
+    assert last_action(root) == ("accept", "carol")
+
+
+def test_merge_rename_split_reject(client, root):
+    a, b, c, d = open_ids(root)[:4]
+    assert client.post("/api/candidates/merge", headers=OK, json={"ids": [a, b], "name": "Both", "theme": "contribution"}).status_code == 200
+    assert rows(root, "SELECT DISTINCT status FROM candidates WHERE id IN (?, ?)", a, b) == [("merged",)]
+    assert client.post(f"/api/candidates/{c}/rename", headers=OK, json={"label": "Clearer label"}).status_code == 200
+    assert rows(root, "SELECT label FROM candidates WHERE id = ?", c) == [("Clearer label",)]
+    new = client.post(f"/api/candidates/{c}/split", headers=OK, json={"parts": 2}).json()["candidates"]
+    assert len(new) == 2 and rows(root, "SELECT status FROM candidates WHERE id = ?", c) == [("split",)]
+    assert client.post("/api/candidates/reject", headers=OK, json={"ids": [d]}).json() == {"rejected": 1}
+    actions = [r[0] for r in rows(root, "SELECT action FROM decisions ORDER BY id DESC LIMIT 4")]
+    assert actions == ["reject", "split", "rename-candidate", "merge"]
+
+
+def test_remove_and_move_a_single_utterance(client, root):
+    cid = open_ids(root)[0]
+    members = [m["id"] for m in client.get(f"/api/candidates/{cid}").json()["members"]]
+    assert client.post(f"/api/candidates/{cid}/utterances/{members[0]}/remove", headers=OK).status_code == 200
+    r = client.post(f"/api/candidates/{cid}/utterances/{members[1]}/move", headers=OK, json={"code": "credibility"})
+    assert r.status_code == 200
+    assert rows(root, "SELECT size FROM candidates WHERE id = ?", cid) == [(len(members) - 2,)]
+    assert rows(root, "SELECT code FROM codings WHERE utterance = ? AND coder = 'carol'", members[1]) == [("credibility",)]
+
+
+def test_undo_and_redo_through_the_api(client, root):
+    cid = open_ids(root)[0]
+    client.post("/api/candidates/reject", headers=OK, json={"ids": [cid]})
+    assert client.get("/api/state").json()["undo"].startswith("reject")
+    assert client.post("/api/undo", headers=OK).json()["action"] == "undo"
+    assert cid in open_ids(root)
+    client.post("/api/redo", headers=OK)
+    assert cid not in open_ids(root)
+    assert [r[0] for r in rows(root, "SELECT action FROM decisions ORDER BY id DESC LIMIT 3")] == ["redo", "undo", "reject"]
+
+
+# -- the codebook --------------------------------------------------------------------------------------
+
+def test_themes_are_created_renamed_and_reordered_and_codes_move(client, root):
+    assert client.post("/api/themes", headers=OK, json={"name": "Training needs"}).json()["id"] == "training_needs"
+    client.post("/api/themes/training_needs/rename", headers=OK, json={"name": "What PSWs need to learn"})
+    client.post("/api/themes/order", headers=OK, json={"ids": ["training_needs"]})
+    assert rows(root, "SELECT id, name FROM themes ORDER BY position LIMIT 1") == [("training_needs", "What PSWs need to learn")]
+    client.post("/api/codes/credibility/move", headers=OK, json={"theme": "training_needs"})
+    client.post("/api/codes/credibility/rename", headers=OK, json={"name": "Trust"})
+    client.post("/api/codes/credibility/define", headers=OK, json={"definition": "Patients trust them"})
+    assert rows(root, "SELECT theme, name, definition FROM codes WHERE id = 'credibility'") == [
+        ("training_needs", "Trust", "Patients trust them")]
+
+
+# -- suggestions -----------------------------------------------------------------------------------------
+
+def test_suggestions_are_accepted_recoded_or_rejected(client, root):
+    view = client.get("/api/suggestions?document=D08").json()
+    suggested = [r for r in view["rows"] if r["suggested"] is not None]
+    u1, u2, u3 = (r["id"] for r in suggested[:3])
+    client.post(f"/api/suggestions/{u1}/accept", headers=OK, json={})
+    client.post(f"/api/suggestions/{u2}/accept", headers=OK, json={"code": "hope_recovery"})
+    client.post(f"/api/suggestions/{u3}/reject", headers=OK)
+    got = dict(rows(root, "SELECT utterance, code FROM codings WHERE coder = 'carol'"))
+    assert got == {u1: suggested[0]["suggested"], u2: "hope_recovery", u3: ""}
+    assert client.get("/api/suggestions?document=D08").json()["undecided"] == view["undecided"] - 3
+
+
+def test_accept_above_a_confidence_and_least_certain_first(client, root):
+    view = client.get("/api/suggestions?document=D08&order=uncertain").json()
+    ranked = view["rows"]
+    assert ranked and all(r["verdict"] is None for r in ranked)
+    from autocode.learn import next_to_confirm
+    p = Project(root)
+    try:
+        expected = [r["utterance_id"] for r in next_to_confirm(p, 5, ["D08"])]
+    finally:
+        p.close()
+    assert [r["id"] for r in ranked[:5]] == expected  # the same order as `autocode next`
+    r = client.post("/api/suggestions/accept-above", headers=OK, json={"threshold": 0.5, "documents": ["D08"]})
+    n = sum((x["confidence"] or 0) >= 0.5 for x in ranked)
+    assert r.json()["accepted"] == n == rows(root, "SELECT count(*) FROM codings WHERE coder = 'carol'")[0][0]
+
+
+def test_confirmed_suggestions_train_the_next_classifier(client, root):
+    client.post("/api/suggestions/accept-above", headers=OK, json={"threshold": 0.0})
+    r = client.post("/api/train", headers=OK)
+    assert r.status_code == 200 and r.json()["coder"] == "carol" and r.json()["utterances"] > 0
+    assert rows(root, "SELECT coder FROM classifiers ORDER BY id DESC LIMIT 1") == [("carol",)]
+
+
+# -- exports ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "docx", "qdpx", "qdc", "codebook"])
+def test_every_export_format_downloads(client, fmt):
+    r = client.get(f"/export/{fmt}")
+    assert r.status_code == 200 and len(r.content) > 200
+    assert "attachment" in r.headers["content-disposition"]
+
+
+# -- bad requests: a 4xx with a plain message, and nothing changed ----------------------------------------
+
+@pytest.mark.parametrize("method, path, body, status", [
+    ("post", "/api/candidates/99999/accept", {}, 404),
+    ("post", "/api/candidates/99999/rename", {"label": "x"}, 404),
+    ("post", "/api/candidates/99999/split", {}, 404),
+    ("post", "/api/candidates/reject", {"ids": [99999]}, 404),
+    ("post", "/api/candidates/merge", {"ids": []}, 422),
+    ("post", "/api/candidates/reject", {"ids": "all"}, 422),
+    ("post", "/api/candidates/abc/accept", {}, 422),
+    ("post", "/api/candidates/FIRST/accept", {}, 400),
+    ("post", "/api/candidates/FIRST/accept", {"nmae": "typo"}, 422),
+    ("post", "/api/candidates/FIRST/accept", {"theme": "no_such_theme", "name": "New"}, 404),
+    ("post", "/api/candidates/FIRST/rename", {"label": "   "}, 400),
+    ("post", "/api/candidates/FIRST/utterances/99999/remove", None, 404),
+    ("post", "/api/themes/no_such/rename", {"name": "x"}, 404),
+    ("post", "/api/themes/order", {"ids": ["nope"]}, 404),
+    ("post", "/api/codes/no_such/move", {"theme": "contribution"}, 404),
+    ("post", "/api/codes/credibility/move", {"theme": "nope"}, 404),
+    ("post", "/api/suggestions/99999/accept", {}, 404),
+    ("post", "/api/suggestions/accept-above", {"threshold": 80}, 400),
+    ("post", "/api/suggestions/accept-above", {}, 422),
+    ("post", "/api/redo", None, 409),
+    ("get", "/part/nonsense", None, 404),
+    ("get", "/api/candidates/99999", None, 404),
+    ("get", "/api/suggestions?document=NOPE", None, 404),
+    ("get", "/api/suggestions?order=random", None, 404),
+    ("get", "/export/pdf", None, 404),
+])
+def test_bad_requests_get_a_plain_4xx_and_change_nothing(client, root, method, path, body, status):
+    from conftest import snapshot
+
+    path = path.replace("FIRST", str(open_ids(root)[0]))
+    p = Project(root)
+    before = snapshot(p)
+    r = client.post(path, headers=OK, json=body) if method == "post" else client.get(path)
+    assert r.status_code == status, r.text
+    assert r.json()["error"] and "Traceback" not in r.text
+    assert snapshot(p) == before
+    p.close()
+
+
+def test_a_body_that_is_not_json_is_refused_plainly(client, root):
+    r = client.post(f"/api/candidates/{open_ids(root)[0]}/accept", content=b"{not json",
+                    headers={**OK, "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"] == "the request body is not valid JSON"
+
+
+# -- other web pages and DNS rebinding ---------------------------------------------------------------------
+
+def test_a_state_change_without_the_token_is_refused(client, root):
+    cid = open_ids(root)[0]
+    for headers in ({}, {TOKEN_HEADER: "guess"}):
+        r = client.post("/api/candidates/reject", headers=headers, json={"ids": [cid]})
+        assert r.status_code == 403 and "token" in r.json()["error"]
+    assert cid in open_ids(root)
+
+
+def test_a_request_from_another_origin_is_refused_even_with_the_token(client, root):
+    cid = open_ids(root)[0]
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "http://127.0.0.1:9999"},
+                    {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"}):
+        r = client.post("/api/candidates/reject", headers={**OK, **headers}, json={"ids": [cid]})
+        assert r.status_code == 403, headers
+    assert cid in open_ids(root)
+    same = client.post("/api/candidates/reject", headers={**OK, "Origin": "http://127.0.0.1",
+                                                           "Sec-Fetch-Site": "same-origin"}, json={"ids": [cid]})
+    assert same.status_code == 200
+
+
+def test_a_foreign_host_header_is_refused_against_dns_rebinding(root):
+    app = create_app(root, "carol", token=TOKEN, port=8765)
+    for host in ("evil.example", "evil.example:8765", "127.0.0.1.evil.example:8765", "127.0.0.1:9999"):
+        c = TestClient(app, base_url=f"http://{host}")
+        assert c.get("/").status_code == 421, host
+        assert c.post("/api/undo", headers=OK).status_code == 421
+    assert TestClient(app, base_url="http://127.0.0.1:8765").get("/").status_code == 200
+    assert TestClient(app, base_url="http://localhost:8765").get("/").status_code == 200
+
+
+# -- two faces, and two tabs, of one project --------------------------------------------------------------
+
+def test_cli_and_browser_see_each_others_decisions_at_once(client, root):
+    a, b = open_ids(root)[:2]
+    p = Project(root)
+    review.reject(p, [a], coder="dave")  # what the CLI calls
+    p.close()
+    assert str(a) not in [str(c["id"]) for c in client.get("/api/candidates").json()["candidates"]]
+    assert client.get("/api/log").json()[0]["coder"] == "dave"
+    client.post("/api/candidates/reject", headers=OK, json={"ids": [b]})
+    log = subprocess.run([sys.executable, "-m", "autocode.cli", "log", "--json", "-p", str(root)],
+                         capture_output=True, text=True)
+    assert json.loads(log.stdout)[-1]["coder"] == "carol"
+
+
+def test_two_tabs_and_the_cli_acting_at_once_lose_no_decision(root):
+    ids = open_ids(root)
+    tabs = [TestClient(create_app(root, f"tab{i}", token=TOKEN), base_url="http://127.0.0.1") for i in range(2)]
+    mine = {0: ids[0:12:2], 1: ids[1:12:2]}
+    cli_ids = ids[12:14]
+    statuses = []
+
+    def act(i):
+        for cid in mine[i]:
+            statuses.append(tabs[i].post("/api/candidates/reject", headers=OK, json={"ids": [cid]}).status_code)
+
+    threads = [threading.Thread(target=act, args=(i,)) for i in range(2)]
+    cli = subprocess.Popen([sys.executable, "-m", "autocode.cli", "reject", *map(str, cli_ids), "-p", str(root),
+                            "--coder", "cli"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert cli.wait(timeout=120) == 0, cli.stderr.read()
+    assert statuses == [200] * 12
+    rejected = {r[0] for r in rows(root, "SELECT id FROM candidates WHERE status = 'rejected'")}
+    assert rejected == set(ids[:14])
+    coders = [r[0] for r in rows(root, "SELECT coder FROM decisions WHERE action = 'reject'")]
+    assert sorted(coders) == ["cli"] + ["tab0"] * 6 + ["tab1"] * 6
+
+
+def test_a_stale_tab_cannot_decide_a_candidate_twice(root):
+    cid = open_ids(root)[0]
+    tab1, tab2 = (TestClient(create_app(root, n, token=TOKEN), base_url="http://127.0.0.1") for n in ("a", "b"))
+    assert tab1.post(f"/api/candidates/{cid}/accept", headers=OK, json={"theme": "contribution"}).status_code == 200
+    late = tab2.post("/api/candidates/reject", headers=OK, json={"ids": [cid]})
+    assert late.status_code == 409 and "already accepted" in late.json()["error"]
+
+
+# -- the command ---------------------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_autocode_review_serves_on_localhost_only(root):
+    import httpx
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "autocode.cli", "review", "--no-browser", "--port", str(port),
+                               "-p", str(root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert page.status_code == 200 and "autocode review" in page.text
+        if not os.path.exists("/proc/net/tcp"):
+            return
+        listening = [line for line in open("/proc/net/tcp").read().splitlines()[1:] if f":{port:04X} " in line
+                     and line.split()[3] == "0A"]
+        assert listening and all(line.split()[1].startswith("0100007F") for line in listening)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_a_busy_port_gets_a_plain_message(root):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.listen()
+        r = subprocess.run([sys.executable, "-m", "autocode.cli", "review", "--no-browser", "--port", str(port),
+                            "-p", str(root)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "already in use" in r.stderr and "--port" in r.stderr
+    assert "Traceback" not in r.stderr
