@@ -1,7 +1,10 @@
 """Candidate codes: groups of similar participant utterances found by HDBSCAN.
 
 Embeddings are reduced to a few dimensions with PCA (fast and deterministic) before HDBSCAN, since density
-clustering degrades in 384 dimensions. Each group gets a label and keywords from class-based
+clustering degrades in 384 dimensions. HDBSCAN's groups then seed a few rounds of spherical
+k-means in the full embedding, and every utterance joins its most similar group, unless it
+resembles none (so few are left unassigned). Large projects run HDBSCAN on a seeded sample
+only, so clustering time grows about linearly (docs/scaling.md). Each group gets a label and keywords from class-based
 TF-IDF (a word is distinctive when frequent in the group and rare in the others), and its
 example quotes are the utterances nearest its centre.
 """
@@ -29,6 +32,9 @@ FILLER = {"um", "uh", "er", "erm", "mm", "hmm", "yeah", "yes", "okay", "ok", "li
 STOP_WORDS = sorted(ENGLISH_STOP_WORDS | FILLER)
 N_EXAMPLES = 5
 ASSIGN_SIMILARITY = 0.4
+SIZE_DIVISOR = 300        # smallest group: 1/300 of the utterances (at least 5)
+REFINE_ROUNDS = 10
+SAMPLE_SIZE = 20_000      # HDBSCAN runs on at most this many utterances; the rest join by similarity
 N_KEYWORDS = 10
 
 
@@ -51,37 +57,83 @@ class Candidate:
 
 
 def cluster_labels(X: np.ndarray, min_cluster_size: int = 0, dimensions: int = 5, seed: int = 0,
-                   assign_similarity: float = ASSIGN_SIMILARITY) -> np.ndarray:
-    """HDBSCAN group per row (-1 = no group). Same input and seed give the same result.
+                   assign_similarity: float = ASSIGN_SIMILARITY, sample_size: int = SAMPLE_SIZE) -> np.ndarray:
+    """Group per row (-1 = no group). Same input and seed give the same result.
 
-    HDBSCAN leaves many utterances as noise; those close enough (cosine similarity of at
-    least ``assign_similarity``) to a group's centre join it, so fewer are left unassigned.
+    HDBSCAN finds the groups in a seeded sample of at most ``sample_size`` rows (all of them
+    in most projects); their centres are then refined over every row and each utterance
+    joins the group whose centre it is most similar to, if that similarity is at least
+    ``assign_similarity``. So HDBSCAN's cost stops growing with the sample and the rest
+    grows linearly.
     """
     n = len(X)
     if n < 10:
         raise AutocodeError(
             f"only {n} participant utterances to cluster",
             "add more transcripts first: candidate codes need at least 10 utterances")
-    size = min_cluster_size or max(5, round(n / 300))
+    sample = seeded_sample(n, sample_size, seed)
+    seeds = density_groups(X[sample], min_cluster_size, dimensions, seed)
+    if not (seeds >= 0).any():
+        return np.full(n, -1)
+    centres = refine_centres(X, group_centres(X[sample], seeds))
+    return nearest_centre(X, centres, assign_similarity)
+
+
+def seeded_sample(n: int, size: int, seed: int) -> np.ndarray:
+    """Row numbers of a seeded random sample of ``size`` rows, in order; every row when n <= size."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def density_groups(X: np.ndarray, min_cluster_size: int = 0, dimensions: int = 5, seed: int = 0) -> np.ndarray:
+    """HDBSCAN groups of the rows after PCA (density clustering degrades in 384 dimensions)."""
+    n = len(X)
+    size = min_cluster_size or max(5, round(n / SIZE_DIVISOR))
     dims = max(2, min(dimensions, X.shape[1], n - 1))
     reduced = PCA(n_components=dims, random_state=seed).fit_transform(X)
     # "leaf" selection: many small, tight groups, rather than "eom"'s tendency on
     # single-topic interviews to return one group holding nearly everything.
-    labels = HDBSCAN(min_cluster_size=size, min_samples=1, cluster_selection_method="leaf",
-                     copy=True).fit_predict(reduced)
-    return assign_outliers(X, labels, assign_similarity)
+    return HDBSCAN(min_cluster_size=size, min_samples=1, cluster_selection_method="leaf",
+                   copy=True).fit_predict(reduced)
+
+
+def group_centres(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Unit-length mean of each group's rows, in group order (-1 left out)."""
+    centres = np.stack([X[labels == g].mean(axis=0) for g in sorted(set(labels) - {-1})])
+    return centres / np.maximum(np.linalg.norm(centres, axis=1, keepdims=True), 1e-12)
+
+
+def refine_centres(X: np.ndarray, centres: np.ndarray, rounds: int = REFINE_ROUNDS) -> np.ndarray:
+    """Move each centre to the mean of the rows nearest it (spherical k-means), a few rounds.
+
+    HDBSCAN's groups are found in a few PCA dimensions; refining in the full embedding
+    puts each utterance with the group it most resembles in meaning (on the reference study
+    and the NHS comments' tuning half this raised AMI against the gold codes by 0.01-0.03).
+    """
+    for _ in range(rounds):
+        nearest = np.asarray(X @ centres.T).argmax(axis=1)
+        centres = group_centres(X, nearest)
+    return centres
+
+
+def nearest_centre(X: np.ndarray, centres: np.ndarray, threshold: float) -> np.ndarray:
+    """Index of each row's most similar centre; -1 where that similarity is under ``threshold``."""
+    sims = np.asarray(X @ centres.T)
+    labels = sims.argmax(axis=1)
+    labels[sims.max(axis=1) < threshold] = -1
+    return labels
 
 
 def assign_outliers(X: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
+    """Give each ungrouped row (-1) the group whose centre is most similar, if at least ``threshold``."""
     groups = np.array(sorted(set(labels) - {-1}))
     if len(groups) == 0:
         return labels
-    centres = np.stack([X[labels == g].mean(axis=0) for g in groups])
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    sims = X @ centres.T
+    nearest = nearest_centre(X, group_centres(X, labels), threshold)
     out = labels.copy()
-    move = (labels == -1) & (sims.max(axis=1) >= threshold)
-    out[move] = groups[sims.argmax(axis=1)[move]]
+    move = (labels == -1) & (nearest >= 0)
+    out[move] = groups[nearest[move]]
     return out
 
 

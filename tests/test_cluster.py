@@ -82,3 +82,42 @@ def test_outliers_join_a_close_group_only():
 def test_too_few_utterances_is_a_plain_error():
     with pytest.raises(AutocodeError, match="add more transcripts"):
         cluster_labels(np.random.default_rng(0).normal(size=(5, 8)))
+
+
+def _blobs(n_per: int = 60, seed: int = 0) -> np.ndarray:
+    """Three well-separated directions plus noise, unit length, like sentence embeddings."""
+    rng = np.random.default_rng(seed)
+    X = np.vstack([np.eye(16)[k] * 3 + rng.normal(scale=0.3, size=(n_per, 16)) for k in range(3)])
+    return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_large_corpora_cluster_a_sample_and_assign_the_rest():
+    X = _blobs()
+    labels = cluster_labels(X, min_cluster_size=10, sample_size=40, seed=1)
+    truth = np.repeat([0, 1, 2], 60)
+    assert (labels >= 0).mean() >= 0.95
+    assert all(len(set(labels[truth == k]) - {-1}) == 1 for k in range(3))
+    assert len(set(labels) - {-1}) == 3
+
+
+def test_sampled_clustering_is_the_same_for_the_same_seed():
+    X = _blobs(seed=2)
+    first = cluster_labels(X, min_cluster_size=10, sample_size=50, seed=3)
+    assert np.array_equal(first, cluster_labels(X, min_cluster_size=10, sample_size=50, seed=3))
+
+
+def test_sample_is_seeded_and_covers_everything_when_small():
+    from autocode.cluster import seeded_sample
+
+    assert list(seeded_sample(5, 10, seed=0)) == [0, 1, 2, 3, 4]
+    a, b = seeded_sample(1000, 50, seed=4), seeded_sample(1000, 50, seed=4)
+    assert np.array_equal(a, b) and len(set(a)) == 50 and list(a) == sorted(a)
+    assert not np.array_equal(a, seeded_sample(1000, 50, seed=5))
+
+
+def test_utterances_far_from_every_group_stay_unassigned():
+    from autocode.cluster import nearest_centre
+
+    centres = np.eye(3)[:2]
+    X = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
+    assert list(nearest_centre(X, centres, threshold=0.4)) == [0, 1, -1]
