@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import progress
+from .embed import embed_missing
 from .errors import AutocodeError
 from .ingest import Transcript, expand_paths, is_interviewer, read_transcripts
 from .segment import split_turns
@@ -22,6 +24,7 @@ class AddReport:
     unchanged: list[str] = field(default_factory=list)
     utterances: int = 0
     kept_codings: int = 0
+    embedded: int = 0            # utterances embedded now (the rest were cached)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -57,19 +60,35 @@ def utterance_rows(t: Transcript, interviewer: tuple[str, ...]) -> list[tuple]:
 
 
 def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str, ...] = (),
-              coder: str | None = None) -> AddReport:
-    """Add (or re-add) transcripts; returns what happened to each document."""
+              coder: str | None = None, embed: bool = False) -> AddReport:
+    """Add (or re-add) transcripts; returns what happened to each document.
+
+    ``embed`` also embeds the participant utterances the project has no embedding of yet,
+    in the same transaction, so that ``propose`` finds them ready.
+    """
     interviewer = tuple(interviewer) + tuple(project.setting("ingest", "interviewer"))
     transcripts = read_all(paths)
-    prepared = [(t, utterance_rows(t, interviewer)) for t in transcripts]
+    prepared = []
+    with progress.bar("Reading transcripts", len(transcripts)) as advance:
+        for t in transcripts:
+            prepared.append((t, utterance_rows(t, interviewer)))
+            advance(1)
     report = AddReport(warnings=[w for t in transcripts for w in t.warnings])
     with project.transaction() as conn:
         for t, rows in prepared:
             _store(conn, t, rows, report)
+        if embed:
+            report.embedded = _embed_new(project, conn, prepared, set(report.added + report.replaced))
         if report.added or report.replaced:  # adding the same files again changes nothing
             project.log("add", coder or default_coder(), added=report.added, replaced=report.replaced,
                         unchanged=report.unchanged)
     return report
+
+
+def _embed_new(project: Project, conn, prepared: list[tuple], documents: set[str]) -> int:
+    """Embed the participant utterances of the new and changed documents (cached ones are skipped)."""
+    texts = [r[5] for t, rows in prepared if t.id in documents for r in rows if not r[2]]
+    return embed_missing(conn, texts, project.setting("embedding", "model"), project.setting("embedding", "batch_size"))
 
 
 def _store(conn, t: Transcript, rows: list[tuple], report: AddReport) -> None:

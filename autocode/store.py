@@ -23,7 +23,7 @@ SETTINGS_FILE = "autocode.toml"
 DATABASE_FILE = "autocode.db"
 
 DEFAULT_SETTINGS = {
-    "embedding": {"model": "all-MiniLM-L6-v2", "batch_size": 64},
+    "embedding": {"model": "all-MiniLM-L6-v2", "batch_size": 64, "backend": "torch"},
     "cluster": {"seed": 0, "min_cluster_size": 0, "dimensions": 5},
     "ingest": {"interviewer": []},
     "classifier": {"C": 1.0},
