@@ -187,7 +187,9 @@ def default_coder() -> str:
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open the database in autocommit mode; transactions are explicit."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+    # One connection is only ever used by one thread at a time, but the review app may open
+    # and close it on different worker threads of the same request.
+    conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")

@@ -62,3 +62,21 @@ def snapshot(p: Project) -> dict:
     """Every table's rows, to show a failed command changed nothing."""
     tables = [r[0] for r in p.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
     return {t: p.conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
+
+
+@pytest.fixture(scope="session")
+def _review_template(_demo_project_template, tmp_path_factory) -> Path:
+    """The demo project with candidates, a trained classifier, and suggestions for the new D08."""
+    from autocode.cluster import propose
+    from autocode.corpus import add_files
+    from autocode.learn import suggest, train
+
+    root = tmp_path_factory.mktemp("review") / "proj"
+    shutil.copytree(_demo_project_template, root)
+    p = Project(root)
+    propose(p)
+    train(p, "alice", evaluate=False)
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    suggest(p, ["D08"])
+    p.close()
+    return root

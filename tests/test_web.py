@@ -18,35 +18,16 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from autocode import Project, review
-from autocode.cluster import propose
 from autocode.web import TOKEN_HEADER, create_app
-from conftest import DATA
 
 TOKEN = "test-token"
 OK = {TOKEN_HEADER: TOKEN}
 
 
-@pytest.fixture(scope="module")
-def _proposed_template(_demo_project_template, tmp_path_factory):
-    """The demo project with candidates, a trained classifier, and suggestions for the new D08."""
-    from autocode.corpus import add_files
-    from autocode.learn import suggest, train
-
-    root = tmp_path_factory.mktemp("web") / "proj"
-    shutil.copytree(_demo_project_template, root)
-    p = Project(root)
-    propose(p)
-    train(p, "alice", evaluate=False)
-    add_files(p, [DATA / "transcripts" / "D08.txt"])
-    suggest(p, ["D08"])
-    p.close()
-    return root
-
-
 @pytest.fixture
-def root(_proposed_template, tmp_path):
+def root(_review_template, tmp_path):
     target = tmp_path / "proj"
-    shutil.copytree(_proposed_template, target)
+    shutil.copytree(_review_template, target)
     return target
 
 

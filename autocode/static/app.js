@@ -7,7 +7,7 @@ const statusBox = document.getElementById("status");
 let current = {name: "candidates", query: ""};
 let selected = new Set();
 
-function say(text, bad) {
+function say(text, bad) {  // the status line under the header
   statusBox.textContent = text;
   statusBox.className = bad ? "bad" : "good";
 }
@@ -189,13 +189,16 @@ async function moveTheme(id, step) {
   await post("/api/themes/order", {ids});
 }
 
+let pending = 0;  // actions still running; tests wait for 0
+
 async function run(name, el) {
+  document.body.dataset.pending = String(++pending);
   try {
     await actions[name](el);
   } catch (error) {
     if (!statusBox.classList.contains("bad")) say(`That did not work: ${error.message}`, true);
   }
-  await refresh();
+  try { await refresh(); } finally { document.body.dataset.pending = String(--pending); }
 }
 
 document.addEventListener("click", event => {
