@@ -43,7 +43,9 @@ def run_demo(data=None, keep=None, say=print) -> dict:
     """Run every step; returns the figures it reported, for tests."""
     data = find_data(data)
     if keep:
-        return _run(data, Path(keep), say)
+        result = _run(data, Path(keep), say)
+        say(f"Review its candidates and suggestions in your browser: autocode review --project {keep}")
+        return result
     with tempfile.TemporaryDirectory(prefix="autocode-demo-") as tmp:
         result = _run(data, Path(tmp) / "project", say)
     say("The demo project was temporary and is gone; run 'autocode demo --keep DIR' to keep it and look around.")

@@ -463,3 +463,35 @@ def test_candidates_table_shows_quotes_verbatim(tmp_path):
     cli("propose", "--seed", "0", "--min-cluster-size", "3", "--project", root)
     assert all("[laughs]" in e["text"] for c in cli_json("candidates", "--project", root) for e in c["examples"])
     assert "[laughs]" in cli("candidates", "--project", root).stdout
+
+
+# -- split, undo and redo on the command line ------------------------------------------------------------
+
+def test_split_undo_and_redo_commands(demo_project):
+    from typer.testing import CliRunner
+
+    from autocode.cli import app
+    from autocode.cluster import propose
+
+    propose(demo_project)
+    root = str(demo_project.root)
+    cid = demo_project.conn.execute("SELECT id FROM candidates WHERE status = 'open' ORDER BY size DESC").fetchone()[0]
+    runner = CliRunner()
+    r = runner.invoke(app, ["split", str(cid), "-p", root, "--coder", "zoe"])
+    assert r.exit_code == 0 and f"Split candidate {cid} into candidates" in r.output
+    r = runner.invoke(app, ["undo", "-p", root])
+    assert r.exit_code == 0 and "Undone: split" in r.output
+    assert demo_project.conn.execute("SELECT status FROM candidates WHERE id = ?", (cid,)).fetchone()[0] == "open"
+    assert runner.invoke(app, ["redo", "-p", root]).exit_code == 0
+    assert demo_project.conn.execute("SELECT status FROM candidates WHERE id = ?", (cid,)).fetchone()[0] == "split"
+    r = runner.invoke(app, ["redo", "-p", root])
+    assert r.exit_code == 1 and "nothing to redo" in r.output and "Traceback" not in r.output
+
+
+def test_review_refuses_a_port_out_of_range(demo_project):
+    from typer.testing import CliRunner
+
+    from autocode.cli import app
+
+    r = CliRunner().invoke(app, ["review", "--port", "80", "--no-browser", "-p", str(demo_project.root)])
+    assert r.exit_code == 1 and "between 1024 and 65535" in r.output

@@ -24,6 +24,19 @@ def test_demo_runs_every_step_and_keeps_the_project(tmp_path):
     assert {"alice", "bob", "demo-reviewer", "machine"} <= {r["coder"] for r in rows}
     suggested = list(csv.DictReader((tmp_path / "demo" / "suggestions.csv").open(encoding="utf-8")))
     assert {r["document"] for r in suggested} == {"D08"}
+    assert f"autocode review --project {tmp_path / 'demo'}" in text
+    _the_kept_project_opens_in_the_review_page(tmp_path / "demo")
+
+
+def _the_kept_project_opens_in_the_review_page(root):
+    from fastapi.testclient import TestClient
+
+    from autocode.web import create_app
+
+    client = TestClient(create_app(root, "newcomer", token="t"), base_url="http://127.0.0.1")
+    assert client.get("/api/candidates").json()["candidates"]
+    assert len(client.get("/api/codebook").json()["book"]) == 5
+    assert client.get("/api/suggestions?document=D08").json()["undecided"] > 50
 
 
 def test_demo_corpus_is_complete():
