@@ -152,7 +152,7 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
 
 @command()
 def propose(seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed, same candidates).")] = None,
-            min_cluster_size: Annotated[Optional[int], typer.Option(help="Smallest group to report (default: 1% of utterances, at least 5).")] = None,
+            min_cluster_size: Annotated[Optional[int], typer.Option(help="Smallest group to report (default: 1/150 of the utterances clustered, at least 5).")] = None,
             model: Annotated[Optional[str], typer.Option(help="Embedding model name or folder for this run.")] = None,
             project: ProjectOpt = None, coder: CoderOpt = None):
     """Group participant utterances into candidate codes."""
@@ -382,6 +382,10 @@ def _print_cv(cv: dict) -> None:
         m = cv[level]
         out.print(f"Cross-validated by document ({cv['folds']} folds), {level}: kappa {fmt(m['cohen_kappa'])} "
                   f"({kappa_words(m['cohen_kappa'])}), macro-F1 {fmt(m['macro_f1'])}, agreement {fmt(m['percent_agreement'], 0)}%.")
+    a = cv.get("abstention") or {}
+    if a.get("threshold") is not None:
+        out.print(f"Suggestions with confidence {a['threshold']:.2f} or more ({a['coverage']:.0%} of them) agreed "
+                  f"substantially (kappa {a['kappa']:.2f}); treat those below as uncertain.")
 
 
 @command()
