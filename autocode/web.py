@@ -9,6 +9,7 @@ our own origin, and must name our host (against DNS rebinding).
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
 
 from . import confirm, review, undo, webviews
 from .errors import AutocodeError
@@ -332,9 +334,14 @@ def other_routes(app: FastAPI) -> None:
         name = webviews.EXPORTS.get(fmt)
         if name is None:
             raise AutocodeError(f"there is no export format '{fmt}'", f"use one of: {', '.join(webviews.EXPORTS)}")
-        target = Path(tempfile.mkdtemp(prefix="autocode-export-")) / name
-        webviews.export(p, fmt, target)
-        return FileResponse(target, filename=f"{p.root.name}-{name}")
+        folder = Path(tempfile.mkdtemp(prefix="autocode-export-"))
+        try:
+            webviews.export(p, fmt, folder / name)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return FileResponse(folder / name, filename=f"{p.root.name}-{name}",
+                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
 
 def serve(root: str | Path, port: int = 8765, coder: str | None = None, open_browser: bool = True) -> None:

@@ -184,6 +184,13 @@ def test_confirmed_suggestions_train_the_next_classifier(client, root):
     r = client.post("/api/train", headers=OK)
     assert r.status_code == 200 and r.json()["coder"] == "carol" and r.json()["utterances"] > 0
     assert rows(root, "SELECT coder FROM classifiers ORDER BY id DESC LIMIT 1") == [("carol",)]
+    assert client.post("/api/undo", headers=OK).status_code == 200  # training is no barrier to undo
+    assert rows(root, "SELECT count(*) FROM codings WHERE coder = 'carol'") == [(0,)]
+    first = next(r for r in client.get("/api/suggestions?document=D08").json()["rows"] if r["suggested"] is not None)
+    client.post(f"/api/suggestions/{first['id']}/reject", headers=OK)
+    assert client.post("/api/suggest", headers=OK, json={"documents": ["D08"]}).json()["suggested"] > 50
+    late = client.post("/api/undo", headers=OK)  # suggesting rewrote many rows: undo stops there, plainly
+    assert late.status_code == 409 and "later 'suggest'" in late.json()["error"]
 
 
 # -- exports ---------------------------------------------------------------------------------------------
