@@ -9,7 +9,7 @@ seeded coin toss. alice's codings travel with the words they code, with new offs
 segments, re-worded), so this measures speed and memory, not clustering quality; the
 texts differ, so the embedding cache does not hide the cost of embedding.
 
-    python bench/generate.py N OUT_FOLDER [--seed 0] [--coded 0.2]
+    python bench/generate.py N OUT_FOLDER [--seed 0] [--coded 0.2] [--variants 0]
 
 writes OUT_FOLDER/transcripts/G0001.txt ... and OUT_FOLDER/codings.csv (the first ``coded``
 share of the transcripts, coded by "alice").
@@ -97,7 +97,7 @@ def _split(text, start, end, spans, participant):
     return pieces
 
 
-def transcript(i: int, demo: dict, rng: np.random.Generator) -> tuple[str, list[dict]]:
+def transcript(i: int, demo: dict, rng: np.random.Generator, variants: int = 0) -> tuple[str, list[dict]]:
     """Transcript number ``i``: its text and its codings (offsets into that text)."""
     doc_id, base = f"G{i:04d}", demo[BASES[i % len(BASES)]]
     second = demo[BASES[(i + 3) % len(BASES)]]
@@ -109,21 +109,30 @@ def transcript(i: int, demo: dict, rng: np.random.Generator) -> tuple[str, list[
         if rng.random() < SWAP_EXCHANGE and 0 < k < len(other):
             exchange = other[k]
         for text, codings, participant in exchange:
-            text = vary(text, rng) if participant else {INTERVIEWER: "Interviewer: ", PARTICIPANT: label + ": "}.get(text, text)
+            text = reword(text, rng, variants) if participant else {INTERVIEWER: "Interviewer: ", PARTICIPANT: label + ": "}.get(text, text)
             rows += [{**r, "document": doc_id, "start": pos, "end": pos + len(text), "text": text} for r in codings]
             out.append(text)
             pos += len(text)
     return "".join(out), rows
 
 
-def generate(n: int, folder: Path, seed: int = 0, coded: float = 0.2) -> dict:
+def reword(text: str, rng: np.random.Generator, variants: int) -> str:
+    """A fresh re-wording, or with ``variants`` one of that many fixed re-wordings of this text
+    (so the corpus holds at most that many distinct versions of each demo sentence)."""
+    if not variants:
+        return vary(text, rng)
+    k = int(rng.integers(variants))
+    return vary(text, np.random.default_rng([k, int.from_bytes(text.encode("utf-8")[:64].ljust(64, b" "), "big") % 2**63]))
+
+
+def generate(n: int, folder: Path, seed: int = 0, coded: float = 0.2, variants: int = 0) -> dict:
     """Write ``n`` transcripts and the codings of the first ``coded`` share of them."""
     rng = np.random.default_rng(seed)
     demo = {d: demo_pieces(d) for d in BASES}
     (folder / "transcripts").mkdir(parents=True, exist_ok=True)
     n_coded, all_rows = max(1, round(n * coded)), []
     for i in range(1, n + 1):
-        text, rows = transcript(i, demo, rng)
+        text, rows = transcript(i, demo, rng, variants)
         (folder / "transcripts" / f"G{i:04d}.txt").write_text(text, encoding="utf-8")
         if i <= n_coded:
             all_rows += rows
@@ -140,8 +149,10 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--coded", type=float, default=0.2, help="share of transcripts with codings")
+    ap.add_argument("--variants", type=int, default=0,
+                    help="at most this many re-wordings of each demo sentence (0: a fresh one each time)")
     args = ap.parse_args()
-    print(generate(args.n, args.out, args.seed, args.coded))
+    print(generate(args.n, args.out, args.seed, args.coded, args.variants))
 
 
 if __name__ == "__main__":
