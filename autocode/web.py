@@ -215,6 +215,12 @@ def candidate_routes(app: FastAPI) -> None:
     def one(cid: int, p: Project = Depends(open_project)):
         return webviews.candidate(p.conn, cid)
 
+    @app.post("/api/propose")
+    def propose(request: Request, p: Project = Depends(open_project)):
+        from .cluster import propose as find
+
+        return {"candidates": len(find(p, coder=who(request)))}
+
     @app.post("/api/candidates/{cid}/accept")
     def accept(cid: int, body: AcceptBody, request: Request, p: Project = Depends(open_project)):
         return review.accept(p, cid, body.theme, body.name, body.definition, body.code, who(request))

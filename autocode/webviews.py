@@ -26,10 +26,11 @@ def _choices(conn) -> dict:
 
 def candidates(conn) -> dict:
     """Open candidates as cards, plus the themes and codes a decision can name."""
-    names = {c.id: c.name for c in cb.load(conn).codes}
+    codes = {c.id: c for c in cb.load(conn).codes}
     cards = list_candidates(conn, "open")
     for c in cards:
-        c["nearest_name"] = names.get(c["nearest_code"] or "")
+        nearest = codes.get(c["nearest_code"] or "")
+        c["nearest_name"], c["nearest_theme"] = (nearest.name, nearest.theme) if nearest else (None, "")
     return {"candidates": cards, **_choices(conn)}
 
 

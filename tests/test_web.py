@@ -372,3 +372,11 @@ def test_a_busy_port_gets_a_plain_message(root):
                             "-p", str(root)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "already in use" in r.stderr and "--port" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_candidates_can_be_found_from_the_page(client, root):
+    r = client.post("/api/propose", headers=OK)
+    assert r.status_code == 200 and r.json()["candidates"] == len(open_ids(root)) > 5
+    assert last_action(root) == ("propose", "carol")
+    card = client.get("/api/candidates").json()["candidates"][0]
+    assert card["nearest_theme"]  # the accept form starts on the theme of the closest code

@@ -86,12 +86,13 @@ function ask(title, fields) {
   });
 }
 
-async function decideCode(title, label, action) {
+async function decideCode(title, label, action, theme) {
   const {themes, codes} = choices();
   const values = await ask(title, [
     {name: "name", label: "Code name", value: label},
     {name: "definition", label: "Definition (what belongs here)", long: true},
-    {name: "theme", label: "Theme", options: [...themes.map(t => [t.id, t.name]), ["__new", "New theme\u2026"]]},
+    {name: "theme", label: "Theme", value: theme || (themes[0] || {id: "__new"}).id,
+     options: [...themes.map(t => [t.id, t.name]), ["__new", "New theme\u2026"]]},
     {name: "newtheme", label: "New theme name (if chosen above)"},
     {name: "code", label: "Or add to an existing code", options: [["", "(a new code)"], ...codes.map(c => [c.id, c.name])]},
   ]);
@@ -109,7 +110,7 @@ const actions = {
   async accept(el) {
     const id = Number(el.dataset.id);
     const label = (view.querySelector(`.card[data-id="${id}"] .label`) || view.querySelector(".label")).textContent;
-    await decideCode(`Accept candidate #${id}`, label, body => post(`/api/candidates/${id}/accept`, body));
+    await decideCode(`Accept candidate #${id}`, label, body => post(`/api/candidates/${id}/accept`, body), el.dataset.theme);
   },
   async "merge-selected"() {
     const ids = [...selected].map(Number);
@@ -131,6 +132,11 @@ const actions = {
     await post("/api/candidates/reject", {ids: [Number(el.dataset.id)]});
     say(`Rejected candidate #${el.dataset.id}.`);
     if (current.name.startsWith("candidate/")) current = {name: "candidates", query: ""};
+  },
+  async propose() {
+    say("Finding candidate codes\u2026 (this can take a minute on a large project)");
+    const result = await post("/api/propose");
+    say(`Found ${result.candidates} candidate codes.`);
   },
   async open(el) { await show(`candidate/${el.dataset.id}`); },
   async "remove-utterance"(el) {
