@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -65,8 +66,8 @@ def _connect(address: str, processes: bool, workers: int | None):
 def encode(texts: list[str], model: str | None, batch_size: int, backend: str) -> np.ndarray:
     """Embeddings of ``texts`` computed by the cluster's workers, in the order given."""
     parts = _parts(texts)
-    futures = active().map(_encode_part, [[texts[i] for i in p] for p in parts], model=model,
-                           batch_size=batch_size, backend=backend, pure=False)
+    work = partial(_encode_part, model=model, batch_size=batch_size, backend=backend)  # map() has its own batch_size
+    futures = active().map(work, [[texts[i] for i in p] for p in parts], pure=False)
     vectors = _gather(futures, [len(p) for p in parts], "Embedding utterances on the cluster")
     if not vectors:
         return np.zeros((0, 0), dtype=np.float32)
