@@ -138,19 +138,31 @@ def assign_outliers(X: np.ndarray, labels: np.ndarray, threshold: float) -> np.n
 
 
 def keywords_by_group(texts: list[str], labels: np.ndarray, n: int = N_KEYWORDS) -> dict[int, list[str]]:
-    """Top c-TF-IDF words (and two-word phrases) for each group."""
-    groups = sorted(set(labels) - {-1})
-    joined = [" ".join(t for t, l in zip(texts, labels) if l == g) for g in groups]
+    """Top c-TF-IDF words (and two-word phrases) for each group.
+
+    Counts stay sparse: a large project's vocabulary of word pairs would not fit densely.
+    """
+    buckets: dict[int, list[str]] = {g: [] for g in sorted(set(labels.tolist()) - {-1})}
+    for t, l in zip(texts, labels.tolist()):
+        if l != -1:
+            buckets[l].append(t)
     vectorizer = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
     try:
-        counts = vectorizer.fit_transform(joined).toarray().astype(float)
+        counts = vectorizer.fit_transform([" ".join(b) for b in buckets.values()]).astype(float).tocsr()
     except ValueError:  # nothing but stop words
-        return {g: [] for g in groups}
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    idf = np.log(1 + counts.sum(axis=1).mean() / np.maximum(counts.sum(axis=0), 1))
-    scores, vocab = tf * idf, vectorizer.get_feature_names_out()
-    return {g: [vocab[i] for i in np.argsort(-scores[k], kind="stable")[:n] if scores[k, i] > 0]
-            for k, g in enumerate(groups)}
+        return {g: [] for g in buckets}
+    counts.sort_indices()
+    per_group, per_word = np.asarray(counts.sum(axis=1)).ravel(), np.asarray(counts.sum(axis=0)).ravel()
+    idf = np.log(1 + per_group.mean() / np.maximum(per_word, 1))
+    vocab = vectorizer.get_feature_names_out()
+    return {g: _top(counts.getrow(k), idf, per_group[k], vocab, n) for k, g in enumerate(buckets)}
+
+
+def _top(row, idf: np.ndarray, total: float, vocab: np.ndarray, n: int) -> list[str]:
+    """The ``n`` best-scoring words of one group (ties: vocabulary order)."""
+    scores = row.data / max(total, 1) * idf[row.indices]
+    order = np.argsort(-scores, kind="stable")[:n]
+    return [vocab[row.indices[i]] for i in order if scores[i] > 0]
 
 
 def describe(utts: list[Utterance], X: np.ndarray, labels: np.ndarray) -> list[Candidate]:
