@@ -249,7 +249,11 @@ def _distil_static(source: str, out: Path) -> None:
         raise AutocodeError("distilling the static encoder needs model2vec's distill extra",
                             "install it with: pip install \"autocode[fast]\"") from None
     _offline()
-    distill(model_name=source, pca_dims=256).save_pretrained(str(out))
+    quiet, os.environ["TQDM_DISABLE"] = os.environ.get("TQDM_DISABLE"), "1"  # our own bar says it is busy
+    try:
+        distill(model_name=source, pca_dims=256).save_pretrained(str(out))
+    finally:
+        os.environ.pop("TQDM_DISABLE") if quiet is None else os.environ.update(TQDM_DISABLE=quiet)
 
 
 # -- encoding ---------------------------------------------------------------------------------------
