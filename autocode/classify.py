@@ -148,19 +148,22 @@ class ThemeClassifier:
                context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best code, its confidence, and how uncertain the model is (1 - margin).
 
-        The margin is the gap between the two most likely codes under P(theme) x P(code | theme):
-        a small gap means a person's decision would teach the model most (uncertainty sampling).
+        The margin is the gap between the two likeliest themes when there is a theme model (the
+        theme is decided first, and a wrong theme costs most), else between the two likeliest
+        codes. A small gap means a person's decision would teach the model most: on the
+        reference study this margin beat the code-level margin and entropy as the order to
+        label in (``bench/active_learning.py``).
         """
         self._check_fitted()
-        joint, best = self._joint(self._design(self._features(texts, embeddings), texts, context))
-        top2 = -np.sort(-joint, axis=1)[:, :2] if joint.shape[1] > 1 else np.c_[joint, np.zeros(len(joint))]
-        return self.classes_[best], joint[np.arange(len(best)), best], 1.0 - (top2[:, 0] - top2[:, 1])
+        joint, best, theme_p = self._joint(self._design(self._features(texts, embeddings), texts, context))
+        return self.classes_[best], joint[np.arange(len(best)), best], 1.0 - _margin(joint if theme_p is None else theme_p)
 
-    def _joint(self, F) -> tuple[np.ndarray, np.ndarray]:
-        """P(theme) x P(code | theme) for every code, and the chosen code (theme first, then code)."""
+    def _joint(self, F) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """P(theme) x P(code | theme) for every code, the chosen code (theme first, then code
+        within it), and P(theme) (None without a theme model)."""
         proba = _softmax(np.asarray(F @ self.coef_.T) + self.intercept_)
         if self.theme_coef_ is None:
-            return proba, proba.argmax(axis=1)
+            return proba, proba.argmax(axis=1), None
         theme_p = _softmax(np.asarray(F @ self.theme_coef_.T) + self.theme_intercept_)
         code_theme = np.asarray([self.theme_of(c) for c in self.classes_], dtype=object)
         member = code_theme[None, :] == self.theme_classes_[:, None]           # themes x codes
@@ -170,7 +173,7 @@ class ThemeClassifier:
         chosen = theme_p.argmax(axis=1)
         within = np.where(theme_of_code[None, :] == chosen[:, None], joint, -1.0)
         best = np.where(within.max(axis=1) > 0, within.argmax(axis=1), joint.argmax(axis=1))
-        return joint, best
+        return joint, best, theme_p
 
     def driving_words(self, texts, codes, k: int = 3) -> list[list[str]]:
         """For each row, the words (and word pairs) of its text that pushed the model most
@@ -291,6 +294,12 @@ def _top_terms(terms: list[str], contribution: np.ndarray, k: int) -> list[str]:
             continue
         chosen.append(term)
     return chosen
+
+
+def _margin(p: np.ndarray) -> np.ndarray:
+    """Gap between the largest and second largest value of each row (the largest alone if one column)."""
+    top = -np.sort(-p, axis=1)
+    return top[:, 0] - (top[:, 1] if p.shape[1] > 1 else 0.0)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

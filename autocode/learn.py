@@ -61,28 +61,55 @@ def _expand(inp: Inputs, all_codes) -> tuple[Inputs, list[str]]:
 
 def fit_predict(inp: Inputs, all_codes, train, test, themes: dict, C: float) -> np.ndarray | str:
     """Train on rows ``train``, predict rows ``test``; a single code seen is all a model could say."""
+    return fit_assess(inp, all_codes, train, test, themes, C)[0]
+
+
+def fit_assess(inp: Inputs, all_codes, train, test, themes: dict, C: float) -> tuple[np.ndarray | str, np.ndarray | float]:
+    """Like :func:`fit_predict`, with each prediction's confidence."""
     fit, labels = _expand(inp.rows(train), [all_codes[i] for i in train])
     if len(set(labels)) < 2:
-        return labels[0]
+        return labels[0], 1.0
     clf = ThemeClassifier(C=C, themes=themes).fit(fit.texts, labels, embeddings=fit.X, context=fit.context)
     new = inp.rows(test)
-    return clf.predict(new.texts, embeddings=new.X, context=new.context)
+    return clf.suggest(new.texts, embeddings=new.X, context=new.context)
 
 
 def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], groups: list[str],
                    themes: dict, C: float = 1.0, folds: int = 5) -> dict:
-    """Document-fold agreement of the classifier with the coder, for codes and for themes."""
+    """Document-fold agreement of the classifier with the coder, for codes and for themes, and
+    the confidence below which a suggestion is better called uncertain (see :func:`abstention`)."""
     from sklearn.model_selection import GroupKFold
 
     n_groups = len(set(groups))
     if n_groups < 2:
         return {"note": "cross-validation needs codings in at least two documents"}
-    predicted = np.empty(len(main), dtype=object)
+    predicted, confidence = np.empty(len(main), dtype=object), np.zeros(len(main))
     for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(inp.X, main, groups):
-        predicted[test] = fit_predict(inp, all_codes, train, test, themes, C)
+        predicted[test], confidence[test] = fit_assess(inp, all_codes, train, test, themes, C)
     as_theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
+    level = as_theme if len(set(themes.values())) > 1 else (lambda c: c)
     return {"folds": min(folds, n_groups), "documents": n_groups,
-            "codes": pair_agreement(main, predicted), "themes": pair_agreement(as_theme(main), as_theme(predicted))}
+            "codes": pair_agreement(main, predicted), "themes": pair_agreement(as_theme(main), as_theme(predicted)),
+            "abstention": abstention(level(np.asarray(main, dtype=object)), level(predicted), confidence)}
+
+
+SUBSTANTIAL = 0.61  # Landis and Koch: kappa from 0.61 is "substantial" agreement
+
+
+def abstention(truth, predicted, confidence, target: float = SUBSTANTIAL, min_coverage: float = 0.1) -> dict:
+    """The lowest confidence threshold at which the suggestions at or above it agree with the
+    coder substantially (kappa >= ``target``) in cross-validation, with the share of utterances
+    they cover. Below it a suggestion is best read as "uncertain". ``threshold`` is None when no
+    threshold covering at least ``min_coverage`` gets there. ``curve`` has the coverage and
+    kappa at each threshold tried, for choosing another trade-off."""
+    truth, predicted, confidence = np.asarray(truth), np.asarray(predicted), np.asarray(confidence)
+    curve = []
+    for t in np.unique(np.floor(np.quantile(confidence, np.linspace(0, 1 - min_coverage, 19)) * 1000) / 1000):
+        keep = confidence >= t
+        curve.append({"threshold": float(t), "coverage": float(keep.mean()),
+                      "kappa": pair_agreement(truth[keep], predicted[keep])["cohen_kappa"]})
+    found = next((c for c in curve if c["kappa"] is not None and c["kappa"] >= target), None)
+    return {"target_kappa": target, **(found or {"threshold": None, "coverage": 0.0, "kappa": None}), "curve": curve}
 
 
 def train(project: Project, coder: str, C: float | None = None, evaluate: bool = True) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import sys
 import tempfile
 import time
@@ -32,19 +33,23 @@ def split_gold(gold: Path, folder: Path) -> tuple[Path, Path]:
     return train, test
 
 
-def agreement_from_export(path: Path) -> dict:
+def agreement_from_export(path: Path, threshold: float | None = None) -> dict:
+    """Theme agreement of machine with gold; with a threshold, over the suggestions at or above it."""
     from autocode.compare import pair_agreement
 
-    by = {"gold": {}, "machine": {}}
+    by, confidence = {"gold": {}, "machine": {}}, {}
     for r in csv.DictReader(path.open(encoding="utf-8")):
         if r["coder"] in by:
             key = (r["document"], r["utterance"])
             # an utterance the gold coder gave several codes counts as agreeing on any of them
             by[r["coder"]].setdefault(key, set()).add(r["theme"])
+            if r["coder"] == "machine":
+                confidence[key] = float(r["confidence"])
     keys = sorted(set(by["gold"]) & set(by["machine"]))
-    machine = [next(iter(by["machine"][k])) for k in keys]
-    gold = [m if m in by["gold"][k] else sorted(by["gold"][k], key=lambda t: t == "")[0] for k, m in zip(keys, machine)]
-    return pair_agreement(gold, machine)
+    covered = [k for k in keys if threshold is None or confidence[k] >= threshold]
+    machine = [next(iter(by["machine"][k])) for k in covered]
+    gold = [m if m in by["gold"][k] else sorted(by["gold"][k], key=lambda t: t == "")[0] for k, m in zip(covered, machine)]
+    return {**pair_agreement(gold, machine), "coverage": len(covered) / len(keys)}
 
 
 def main() -> None:
@@ -64,18 +69,39 @@ def main() -> None:
         train_csv, test_csv = split_gold(study / "gold_codings.csv", tmp)
         autocode("import-codings", str(train_csv), "--coder", "gold", "--project", proj)
         t1 = time.perf_counter()
-        cv = autocode("train", "--coder", "gold", "--project", proj)
+        metrics = json.loads(autocode("train", "--coder", "gold", "--json", "--project", proj))
         t_train = time.perf_counter() - t1
         autocode("suggest", "--documents", ",".join(TEST_DOCS), "--project", proj)
         autocode("import-codings", str(test_csv), "--coder", "gold", "--project", proj)
         autocode("export", "--format", "csv", "--out", str(tmp / "all.csv"), "--project", proj)
         result = agreement_from_export(tmp / "all.csv")
+        abstain = metrics["cross_validation"]["abstention"]
+        sure = agreement_from_export(tmp / "all.csv", abstain["threshold"]) if abstain["threshold"] is not None else None
+        trade_offs = [(share, point, agreement_from_export(tmp / "all.csv", point["threshold"]))
+                      for share in (0.75, 0.5, 0.25) for point in [at_coverage(abstain["curve"], share)]]
     print(f"Reference study: trained on gold codings of 7 transcripts, suggested for {', '.join(TEST_DOCS)}")
     print(f"  add 10 transcripts: {t_add:.1f} s; train (with 5-fold document CV): {t_train:.1f} s")
-    print("  " + " ".join(cv.split()).replace("Next:", "\n  (").split("\n")[0])
+    cv = metrics["cross_validation"]
+    print(f"  trained on {metrics['utterances']} utterances; 5-fold document CV: theme kappa {cv['themes']['cohen_kappa']:.3f}, "
+          f"code kappa {cv['codes']['cohen_kappa']:.3f}")
     print(f"  held-out theme agreement, machine vs gold, {result['n_units']} participant utterances: "
           f"kappa {result['cohen_kappa']:.3f}, agreement {result['percent_agreement']:.1f}%, macro-F1 {result['macro_f1']:.3f}")
+    a = abstain
+    if sure is None:
+        print(f"  abstention: no confidence threshold reached theme kappa {a['target_kappa']} in training CV")
+    else:
+        print(f"  abstention: threshold {a['threshold']:.3f} chosen in training CV (there: coverage {a['coverage']:.0%}, "
+              f"kappa {a['kappa']:.3f}); held out: coverage {sure['coverage']:.0%}, kappa {sure['cohen_kappa']:.3f}, "
+              f"agreement {sure['percent_agreement']:.1f}%")
+    for share, point, held in trade_offs:
+        print(f"  the most confident {share:.0%} in training CV: threshold {point['threshold']:.3f} (CV kappa "
+              f"{point['kappa']:.3f}); held out: coverage {held['coverage']:.0%}, kappa {held['cohen_kappa']:.3f}, "
+              f"agreement {held['percent_agreement']:.1f}%")
 
+
+def at_coverage(curve: list[dict], share: float) -> dict:
+    """The highest threshold whose training-CV coverage is still at least ``share``."""
+    return [c for c in curve if c["coverage"] >= share][-1]
 
 if __name__ == "__main__":
     main()

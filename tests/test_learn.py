@@ -103,3 +103,40 @@ def test_reason_names_the_examples_and_the_words_that_drove_the_code(trained):
         assert 1 <= len(words) <= 3
         tokens = set(re.findall(r"\w\w+", r["text"].lower()))
         assert all(set(w.split()) <= tokens for w in words), (words, r["text"])
+
+
+def test_abstention_finds_the_confidence_above_which_agreement_is_substantial():
+    import numpy as np
+
+    from autocode import pair_agreement
+    from autocode.learn import abstention
+
+    rng = np.random.default_rng(0)
+    truth = rng.choice(list("abc"), 400)
+    confidence = rng.uniform(0, 1, 400)
+    predicted = np.where(confidence > 0.5, truth, rng.choice(list("abc"), 400))  # right when confident
+    a = abstention(truth, predicted, confidence)
+    assert 0.1 < a["threshold"] <= 0.5 and a["kappa"] >= 0.61
+    assert pair_agreement(truth, predicted)["cohen_kappa"] < 0.61   # all of them would not do
+    assert abs(a["coverage"] - (confidence >= a["threshold"]).mean()) < 1e-9
+    assert abstention(truth, rng.choice(list("abc"), 400), confidence)["threshold"] is None
+
+
+def test_train_reports_the_abstention_threshold(trained):
+    _, m = trained
+    a = m["cross_validation"]["abstention"]
+    assert a["threshold"] is None or (0 < a["coverage"] <= 1 and a["kappa"] >= a["target_kappa"])
+
+
+def test_abstention_curve_trades_coverage_for_agreement():
+    import numpy as np
+
+    from autocode.learn import abstention
+
+    rng = np.random.default_rng(1)
+    truth = rng.choice(list("ab"), 300)
+    confidence = rng.uniform(0, 1, 300)
+    predicted = np.where(rng.uniform(0, 1, 300) < confidence, truth, np.where(truth == "a", "b", "a"))
+    curve = abstention(truth, predicted, confidence)["curve"]
+    assert curve[0]["coverage"] == 1.0 and curve[-1]["coverage"] < 0.2
+    assert curve[-1]["kappa"] > curve[0]["kappa"]
