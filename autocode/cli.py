@@ -142,7 +142,8 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
     for warning in report.warnings:
         warn(warning)
     out.print(f"Added {len(report.added)} document(s), replaced {len(report.replaced)}, "
-              f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored, {report.embedded} embedded.")
+              f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
+    out.print(f"Embedded {report.embedded} participant utterance(s) new to the project.")
     if report.replaced:
         out.print(f"Kept {report.kept_codings} coding(s) whose text is unchanged in the new versions.")
     out.print("Next: [bold]autocode propose[/] to find candidate codes.")

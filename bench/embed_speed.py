@@ -58,7 +58,7 @@ def add_once(files: list[Path], work: Path, batch_size: int) -> tuple[float, Pat
     settings = project / "autocode.toml"
     settings.write_text(re.sub(r"batch_size = \d+", f"batch_size = {batch_size}", settings.read_text()))
     seconds, out = timed([sys.executable, "-m", "autocode.cli", "--quiet", "add", *map(str, files), "--project", str(project)])
-    return seconds, project, int(re.search(r"(\d+)\s+embedded", out).group(1))
+    return seconds, project, int(re.search(r"Embedded\s+(\d+)", out).group(1))
 
 
 def embedded_texts(project: Path) -> list[str]:
@@ -94,7 +94,7 @@ def cache(project: Path, extra: Path) -> dict:
     with sqlite3.connect(project / "autocode.db") as conn:
         new = {r[0] for r in conn.execute("SELECT text FROM utterances WHERE is_interviewer = 0 AND document = ?",
                                           (extra.stem,))} - before
-    embedded = int(re.search(r"(\d+)\s+embedded", out).group(1))
+    embedded = int(re.search(r"Embedded\s+(\d+)", out).group(1))
     first, _ = timed([sys.executable, "-m", "autocode.cli", "--quiet", "propose", "--project", str(project)])
     again, _ = timed([sys.executable, "-m", "autocode.cli", "--quiet", "propose", "--project", str(project)])
     print(f"cache: one more transcript ({extra.stem}) embedded {embedded} utterances; its new participant texts: "
@@ -112,7 +112,7 @@ def remainder(project: Path, files: list[Path], work: Path) -> dict:
         conn.execute("ATTACH DATABASE ? AS old", (str(project / "autocode.db"),))
         conn.execute("INSERT INTO embeddings SELECT * FROM old.embeddings")
     seconds, out = timed([sys.executable, "-m", "autocode.cli", "--quiet", "add", *map(str, files), "--project", str(fresh)])
-    embedded = re.search(r"(\d+)\s+embedded", out).group(1)
+    embedded = re.search(r"Embedded\s+(\d+)", out).group(1)
     print(f"remainder: autocode add of the same {len(files)} transcripts with every vector cached: {seconds:.1f} s "
           f"({embedded} embedded)", flush=True)
     return {"add_all_cached_s": seconds}
