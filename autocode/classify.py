@@ -204,16 +204,27 @@ class ThemeClassifier:
     def theme_of(self, code: str) -> str:
         return self.themes_.get(code, "")
 
-    def nearest_examples(self, embeddings: np.ndarray, labels, k: int = 2) -> list[list[tuple[str, float]]]:
-        """For each row, the k most similar training examples that carry the same label: the reason."""
+    def nearest_examples(self, embeddings: np.ndarray, labels, k: int = 2,
+                         chunk: int = 2048) -> list[list[tuple[str, float]]]:
+        """For each row, the k most similar training examples that carry the same label: the reason.
+
+        Rows are compared label by label and a chunk at a time, so memory stays bounded
+        (a whole similarity matrix of a large project would need many GB).
+        """
         self._check_fitted()
-        sims = np.asarray(embeddings, dtype=np.float32) @ self.examples_X_.T
+        X = np.asarray(embeddings, dtype=np.float32)
+        labels = np.asarray(labels, dtype=object)
         train = np.asarray(self.examples_label_, dtype=object)
-        out = []
-        for row, label in zip(sims, labels):
-            idx = np.flatnonzero(train == label)
-            best = idx[np.argsort(-row[idx], kind="stable")[:k]]
-            out.append([(self.examples_text_[i], float(row[i])) for i in best])
+        out: list[list[tuple[str, float]]] = [[] for _ in range(len(X))]
+        for label in dict.fromkeys(labels.tolist()):
+            pool = np.flatnonzero(train == label)
+            rows = np.flatnonzero(labels == label)
+            for start in range(0, len(rows), chunk):
+                part = rows[start:start + chunk]
+                sims = X[part] @ self.examples_X_[pool].T
+                for r, row in zip(part, sims):
+                    best = np.argsort(-row, kind="stable")[:k]
+                    out[r] = [(self.examples_text_[pool[i]], float(row[i])) for i in best]
         return out
 
     # -- saving -----------------------------------------------------------------------------

@@ -150,6 +150,8 @@ def suggest(project: Project, documents: list[str] | None = None, classifier: Th
     with them (``autocode compare alice machine``).
     """
     with project.transaction() as conn:
+        if documents:  # a typo in a document id is the first thing to tell
+            check_documents(conn, documents)
         clf = classifier or latest_classifier(conn)[0]
         targets = _targets(conn, documents, include_coded)
         if not targets:
