@@ -195,22 +195,70 @@ def _label(keywords: list[str]) -> str:
 
 def propose(project: Project, seed: int | None = None, min_cluster_size: int | None = None,
             model: str | None = None, coder: str | None = None) -> list[Candidate]:
-    """Cluster participant utterances and replace the open candidates with the new ones."""
+    """Cluster participant utterances and replace the open candidates with the new ones.
+
+    Clustering is deterministic, so when neither the utterances nor the settings changed
+    since the last run, its open candidates are what a new run would give: they are kept.
+    """
     seed = project.setting("cluster", "seed") if seed is None else seed
     size = project.setting("cluster", "min_cluster_size") if min_cluster_size is None else min_cluster_size
     model = model or project.setting("embedding", "model")
+    dims = project.setting("cluster", "dimensions")
     with project.transaction() as conn:
         utts = utterances(conn)
+        mark = fingerprint(conn, utts, model, seed, size, dims)
+        if mark == _last_fingerprint(conn):
+            found = stored_candidates(conn)
+            project.log("propose", coder or default_coder(), candidates=len(found), seed=seed,
+                        min_cluster_size=size, model=model, fingerprint=mark, reused=True)
+            return found
         X = cached_encode(conn, [u.text for u in utts], model, project.setting("embedding", "batch_size"))
-        labels = cluster_labels(X, size, project.setting("cluster", "dimensions"), seed)
+        labels = cluster_labels(X, size, dims, seed)
         found = describe(utts, X, labels)
         match_codebook(conn, found, model)
         conn.execute("DELETE FROM candidates WHERE status = 'open'")
         for c in found:
             _insert(conn, c)
         project.log("propose", coder or default_coder(), candidates=len(found), seed=seed,
-                    min_cluster_size=size, model=model, unassigned=int((labels == -1).sum()))
+                    min_cluster_size=size, model=model, unassigned=int((labels == -1).sum()), fingerprint=mark)
     return found
+
+
+def fingerprint(conn, utts: list[Utterance], model: str, seed: int, size: int, dims: int) -> str:
+    """What a run depends on: the utterances, the model and backend, the settings, and the
+    codebook (each candidate names its closest code)."""
+    from hashlib import sha256
+
+    from .embed import model_key, project_backend
+
+    codes = [(c.id, c.name, c.definition) for c in codebook.load(conn).codes]
+    digest = sha256(json.dumps([model_key(model, project_backend(conn)), seed, size, dims, codes]).encode())
+    for u in utts:
+        digest.update(f"{u.id}\x1f{u.text}\x1e".encode())
+    return digest.hexdigest()
+
+
+def _last_fingerprint(conn) -> str | None:
+    """The last run's fingerprint. Candidates decided since then stay decided: reusing the run
+    leaves only the open ones, where a fresh run would bring the decided ones back as new."""
+    row = conn.execute("SELECT id, details FROM decisions WHERE action = 'propose' ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return None
+    return json.loads(row["details"]).get("fingerprint")
+
+
+def stored_candidates(conn) -> list[Candidate]:
+    """The open candidates, read back from the project."""
+    out = []
+    for r in conn.execute("SELECT * FROM candidates WHERE status = 'open' ORDER BY id").fetchall():
+        members = conn.execute("SELECT utterance, distance, example_rank FROM candidate_members WHERE candidate = ?"
+                               " ORDER BY utterance", (r["id"],)).fetchall()
+        examples = [m["utterance"] for m in sorted(members, key=lambda m: m["example_rank"] if m["example_rank"]
+                                                   is not None else 1 << 30) if m["example_rank"] is not None]
+        out.append(Candidate(r["label"], json.loads(r["keywords"]), [m["utterance"] for m in members],
+                             [m["distance"] for m in members], examples, r["n_documents"], r["n_participants"],
+                             nearest_code=r["nearest_code"], nearest_similarity=r["nearest_similarity"]))
+    return out
 
 
 def match_codebook(conn, found: list[Candidate], model: str | None) -> None:

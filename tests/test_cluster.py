@@ -121,3 +121,31 @@ def test_utterances_far_from_every_group_stay_unassigned():
     centres = np.eye(3)[:2]
     X = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
     assert list(nearest_centre(X, centres, threshold=0.4)) == [0, 1, -1]
+
+
+def test_propose_again_over_unchanged_transcripts_reuses_the_candidates(demo_project):
+    """Clustering is deterministic: a second run over the same utterances keeps the open
+    candidates instead of clustering again (issue 6: at most 5% of the first run's time)."""
+    import time
+
+    from autocode.cluster import propose
+    from autocode.review import reject
+
+    p = demo_project
+    start = time.perf_counter()
+    first = propose(p)
+    took = time.perf_counter() - start
+    ids = [r[0] for r in p.conn.execute("SELECT id FROM candidates WHERE status = 'open' ORDER BY id")]
+    reject(p, [ids[0]], "tester")
+    start = time.perf_counter()
+    again = propose(p)
+    assert time.perf_counter() - start < took / 5
+    assert [c.label for c in again] == [c.label for c in first][1:] or len(again) == len(first) - 1
+    assert [r[0] for r in p.conn.execute("SELECT id FROM candidates WHERE status = 'open' ORDER BY id")] == ids[1:]
+    assert sorted(again[0].members) == sorted(r[0] for r in p.conn.execute(
+        "SELECT utterance FROM candidate_members WHERE candidate = ?", (ids[1],)))
+    details = p.conn.execute("SELECT details FROM decisions WHERE action = 'propose' ORDER BY id DESC").fetchone()[0]
+    assert '"reused": true' in details
+    changed = propose(p, seed=1)  # another seed is another clustering
+    assert len(changed) > 0 and '"reused"' not in p.conn.execute(
+        "SELECT details FROM decisions WHERE action = 'propose' ORDER BY id DESC").fetchone()[0]
