@@ -8,7 +8,7 @@ undone (undo.py).
 from __future__ import annotations
 
 from .codings import MACHINE
-from .errors import AutocodeError
+from .errors import AutocodeError, NotFound
 from .review import _code, _coder
 from .store import Project, now
 from .undo import recorded
@@ -18,7 +18,7 @@ def _suggestion(conn, utterance: int):
     row = conn.execute("SELECT code, confidence FROM codings WHERE coder = ? AND utterance = ?",
                        (MACHINE, utterance)).fetchone()
     if row is None:
-        raise AutocodeError(f"utterance {utterance} has no machine suggestion",
+        raise NotFound(f"utterance {utterance} has no machine suggestion",
                             "run 'autocode suggest' (or press Retrain and suggest on the review page) for its transcript first")
     return row
 

@@ -20,6 +20,16 @@ class AutocodeError(Exception):
         return f"{text}\nWhat to do: {self.fix}" if self.fix else text
 
 
+class NotFound(AutocodeError):
+    """A named thing (candidate, code, theme, utterance, view) does not exist. The review app
+    answers these with 404."""
+
+
+class Conflict(AutocodeError):
+    """The project's state forbids this now: already decided, or nothing to undo. The review
+    app answers these with 409."""
+
+
 def line_of(text: str, offset: int) -> int:
     """1-based line number of a character offset, for messages that point into a file."""
     return text.count("\n", 0, offset) + 1

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from . import confirm, review, undo, webviews
-from .errors import AutocodeError
+from .errors import AutocodeError, Conflict, NotFound
 from .store import Project, default_coder
 
 HERE = Path(__file__).parent
@@ -153,12 +153,7 @@ async def guard(request: Request, call_next):
 
 def status_of(exc: AutocodeError) -> int:
     """409 when the project's state forbids it now, 404 when a named thing does not exist."""
-    if any(w in exc.problem for w in ("already", "nothing to", "can't undo", "can't redo")):
-        return 409
-    if exc.problem.startswith(("there is no", "no classifier")) or any(
-            w in exc.problem for w in (" is not in candidate", " has no machine suggestion")):
-        return 404
-    return 400
+    return 409 if isinstance(exc, Conflict) else 404 if isinstance(exc, NotFound) else 400
 
 
 async def autocode_error(request: Request, exc: AutocodeError) -> JSONResponse:
@@ -195,7 +190,7 @@ def page_routes(app: FastAPI) -> None:
                  "suggestions": lambda: webviews.suggestions(p, document, order, coder),
                  "log": lambda: {"decisions": webviews.log(p.conn)}}
         if view not in views:
-            raise AutocodeError(f"there is no view '{view}'", f"use one of: {', '.join(views)}")
+            raise NotFound(f"there is no view '{view}'", f"use one of: {', '.join(views)}")
         return render(request, f"{view}.html", **views[view](), coder=coder)
 
     @app.get("/part/candidate/{cid}", response_class=HTMLResponse)
@@ -339,7 +334,7 @@ def other_routes(app: FastAPI) -> None:
     def export(fmt: str, p: Project = Depends(open_project)):
         name = webviews.EXPORTS.get(fmt)
         if name is None:
-            raise AutocodeError(f"there is no export format '{fmt}'", f"use one of: {', '.join(webviews.EXPORTS)}")
+            raise NotFound(f"there is no export format '{fmt}'", f"use one of: {', '.join(webviews.EXPORTS)}")
         folder = Path(tempfile.mkdtemp(prefix="autocode-export-"))
         try:
             webviews.export(p, fmt, folder / name)

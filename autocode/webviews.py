@@ -11,7 +11,7 @@ from . import codebook as cb
 from . import report
 from .cluster import list_candidates
 from .codings import MACHINE
-from .errors import AutocodeError
+from .errors import AutocodeError, NotFound
 from .store import Project
 
 EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", "qdpx": "project.qdpx",
@@ -38,7 +38,7 @@ def candidate(conn, cid: int) -> dict:
     """One candidate with every member utterance and the turns on either side of it."""
     row = conn.execute("SELECT * FROM candidates WHERE id = ?", (cid,)).fetchone()
     if row is None:
-        raise AutocodeError(f"there is no candidate {cid}", "go back to the list of candidates")
+        raise NotFound(f"there is no candidate {cid}", "go back to the list of candidates")
     members = conn.execute(
         "SELECT u.id, u.document, u.idx, u.speaker, u.text, m.distance FROM candidate_members m"
         " JOIN utterances u ON u.id = m.utterance WHERE m.candidate = ? ORDER BY m.distance", (cid,)).fetchall()
@@ -82,10 +82,10 @@ def suggestions(project: Project, document: str, order: str, coder: str) -> dict
     conn = project.conn
     docs = documents(conn)
     if order not in ("position", "uncertain"):
-        raise AutocodeError(f"there is no order '{order}'", "use 'position' or 'uncertain'")
+        raise NotFound(f"there is no order '{order}'", "use 'position' or 'uncertain'")
     document = document or next((d["id"] for d in docs if d["suggestions"]), docs[0]["id"] if docs else "")
     if document and document not in {d["id"] for d in docs}:
-        raise AutocodeError(f"there is no document '{document}'", "pick one from the list")
+        raise NotFound(f"there is no document '{document}'", "pick one from the list")
     rows = _rows(conn, document, coder)
     if order == "uncertain":
         rows = _least_certain_first([r for r in rows if r["suggested"] is not None and r["verdict"] is None],
