@@ -218,7 +218,7 @@ def propose(project: Project, seed: int | None = None, min_cluster_size: int | N
         match_codebook(conn, found, model)
         conn.execute("DELETE FROM candidates WHERE status = 'open'")
         for c in found:
-            _insert(conn, c)
+            insert_candidate(conn, c)
         project.log("propose", coder or default_coder(), candidates=len(found), seed=seed,
                     min_cluster_size=size, model=model, unassigned=int((labels == -1).sum()), fingerprint=mark)
     return found
@@ -241,7 +241,7 @@ def fingerprint(conn, utts: list[Utterance], model: str, seed: int, size: int, d
 def _last_fingerprint(conn) -> str | None:
     """The last run's fingerprint. Candidates decided since then stay decided: reusing the run
     leaves only the open ones, where a fresh run would bring the decided ones back as new."""
-    row = conn.execute("SELECT id, details FROM decisions WHERE action = 'propose' ORDER BY id DESC LIMIT 1").fetchone()
+    row = conn.execute("SELECT details FROM decisions WHERE action = 'propose' ORDER BY id DESC LIMIT 1").fetchone()
     if row is None:
         return None
     return json.loads(row["details"]).get("fingerprint")
@@ -272,7 +272,8 @@ def match_codebook(conn, found: list[Candidate], model: str | None) -> None:
         cand.nearest_code, cand.nearest_similarity = codes[int(row.argmax())].id, float(row.max())
 
 
-def _insert(conn, c: Candidate) -> None:
+def insert_candidate(conn, c: Candidate) -> int:
+    """Store a candidate and its members; returns its id."""
     cur = conn.execute(
         "INSERT INTO candidates (label, keywords, size, n_documents, n_participants, nearest_code,"
         " nearest_similarity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -282,6 +283,7 @@ def _insert(conn, c: Candidate) -> None:
     conn.executemany(
         "INSERT INTO candidate_members (candidate, utterance, distance, example_rank) VALUES (?, ?, ?, ?)",
         [(cur.lastrowid, u, d, rank.get(u)) for u, d in zip(c.members, c.distances)])
+    return cur.lastrowid
 
 
 def list_candidates(conn, status: str | None = "open") -> list[dict]:

@@ -154,8 +154,10 @@ class Utterance:
         return f"{self.document}/{self.speaker}"
 
 
-def utterances(conn, documents: list[str] | None = None, participants_only: bool = True) -> list[Utterance]:
-    """Utterances in document order; interviewer turns are left out unless asked for."""
+def utterances(conn, documents: list[str] | None = None, participants_only: bool = True,
+               candidate: int | None = None) -> list[Utterance]:
+    """Utterances in document order; interviewer turns are left out unless asked for.
+    ``candidate`` keeps only the members of that candidate code."""
     sql = "SELECT id, document, idx, speaker, start, end, text, is_interviewer FROM utterances"
     where, args = [], []
     if participants_only:
@@ -163,6 +165,9 @@ def utterances(conn, documents: list[str] | None = None, participants_only: bool
     if documents:
         where.append(f"document IN ({','.join('?' * len(documents))})")
         args.extend(documents)
+    if candidate is not None:
+        where.append("id IN (SELECT utterance FROM candidate_members WHERE candidate = ?)")
+        args.append(candidate)
     sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY document, idx"
     return [Utterance(*r[:7], bool(r[7])) for r in conn.execute(sql, args)]
 

@@ -18,7 +18,7 @@ from .codings import MACHINE, labels_by_utterance, require_coder
 from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
 from .embed import cached_encode
-from .errors import AutocodeError
+from .errors import NotFound
 from .store import Project, default_coder, now
 
 
@@ -137,7 +137,7 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
 def latest_classifier(conn) -> tuple[ThemeClassifier, dict]:
     row = conn.execute("SELECT model, metrics FROM classifiers ORDER BY id DESC LIMIT 1").fetchone()
     if row is None:
-        raise AutocodeError("no classifier has been trained in this project yet",
+        raise NotFound("no classifier has been trained in this project yet",
                             "confirm some codings (accept candidates or import-codings), then run 'autocode train'")
     return ThemeClassifier.from_bytes(row["model"]), json.loads(row["metrics"])
 
@@ -150,9 +150,7 @@ def suggest(project: Project, documents: list[str] | None = None, classifier: Th
     with them (``autocode compare alice machine``).
     """
     with project.transaction() as conn:
-        if documents:  # a typo in a document id is the first thing to tell
-            check_documents(conn, documents)
-        clf = classifier or latest_classifier(conn)[0]
+        clf = _classifier_for(conn, documents, classifier)
         targets = _targets(conn, documents, include_coded)
         if not targets:
             return []
@@ -170,7 +168,7 @@ def next_to_confirm(project: Project, n: int = 20, documents: list[str] | None =
     by margin, see ``bench/active_learning.py``). Each row is a suggestion plus its
     ``uncertainty`` (1 minus the gap between the two likeliest codes). Stores no coding."""
     with project.transaction() as conn:
-        clf = latest_classifier(conn)[0]
+        clf = _classifier_for(conn, documents)
         targets = _targets(conn, documents, include_coded=False)
         if not targets or n <= 0:
             return []
@@ -179,10 +177,16 @@ def next_to_confirm(project: Project, n: int = 20, documents: list[str] | None =
     return [rows[i] for i in order[:n]]
 
 
-def _targets(conn, documents: list[str] | None, include_coded: bool) -> list[Utterance]:
-    """Participant utterances of ``documents`` (all when None), less those a person coded."""
+def _classifier_for(conn, documents: list[str] | None, classifier: ThemeClassifier | None = None) -> ThemeClassifier:
+    """The classifier to code ``documents`` with; a typo in a document id is told first."""
     if documents:
         check_documents(conn, documents)
+    return classifier or latest_classifier(conn)[0]
+
+
+def _targets(conn, documents: list[str] | None, include_coded: bool) -> list[Utterance]:
+    """Participant utterances of ``documents`` (all when None, checked by the caller), less
+    those a person coded."""
     human = set() if include_coded else {
         r[0] for r in conn.execute("SELECT DISTINCT utterance FROM codings WHERE coder != ?", (MACHINE,))}
     return [u for u in utterances(conn, documents) if u.id not in human]

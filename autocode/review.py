@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import codebook as cb
-from .errors import AutocodeError
+from .errors import AutocodeError, Conflict, NotFound
 from .store import Project, default_coder, now
 from .undo import recorded
 
@@ -21,9 +21,9 @@ def _coder(coder: str | None) -> str:
 def _open_candidate(conn, cid: int) -> dict:
     row = conn.execute("SELECT * FROM candidates WHERE id = ?", (cid,)).fetchone()
     if row is None:
-        raise AutocodeError(f"there is no candidate {cid}", "list candidates with 'autocode candidates'")
+        raise NotFound(f"there is no candidate {cid}", "list candidates with 'autocode candidates'")
     if row["status"] != "open":
-        raise AutocodeError(f"candidate {cid} was already {row['status']}", "see 'autocode log' for who decided it")
+        raise Conflict(f"candidate {cid} was already {row['status']}", "see 'autocode log' for who decided it")
     return dict(row)
 
 
@@ -33,7 +33,7 @@ def _theme(conn, ref: str) -> cb.Theme:
         names = ", ".join(f"{t.id} ({t.name})" for t in cb.load(conn).themes) or "none yet"
         if not ref.strip():
             raise AutocodeError("a new code needs a theme", f"name one with --theme; themes: {names}")
-        raise AutocodeError(f"there is no theme '{ref}'",
+        raise NotFound(f"there is no theme '{ref}'",
                             f"use one of: {names}; or create it first with: autocode theme add \"{ref}\"")
     return theme
 
@@ -41,7 +41,7 @@ def _theme(conn, ref: str) -> cb.Theme:
 def _code(conn, ref: str) -> cb.Code:
     code = cb.load(conn).find_code(ref)
     if code is None:
-        raise AutocodeError(f"there is no code '{ref}' in the codebook",
+        raise NotFound(f"there is no code '{ref}' in the codebook",
                             "see the codes with 'autocode codebook', or check the spelling")
     return code
 
@@ -127,7 +127,7 @@ def add_theme(project: Project, name: str, definition: str = "", theme_id: str |
               coder: str | None = None) -> cb.Theme:
     with recorded(project) as conn:
         if cb.load(conn).find_theme(theme_id or name):
-            raise AutocodeError(f"a theme '{name}' already exists", "choose another name, or use it as it is")
+            raise Conflict(f"a theme '{name}' already exists", "choose another name, or use it as it is")
         theme = cb.Theme(theme_id or cb.slug(name), name, definition)
         cb.store(conn, cb.Codebook([theme]))
         project.log("add-theme", _coder(coder), theme=theme.id, name=name)
@@ -185,7 +185,7 @@ def _take_out(conn, cid: int, utterance: int) -> None:
     _open_candidate(conn, cid)
     gone = conn.execute("DELETE FROM candidate_members WHERE candidate = ? AND utterance = ?", (cid, utterance))
     if gone.rowcount == 0:
-        raise AutocodeError(f"utterance {utterance} is not in candidate {cid}",
+        raise NotFound(f"utterance {utterance} is not in candidate {cid}",
                             "refresh the page: someone may have moved it already")
     _recount(conn, cid)
 
@@ -200,29 +200,21 @@ def _recount(conn, cid: int) -> None:
 def split(project: Project, cid: int, parts: int = 2, coder: str | None = None) -> list[int]:
     """Re-cluster a candidate's utterances into ``parts`` sub-candidates; the candidate is closed."""
     from . import cluster
+    from .corpus import utterances
     from .embed import cached_encode
 
     with recorded(project) as conn:
-        members = _members(conn, _open_candidate(conn, cid)["id"])
+        members = utterances(conn, participants_only=False, candidate=_open_candidate(conn, cid)["id"])
         if not 2 <= parts <= len(members) // 2:
             raise AutocodeError(f"candidate {cid} has {len(members)} utterances, too few to split into {parts}",
                                 "split into fewer parts, or remove single utterances instead")
         X = cached_encode(conn, [u.text for u in members], project.setting("embedding", "model"))
         found = cluster.describe(members, X, _kmeans(X, parts, project.setting("cluster", "seed")))
         cluster.match_codebook(conn, found, project.setting("embedding", "model"))
-        new = [_insert_candidate(conn, cluster, c) for c in found]
+        new = [cluster.insert_candidate(conn, c) for c in found]
         conn.execute("UPDATE candidates SET status = 'split' WHERE id = ?", (cid,))
         project.log("split", _coder(coder), candidates=[cid], into=new)
     return new
-
-
-def _members(conn, cid: int):
-    from .corpus import Utterance
-
-    rows = conn.execute("SELECT u.id, u.document, u.idx, u.speaker, u.start, u.end, u.text, u.is_interviewer"
-                        " FROM candidate_members m JOIN utterances u ON u.id = m.utterance"
-                        " WHERE m.candidate = ? ORDER BY u.document, u.idx", (cid,)).fetchall()
-    return [Utterance(*r[:7], bool(r[7])) for r in rows]
 
 
 def _kmeans(X, parts: int, seed: int):
@@ -231,18 +223,13 @@ def _kmeans(X, parts: int, seed: int):
     return KMeans(n_clusters=parts, n_init=10, random_state=seed).fit_predict(X)
 
 
-def _insert_candidate(conn, cluster, c) -> int:
-    cluster._insert(conn, c)
-    return conn.execute("SELECT max(id) FROM candidates").fetchone()[0]
-
-
 def reorder_themes(project: Project, theme_ids: list[str], coder: str | None = None) -> list[str]:
     """Put themes in the order given; themes not named keep their order after them."""
     with recorded(project) as conn:
         current = [t.id for t in cb.load(conn).themes]
         unknown = [t for t in theme_ids if t not in current]
         if unknown:
-            raise AutocodeError(f"there is no theme '{unknown[0]}'", f"use theme ids from: {', '.join(current)}")
+            raise NotFound(f"there is no theme '{unknown[0]}'", f"use theme ids from: {', '.join(current)}")
         order = list(dict.fromkeys(theme_ids)) + [t for t in current if t not in theme_ids]
         conn.executemany("UPDATE themes SET position = ? WHERE id = ?", list(enumerate(order)))
         project.log("reorder-themes", _coder(coder), order=order)

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from contextlib import contextmanager
 
-from .errors import AutocodeError
+from .errors import Conflict
 from .store import Project, default_coder
 
 # Decisions that rewrite many rows without recording them: undo cannot reach past one.
@@ -39,30 +39,38 @@ def recorded(project: Project):
 def undo(project: Project, coder: str | None = None) -> dict:
     """Reverse the latest decision not yet undone."""
     with project.transaction() as conn:
-        step = _latest(conn, "kind IN ('action', 'redo')")
+        step = _undoable(conn)
         if step is None:
-            raise AutocodeError("there is nothing to undo", "make a review decision first")
+            raise Conflict("there is nothing to undo", "make a review decision first")
         return _reverse(project, conn, step, "undo", coder)
 
 
 def redo(project: Project, coder: str | None = None) -> dict:
     """Make again the latest undone decision, unless a new decision came after the undo."""
     with project.transaction() as conn:
-        step = _latest(conn, "kind = 'undo'")
-        newer = step and conn.execute("SELECT 1 FROM undo_steps WHERE kind = 'action' AND id > ?",
-                                      (step["id"],)).fetchone()
-        if step is None or newer:
-            raise AutocodeError("there is nothing to redo", "redo only follows an undo, before any new decision")
+        step = _redoable(conn)
+        if step is None:
+            raise Conflict("there is nothing to redo", "redo only follows an undo, before any new decision")
         return _reverse(project, conn, step, "redo", coder)
 
 
 def available(conn) -> dict:
     """What undo and redo would do now, for the review page's buttons."""
-    u = _latest(conn, "kind IN ('action', 'redo')")
-    r = _latest(conn, "kind = 'undo'")
-    if r and conn.execute("SELECT 1 FROM undo_steps WHERE kind = 'action' AND id > ?", (r["id"],)).fetchone():
-        r = None
+    u, r = _undoable(conn), _redoable(conn)
     return {"undo": _what(conn, u) if u and not _blocked(conn, u) else None, "redo": _what(conn, r) if r else None}
+
+
+def _undoable(conn):
+    """The step undo would reverse: the latest action or redo not undone yet."""
+    return _latest(conn, "kind IN ('action', 'redo')")
+
+
+def _redoable(conn):
+    """The step redo would reverse: the latest undo, unless a new action came after it."""
+    step = _latest(conn, "kind = 'undo'")
+    if step and conn.execute("SELECT 1 FROM undo_steps WHERE kind = 'action' AND id > ?", (step["id"],)).fetchone():
+        return None
+    return step
 
 
 def _latest(conn, where: str):
@@ -96,7 +104,7 @@ def _brief(details: dict) -> str:
 def _reverse(project: Project, conn, step, kind: str, coder: str | None) -> dict:
     what = _what(conn, step)
     if barrier := _blocked(conn, step):
-        raise AutocodeError(f"can't undo '{what}': a later '{barrier}' changed the project since",
+        raise Conflict(f"can't undo '{what}': a later '{barrier}' changed the project since",
                             "make the opposite decision instead (for example, reject what was accepted)")
     new = conn.execute("INSERT INTO undo_steps (kind, target) VALUES (?, ?)", (kind, step["id"])).lastrowid
     statements = conn.execute("SELECT sql FROM undo_sql WHERE step = ? ORDER BY id DESC", (step["id"],)).fetchall()
@@ -106,7 +114,7 @@ def _reverse(project: Project, conn, step, kind: str, coder: str | None) -> dict
         for (sql,) in statements:
             conn.execute(sql)
     except sqlite3.IntegrityError:
-        raise AutocodeError(f"can't {kind} '{what}': later decisions depend on it",
+        raise Conflict(f"can't {kind} '{what}': later decisions depend on it",
                             f"{kind} those later decisions first") from None
     finally:
         conn.execute("UPDATE undo_state SET step = NULL")
