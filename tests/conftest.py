@@ -58,6 +58,16 @@ def demo_project(_demo_project_template, tmp_path) -> Project:
     p.close()
 
 
+def query(root, sql, *args) -> list[tuple]:
+    """Rows of a query on the project at ``root``, through a connection of its own (as another
+    process, such as the CLI or the review server, would see them)."""
+    p = Project(root)
+    try:
+        return [tuple(r) for r in p.conn.execute(sql, args)]
+    finally:
+        p.close()
+
+
 def snapshot(p: Project) -> dict:
     """Every table's rows, to show a failed command changed nothing."""
     tables = [r[0] for r in p.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]

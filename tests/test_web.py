@@ -19,6 +19,7 @@ from markupsafe import escape
 
 from autocode import Project, review
 from autocode.web import TOKEN_HEADER, create_app
+from conftest import query as rows
 
 TOKEN = "test-token"
 OK = {TOKEN_HEADER: TOKEN}
@@ -34,14 +35,6 @@ def root(_review_template, tmp_path):
 @pytest.fixture
 def client(root):
     return TestClient(create_app(root, "carol", token=TOKEN), base_url="http://127.0.0.1")
-
-
-def rows(root, sql, *args):
-    p = Project(root)
-    try:
-        return [tuple(r) for r in p.conn.execute(sql, args)]
-    finally:
-        p.close()
 
 
 def open_ids(root):

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from autocode import Project
-
 from conftest import REPO
+from conftest import query as db
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
@@ -66,14 +65,6 @@ def page(browser, served):
     yield page
     page.close()
     assert not errors, errors
-
-
-def db(root, sql, *args):
-    p = Project(root)
-    try:
-        return [tuple(r) for r in p.conn.execute(sql, args)]
-    finally:
-        p.close()
 
 
 def status(root, cid) -> str:
