@@ -155,7 +155,7 @@ def svg(results: list[dict], path: Path) -> None:
     """A hand-written SVG: one panel per corpus, kappa against fraction of labels."""
     W, H, pad = 360, 260, 45
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W * len(results)}" height="{H + 40}" '
-             'font-family="sans-serif" font-size="11">', f'<rect width="100%" height="100%" fill="white"/>']
+             'font-family="sans-serif" font-size="11">', '<rect width="100%" height="100%" fill="white"/>']
     colours = {"random": "#888888", "autocode": "#1f5fbf"}
     for n, r in enumerate(results):
         ox = n * W

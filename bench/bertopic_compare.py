@@ -28,7 +28,7 @@ import numpy as np
 from sklearn.metrics import adjusted_mutual_info_score
 
 from autocode.cluster import cluster_labels, keywords_by_group
-from autocode.embed import encode
+from common import encoded
 
 REPO = Path(__file__).resolve().parent.parent
 NHS_FILE = "datasets/nhs-patient-feedback/v6framework_230831.csv"
@@ -68,18 +68,6 @@ def nhs_corpus(shared: Path) -> tuple[list[str], list[str | None]]:
             texts.append(r[header.index("FFT answer")].strip())
             gold.append(codes[0])
     return texts, gold
-
-
-def embeddings(name: str, texts: list[str], cache: Path | None) -> np.ndarray:
-    """Bundled-MiniLM embeddings, computed once (and kept in ``cache`` when given)."""
-    path = cache / f"{name}-{len(texts)}.npy" if cache else None
-    if path and path.exists():
-        return np.load(path)
-    X = encode(texts)
-    if path:
-        cache.mkdir(parents=True, exist_ok=True)
-        np.save(path, X)
-    return X
 
 
 def run_autocode(texts: list[str], X: np.ndarray, seed: int) -> np.ndarray:
@@ -155,7 +143,7 @@ def main() -> None:
     for name, (key, load, keep) in corpora.items():
         if args.only in (None, key):
             texts, gold = load()
-            X = embeddings(key, texts, args.cache)
+            X = encoded(texts, args.cache / f"{key}-{len(texts)}.npy" if args.cache else None)
             report(name, texts[keep], gold[keep], X[keep], args.seed)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 
 def autocode(*args: str) -> str:
@@ -11,3 +12,19 @@ def autocode(*args: str) -> str:
     if done.returncode != 0:
         sys.exit(f"autocode {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
+
+
+def encoded(texts: list[str], path: Path | None):
+    """Bundled-model embeddings of ``texts``, kept in the .npy file ``path`` when given, so a
+    rerun of a benchmark skips the encoding."""
+    import numpy as np
+
+    from autocode.embed import encode
+
+    if path and path.is_file():
+        return np.load(path)
+    X = encode(texts)
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, X)
+    return X

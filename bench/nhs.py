@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from autocode.classify import ThemeClassifier
-from autocode.embed import encode
+from common import encoded
 
 REPO = Path(__file__).resolve().parent.parent
 FILE = "datasets/nhs-patient-feedback/v6framework_230831.csv"
@@ -72,17 +72,6 @@ def choose_threshold(texts, X, Y, labels, seed: int = 0) -> float:
     return THRESHOLDS[int(scores.argmax())]
 
 
-def embeddings(texts: list[str], work: Path | None) -> np.ndarray:
-    cache = work / "nhs-embeddings.npy" if work else None
-    if cache and cache.is_file():
-        return np.load(cache)
-    X = encode(texts)
-    if cache:
-        work.mkdir(parents=True, exist_ok=True)
-        np.save(cache, X)
-    return X
-
-
 def main() -> None:
     from sklearn.metrics import f1_score
 
@@ -94,7 +83,7 @@ def main() -> None:
         sys.exit(f"{args.shared / FILE} not found: this benchmark needs ../shared")
     texts, Y, labels = load(args.shared / FILE)
     t0 = time.perf_counter()
-    X = embeddings(texts, args.work)
+    X = encoded(texts, args.work / "nhs-embeddings.npy" if args.work else None)
     t_embed = time.perf_counter() - t0
     texts = np.asarray(texts, dtype=object)
     order = np.random.default_rng(0).permutation(len(texts))

@@ -81,7 +81,10 @@ def clustering_growth(sizes: list[int], no_sample_up_to: int, seed: int) -> None
 
     from autocode.cluster import SAMPLE_SIZE, cluster_labels
 
-    real = np.vstack([np.load(f) for f in sorted(Path("/tmp/bt-cache").glob("[pn]*[0-9].npy"))])
+    files = sorted(Path("/tmp/bt-cache").glob("[pn]*[0-9].npy"))
+    if not files:
+        sys.exit("no cached embeddings in /tmp/bt-cache: run bench/bertopic_compare.py --cache /tmp/bt-cache first")
+    real = np.vstack([np.load(f) for f in files])
     rng = np.random.default_rng(seed)
     print("| utterances | sampled (HDBSCAN on at most %d) s | unassigned | all rows through HDBSCAN s |\n|---|---|---|---|" % SAMPLE_SIZE)
     for n in sizes:
