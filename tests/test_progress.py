@@ -96,7 +96,9 @@ def test_ctrl_c_during_add_stops_cleanly_and_changes_nothing(project, tmp_path):
     before = snapshot(project)
     proc = subprocess.Popen([sys.executable, "-c", RUN_CLI_AND_ANNOUNCE, str(started), "add", str(table),
                              "--project", str(project.root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "AUTOCODE_DEBUG": ""})
+                            text=True, env={**os.environ, "AUTOCODE_DEBUG": ""},
+                            # a background CI job inherits SIGINT ignored; a terminal does not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)
