@@ -2,32 +2,53 @@
 
 The public API, one function or class per pipeline stage. Each CLI command is a thin
 wrapper over one of these.
+
+Names load on first use (PEP 562): ``import autocode`` stays cheap, so a command that only
+reads the project (or reuses a cached result) does not pay for scikit-learn, spaCy or torch.
 """
-from .classify import ThemeClassifier
-from .cluster import Candidate, cluster_labels, list_candidates, propose
-from .codebook import Code, Codebook, Theme, load_yaml as load_codebook
-from .codings import import_codings
-from .agreement import kappa_words
-from .compare import compare_files, compare_project, pair_agreement
-from .corpus import Utterance, add_files, utterances
-from .embed import cached_encode, encode
-from .errors import AutocodeError
-from .export import coding_rows, export_csv
-from .ingest import Transcript, Turn, read_transcripts
-from .learn import cross_validate, next_to_confirm, suggest, train
-from . import confirm, undo
-from .review import (accept, add_theme, define_code, merge, move_code, move_utterance, reject,
-                     remove_utterance, rename_candidate, rename_code, rename_theme, reorder_themes, split)
-from .segment import split_turns
-from .store import Project
+from __future__ import annotations
+
+from importlib import import_module
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AutocodeError", "Candidate", "Code", "Codebook", "Project", "Theme", "ThemeClassifier", "Transcript",
-    "Turn", "Utterance", "accept", "add_files", "add_theme", "cached_encode", "compare_files", "compare_project", "pair_agreement", "cluster_labels",
-    "coding_rows", "cross_validate", "encode", "export_csv", "import_codings", "kappa_words", "list_candidates",
-    "load_codebook", "merge", "move_code", "next_to_confirm", "propose", "read_transcripts", "reject", "rename_code",
-    "rename_theme", "split_turns", "confirm", "undo", "define_code", "move_utterance",
-    "remove_utterance", "rename_candidate", "reorder_themes", "split", "suggest", "train", "utterances",
-]
+# public name -> (module, attribute in it); attribute None means the module itself
+_PUBLIC = {
+    "ThemeClassifier": ("classify", None),
+    "Candidate": ("cluster", None), "cluster_labels": ("cluster", None), "list_candidates": ("cluster", None),
+    "propose": ("cluster", None),
+    "Code": ("codebook", None), "Codebook": ("codebook", None), "Theme": ("codebook", None),
+    "load_codebook": ("codebook", "load_yaml"),
+    "import_codings": ("codings", None),
+    "kappa_words": ("agreement", None),
+    "compare_files": ("compare", None), "compare_project": ("compare", None), "pair_agreement": ("compare", None),
+    "Utterance": ("corpus", None), "add_files": ("corpus", None), "utterances": ("corpus", None),
+    "cached_encode": ("embed", None), "encode": ("embed", None),
+    "AutocodeError": ("errors", None),
+    "coding_rows": ("export", None), "export_csv": ("export", None),
+    "Transcript": ("ingest", None), "Turn": ("ingest", None), "read_transcripts": ("ingest", None),
+    "cross_validate": ("learn", None), "next_to_confirm": ("learn", None), "suggest": ("learn", None),
+    "train": ("learn", None),
+    "confirm": ("confirm", ""), "undo": ("undo", ""),
+    **{name: ("review", None) for name in (
+        "accept", "add_theme", "define_code", "merge", "move_code", "move_utterance", "reject",
+        "remove_utterance", "rename_candidate", "rename_code", "rename_theme", "reorder_themes", "split")},
+    "split_turns": ("segment", None),
+    "Project": ("store", None),
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'autocode' has no attribute {name!r}")
+    module, attribute = _PUBLIC[name]
+    loaded = import_module(f".{module}", __name__)
+    value = loaded if attribute == "" else getattr(loaded, attribute or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -14,9 +14,6 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import HDBSCAN
-from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
 from . import codebook
 from .corpus import Utterance, utterances
@@ -29,7 +26,6 @@ FILLER = {"um", "uh", "er", "erm", "mm", "hmm", "yeah", "yes", "okay", "ok", "li
           "mean", "just", "really", "sort", "kind", "actually", "thing", "things", "right", "laughs",
           "pause", "bit", "lot", "quite", "say", "said", "sure", "don", "ve", "ll", "did", "does",
           "got", "going", "gonna", "way", "probably", "maybe", "suppose", "guess", "well", "oh"}
-STOP_WORDS = sorted(ENGLISH_STOP_WORDS | FILLER)
 N_EXAMPLES = 5
 ASSIGN_SIMILARITY = 0.4
 SIZE_DIVISOR = 150        # smallest group: 1/150 of the utterances (at least 5); tuned on dev data
@@ -91,6 +87,9 @@ def density_groups(X: np.ndarray, min_cluster_size: int = 0, dimensions: int = 5
     n = len(X)
     size = min_cluster_size or max(5, round(n / SIZE_DIVISOR))
     dims = max(2, min(dimensions, X.shape[1], n - 1))
+    from sklearn.cluster import HDBSCAN  # scikit-learn loads only when clustering runs
+    from sklearn.decomposition import PCA
+
     reduced = PCA(n_components=dims, random_state=seed).fit_transform(X)
     # "leaf" selection: many small, tight groups, rather than "eom"'s tendency on
     # single-topic interviews to return one group holding nearly everything.
@@ -146,7 +145,10 @@ def keywords_by_group(texts: list[str], labels: np.ndarray, n: int = N_KEYWORDS)
     for t, l in zip(texts, labels.tolist()):
         if l != -1:
             buckets[l].append(t)
-    vectorizer = CountVectorizer(stop_words=STOP_WORDS, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+
+    stop_words = sorted(ENGLISH_STOP_WORDS | FILLER)
+    vectorizer = CountVectorizer(stop_words=stop_words, ngram_range=(1, 2), token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
     try:
         counts = vectorizer.fit_transform([" ".join(b) for b in buckets.values()]).astype(float).tocsr()
     except ValueError:  # nothing but stop words

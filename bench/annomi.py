@@ -1,12 +1,17 @@
 """Machine against expert coders on AnnoMI (real counselling transcripts), through the CLI.
 
-    python bench/annomi.py [--shared ../shared] [--task therapist|client|both]
+    python bench/annomi.py [--shared ../shared] [--task therapist|client|both] [--full]
 
 For each task (therapist behaviour: question, reflection, therapist_input, other; client talk
 type: change, neutral, sustain) it holds out 20% of transcripts (seed 0), adds every utterance
 as a table (so each is read after the one before it), imports the experts' codes of the task's
 speaker for the rest, trains, suggests codes for the held-out transcripts, imports their expert
 codes, and reports `autocode compare expert machine` over the utterances the experts coded.
+
+With --full it then measures the machine against each of the 10 annotators on the 7 transcripts
+they all coded (AnnoMI-full.csv): train on the expert codes of the other 126 transcripts, suggest
+codes for the 7, import each annotator as a coder, and report `autocode compare` over all eleven:
+the machine's mean kappa against each annotator next to the annotators' mean pairwise kappa.
 """
 from __future__ import annotations
 
@@ -60,13 +65,21 @@ def _write(path: Path, fields: list[str], rows: list[dict]) -> None:
         w.writerows(rows)
 
 
-def run_task(rows: list[dict], task: str, tmp: Path) -> dict:
+def run_task(rows: list[dict], task: str, tmp: Path, full: list[dict] | None = None) -> dict:
     test = split(rows)
     files = write_task(rows, task, tmp, test)
     proj = str(tmp / task)
     t0 = time.perf_counter()
     autocode("init", proj, "--codebook", str(files["codebook"]))
     autocode("add", str(files["table"]), "--project", proj)
+    result = held_out(files, test, proj)
+    result.update(task=task, seconds=time.perf_counter() - t0)
+    if full:
+        result["annotators"] = against_annotators(rows, full, task, tmp, proj)
+    return result
+
+
+def held_out(files: dict[str, Path], test: set[str], proj: str) -> dict:
     autocode("import-codings", str(files["train"]), "--coder", "expert", "--project", proj)
     autocode("train", "--coder", "expert", "--project", proj)
     docs = ",".join(sorted(f"T{t}" for t in test))
@@ -74,27 +87,69 @@ def run_task(rows: list[dict], task: str, tmp: Path) -> dict:
     autocode("import-codings", str(files["test"]), "--coder", "expert", "--project", proj)
     report = json.loads(autocode("compare", "expert", "machine", "--documents", docs, "--json", "--project", proj))
     o = report["overall"]
-    return {"task": task, "held_out_transcripts": len(test), "units": o["n_units"], "kappa": o["cohen_kappa"],
-            "kappa_ci": o.get("cohen_kappa_ci"), "alpha": o["krippendorff_alpha"], "agreement": o["percent_agreement"],
-            "seconds": time.perf_counter() - t0}
+    return {"held_out_transcripts": len(test), "units": o["n_units"], "kappa": o["cohen_kappa"],
+            "kappa_ci": o.get("cohen_kappa_ci"), "alpha": o["krippendorff_alpha"], "agreement": o["percent_agreement"]}
+
+
+def against_annotators(rows: list[dict], full: list[dict], task: str, tmp: Path, proj: str) -> dict:
+    """The machine (trained on the other transcripts) against each annotator of the 7 shared ones."""
+    speaker, column, codes = TASKS[task]
+    annotators: dict[str, set[str]] = {}
+    for r in full:
+        annotators.setdefault(r["transcript_id"], set()).add(r["annotator_id"])
+    shared = sorted((t for t, a in annotators.items() if len(a) > 1), key=int)
+    train = tmp / f"{task}_train126.csv"
+    _write(train, ["document", "utterance", "code"],
+           [{"document": f"T{r['transcript_id']}", "utterance": r["utterance_id"], "code": r[column]} for r in rows
+            if r["interlocutor"] == speaker and r[column] in codes and r["transcript_id"] not in shared])
+    autocode("import-codings", str(train), "--coder", "expert-126", "--project", proj)
+    autocode("train", "--coder", "expert-126", "--project", proj)
+    docs = ",".join(f"T{t}" for t in shared)
+    autocode("suggest", "--documents", docs, "--include-coded", "--project", proj)
+    coders = []
+    for a in sorted({r["annotator_id"] for r in full if r["transcript_id"] in shared}, key=int):
+        path = tmp / f"{task}_annotator{a}.csv"
+        _write(path, ["document", "utterance", "code"],
+               [{"document": f"T{r['transcript_id']}", "utterance": r["utterance_id"], "code": r[column]} for r in full
+                if r["annotator_id"] == a and r["transcript_id"] in shared and r["interlocutor"] == speaker
+                and r[column] in codes])
+        autocode("import-codings", str(path), "--coder", f"annotator-{a}", "--project", proj)
+        coders.append(f"annotator-{a}")
+    report = json.loads(autocode("compare", *coders, "machine", "--documents", docs, "--json", "--project", proj))
+    pairs = {tuple(k.split(" ~ ")): v["cohen_kappa"] for k, v in report["overall"]["pairs"].items()}
+    machine = [k for (a, b), k in pairs.items() if "machine" in (a, b)]
+    humans = [k for (a, b), k in pairs.items() if "machine" not in (a, b)]
+    return {"transcripts": len(shared), "units": report["overall"]["n_units"],
+            "machine_mean": float(np.mean(machine)), "machine_range": (min(machine), max(machine)),
+            "human_mean": float(np.mean(humans)), "human_range": (min(humans), max(humans)),
+            "human_pairs": len(humans), "alpha_all": report["overall"]["krippendorff_alpha"]}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--task", choices=["therapist", "client", "both"], default="both")
+    ap.add_argument("--full", action="store_true", help="also compare with the 10 annotators of AnnoMI-full.csv")
     args = ap.parse_args()
     source = args.shared / "datasets/annomi/AnnoMI-simple.csv"
     if not source.is_file():
         sys.exit(f"{source} not found: this benchmark needs ../shared")
     rows = list(csv.DictReader(source.open(encoding="utf-8")))
+    full = list(csv.DictReader((args.shared / "datasets/annomi/AnnoMI-full.csv").open(encoding="utf-8"))) if args.full else None
     with tempfile.TemporaryDirectory() as tmp:
         for task in (["therapist", "client"] if args.task == "both" else [args.task]):
-            r = run_task(rows, task, Path(tmp))
+            r = run_task(rows, task, Path(tmp), full)
             ci = r["kappa_ci"]
             print(f"AnnoMI {r['task']}: {r['units']} utterances in {r['held_out_transcripts']} held-out transcripts: "
                   f"kappa {r['kappa']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), alpha {r['alpha']:.3f}, "
                   f"agreement {r['agreement']:.1f}%  [{r['seconds']:.0f} s end to end]")
+            if "annotators" in r:
+                a = r["annotators"]
+                print(f"  against the 10 annotators on the {a['transcripts']} transcripts they all coded "
+                      f"({a['units']} utterances; machine trained on the other transcripts): machine's mean kappa "
+                      f"{a['machine_mean']:.3f} (range {a['machine_range'][0]:.3f}-{a['machine_range'][1]:.3f}); "
+                      f"annotators' mean pairwise kappa {a['human_mean']:.3f} (range {a['human_range'][0]:.3f}-"
+                      f"{a['human_range'][1]:.3f}, {a['human_pairs']} pairs); alpha over all 11 {a['alpha_all']:.3f}")
 
 
 if __name__ == "__main__":
