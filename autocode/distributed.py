@@ -92,11 +92,11 @@ def _parts(texts: list[str]) -> list[np.ndarray]:
 def score(func: Callable, model, rows: list, inputs) -> list:
     """``func(model, rows, inputs)`` for the rows, in parts on the cluster when one is in use;
     ``inputs`` must have a ``rows(index)`` method. Results are concatenated in order."""
-    client = active()
-    if client is None:
-        return func(model, rows, inputs)
-    shared = client.scatter(model, broadcast=True)
     parts = [np.arange(i, min(i + PART_TEXTS, len(rows))) for i in range(0, len(rows), PART_TEXTS)]
+    client = active()
+    if client is None:  # in parts here too: the feature matrix of 200,000 rows at once needs GBs
+        return [r for p in parts for r in func(model, [rows[i] for i in p], inputs.rows(p))]
+    shared = client.scatter(model, broadcast=True)
     futures = [client.submit(func, shared, [rows[i] for i in p], inputs.rows(p), pure=False) for p in parts]
     return [r for part in _gather(futures, [len(p) for p in parts], "Suggesting codes on the cluster") for r in part]
 

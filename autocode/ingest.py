@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -301,15 +302,16 @@ STOPWORDS = {
     "Portuguese": "o a os as e de que não um uma para com se em por mas eu você isso",
     "Dutch": "de het een en van ik je niet dat is op te zijn met voor maar ook",
 }
+_STOPWORD_SETS = {lang: set(words.split()) for lang, words in STOPWORDS.items()}
 MULTILINGUAL_MODEL = "paraphrase-multilingual-MiniLM-L12-v2"
 
 
 def detect_language(text: str) -> str:
     """The language whose function words are commonest in ``text``."""
-    words = re.findall(r"[^\W\d_]+", text.lower())[:5000]
+    words = Counter(m.group() for m, _ in zip(re.finditer(r"[^\W\d_]+", text.lower()), range(5000)))
     if not words:
         return "English"
-    scores = {lang: sum(w in set(stop.split()) for w in words) for lang, stop in STOPWORDS.items()}
+    scores = {lang: sum(words[w] for w in _STOPWORD_SETS[lang]) for lang in STOPWORDS}
     return max(scores, key=lambda lang: (scores[lang], lang == "English"))
 
 

@@ -34,8 +34,11 @@ def training_set(conn, coder: str) -> tuple[list[Utterance], list[str], list[lis
 
 @dataclass
 class Inputs:
-    """What the classifier reads for each utterance: its text, its embedding, and the
-    embedding of the utterance before it (whoever said it: often the question it answers)."""
+    """What the classifier reads for each utterance: its text, its embedding, and as context the
+    embeddings of the utterance before it and the one after it, side by side (whoever said
+    them: the question it answers, the reply it drew). The utterance after it raised
+    cross-validated kappa on training transcripts by 0.02 on the reference study's themes and
+    0.01 on AnnoMI's therapist behaviour (``bench/features.py``)."""
     texts: np.ndarray
     X: np.ndarray
     context: np.ndarray
@@ -45,12 +48,17 @@ class Inputs:
 
 
 def inputs(conn, utts: list[Utterance], model: str | None = None, batch_size: int = 64) -> Inputs:
-    """Texts and embeddings (from the project's cache) of utterances and of those before them."""
-    before = dict(conn.execute("SELECT document || '#' || (idx + 1), text FROM utterances").fetchall())
+    """Texts and embeddings (from the project's cache) of utterances and of their neighbours."""
     texts = [u.text for u in utts]
-    previous = [before.get(f"{u.document}#{u.idx}", "") for u in utts]
-    return Inputs(np.asarray(texts, dtype=object), cached_encode(conn, texts, model, batch_size),
-                  cached_encode(conn, previous, model, batch_size))
+    X = cached_encode(conn, texts, model, batch_size)
+    around = [cached_encode(conn, _neighbours(conn, utts, step), model, batch_size) for step in (-1, 1)]
+    return Inputs(np.asarray(texts, dtype=object), X, np.hstack(around))
+
+
+def _neighbours(conn, utts: list[Utterance], step: int) -> list[str]:
+    """The text of the utterance ``step`` places away from each one ("" at a transcript's edge)."""
+    by_place = dict(conn.execute("SELECT document || '#' || (idx - ?), text FROM utterances", (step,)).fetchall())
+    return [by_place.get(f"{u.document}#{u.idx}", "") for u in utts]
 
 
 def _expand(inp: Inputs, all_codes) -> tuple[Inputs, list[str]]:

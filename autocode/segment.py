@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
+
 MIN_WORDS = 15
 MAX_WORDS = 60
 OPENERS = "([{\u201c\u2018"
@@ -35,13 +37,24 @@ def split_turns(text: str, spans: list[tuple[int, int]]) -> list[list[tuple[int,
     """Utterance spans for each turn span of ``text``; offsets are into ``text``."""
     chunks = [text[s:e] for s, e in spans]
     out = []
-    for (start, _), doc in zip(spans, pipeline().pipe(chunks, batch_size=64)):
-        sentences = [_strip(doc.text, s.start_char, s.end_char) for s in doc.sents]
-        sentences = _reattach_openers(doc.text, [s for s in sentences if s[1] > s[0]])
-        pieces = _merge_short(doc.text, sentences)
-        pieces = [p for s in pieces for p in _split_long(doc.text, s)]
-        out.append([(start + s, start + e) for s, e in pieces] or [(start, start + len(doc.text))])
+    # The turn's own string, not doc.text: spaCy rebuilds doc.text from every token on each use.
+    for (start, _), chunk, doc in zip(spans, chunks, pipeline().pipe(chunks, batch_size=64)):
+        sentences = _reattach_openers(chunk, [s for s in _sentences(doc, chunk) if s[1] > s[0]])
+        pieces = [p for s in _merge_short(chunk, sentences) for p in _split_long(chunk, s)]
+        out.append([(start + s, start + e) for s, e in pieces] or [(start, start + len(chunk))])
     return out
+
+
+def _sentences(doc, text: str) -> list[tuple[int, int]]:
+    """Sentence spans of a parsed turn (``text``), read in bulk: iterating ``doc.sents``
+    builds a Python object for every token."""
+    from spacy.attrs import IDX, SENT_START
+
+    if not len(doc):
+        return []
+    marks = doc.to_array([IDX, SENT_START]).astype(np.int64)
+    starts = marks[:, 0][(marks[:, 1] == 1) | (np.arange(len(marks)) == 0)].tolist()
+    return [_strip(text, s, e) for s, e in zip(starts, starts[1:] + [len(text)])]
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

@@ -48,6 +48,7 @@ class Corpus:
     test: np.ndarray            # held-out rows
     themes: dict                # code -> theme
     level: str                  # "theme" or "code": what kappa is computed over
+    documents: np.ndarray | None = None  # each row's transcript
 
     def unit(self, code: str) -> str:
         return self.themes.get(code, "") if self.level == "theme" else code
@@ -78,7 +79,7 @@ def load(p: Project, coder: str, name: str, held_out: float | set[str], level: s
         themes = {c.id: c.theme for c in cb.load(conn).codes}
     docs = [u.document for u in utts]
     test = _held_out(docs, held_out) if isinstance(held_out, float) else held_out
-    return Corpus(name, inp, all_codes, np.asarray([d in test for d in docs]), themes, level)
+    return Corpus(name, inp, all_codes, np.asarray([d in test for d in docs]), themes, level, np.asarray(docs))
 
 
 def psw(shared: Path, work: Path) -> Corpus:
