@@ -67,6 +67,11 @@ def embedded_texts(project: Path) -> list[str]:
         return [r[0] for r in conn.execute("SELECT DISTINCT text FROM utterances WHERE is_interviewer = 0")]
 
 
+def participant_utterances(project: Path) -> int:
+    with sqlite3.connect(project / "autocode.db") as conn:
+        return conn.execute("SELECT count(*) FROM utterances WHERE is_interviewer = 0").fetchone()[0]
+
+
 def overhead(name: str, files: list[Path], work: Path, batch_size: int, repeats: int) -> dict:
     adds, bares, encodes = [], [], []
     for _ in range(repeats):
@@ -78,10 +83,12 @@ def overhead(name: str, files: list[Path], work: Path, batch_size: int, repeats:
         seconds, out = timed([sys.executable, "-c", BARE, str(work / "texts.json"), str(batch_size)])
         bares.append(seconds)
         encodes.append(float(out.strip()))
-    result = {"corpus": name, "transcripts": len(files), "utterances_embedded": n, "batch_size": batch_size,
+    total = participant_utterances(project)
+    result = {"corpus": name, "transcripts": len(files), "utterances_embedded": n, "participant_utterances": total,
+              "batch_size": batch_size,
               "add_s": min(adds), "bare_process_s": min(bares), "bare_encode_only_s": min(encodes),
               "ratio": min(adds) / min(bares), "all_add_s": adds, "all_bare_s": bares}
-    print(f"{name}: {len(files)} transcripts, {n} participant utterances embedded (batch {batch_size}): "
+    print(f"{name}: {len(files)} transcripts, {total} participant utterances, {n} distinct ones embedded (batch {batch_size}): "
           f"autocode add {min(adds):.1f} s, bare encode process {min(bares):.1f} s "
           f"(encode alone {min(encodes):.1f} s): ratio {result['ratio']:.3f}", flush=True)
     return result
