@@ -119,11 +119,10 @@ class ThemeClassifier:
         return sparse.hstack(parts).tocsr()
 
     def _context(self, X: np.ndarray, context) -> np.ndarray:
-        """The context at the width the model learnt: missing neighbours are zeros."""
+        """The context at the width the model learnt: parts it never saw are dropped (a model
+        trained before a kind of context was added keeps working) and missing ones are zeros."""
         width = X.shape[1] * getattr(self, "context_parts_", 1)
-        ctx = np.zeros((len(X), 0), np.float32) if context is None else np.asarray(context, dtype=np.float32)
-        if ctx.shape[1] > width:
-            raise ValueError(f"context: expected at most {width} columns (the model's context), got {ctx.shape[1]}")
+        ctx = np.zeros((len(X), 0), np.float32) if context is None else np.asarray(context, dtype=np.float32)[:, :width]
         return np.hstack([ctx, np.zeros((len(X), width - ctx.shape[1]), np.float32)]) if ctx.shape[1] < width else ctx
 
     def _word_features(self, texts, n: int):

@@ -34,11 +34,11 @@ def training_set(conn, coder: str) -> tuple[list[Utterance], list[str], list[lis
 
 @dataclass
 class Inputs:
-    """What the classifier reads for each utterance: its text, its embedding, and as context the
-    embeddings of the utterance before it and the one after it, side by side (whoever said
-    them: the question it answers, the reply it drew). The utterance after it raised
-    cross-validated kappa on training transcripts by 0.02 on the reference study's themes and
-    0.01 on AnnoMI's therapist behaviour (``bench/features.py``)."""
+    """What the classifier reads for each utterance: its text, its embedding, and as context,
+    side by side, the embeddings of the utterance before it and the one after it (whoever said
+    them), of the interviewer's last utterance before it, and the mean embedding of the
+    speaker's run of utterances it belongs to (see :class:`Surroundings`). Each was kept for
+    raising cross-validated kappa on training transcripts (``bench/features.py``)."""
     texts: np.ndarray
     X: np.ndarray
     context: np.ndarray
@@ -48,17 +48,63 @@ class Inputs:
 
 
 def inputs(conn, utts: list[Utterance], model: str | None = None, batch_size: int = 64) -> Inputs:
-    """Texts and embeddings (from the project's cache) of utterances and of their neighbours."""
+    """Texts and embeddings (from the project's cache) of utterances and of their surroundings."""
     texts = [u.text for u in utts]
-    X = cached_encode(conn, texts, model, batch_size)
-    around = [cached_encode(conn, _neighbours(conn, utts, step), model, batch_size) for step in (-1, 1)]
-    return Inputs(np.asarray(texts, dtype=object), X, np.hstack(around))
+    encode = lambda t: cached_encode(conn, t, model, batch_size)  # noqa: E731
+    X, around = encode(texts), Surroundings.of(conn, utts)
+    members = sorted({t for run in around.runs for t in run})
+    vectors = dict(zip(members, encode(members)))
+    runs = np.zeros_like(X)
+    for i, run in enumerate(around.runs):
+        runs[i] = np.mean([vectors[t] for t in run], axis=0)
+    runs /= np.maximum(np.linalg.norm(runs, axis=1, keepdims=True), 1e-12)
+    context = [encode(around.before), encode(around.after), encode(around.asked), runs]
+    return Inputs(np.asarray(texts, dtype=object), X, np.hstack(context))
 
 
-def _neighbours(conn, utts: list[Utterance], step: int) -> list[str]:
-    """The text of the utterance ``step`` places away from each one ("" at a transcript's edge)."""
-    by_place = dict(conn.execute("SELECT document || '#' || (idx - ?), text FROM utterances", (step,)).fetchall())
-    return [by_place.get(f"{u.document}#{u.idx}", "") for u in utts]
+@dataclass
+class Surroundings:
+    """For each utterance: the utterance before and after it, the last thing the interviewer
+    said before it (the question being answered), and the texts of the speaker's whole run
+    of consecutive utterances (the answer it is part of). "" where there is none."""
+    before: list[str]
+    after: list[str]
+    asked: list[str]
+    runs: list[list[str]]
+
+    @classmethod
+    def of(cls, conn, utts: list[Utterance]) -> "Surroundings":
+        place = {}
+        for document, rows in _by_document(conn, {u.document for u in utts}):
+            asked, run_start = "", 0
+            for i, (idx, speaker, interviewer, text) in enumerate(rows):
+                if i and speaker != rows[i - 1][1]:
+                    run_start = i
+                place[document, idx] = (rows, i, asked, run_start)
+                asked = text if interviewer else asked
+        return cls(*zip(*[_around(*place[u.document, u.idx]) for u in utts])) if utts else cls([], [], [], [])
+
+
+def _by_document(conn, documents: set[str]):
+    rows = conn.execute("SELECT document, idx, speaker, is_interviewer, text FROM utterances ORDER BY document, idx")
+    current, batch = None, []
+    for document, *row in rows:
+        if document != current:
+            if current in documents:
+                yield current, batch
+            current, batch = document, []
+        batch.append(tuple(row))
+    if current in documents:
+        yield current, batch
+
+
+def _around(rows: list[tuple], i: int, asked: str, run_start: int) -> tuple:
+    end = run_start
+    while end < len(rows) and rows[end][1] == rows[run_start][1]:
+        end += 1
+    before = rows[i - 1][3] if i else ""
+    after = rows[i + 1][3] if i + 1 < len(rows) else ""
+    return before, after, asked, [r[3] for r in rows[run_start:end]]
 
 
 def _expand(inp: Inputs, all_codes) -> tuple[Inputs, list[str]]:

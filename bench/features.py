@@ -8,7 +8,9 @@ level), and AnnoMI's training transcripts (seed 0, as bench/annomi.py) for thera
 and client talk. The held-out transcripts are never read. Each variant changes one thing:
 
 - words: TF-IDF of content words only (English stop words removed) or of every word and "?";
-- context: the utterance before only, or the one before and the one after.
+- context (learn.inputs, whose parts come in this order): the utterance before; then also the
+  one after; then also the interviewer's last utterance before it; then also the mean of the
+  speaker's run of consecutive utterances it belongs to.
 """
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ from autocode.learn import inputs  # noqa: E402
 CONTENT_WORDS = {"ngram_range": (1, 2), "stop_words": "english", "sublinear_tf": True}  # before issue 5
 EVERY_WORD = dict(classify.WORDS)
 VARIANTS = [("content words, context before", CONTENT_WORDS, 1), ("every word and ?, context before", EVERY_WORD, 1),
-            ("every word and ?, context before and after", EVERY_WORD, 2)]
+            ("every word and ?, context before and after", EVERY_WORD, 2),
+            ("+ the interviewer's last utterance", EVERY_WORD, 3), ("+ the speaker's run", EVERY_WORD, 4)]
 
 
 def corpora(shared: Path, work: Path) -> dict[str, dict]:

@@ -109,6 +109,20 @@ def test_context_changes_the_decision():
     assert list(clf.predict(["Yes, definitely.", "Yes, definitely."], context=asked)) == ["credibility", "unclear_role"]
 
 
+def test_a_model_reads_only_the_context_it_learnt_from():
+    """A classifier trained on the utterance before keeps working when given more context
+    (projects and saved models from before the context grew), and missing parts are zeros."""
+    before = encode(["Do patients trust peer workers?", "Is the role clear to your team?"] * 2)
+    clf = ThemeClassifier(C=10, words=False).fit(
+        ["Yes, definitely."] * 2 + ["No, not at all."] * 2, ["credibility", "unclear_role"] * 2, context=before)
+    wider = np.hstack([before, np.ones_like(before), np.ones_like(before)])
+    np.testing.assert_allclose(clf.predict_proba(["Yes."] * 4, context=wider), clf.predict_proba(["Yes."] * 4, context=before))
+    loaded = ThemeClassifier.from_bytes(clf.to_bytes())
+    assert loaded.context_parts_ == 1 and list(loaded.predict(["Yes."] * 4, context=wider)) == list(clf.predict(["Yes."] * 4, context=before))
+    two = ThemeClassifier(C=10, words=False).fit(["Yes."] * 2 + ["No."] * 2, ["a", "b"] * 2, context=wider[:, :768])
+    assert two.context_parts_ == 2 and two.predict_proba(["Yes."], context=before[:1]).shape == (1, 2)
+
+
 def test_words_alone_can_be_switched_off():
     clf = ThemeClassifier(words=False, context_weight=0).fit(TEXTS, LABELS)
     assert clf.coef_.shape == (3, 384) and clf.vocabulary_ == []

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from autocode import AutocodeError, ThemeClassifier, suggest, train
-from autocode.corpus import add_files
+from autocode.corpus import add_files, utterances
+from autocode.store import Project
 from autocode.learn import MACHINE, latest_classifier, training_set
 from conftest import DATA, snapshot
 
@@ -141,3 +142,30 @@ def test_abstention_curve_trades_coverage_for_agreement():
     curve = abstention(truth, predicted, confidence)["curve"]
     assert curve[0]["coverage"] == 1.0 and curve[-1]["coverage"] < 0.2
     assert curve[-1]["kappa"] > curve[0]["kappa"]
+
+
+def test_the_classifier_reads_the_question_asked_and_the_whole_answer(tmp_path):
+    """Each utterance's context: the one before and after, the interviewer's last utterance
+    before it, and the speaker's run of consecutive utterances (the whole answer)."""
+    from autocode.learn import Surroundings
+
+    f = tmp_path / "T1.txt"
+    f.write_text("Interviewer: What do peer workers bring to the team?\n"
+                 "Dr A: They bring lived experience of recovery and it shows every single day on the ward. "
+                 "Patients open up to them about things they never tell us, over many months of care.\n"
+                 "Interviewer: And the risks?\n"
+                 "Dr A: Boundaries worry me most of all, because friendships can form with patients very quickly.\n",
+                 encoding="utf-8")
+    p = Project.create(tmp_path / "proj")
+    add_files(p, [f], embed=False)
+    with p.transaction() as conn:
+        every = utterances(conn, participants_only=False)
+        around = Surroundings.of(conn, every)
+    answer = [i for i, u in enumerate(every) if u.speaker == "Dr A"]
+    first, last = answer[0], answer[-1]
+    assert len(answer) == 3  # two utterances in the first answer, one in the second
+    assert around.asked[first] == around.asked[answer[1]] == "What do peer workers bring to the team?"
+    assert around.asked[last] == "And the risks?"
+    assert around.runs[first] == around.runs[answer[1]] == [every[first].text, every[answer[1]].text]
+    assert around.runs[last] == [every[last].text]
+    assert around.before[0] == "" and around.after[-1] == "" and around.before[first] == every[0].text
