@@ -226,7 +226,8 @@ def next_to_confirm(project: Project, n: int = 20, documents: list[str] | None =
         targets = _targets(conn, documents, include_coded=False)
         if not targets or n <= 0:
             return []
-        rows = _suggestions(clf, targets, inputs(conn, targets, clf.model, project.setting("embedding", "batch_size")))
+        inp = inputs(conn, targets, clf.model, project.setting("embedding", "batch_size"))
+        rows = distributed.score(_suggestions, clf, targets, inp)  # in parts, as suggest: memory stays bounded
     order = sorted(range(len(rows)), key=lambda i: (-rows[i]["uncertainty"], i))
     return [rows[i] for i in order[:n]]
 
