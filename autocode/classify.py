@@ -41,7 +41,7 @@ class ThemeClassifier:
     C : inverse regularisation strength of the logistic regression.
     class_weight : passed to :class:`~sklearn.linear_model.LogisticRegression`.
     themes : optional ``{code: theme}`` map, kept with the model so it can roll codes up.
-    context_weight : weight of the neighbouring utterances' embeddings among the features: what
+    context_weight : weight of the surrounding utterances' embeddings among the features: what
         was just asked tells what an answer is about, and what comes next (a client's reply)
         tells what a therapist's turn did. 0 leaves context out.
     words : also learn from the words themselves (TF-IDF of words and word pairs).
@@ -61,9 +61,9 @@ class ThemeClassifier:
     # -- learning ---------------------------------------------------------------------------
     def fit(self, texts, labels, embeddings: np.ndarray | None = None,
             context: np.ndarray | None = None) -> "ThemeClassifier":
-        """Learn from texts (or their embeddings), their codes, and optionally ``context``: the
-        embeddings of the utterance before each one, or of the one before and the one after
-        side by side (twice the embedding's width)."""
+        """Learn from texts (or their embeddings), their codes, and optionally ``context``: one
+        or more embeddings per row side by side (``learn.inputs`` gives the utterance before,
+        the one after, the interviewer's last utterance and the speaker's run)."""
         from sklearn.linear_model import LogisticRegression
 
         X = self._features(texts, embeddings)
@@ -121,7 +121,7 @@ class ThemeClassifier:
     def _context(self, X: np.ndarray, context) -> np.ndarray:
         """The context at the width the model learnt: parts it never saw are dropped (a model
         trained before a kind of context was added keeps working) and missing ones are zeros."""
-        width = X.shape[1] * getattr(self, "context_parts_", 1)
+        width = X.shape[1] * self.context_parts_
         ctx = np.zeros((len(X), 0), np.float32) if context is None else np.asarray(context, dtype=np.float32)[:, :width]
         return np.hstack([ctx, np.zeros((len(X), width - ctx.shape[1]), np.float32)]) if ctx.shape[1] < width else ctx
 

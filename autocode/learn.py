@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from itertools import groupby
 
 import numpy as np
 
@@ -51,15 +52,23 @@ def inputs(conn, utts: list[Utterance], model: str | None = None, batch_size: in
     """Texts and embeddings (from the project's cache) of utterances and of their surroundings."""
     texts = [u.text for u in utts]
     encode = lambda t: cached_encode(conn, t, model, batch_size)  # noqa: E731
-    X, around = encode(texts), Surroundings.of(conn, utts)
-    members = sorted({t for run in around.runs for t in run})
+    X = encode(texts)
+    return Inputs(np.asarray(texts, dtype=object), X, context_vectors(Surroundings.of(conn, utts), encode, X.shape[1]))
+
+
+def context_vectors(around: "Surroundings", encode, width: int) -> np.ndarray:
+    """The context parts side by side, in the order models learnt them (a model trained on
+    fewer parts reads the first ones): before, after, asked, and the run's mean embedding."""
+    runs = sorted({tuple(run) for run in around.runs})
+    members = sorted({t for run in runs for t in run})
     vectors = dict(zip(members, encode(members)))
-    runs = np.zeros_like(X)
-    for i, run in enumerate(around.runs):
-        runs[i] = np.mean([vectors[t] for t in run], axis=0)
-    runs /= np.maximum(np.linalg.norm(runs, axis=1, keepdims=True), 1e-12)
-    context = [encode(around.before), encode(around.after), encode(around.asked), runs]
-    return Inputs(np.asarray(texts, dtype=object), X, np.hstack(context))
+    means = np.zeros((len(runs), width), np.float32)
+    for i, run in enumerate(runs):
+        means[i] = np.mean([vectors[t] for t in run], axis=0)
+    means /= np.maximum(np.linalg.norm(means, axis=1, keepdims=True), 1e-12)
+    row = {run: i for i, run in enumerate(runs)}
+    mean_of = means[[row[tuple(run)] for run in around.runs]] if around.runs else np.zeros((0, width), np.float32)
+    return np.hstack([encode(around.before), encode(around.after), encode(around.asked), mean_of])
 
 
 @dataclass
@@ -74,37 +83,23 @@ class Surroundings:
 
     @classmethod
     def of(cls, conn, utts: list[Utterance]) -> "Surroundings":
+        if not utts:
+            return cls([], [], [], [])
+        every = utterances(conn, sorted({u.document for u in utts}), participants_only=False)
         place = {}
-        for document, rows in _by_document(conn, {u.document for u in utts}):
-            asked, run_start = "", 0
-            for i, (idx, speaker, interviewer, text) in enumerate(rows):
-                if i and speaker != rows[i - 1][1]:
-                    run_start = i
-                place[document, idx] = (rows, i, asked, run_start)
-                asked = text if interviewer else asked
-        return cls(*zip(*[_around(*place[u.document, u.idx]) for u in utts])) if utts else cls([], [], [], [])
-
-
-def _by_document(conn, documents: set[str]):
-    rows = conn.execute("SELECT document, idx, speaker, is_interviewer, text FROM utterances ORDER BY document, idx")
-    current, batch = None, []
-    for document, *row in rows:
-        if document != current:
-            if current in documents:
-                yield current, batch
-            current, batch = document, []
-        batch.append(tuple(row))
-    if current in documents:
-        yield current, batch
-
-
-def _around(rows: list[tuple], i: int, asked: str, run_start: int) -> tuple:
-    end = run_start
-    while end < len(rows) and rows[end][1] == rows[run_start][1]:
-        end += 1
-    before = rows[i - 1][3] if i else ""
-    after = rows[i + 1][3] if i + 1 < len(rows) else ""
-    return before, after, asked, [r[3] for r in rows[run_start:end]]
+        for _, rows in groupby(every, key=lambda u: u.document):
+            rows = list(rows)
+            asked, i = "", 0
+            for _, run in groupby(rows, key=lambda u: u.speaker):
+                run = list(run)
+                texts = [u.text for u in run]
+                for u in run:
+                    before = rows[i - 1].text if i else ""
+                    after = rows[i + 1].text if i + 1 < len(rows) else ""
+                    place[u.id] = (before, after, asked, texts)
+                    asked = u.text if u.is_interviewer else asked
+                    i += 1
+        return cls(*map(list, zip(*[place[u.id] for u in utts])))
 
 
 def _expand(inp: Inputs, all_codes) -> tuple[Inputs, list[str]]:
