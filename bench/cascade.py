@@ -9,7 +9,7 @@ the full model's. The threshold is chosen on the training transcripts only (5 do
 the lowest share sent to the full model at which the cascade's cross-validated kappa is within
 0.005 of the full model's. Reported: held-out kappa of static, full and the cascade, and the
 share of utterances the full model had to embed (the routed ones and their neighbours, whose
-vectors are the context).
+vectors are the context). Both classifiers read the same context parts (``learn.inputs``).
 """
 from __future__ import annotations
 
@@ -31,18 +31,9 @@ from autocode.classify import ThemeClassifier  # noqa: E402
 from autocode.compare import pair_agreement  # noqa: E402
 from autocode.corpus import utterances  # noqa: E402
 from autocode.embed import encode  # noqa: E402
-from autocode.learn import inputs  # noqa: E402
+from autocode.learn import Surroundings, context_vectors, inputs  # noqa: E402
 
 SHARES = np.round(np.arange(0.0, 1.01, 0.05), 2)
-
-
-def neighbours(X: np.ndarray, docs: np.ndarray, empty: np.ndarray) -> np.ndarray:
-    """Each row's context: the vectors of the utterance before and after it, side by side."""
-    same_prev = np.r_[False, docs[1:] == docs[:-1]]
-    same_next = np.r_[docs[:-1] == docs[1:], False]
-    prev = np.where(same_prev[:, None], np.roll(X, 1, axis=0), empty)
-    nxt = np.where(same_next[:, None], np.roll(X, -1, axis=0), empty)
-    return np.hstack([prev, nxt])
 
 
 def fit(texts, X, ctx, y) -> ThemeClassifier:
@@ -87,12 +78,13 @@ def main() -> None:
     with al.Project(work / "annomi").transaction() as conn:
         utts = utterances(conn, participants_only=False)
         full = inputs(conn, utts)
+        around = Surroundings.of(conn, utts)
     texts = full.texts
     docs = np.asarray([u.document for u in utts])
     t = time.perf_counter()
-    S_all = encode(list(texts) + [""], backend="static")
+    S = encode(list(texts), backend="static")
     static_s = time.perf_counter() - t
-    S, Sc = S_all[:-1], neighbours(S_all[:-1], docs, S_all[-1])
+    Sc = context_vectors(around, lambda t: encode(list(t), backend="static"), S.shape[1])  # the same parts as the full model's
     held_out = {f"T{x}" for x in split(rows)}
     row = {(f"T{r['transcript_id']}", int(r["utterance_id"])): r for r in rows}
     print(f"static vectors for {len(texts)} utterances: {static_s:.1f} s")
