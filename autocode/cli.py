@@ -351,6 +351,11 @@ def import_codings(file: Path, coder: Annotated[Optional[str], typer.Option(help
 @command()
 def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's codings (default: your user name).")] = None,
           save: Annotated[Optional[Path], typer.Option("--out", help="Also save the model to this .npz file to share.")] = None,
+          fine_tune: Annotated[Optional[bool], typer.Option(
+              "--fine-tune/--no-fine-tune",
+              help="First tune the embedding model on these codes (slower: minutes per thousand utterances; "
+                   "default: 'fine_tune' under [classifier] in autocode.toml, else off).")] = None,
+          cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Cross-validate by document (on by default).")] = True,
           as_json: JsonOpt = False, project: ProjectOpt = None):
     """Train the classifier on a coder's confirmed codings and report cross-validated agreement."""
     from .learn import latest_classifier, train as run
@@ -358,15 +363,19 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     from .progress import step
 
     p = Project.find(project)
-    with step("Training the classifier and cross-validating it"):
-        metrics = run(p, coder or default_coder())
+    with step("Training the classifier" + (" and cross-validating it" if cv else "")):
+        metrics = run(p, coder or default_coder(), evaluate=cv, fine_tune=fine_tune)
     if save:
         latest_classifier(p.conn)[0].save(save)
     if as_json:
         return emit_json(metrics)
     out.print(f"Trained on {metrics['utterances']} utterances coded by {metrics['coder']} "
               f"({len(metrics['codes'])} codes plus 'no code').")
-    _print_cv(metrics.get("cross_validation", {}))
+    if metrics.get("fine_tuned"):
+        out.print("The embedding model was first tuned on these codes; it is kept in the project's "
+                  "fine-tuned/ folder, and each cross-validation fold tuned its own.")
+    if cv:
+        _print_cv(metrics.get("cross_validation", {}))
     out.print("Next: [bold]autocode suggest FILES[/] to code new transcripts.")
 
 

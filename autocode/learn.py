@@ -18,7 +18,7 @@ from .classify import ThemeClassifier
 from .codings import MACHINE, labels_by_utterance, require_coder
 from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
-from .embed import cached_encode
+from .embed import cached_encode, encode as plain_encode
 from .errors import NotFound
 from .store import Project, default_coder, now
 
@@ -48,12 +48,24 @@ class Inputs:
         return Inputs(self.texts[idx], self.X[idx], self.context[idx])
 
 
-def inputs(conn, utts: list[Utterance], model: str | None = None, batch_size: int = 64) -> Inputs:
-    """Texts and embeddings (from the project's cache) of utterances and of their surroundings."""
+def inputs(conn, utts: list[Utterance], model: str | None = None, batch_size: int = 64, cache: bool = True) -> Inputs:
+    """Texts and embeddings (from the project's cache unless ``cache`` is False, as for a
+    model that lives only for one cross-validation fold) of utterances and their surroundings."""
     texts = [u.text for u in utts]
-    encode = lambda t: cached_encode(conn, t, model, batch_size)  # noqa: E731
+    if cache:
+        encode = lambda t: cached_encode(conn, t, model, batch_size)  # noqa: E731
+    else:
+        encode = lambda t: _encode_once(t, model, batch_size)  # noqa: E731
     X = encode(texts)
     return Inputs(np.asarray(texts, dtype=object), X, context_vectors(Surroundings.of(conn, utts), encode, X.shape[1]))
+
+
+def _encode_once(texts: list[str], model: str | None, batch_size: int) -> np.ndarray:
+    """Embeddings without the cache, each distinct text computed once (surroundings repeat)."""
+    distinct = sorted(set(texts))
+    vectors = plain_encode(distinct, model, batch_size)
+    row = {t: i for i, t in enumerate(distinct)}
+    return vectors[[row[t] for t in texts]] if texts else np.zeros((0, 0), np.float32)
 
 
 def context_vectors(around: "Surroundings", encode, width: int) -> np.ndarray:
@@ -124,9 +136,10 @@ def fit_assess(inp: Inputs, all_codes, train, test, themes: dict, C: float) -> t
 
 
 def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], groups: list[str],
-                   themes: dict, C: float = 1.0, folds: int = 5) -> dict:
+                   themes: dict, C: float = 1.0, folds: int = 5, retuned=None) -> dict:
     """Document-fold agreement of the classifier with the coder, for codes and for themes, and
-    the confidence below which a suggestion is better called uncertain (see :func:`abstention`)."""
+    the confidence below which a suggestion is better called uncertain (see :func:`abstention`).
+    ``retuned(train_rows)``, when given, returns the inputs read by a model tuned on those rows only."""
     from sklearn.model_selection import GroupKFold
 
     n_groups = len(set(groups))
@@ -134,7 +147,8 @@ def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], gro
         return {"note": "cross-validation needs codings in at least two documents"}
     predicted, confidence = np.empty(len(main), dtype=object), np.zeros(len(main))
     for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(inp.X, main, groups):
-        predicted[test], confidence[test] = fit_assess(inp, all_codes, train, test, themes, C)
+        fold = inp if retuned is None else retuned(train)
+        predicted[test], confidence[test] = fit_assess(fold, all_codes, train, test, themes, C)
     as_theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
     level = as_theme if len(set(themes.values())) > 1 else (lambda c: c)
     return {"folds": min(folds, n_groups), "documents": n_groups,
@@ -161,26 +175,100 @@ def abstention(truth, predicted, confidence, target: float = SUBSTANTIAL, min_co
     return {"target_kappa": target, **(found or {"threshold": None, "coverage": 0.0, "kappa": None}), "curve": curve}
 
 
-def train(project: Project, coder: str, C: float | None = None, evaluate: bool = True) -> dict:
-    """Fit on ``coder``'s codings, cross-validate, and store the model in the project."""
+def train(project: Project, coder: str, C: float | None = None, evaluate: bool = True,
+          fine_tune: bool | None = None) -> dict:
+    """Fit on ``coder``'s codings, cross-validate, and store the model in the project.
+
+    With ``fine_tune`` the embedding model is first tuned on the coder's codes (see
+    :mod:`autocode.finetune`); cross-validation then tunes a model of its own for each fold,
+    so its figures never see the utterances they score.
+    """
     C = project.setting("classifier", "C") if C is None else C
-    model = project.setting("embedding", "model")
+    fine_tune = project.setting("classifier", "fine_tune") if fine_tune is None else fine_tune
+    model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
     with project.transaction() as conn:
         require_coder(conn, coder)
         utts, main, all_codes = training_set(conn, coder)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
-        inp = inputs(conn, utts, model, project.setting("embedding", "batch_size"))
         metrics = {"coder": coder, "utterances": len(utts), "codes": sorted(set(main) - {""}),
-                   "counts": {c: main.count(c) for c in sorted(set(main))}}
+                   "counts": {c: main.count(c) for c in sorted(set(main))}, "fine_tuned": bool(fine_tune)}
+        tuned = _tuner(conn, utts, tuning_labels(main, themes), model, batch) if fine_tune else None
+        used = _tune_into(project, tuned, len(utts), coder) if fine_tune else model
+        inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         if evaluate:
-            metrics["cross_validation"] = cross_validate(inp, main, all_codes, [u.document for u in utts], themes, C)
+            metrics["cross_validation"] = cross_validate(inp, main, all_codes, [u.document for u in utts], themes, C,
+                                                         retuned=tuned)
         fit, labels = _expand(inp, all_codes)
-        clf = ThemeClassifier(model=model, C=C, themes=themes).fit(fit.texts, labels, embeddings=fit.X, context=fit.context)
+        clf = ThemeClassifier(model=used, C=C, themes=themes).fit(fit.texts, labels, embeddings=fit.X, context=fit.context)
         conn.execute("INSERT INTO classifiers (coder, created_at, metrics, model) VALUES (?, ?, ?, ?)",
                      (coder, now(), json.dumps(metrics), clf.to_bytes()))
-        project.log("train", coder, utterances=len(utts), codes=len(metrics["codes"]),
+        project.log("train", coder, utterances=len(utts), codes=len(metrics["codes"]), fine_tuned=bool(fine_tune),
                     cross_validation=metrics.get("cross_validation"))
+    if fine_tune:
+        _forget_old_tunings(project, used)
     return metrics
+
+
+TUNED = "fine-tuned"  # the project's folder of tuned embedding models
+
+
+def tuning_labels(main: list[str], themes: dict) -> list[str]:
+    """What the network is tuned to tell apart: themes when the codebook has several (the
+    classifier decides the theme first), else codes; "no code" is a class of its own."""
+    if len({themes.get(c, "") for c in main if c}) > 1:
+        return [themes.get(c, "") if c else "" for c in main]
+    return list(main)
+
+
+def _tuner(conn, utts: list[Utterance], labels: list[str], model: str | None, batch: int):
+    """tuned(rows, out) tunes the model on those rows into folder ``out`` (None: a temporary
+    one, whose inputs for every utterance are returned uncached)."""
+    import tempfile
+    from pathlib import Path
+
+    from .finetune import fine_tune
+
+    def tuned(rows, out=None):
+        texts, wanted = [utts[i].text for i in rows], [labels[i] for i in rows]
+        if out is not None:
+            return fine_tune(texts, wanted, out, model)
+        with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
+            return inputs(conn, utts, str(fine_tune(texts, wanted, Path(tmp) / "model", model)), batch, cache=False)
+    return tuned
+
+
+def _tune_into(project: Project, tuned, n: int, coder: str) -> str:
+    """Tune on all ``n`` training utterances into the project's folder; returns the model's
+    name relative to the project, so the project can be moved or shared whole."""
+    import re
+    import time
+
+    name = f"{TUNED}/{re.sub(r'[^A-Za-z0-9_-]+', '-', coder)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    tuned(range(n), project.root / name)
+    return name
+
+
+def resolve_model_in(project: Project, model: str | None) -> str | None:
+    """A tuned model is named relative to its project; any other name passes through."""
+    if not model or not model.startswith(TUNED + "/"):
+        return model
+    path = project.root / model
+    if not path.is_dir():
+        raise NotFound(f"this classifier reads utterances with the fine-tuned model '{model}', which is not in the project",
+                       "train again ('autocode train --fine-tune'), or copy that folder from the project it was trained in",
+                       str(project.root))
+    return str(path)
+
+
+def _forget_old_tunings(project: Project, keep: str) -> None:
+    """Once a new tuned model is stored, earlier ones (folders and cached vectors) are dead weight."""
+    import shutil
+
+    for folder in (project.root / TUNED).iterdir():
+        if folder.is_dir() and f"{TUNED}/{folder.name}" != keep:
+            shutil.rmtree(folder, ignore_errors=True)
+            with project.transaction() as conn:
+                conn.execute("DELETE FROM embeddings WHERE model LIKE ?", (str(folder) + "%",))
 
 
 def latest_classifier(conn) -> tuple[ThemeClassifier, dict]:
@@ -203,7 +291,7 @@ def suggest(project: Project, documents: list[str] | None = None, classifier: Th
         targets = _targets(conn, documents, include_coded)
         if not targets:
             return []
-        inp = inputs(conn, targets, clf.model, project.setting("embedding", "batch_size"))
+        inp = inputs(conn, targets, resolve_model_in(project, clf.model), project.setting("embedding", "batch_size"))
         rows = distributed.score(_suggestions, clf, targets, inp)  # on a Dask cluster if one is in use
         _store_machine(conn, rows)
         project.log("suggest", coder or default_coder(), documents=sorted({u.document for u in targets}),
@@ -221,7 +309,7 @@ def next_to_confirm(project: Project, n: int = 20, documents: list[str] | None =
         targets = _targets(conn, documents, include_coded=False)
         if not targets or n <= 0:
             return []
-        inp = inputs(conn, targets, clf.model, project.setting("embedding", "batch_size"))
+        inp = inputs(conn, targets, resolve_model_in(project, clf.model), project.setting("embedding", "batch_size"))
         rows = distributed.score(_suggestions, clf, targets, inp)  # in parts, as suggest: memory stays bounded
     order = sorted(range(len(rows)), key=lambda i: (-rows[i]["uncertainty"], i))
     return [rows[i] for i in order[:n]]

@@ -4,7 +4,10 @@ Adds the 10 transcripts, imports the gold codings of 7, trains, suggests codes f
 other 3, then imports their gold codings as coder "gold" and reports theme agreement
 (Cohen's kappa over participant utterances, 5 themes plus "no code") between machine and gold.
 
-    python bench/psw.py [--shared ../shared] [--out docs/benchmarks.md section is printed]
+    python bench/psw.py [--shared ../shared] [--fine-tune]
+
+--fine-tune trains with `autocode train --fine-tune`: the embedding model is tuned on the 7
+training transcripts' themes first, and cross-validation tunes one model per fold.
 """
 from __future__ import annotations
 
@@ -55,6 +58,7 @@ def agreement_from_export(path: Path, threshold: float | None = None) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    ap.add_argument("--fine-tune", action="store_true", help="tune the embedding model on the training codes first")
     args = ap.parse_args()
     study = args.shared / "psw-study"
     if not study.is_dir():
@@ -69,7 +73,8 @@ def main() -> None:
         train_csv, test_csv = split_gold(study / "gold_codings.csv", tmp)
         autocode("import-codings", str(train_csv), "--coder", "gold", "--project", proj)
         t1 = time.perf_counter()
-        metrics = json.loads(autocode("train", "--coder", "gold", "--json", "--project", proj))
+        tune = ["--fine-tune"] if args.fine_tune else []
+        metrics = json.loads(autocode("train", *tune, "--coder", "gold", "--json", "--project", proj))
         t_train = time.perf_counter() - t1
         autocode("suggest", "--documents", ",".join(TEST_DOCS), "--project", proj)
         autocode("import-codings", str(test_csv), "--coder", "gold", "--project", proj)

@@ -399,6 +399,14 @@ def test_train_table_output(trained, tmp_path):
     assert saved.is_file() and saved.stat().st_size > 0
 
 
+def test_train_no_cv_skips_cross_validation(trained, tmp_path):
+    root = copy_project(trained["root"], tmp_path / "p")
+    m = json.loads(cli("train", "--coder", "alice", "--no-cv", "--json", "--project", root).stdout)
+    assert "cross_validation" not in m and m["fine_tuned"] is False
+    out = flat(cli("train", "--coder", "alice", "--no-cv", "--project", root).stdout)
+    assert "Cross-validated" not in out and "Next: autocode suggest" in out
+
+
 def test_suggest_writes_machine_rows_with_reasons(trained):
     rows = trained["suggestions"]
     assert rows, "no suggestions written"

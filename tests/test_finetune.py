@@ -1,0 +1,106 @@
+"""Fine-tuning the bundled embedding model on a coder's codes: real training, kept short."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autocode import AutocodeError, suggest, train
+from autocode.corpus import add_files
+from autocode.embed import encode
+from autocode.finetune import fine_tune
+from autocode.learn import TUNED, cross_validate, inputs, latest_classifier, training_set
+from conftest import DATA, snapshot
+
+
+@pytest.fixture
+def quick(monkeypatch):
+    """One pass over the examples, each cut to 48 tokens: the same code path in a fraction of the time."""
+    monkeypatch.setattr("autocode.finetune.EPOCHS", 1)
+    monkeypatch.setattr("autocode.finetune.MAX_TOKENS", 48)
+
+
+def _two_codes(p, n=24):
+    from collections import Counter
+
+    utts, main, _ = training_set(p.conn, "alice")
+    a, b = [c for c, _ in Counter(c for c in main if c).most_common(2)]
+    texts = [u.text for u, c in zip(utts, main) if c == a][:n] + [u.text for u, c in zip(utts, main) if c == b][:n]
+    return texts, [a] * n + [b] * n
+
+
+def _separation(vectors, labels) -> float:
+    """Mean cosine within a code less mean cosine across codes."""
+    sims, same = vectors @ vectors.T, np.equal.outer(labels, labels)
+    off = ~np.eye(len(labels), dtype=bool)
+    return sims[same & off].mean() - sims[~same].mean()
+
+
+def test_tuning_pulls_the_coders_codes_apart(demo_project, tmp_path):
+    texts, labels = _two_codes(demo_project)
+    folder = fine_tune(texts, labels, tmp_path / "tuned", epochs=3)
+    assert (folder / "config.json").is_file() and not list(tmp_path.glob(".tuned-*"))  # whole, no leftovers
+    before = _separation(encode(texts), np.asarray(labels))
+    after = _separation(encode(texts, str(folder)), np.asarray(labels))
+    assert after > before + 0.03, (before, after)   # 0.106 -> 0.151 when written
+
+
+def test_tuning_needs_two_codes_and_leaves_nothing_behind(tmp_path):
+    with pytest.raises(AutocodeError, match="two different codes"):
+        fine_tune(["a", "b"], ["x", "x"], tmp_path / "tuned")
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="labels: expected one label per text"):
+        fine_tune(["a", "b"], ["x"], tmp_path / "tuned")
+
+
+def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(demo_project, quick):
+    import shutil
+
+    from autocode import Project
+
+    p = demo_project
+    m = train(p, "bob", evaluate=False, fine_tune=True)
+    clf, _ = latest_classifier(p.conn)
+    first = p.root / clf.model
+    assert m["fine_tuned"] and clf.model.startswith(TUNED + "/") and first.is_dir()
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    rows = suggest(p, ["D08"])
+    assert rows and all(r["reason"] for r in rows if r["code"])
+    cached = lambda folder: p.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model LIKE ?",  # noqa: E731
+                                           (f"{folder}%",)).fetchone()[0]
+    assert cached(first) > 0   # the tuned model's vectors are cached like any model's
+
+    # the setting turns it on too; the earlier tuned model and its vectors go
+    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune = true\n", encoding="utf-8")
+    q = Project(p.root)
+    assert train(q, "bob", evaluate=False)["fine_tuned"]
+    second = q.root / latest_classifier(q.conn)[0].model
+    assert second != first and second.is_dir()
+    assert not first.exists() and cached(first) == 0
+
+    # a project that lost its tuned model says so, and changes nothing
+    shutil.rmtree(q.root / TUNED)
+    before = snapshot(q)
+    with pytest.raises(AutocodeError, match="fine-tuned model .* is not in the project") as err:
+        suggest(q, ["D08"])
+    assert "autocode train --fine-tune" in err.value.fix
+    assert snapshot(q) == before
+    q.close()
+
+
+def test_each_cross_validation_fold_tunes_on_its_own_training_documents(demo_project):
+    """No fold's figures may come from a model that saw its utterances."""
+    p = demo_project
+    utts, main, all_codes = training_set(p.conn, "bob")
+    inp = inputs(p.conn, utts)
+    docs = np.asarray([u.document for u in utts])
+    seen = []
+
+    def retuned(rows):
+        seen.append(set(docs[rows]))
+        return inp
+
+    themes = {c: c for c in set(main)}
+    cv = cross_validate(inp, main, all_codes, list(docs), themes, retuned=retuned)
+    assert len(seen) == cv["folds"] == 2
+    held_out = [set(docs) - s for s in seen]
+    assert all(held_out) and set().union(*held_out) == set(docs)   # every document scored by a model that never saw it
