@@ -45,11 +45,15 @@ class ThemeClassifier:
         was just asked tells what an answer is about, and what comes next (a client's reply)
         tells what a therapist's turn did. 0 leaves context out.
     words : also learn from the words themselves (TF-IDF of words and word pairs).
+    extra_threshold : when some training utterances carry several codes, a yes/no model per code
+        is learnt as well, and :meth:`predict_sets` adds to the best code every other code whose
+        own probability reaches this (0.3: best micro-F1 in cross-validation on the NHS
+        comments' training part, ``bench/nhs.py``).
     """
 
     def __init__(self, model: str | None = None, C: float = 1.0, class_weight: str | None = "balanced",
                  max_iter: int = 3000, themes: dict | None = None, context_weight: float = 0.5,
-                 words: bool = True):
+                 words: bool = True, extra_threshold: float = 0.3):
         self.model = model
         self.C = C
         self.class_weight = class_weight
@@ -57,22 +61,28 @@ class ThemeClassifier:
         self.themes = themes
         self.context_weight = context_weight
         self.words = words
+        self.extra_threshold = extra_threshold
 
     # -- learning ---------------------------------------------------------------------------
     def fit(self, texts, labels, embeddings: np.ndarray | None = None,
             context: np.ndarray | None = None) -> "ThemeClassifier":
         """Learn from texts (or their embeddings), their codes, and optionally ``context``: one
         or more embeddings per row side by side (``learn.inputs`` gives the utterance before,
-        the one after, the interviewer's last utterance and the speaker's run)."""
+        the one after, the interviewer's last utterance and the speaker's run). A label may be
+        a list of codes: the utterance teaches each of them."""
         from sklearn.linear_model import LogisticRegression
 
         X = self._features(texts, embeddings)
-        y = np.asarray([str(l) for l in labels], dtype=object)
+        sets = [[str(c) for c in l] if isinstance(l, (list, tuple, set)) else [str(l)] for l in labels]
+        if len(X) != len(sets):
+            raise ValueError(f"labels: expected one label per text ({len(X)}), got {len(sets)}")
         self.vocabulary_, self.idf_ = self._fit_words(texts)
         self.context_parts_ = 1 if context is None else max(1, np.shape(context)[1] // X.shape[1])
         F = self._design(X, texts, context)
-        if len(X) != len(y):
-            raise ValueError(f"labels: expected one label per text ({len(X)}), got {len(y)}")
+        self.extra_classes_, self.extra_coef_, self.extra_intercept_ = self._fit_extras(F, sets)
+        rows = np.asarray([i for i, codes in enumerate(sets) for _ in codes], dtype=int)
+        F, X, y = F[rows], X[rows], np.asarray([c for codes in sets for c in codes], dtype=object)
+        texts = None if texts is None else [str(texts[i]) for i in rows]
         if len(set(y)) < 2:
             raise AutocodeError(f"the classifier needs at least two different codes; got only {sorted(set(y))}",
                                 "code more utterances, including some with other codes or 'no code'")
@@ -85,6 +95,24 @@ class ThemeClassifier:
         self.examples_text_ = [str(t) for t in texts] if texts is not None else [""] * len(y)
         self.themes_ = dict(self.themes or {})
         return self
+
+    def _fit_extras(self, F, sets: list[list[str]]):
+        """A yes/no model per code, only when some utterances carry several codes: a softmax
+        over codes can put one code on top but cannot say that two both apply."""
+        from sklearn.linear_model import LogisticRegression
+
+        if not any(len(set(codes)) > 1 for codes in sets):
+            return None, None, None
+        classes = sorted({c for codes in sets for c in codes if c} - {""})
+        coef, intercept = np.zeros((len(classes), F.shape[1])), np.zeros(len(classes))
+        for k, code in enumerate(classes):
+            y = np.asarray([code in codes for codes in sets])
+            if 0 < y.sum() < len(y):
+                lr = LogisticRegression(C=4 * self.C, max_iter=self.max_iter).fit(F, y)  # 4: NHS training CV
+                coef[k], intercept[k] = lr.coef_[0], lr.intercept_[0]
+            else:
+                intercept[k] = 30.0 if y.all() else -30.0
+        return np.asarray(classes, dtype=object), coef, intercept
 
     def _fit_themes(self, X, y):
         from sklearn.linear_model import LogisticRegression
@@ -147,6 +175,29 @@ class ThemeClassifier:
 
     def predict(self, texts=None, embeddings: np.ndarray | None = None, context: np.ndarray | None = None) -> np.ndarray:
         return self.suggest(texts, embeddings, context)[0]
+
+    def predict_sets(self, texts=None, embeddings: np.ndarray | None = None,
+                     context: np.ndarray | None = None) -> list[list[str]]:
+        """For each row, the best code plus any other code likely enough on its own (see
+        ``extra_threshold``); only the best code when the model learnt from one code per utterance."""
+        codes = self.predict(texts, embeddings, context)
+        extra = self.extras(codes, texts, embeddings, context)
+        return [[str(c)] + [e for e, _ in more] for c, more in zip(codes, extra)]
+
+    def extras(self, codes, texts=None, embeddings: np.ndarray | None = None,
+               context: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
+        """Other codes that also apply to each row, with their probability, likeliest first:
+        none after "no code", and none from a model that never saw an utterance with two codes."""
+        self._check_fitted()
+        if self.extra_coef_ is None:
+            return [[] for _ in codes]
+        F = self._design(self._features(texts, embeddings), texts, context)
+        P = 1.0 / (1.0 + np.exp(-(np.asarray(F @ self.extra_coef_.T) + self.extra_intercept_)))
+        out = []
+        for code, p in zip(codes, P):
+            keep = [j for j in np.argsort(-p, kind="stable") if p[j] >= self.extra_threshold and self.extra_classes_[j] != code]
+            out.append([] if not str(code) else [(str(self.extra_classes_[j]), float(p[j])) for j in keep])
+        return out
 
     def suggest(self, texts=None, embeddings: np.ndarray | None = None,
                 context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -247,12 +298,15 @@ class ThemeClassifier:
                 "max_iter": self.max_iter, "classes": list(self.classes_), "themes": self.themes_,
                 "theme_classes": None if self.theme_classes_ is None else list(self.theme_classes_),
                 "context_weight": self.context_weight, "context_parts": self.context_parts_,
-                "words": self.words, "vocabulary": self.vocabulary_,
+                "words": self.words, "vocabulary": self.vocabulary_, "extra_threshold": self.extra_threshold,
+                "extra_classes": None if self.extra_classes_ is None else list(self.extra_classes_),
                 "examples_text": self.examples_text_, "examples_label": self.examples_label_}
         buf = io.BytesIO()
         themes = {} if self.theme_coef_ is None else {"theme_coef": self.theme_coef_, "theme_intercept": self.theme_intercept_}
         if self.idf_ is not None:
             themes["idf"] = self.idf_
+        if self.extra_coef_ is not None:
+            themes.update(extra_coef=self.extra_coef_, extra_intercept=self.extra_intercept_)
         np.savez_compressed(buf, coef=self.coef_, intercept=self.intercept_, examples_X=self.examples_X_,
                             meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8), **themes)
         return buf.getvalue()
@@ -273,7 +327,7 @@ class ThemeClassifier:
             raise AutocodeError(f"has format {meta.get('format')!r}, expected {FORMAT!r}",
                                 "retrain it with this version of autocode", where)
         clf = cls(meta["model"], meta["C"], meta["class_weight"], meta["max_iter"], meta["themes"],
-                  meta.get("context_weight", 0.0), meta.get("words", False))
+                  meta.get("context_weight", 0.0), meta.get("words", False), meta.get("extra_threshold", 0.3))
         clf.vocabulary_ = meta.get("vocabulary") or []
         clf.context_parts_ = meta.get("context_parts", 1)
         clf.idf_ = arrays["idf"] if "idf" in arrays.files else None
@@ -282,6 +336,10 @@ class ThemeClassifier:
         clf.examples_X_ = arrays["examples_X"]
         clf.examples_text_, clf.examples_label_ = meta["examples_text"], meta["examples_label"]
         clf.themes_ = meta["themes"]
+        extra = meta.get("extra_classes") is not None
+        clf.extra_classes_ = np.asarray(meta["extra_classes"], dtype=object) if extra else None
+        clf.extra_coef_ = arrays["extra_coef"] if extra else None
+        clf.extra_intercept_ = arrays["extra_intercept"] if extra else None
         has_themes = meta.get("theme_classes") is not None
         clf.theme_classes_ = np.asarray(meta["theme_classes"], dtype=object) if has_themes else None
         clf.theme_coef_ = arrays["theme_coef"] if has_themes else None

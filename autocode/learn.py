@@ -114,12 +114,6 @@ class Surroundings:
         return cls(*map(list, zip(*[place[u.id] for u in utts])))
 
 
-def _expand(inp: Inputs, all_codes) -> tuple[Inputs, list[str]]:
-    """One training row per (utterance, code): an utterance with two codes teaches both."""
-    rows = [(i, c) for i, codes in enumerate(all_codes) for c in codes]
-    return inp.rows([i for i, _ in rows]), [c for _, c in rows]
-
-
 def fit_predict(inp: Inputs, all_codes, train, test, themes: dict, C: float) -> np.ndarray | str:
     """Train on rows ``train``, predict rows ``test``; a single code seen is all a model could say."""
     return fit_assess(inp, all_codes, train, test, themes, C)[0]
@@ -127,9 +121,10 @@ def fit_predict(inp: Inputs, all_codes, train, test, themes: dict, C: float) -> 
 
 def fit_assess(inp: Inputs, all_codes, train, test, themes: dict, C: float) -> tuple[np.ndarray | str, np.ndarray | float]:
     """Like :func:`fit_predict`, with each prediction's confidence."""
-    fit, labels = _expand(inp.rows(train), [all_codes[i] for i in train])
-    if len(set(labels)) < 2:
-        return labels[0], 1.0
+    fit, labels = inp.rows(train), [all_codes[i] for i in train]
+    seen = {c for codes in labels for c in codes}
+    if len(seen) < 2:
+        return next(iter(seen)), 1.0
     clf = ThemeClassifier(C=C, themes=themes).fit(fit.texts, labels, embeddings=fit.X, context=fit.context)
     new = inp.rows(test)
     return clf.suggest(new.texts, embeddings=new.X, context=new.context)
@@ -198,7 +193,7 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         if evaluate:
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, [u.document for u in utts], themes, C,
                                                          retuned=tuned)
-        fit, labels = _expand(inp, all_codes)
+        fit, labels = inp, all_codes  # an utterance with two codes teaches both
         clf = ThemeClassifier(model=used, C=C, themes=themes).fit(fit.texts, labels, embeddings=fit.X, context=fit.context)
         conn.execute("INSERT INTO classifiers (coder, created_at, metrics, model) VALUES (?, ?, ?, ?)",
                      (coder, now(), json.dumps(metrics), clf.to_bytes()))
@@ -334,21 +329,25 @@ def _suggestions(clf: ThemeClassifier, targets: list[Utterance], inp: Inputs) ->
     codes, confidence, uncertainty = clf.assess(inp.texts, embeddings=inp.X, context=inp.context)
     examples = clf.nearest_examples(inp.X, codes, k=2)
     words = clf.driving_words(inp.texts, codes, k=3)
+    also = clf.extras(codes, inp.texts, embeddings=inp.X, context=inp.context)
     return [{"utterance_id": u.id, "document": u.document, "utterance": u.idx, "start": u.start, "end": u.end,
              "speaker": u.speaker, "text": u.text, "code": str(code), "theme": clf.theme_of(str(code)),
              "coder": MACHINE, "confidence": round(float(p), 4), "uncertainty": round(float(q), 4),
-             "reason": reason(e, w)}
-            for u, code, p, q, e, w in zip(targets, codes, confidence, uncertainty, examples, words)]
+             "reason": reason(e, w, a)}
+            for u, code, p, q, e, w, a in zip(targets, codes, confidence, uncertainty, examples, words, also)]
 
 
-def reason(examples: list[tuple[str, float]], words: list[str] = ()) -> str:
+def reason(examples: list[tuple[str, float]], words: list[str] = (), also: list[tuple[str, float]] = ()) -> str:
     """One plain-English line: the confirmed utterances most like this one that carry the same
-    code, with their similarity, then the words of this one that pushed the model to the code."""
+    code, with their similarity, the words of this one that pushed the model to the code, and
+    any other code that probably applies as well (the coder decides whether to add it)."""
     parts = []
     if examples:
         parts.append("closest confirmed examples: " + "; ".join(f"\u201c{_short(t)}\u201d ({s:.2f})" for t, s in examples))
     if words:
         parts.append("words that drove it: " + ", ".join(f"\u201c{w}\u201d" for w in words))
+    if also:
+        parts.append("may also be: " + ", ".join(f"{c} ({p:.2f})" for c, p in also))
     return "; ".join(parts)
 
 

@@ -33,7 +33,7 @@ from autocode import Project, add_files, import_codings
 from autocode import codebook as cb
 from autocode.classify import ThemeClassifier
 from autocode.compare import pair_agreement
-from autocode.learn import Inputs, _expand, inputs, training_set
+from autocode.learn import Inputs, inputs, training_set
 from autocode.review import import_codebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def annomi(shared: Path, work: Path) -> Corpus:
 
 def fit(c: Corpus, rows) -> ThemeClassifier:
     rows = np.asarray(rows)
-    data, labels = _expand(c.inp.rows(rows), [c.codes[i] for i in rows])
+    data, labels = c.inp.rows(rows), [c.codes[i] for i in rows]  # an utterance's codes, all of them
     return ThemeClassifier(themes=c.themes).fit(data.texts, labels, embeddings=data.X, context=data.context)
 
 

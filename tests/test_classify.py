@@ -172,3 +172,41 @@ def test_driving_words_are_the_words_that_point_to_the_code(fitted):
     assert 1 <= len(words) <= 3 and any("pay" in w or "cheap" in w for w in words)
     [none] = fitted.driving_words(["Absolutely unrelated gibberish zzz."], ["credibility"])
     assert none == []
+
+
+MIXED = [  # the NHS comments' situation: a comment can praise the staff and complain about waiting
+    ("The nurses were kind and caring", ["staff"]), ("Staff were friendly and helpful", ["staff"]),
+    ("Lovely doctor who listened to me", ["staff"]), ("The receptionist was rude", ["staff"]),
+    ("I waited three hours to be seen", ["waiting"]), ("The wait for an appointment was far too long", ["waiting"]),
+    ("Delays everywhere, nobody was seen on time", ["waiting"]), ("Two weeks to get an appointment", ["waiting"]),
+    ("Kind staff but a very long wait", ["staff", "waiting"]),
+    ("The nurse was lovely, though we waited for hours", ["staff", "waiting"]),
+    ("Friendly doctor, shame about the four hour delay", ["staff", "waiting"]),
+    ("The car park was full", ["parking"]), ("Nowhere to park and the parking fees are high", ["parking"]),
+    ("Parking is impossible", ["parking"]),
+]
+
+
+def test_an_utterance_can_be_given_two_codes_and_get_two_back(tmp_path):
+    texts, labels = [t for t, _ in MIXED], [c for _, c in MIXED]
+    clf = ThemeClassifier(context_weight=0).fit(texts, labels)
+    assert list(clf.extra_classes_) == ["parking", "staff", "waiting"]
+    new = ["Helpful staff but the wait was endless", "The parking was awful"]
+    got = clf.predict_sets(new)
+    assert sorted(got[0]) == ["staff", "waiting"] and got[1] == ["parking"]
+    again = ThemeClassifier.load(clf.save(tmp_path / "m.npz"))
+    assert again.predict_sets(new) == got
+    assert again.extras(["staff"], new[:1])[0][0][0] == "waiting"
+
+
+def test_one_code_per_utterance_gives_one_code_back():
+    clf = ThemeClassifier(context_weight=0).fit([t for t, _ in MIXED[:8]], [c[0] for _, c in MIXED[:8]])
+    assert clf.extra_coef_ is None
+    assert all(len(s) == 1 for s in clf.predict_sets(["Kind staff but a very long wait"]))
+
+
+def test_no_code_has_no_companions():
+    texts = [t for t, _ in MIXED] + ["Thanks for having me", "Hello there", "Okay, shall we start?"]
+    labels = [c for _, c in MIXED] + [[""]] * 3
+    clf = ThemeClassifier(context_weight=0, extra_threshold=0.0).fit(texts, labels)
+    assert clf.extras([""], ["Hello, thanks"]) == [[]]
