@@ -58,24 +58,23 @@ def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(d
     from autocode import Project
 
     p = demo_project
-    m = train(p, "bob", evaluate=False, fine_tune=True)
-    clf, _ = latest_classifier(p.conn)
-    first = p.root / clf.model
-    assert m["fine_tuned"] and clf.model.startswith(TUNED + "/") and first.is_dir()
-    add_files(p, [DATA / "transcripts" / "D08.txt"])
-    rows = suggest(p, ["D08"])
-    assert rows and all(r["reason"] for r in rows if r["code"])
-    cached = lambda folder: p.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model LIKE ?",  # noqa: E731
-                                           (f"{folder}%",)).fetchone()[0]
-    assert cached(first) > 0   # the tuned model's vectors are cached like any model's
-
-    # the setting turns it on too; the earlier tuned model and its vectors go
+    old = p.root / TUNED / "bob-earlier"   # a tuning from an earlier train, with vectors in the cache
+    old.mkdir(parents=True)
+    with p.transaction() as conn:
+        conn.execute("INSERT INTO embeddings (model, text_hash, vector) VALUES (?, 'x', x'00')", (str(old),))
     (p.root / "autocode.toml").write_text("[classifier]\nfine_tune = true\n", encoding="utf-8")
-    q = Project(p.root)
-    assert train(q, "bob", evaluate=False)["fine_tuned"]
-    second = q.root / latest_classifier(q.conn)[0].model
-    assert second != first and second.is_dir()
-    assert not first.exists() and cached(first) == 0
+    q = Project(p.root)   # the setting turns tuning on
+    m = train(q, "bob", evaluate=False)
+    clf, _ = latest_classifier(q.conn)
+    tuned = q.root / clf.model
+    assert m["fine_tuned"] and clf.model.startswith(TUNED + "/") and tuned.is_dir()
+    cached = lambda folder: q.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model LIKE ?",  # noqa: E731
+                                           (f"{folder}%",)).fetchone()[0]
+    assert not old.exists() and cached(old) == 0     # the earlier tuning and its vectors are gone
+    add_files(q, [DATA / "transcripts" / "D08.txt"])
+    rows = suggest(q, ["D08"])
+    assert rows and all(r["reason"] for r in rows if r["code"])
+    assert cached(tuned) > 0   # the tuned model's vectors are cached like any model's
 
     # a project that lost its tuned model says so, and changes nothing
     shutil.rmtree(q.root / TUNED)

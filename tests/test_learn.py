@@ -10,10 +10,29 @@ from autocode.learn import MACHINE, latest_classifier, training_set
 from conftest import DATA, snapshot
 
 
+@pytest.fixture(scope="module")
+def _trained_template(_demo_project_template, tmp_path_factory):
+    """The demo project with alice's classifier trained (and cross-validated) once per module."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("trained") / "proj"
+    shutil.copytree(_demo_project_template, root)
+    p = Project(root)
+    metrics = train(p, "alice")
+    p.close()
+    return root, metrics
+
+
 @pytest.fixture
-def trained(demo_project):
-    metrics = train(demo_project, "alice")
-    return demo_project, metrics
+def trained(_trained_template, tmp_path):
+    """A private copy of the trained project, safe to change, and the training's metrics."""
+    import shutil
+
+    root, metrics = _trained_template
+    shutil.copytree(root, tmp_path / "trained")
+    p = Project(tmp_path / "trained")
+    yield p, metrics
+    p.close()
 
 
 def test_training_set_is_the_coders_codings(demo_project):
