@@ -180,9 +180,10 @@ class ThemeClassifier:
                      context: np.ndarray | None = None) -> list[list[str]]:
         """For each row, the best code plus any other code likely enough on its own (see
         ``extra_threshold``); only the best code when the model learnt from one code per utterance."""
-        codes = self.predict(texts, embeddings, context)
-        extra = self.extras(codes, texts, embeddings, context)
-        return [[str(c)] + [e for e, _ in more] for c, more in zip(codes, extra)]
+        self._check_fitted()
+        F = self._design(self._features(texts, embeddings), texts, context)
+        codes = self.classes_[self._joint(F)[1]]
+        return [[str(c)] + [e for e, _ in more] for c, more in zip(codes, self._extras(F, codes))]
 
     def extras(self, codes, texts=None, embeddings: np.ndarray | None = None,
                context: np.ndarray | None = None) -> list[list[tuple[str, float]]]:
@@ -191,7 +192,11 @@ class ThemeClassifier:
         self._check_fitted()
         if self.extra_coef_ is None:
             return [[] for _ in codes]
-        F = self._design(self._features(texts, embeddings), texts, context)
+        return self._extras(self._design(self._features(texts, embeddings), texts, context), codes)
+
+    def _extras(self, F, codes) -> list[list[tuple[str, float]]]:
+        if self.extra_coef_ is None:
+            return [[] for _ in codes]
         P = 1.0 / (1.0 + np.exp(-(np.asarray(F @ self.extra_coef_.T) + self.extra_intercept_)))
         out = []
         for code, p in zip(codes, P):

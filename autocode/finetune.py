@@ -42,6 +42,7 @@ def fine_tune(texts: list[str], labels: list[str], out: Path, model: str | None 
         raise AutocodeError("fine-tuning needs at least two different codes", "code more utterances first")
     torch.manual_seed(seed)
     net = _fresh(model)
+    saved_max, net.max_seq_length = net.max_seq_length, min(net.max_seq_length or MAX_TOKENS, MAX_TOKENS)
     y = torch.tensor([classes.index(l) for l in labels])
     dimension = getattr(net, "get_embedding_dimension", None) or net.get_sentence_embedding_dimension
     head = torch.nn.Linear(dimension(), len(classes))
@@ -56,6 +57,7 @@ def fine_tune(texts: list[str], labels: list[str], out: Path, model: str | None 
             step(torch.nn.functional.cross_entropy(head(emb), y[b], weight=weight))
             advance(1)
     net.eval()
+    net.max_seq_length = saved_max
     return _save(net, Path(out))
 
 
@@ -64,9 +66,7 @@ def _fresh(model: str | None):
     _offline()
     from sentence_transformers import SentenceTransformer
 
-    net = SentenceTransformer(resolve_model(model), device="cpu")
-    net.max_seq_length, net.saved_max_ = min(net.max_seq_length or MAX_TOKENS, MAX_TOKENS), net.max_seq_length
-    return net
+    return SentenceTransformer(resolve_model(model), device="cpu")
 
 
 def _batches(lengths: list[int], epochs: int, seed: int) -> list[np.ndarray]:
@@ -98,7 +98,6 @@ def _optimiser(params, steps: int):
 
 
 def _save(net, out: Path) -> Path:
-    net.max_seq_length = net.saved_max_
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:

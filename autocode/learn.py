@@ -187,12 +187,13 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         themes = {c.id: c.theme for c in cb.load(conn).codes}
         metrics = {"coder": coder, "utterances": len(utts), "codes": sorted(set(main) - {""}),
                    "counts": {c: main.count(c) for c in sorted(set(main))}, "fine_tuned": bool(fine_tune)}
-        tuned = _tuner(conn, utts, tuning_labels(main, themes), model, batch) if fine_tune else None
-        used = _tune_into(project, tuned, len(utts), coder) if fine_tune else model
+        labels = tuning_labels(main, themes) if fine_tune else None
+        used = _tune_into(project, utts, labels, model, coder) if fine_tune else model
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         if evaluate:
+            retuned = _fold_tuner(conn, utts, labels, model, batch) if fine_tune else None
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, [u.document for u in utts], themes, C,
-                                                         retuned=tuned)
+                                                         retuned=retuned)
         fit, labels = inp, all_codes  # an utterance with two codes teaches both
         clf = ThemeClassifier(model=used, C=C, themes=themes).fit(fit.texts, labels, embeddings=fit.X, context=fit.context)
         conn.execute("INSERT INTO classifiers (coder, created_at, metrics, model) VALUES (?, ?, ?, ?)",
@@ -215,31 +216,31 @@ def tuning_labels(main: list[str], themes: dict) -> list[str]:
     return list(main)
 
 
-def _tuner(conn, utts: list[Utterance], labels: list[str], model: str | None, batch: int):
-    """tuned(rows, out) tunes the model on those rows into folder ``out`` (None: a temporary
-    one, whose inputs for every utterance are returned uncached)."""
+def _fold_tuner(conn, utts: list[Utterance], labels: list[str], model: str | None, batch: int):
+    """retuned(rows): the inputs of every utterance as read by a model tuned on ``rows`` only,
+    kept in a temporary folder and never cached (it lives for one cross-validation fold)."""
     import tempfile
     from pathlib import Path
 
     from .finetune import fine_tune
 
-    def tuned(rows, out=None):
-        texts, wanted = [utts[i].text for i in rows], [labels[i] for i in rows]
-        if out is not None:
-            return fine_tune(texts, wanted, out, model)
+    def retuned(rows):
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
-            return inputs(conn, utts, str(fine_tune(texts, wanted, Path(tmp) / "model", model)), batch, cache=False)
-    return tuned
+            folder = fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model)
+            return inputs(conn, utts, str(folder), batch, cache=False)
+    return retuned
 
 
-def _tune_into(project: Project, tuned, n: int, coder: str) -> str:
-    """Tune on all ``n`` training utterances into the project's folder; returns the model's
-    name relative to the project, so the project can be moved or shared whole."""
+def _tune_into(project: Project, utts: list[Utterance], labels: list[str], model: str | None, coder: str) -> str:
+    """Tune on every training utterance into the project's folder; returns the model's name
+    relative to the project, so the project can be moved or shared whole."""
     import re
     import time
 
+    from .finetune import fine_tune
+
     name = f"{TUNED}/{re.sub(r'[^A-Za-z0-9_-]+', '-', coder)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    tuned(range(n), project.root / name)
+    fine_tune([u.text for u in utts], labels, project.root / name, model)
     return name
 
 
