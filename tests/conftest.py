@@ -58,6 +58,20 @@ def demo_project(_demo_project_template, tmp_path) -> Project:
     p.close()
 
 
+@pytest.fixture(scope="session")
+def _trained_template(_demo_project_template, tmp_path_factory) -> tuple[Path, dict]:
+    """The demo project with alice's classifier trained and cross-validated, once per test run,
+    and the training's metrics. Copy it before changing it."""
+    from autocode.learn import train
+
+    root = tmp_path_factory.mktemp("trained") / "proj"
+    shutil.copytree(_demo_project_template, root)
+    p = Project(root)
+    metrics = train(p, "alice")
+    p.close()
+    return root, metrics
+
+
 def query(root, sql, *args) -> list[tuple]:
     """Rows of a query on the project at ``root``, through a connection of its own (as another
     process, such as the CLI or the review server, would see them)."""

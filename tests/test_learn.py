@@ -3,24 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from autocode import AutocodeError, ThemeClassifier, suggest, train
+from autocode import AutocodeError, ThemeClassifier, suggest
 from autocode.corpus import add_files, utterances
 from autocode.store import Project
 from autocode.learn import MACHINE, latest_classifier, training_set
 from conftest import DATA, snapshot
-
-
-@pytest.fixture(scope="module")
-def _trained_template(_demo_project_template, tmp_path_factory):
-    """The demo project with alice's classifier trained (and cross-validated) once per module."""
-    import shutil
-
-    root = tmp_path_factory.mktemp("trained") / "proj"
-    shutil.copytree(_demo_project_template, root)
-    p = Project(root)
-    metrics = train(p, "alice")
-    p.close()
-    return root, metrics
 
 
 @pytest.fixture

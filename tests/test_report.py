@@ -10,7 +10,7 @@ from html import escape
 
 import pytest
 
-from autocode import AutocodeError, Project, train
+from autocode import AutocodeError, Project
 from autocode.compare import compare_project
 from autocode.corpus import participant_numbers as document_numbers
 from autocode.report import (curve, participants, primary_coder, render_html, report_data,
@@ -20,12 +20,12 @@ SECTIONS = ("codebook", "prevalence", "quotes", "agreement", "classifier")
 
 
 @pytest.fixture(scope="module")
-def trained(_demo_project_template, tmp_path_factory):
+def trained(_trained_template, tmp_path_factory):
     """A private demo project with alice's classifier trained: the report's full case."""
+    template, metrics = _trained_template
     root = tmp_path_factory.mktemp("report") / "demo"
-    shutil.copytree(_demo_project_template, root)
+    shutil.copytree(template, root)
     p = Project(root)
-    metrics = train(p, "alice")
     yield p, metrics
     p.close()
 
