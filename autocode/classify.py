@@ -65,11 +65,13 @@ class ThemeClassifier:
 
     # -- learning ---------------------------------------------------------------------------
     def fit(self, texts, labels, embeddings: np.ndarray | None = None,
-            context: np.ndarray | None = None) -> "ThemeClassifier":
+            context: np.ndarray | None = None, quotable: int | None = None) -> "ThemeClassifier":
         """Learn from texts (or their embeddings), their codes, and optionally ``context``: one
         or more embeddings per row side by side (``learn.inputs`` gives the utterance before,
         the one after, the interviewer's last utterance and the speaker's run). A label may be
-        a list of codes: the utterance teaches each of them."""
+        a list of codes: the utterance teaches each of them. Only the first ``quotable`` rows
+        (all when None) are kept as examples a reason may quote: rows after them, such as the
+        codebook's definitions, teach the model but are not coded utterances."""
         from sklearn.linear_model import LogisticRegression
 
         X = self._features(texts, embeddings)
@@ -91,8 +93,9 @@ class ThemeClassifier:
         self.classes_ = np.asarray([str(c) for c in lr.classes_], dtype=object)
         self.coef_, self.intercept_ = _multiclass(lr.coef_, lr.intercept_)
         self.theme_classes_, self.theme_coef_, self.theme_intercept_ = self._fit_themes(F, y)
-        self.examples_X_, self.examples_label_ = X.astype(np.float32), list(y)
-        self.examples_text_ = [str(t) for t in texts] if texts is not None else [""] * len(y)
+        quote = rows < (len(sets) if quotable is None else quotable)
+        self.examples_X_, self.examples_label_ = X[quote].astype(np.float32), list(y[quote])
+        self.examples_text_ = [str(t) for t, q in zip(texts, quote) if q] if texts is not None else [""] * int(quote.sum())
         self.themes_ = dict(self.themes or {})
         return self
 

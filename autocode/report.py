@@ -260,11 +260,13 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
     """
     from threadpoolctl import threadpool_limits
 
-    from .learn import inputs, training_set
+    from .learn import definitions, inputs, training_set
 
+    model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
     with project.transaction() as conn:
         utts, main, all_codes = training_set(conn, coder)
-        inp = inputs(conn, utts, project.setting("embedding", "model"), project.setting("embedding", "batch_size"))
+        inp = inputs(conn, utts, model, batch)
+        defs = definitions(conn, all_codes, model, batch)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
     groups = [u.document for u in utts]
     if len(set(groups)) < 2 or len(set(main)) < 2:
@@ -272,12 +274,12 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
                         "and two different codes."}
     rank = np.random.default_rng(seed).permutation(len(main))
     with threadpool_limits(1):  # small models: one thread is several times faster than two
-        points = [_point(inp, main, all_codes, groups, themes, f, rank, project.setting("classifier", "C"), folds)
+        points = [_point(inp, main, all_codes, groups, themes, f, rank, project.setting("classifier", "C"), folds, defs)
                   for f in fractions]
     return {"coder": coder, "documents": len(set(groups)), "folds": min(folds, len(set(groups))), "points": points}
 
 
-def _point(inp, main, all_codes, groups, themes, fraction, rank, C, folds) -> dict:
+def _point(inp, main, all_codes, groups, themes, fraction, rank, C, folds, defs=None) -> dict:
     """One point of the curve: document-fold predictions after training on ``fraction``."""
     from sklearn.model_selection import GroupKFold
 
@@ -287,7 +289,7 @@ def _point(inp, main, all_codes, groups, themes, fraction, rank, C, folds) -> di
     predicted, sizes = np.empty(len(main), dtype=object), []
     for train, test in GroupKFold(n_splits=min(folds, len(set(groups)))).split(inp.X, main, groups):
         keep = train[np.argsort(rank[train], kind="stable")][: max(1, round(fraction * len(train)))]
-        predicted[test] = fit_predict(inp, all_codes, keep, test, themes, C)
+        predicted[test] = fit_predict(inp, all_codes, keep, test, themes, C, defs)
         sizes.append(len(keep))
     theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
     return {"fraction": fraction, "n_train": int(round(np.mean(sizes))),

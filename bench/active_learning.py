@@ -33,7 +33,7 @@ from autocode import Project, add_files, import_codings
 from autocode import codebook as cb
 from autocode.classify import ThemeClassifier
 from autocode.compare import pair_agreement
-from autocode.learn import Inputs, inputs, training_set
+from autocode.learn import Definitions, Inputs, definitions, fit_classifier, inputs, training_set
 from autocode.review import import_codebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,6 +49,7 @@ class Corpus:
     themes: dict                # code -> theme
     level: str                  # "theme" or "code": what kappa is computed over
     documents: np.ndarray | None = None  # each row's transcript
+    definitions: Definitions | None = None  # the codebook's, as autocode's learner reads them
 
     def unit(self, code: str) -> str:
         return self.themes.get(code, "") if self.level == "theme" else code
@@ -77,9 +78,10 @@ def load(p: Project, coder: str, name: str, held_out: float | set[str], level: s
         utts, _, all_codes = training_set(conn, coder)
         inp = inputs(conn, utts)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
+        defs = definitions(conn, all_codes)
     docs = [u.document for u in utts]
     test = _held_out(docs, held_out) if isinstance(held_out, float) else held_out
-    return Corpus(name, inp, all_codes, np.asarray([d in test for d in docs]), themes, level, np.asarray(docs))
+    return Corpus(name, inp, all_codes, np.asarray([d in test for d in docs]), themes, level, np.asarray(docs), defs)
 
 
 def psw(shared: Path, work: Path) -> Corpus:
@@ -102,8 +104,8 @@ def annomi(shared: Path, work: Path) -> Corpus:
 
 def fit(c: Corpus, rows) -> ThemeClassifier:
     rows = np.asarray(rows)
-    data, labels = c.inp.rows(rows), [c.codes[i] for i in rows]  # an utterance's codes, all of them
-    return ThemeClassifier(themes=c.themes).fit(data.texts, labels, embeddings=data.X, context=data.context)
+    labels = [c.codes[i] for i in rows]  # an utterance's codes, all of them
+    return fit_classifier(c.inp.rows(rows), labels, c.themes, 1.0, c.definitions)
 
 
 def kappa(c: Corpus, clf: ThemeClassifier) -> float:

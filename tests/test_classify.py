@@ -210,3 +210,12 @@ def test_no_code_has_no_companions():
     labels = [c for _, c in MIXED] + [[""]] * 3
     clf = ThemeClassifier(context_weight=0, extra_threshold=0.0).fit(texts, labels)
     assert clf.extras([""], ["Hello, thanks"]) == [[]]
+
+
+def test_rows_past_quotable_teach_but_are_never_quoted():
+    X = np.eye(4, dtype=np.float32)
+    clf = ThemeClassifier(words=False, context_weight=0).fit(["a", "b", "def a", "def b"], ["x", "y", "x", "y"],
+                                                               embeddings=X, quotable=2)
+    assert clf.examples_text_ == ["a", "b"] and clf.examples_label_ == ["x", "y"]
+    assert clf.examples_X_.shape == (2, 4)
+    assert list(clf.predict(embeddings=X[2:])) == ["x", "y"]

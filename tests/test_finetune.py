@@ -96,7 +96,7 @@ def test_each_cross_validation_fold_tunes_on_its_own_training_documents(demo_pro
 
     def retuned(rows):
         seen.append(set(docs[rows]))
-        return inp
+        return inp, None
 
     themes = {c: c for c in set(main)}
     cv = cross_validate(inp, main, all_codes, list(docs), themes, retuned=retuned)

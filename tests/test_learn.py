@@ -175,3 +175,31 @@ def test_the_classifier_reads_the_question_asked_and_the_whole_answer(tmp_path):
     assert around.runs[first] == around.runs[answer[1]] == [every[first].text, every[answer[1]].text]
     assert around.runs[last] == [every[last].text]
     assert around.before[0] == "" and around.after[-1] == "" and around.before[first] == every[0].text
+
+
+def test_the_codebooks_definitions_teach_the_classifier_but_are_never_quoted(trained):
+    from autocode import codebook as cb
+    from autocode.learn import definitions
+
+    p, m = trained
+    utts, main, all_codes = training_set(p.conn, "alice")
+    defs = definitions(p.conn, all_codes)
+    book = cb.load(p.conn)
+    used = {c for codes in all_codes for c in codes if c}
+    with_definition = [c for c in book.codes if c.id in used and c.definition]
+    assert m["definitions"] == len(with_definition) > 0
+    assert len(defs.labels) == len(defs.inputs.texts) == 3 * len(with_definition)
+    assert defs.inputs.context.shape == (len(defs.labels), 4 * defs.inputs.X.shape[1])  # each is its own context
+    code = with_definition[0]
+    assert [code.name, code.definition, f"{code.name}. {code.definition}"] == list(defs.inputs.texts[:3])
+    clf, _ = latest_classifier(p.conn)
+    assert len(clf.examples_text_) == len(clf.examples_label_) == sum(len(cs) for cs in all_codes)
+    assert not set(clf.examples_text_) & set(defs.inputs.texts)
+
+
+def test_definitions_skip_codes_the_coder_never_used(demo_project):
+    from autocode.learn import definitions
+
+    defs = definitions(demo_project.conn, [["credibility"], [""]])
+    assert set(sum(defs.labels, [])) == {"credibility"}
+    assert definitions(demo_project.conn, [[""]]) is None
