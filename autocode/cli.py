@@ -372,7 +372,7 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     out.print(f"Trained on {metrics['utterances']} utterances coded by {metrics['coder']} "
               f"({len(metrics['codes'])} codes plus 'no code').")
     if metrics.get("definitions"):
-        out.print(f"It also learnt from the codebook's definitions of {metrics['definitions']} of these codes.")
+        out.print(f"It also learnt from the codebook's definitions of {metrics['definitions']} codes.")
     if metrics.get("fine_tuned"):
         out.print("The embedding model was first tuned on these codes; it is kept in the project's "
                   "fine-tuned/ folder, and each cross-validation fold tuned its own.")

@@ -79,30 +79,35 @@ def _encode_once(texts: list[str], model: str | None, batch_size: int) -> np.nda
 
 @dataclass
 class Definitions:
-    """The codebook's own words as examples of its codes, read as the classifier reads utterances."""
-    inputs: Inputs
-    labels: list[list[str]]
+    """The codebook's own words as examples of its codes: each example's text, embedding and code."""
+    texts: list[str]
+    X: np.ndarray
+    codes: list[str]
+
+    def for_codes(self, used: set[str], parts: int) -> tuple[Inputs, list[list[str]]]:
+        """The examples of the codes a model learns from, read as it reads utterances: each is its
+        own context in each of the ``parts`` context parts (a definition has no neighbours)."""
+        keep = [i for i, c in enumerate(self.codes) if c in used]
+        X = self.X[keep]
+        texts = np.asarray([self.texts[i] for i in keep], dtype=object)
+        return Inputs(texts, X, np.tile(X, (1, parts))), [[self.codes[i]] for i in keep]
 
 
-CONTEXT_PARTS = 4  # before, after, asked and the run: see context_vectors
-
-
-def definitions(conn, all_codes: list[list[str]], model: str | None = None, batch_size: int = 64,
-                cache: bool = True) -> Definitions | None:
-    """Each code the coder used that has a definition lends its name, its definition and the
-    two together as examples, each its own context. They tell the model what a code means
-    before many utterances do: on the reference study's training transcripts (5-fold document
-    CV, ``bench/definitions.py``) theme kappa rose from 0.42 to 0.46 with a quarter of the
-    labels and from 0.57 to 0.58 with all of them. None when no such code has a definition."""
-    codes, texts, labels = {c for cs in all_codes for c in cs if c}, [], []
+def definitions(conn, model: str | None = None, batch_size: int = 64, cache: bool = True) -> Definitions | None:
+    """Each code with a definition lends its name, its definition and the two together as
+    examples; a model learns from those of the codes its coder used (:func:`fit_classifier`).
+    They tell it what a code means before many utterances do: on the reference study's training
+    transcripts (5-fold document CV, ``bench/definitions.py``) theme kappa rose from 0.42 to 0.46
+    with a quarter of the labels and from 0.57 to 0.58 with all of them. None when no code has
+    a definition."""
+    texts, codes = [], []
     for code in cb.load(conn).codes:
-        if code.id in codes and code.definition:
+        if code.definition:
             texts += [code.name, code.definition, f"{code.name}. {code.definition}"]
-            labels += [[code.id]] * 3
+            codes += [code.id] * 3
     if not texts:
         return None
-    X = _encoder(conn, model, batch_size, cache)(texts)
-    return Definitions(Inputs(np.asarray(texts, dtype=object), X, np.tile(X, (1, CONTEXT_PARTS))), labels)
+    return Definitions(texts, _encoder(conn, model, batch_size, cache)(texts), codes)
 
 
 def context_vectors(around: "Surroundings", encode, width: int) -> np.ndarray:
@@ -171,11 +176,13 @@ def fit_assess(inp: Inputs, all_codes, train, test, themes: dict, C: float,
 
 def fit_classifier(inp: Inputs, labels: list[list[str]], themes: dict, C: float,
                    definitions: Definitions | None = None, model: str | None = None) -> ThemeClassifier:
-    """The classifier learnt from coded utterances and the codebook's definitions; reasons quote
-    only the utterances."""
+    """The classifier learnt from coded utterances and the codebook's definitions of the codes
+    they carry (a code nobody used is never suggested); reasons quote only the utterances."""
     quotable = len(labels)
     if definitions is not None:
-        inp, labels = inp.plus(definitions.inputs), labels + definitions.labels
+        used = {c for codes in labels for c in codes if c}
+        extra, more = definitions.for_codes(used, inp.context.shape[1] // max(inp.X.shape[1], 1))
+        inp, labels = inp.plus(extra), labels + more
     return ThemeClassifier(model=model, C=C, themes=themes).fit(inp.texts, labels, embeddings=inp.X,
                                                                 context=inp.context, quotable=quotable)
 
@@ -242,10 +249,10 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         labels = tuning_labels(main, themes) if fine_tune else None
         used = _tune_into(project, utts, labels, model, coder) if fine_tune else model
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
-        defs = definitions(conn, all_codes, resolve_model_in(project, used), batch)
-        metrics["definitions"] = 0 if defs is None else len(defs.labels) // 3
+        defs = definitions(conn, resolve_model_in(project, used), batch)
+        metrics["definitions"] = 0 if defs is None else len(set(defs.codes) & {c for cs in all_codes for c in cs})
         if evaluate:
-            retuned = _fold_tuner(conn, utts, labels, all_codes, model, batch) if fine_tune else None
+            retuned = _fold_tuner(conn, utts, labels, model, batch) if fine_tune else None
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, [u.document for u in utts], themes, C,
                                                          retuned=retuned, definitions=defs)
         clf = fit_classifier(inp, all_codes, themes, C, defs, model=used)  # an utterance with two codes teaches both
@@ -269,8 +276,7 @@ def tuning_labels(main: list[str], themes: dict) -> list[str]:
     return list(main)
 
 
-def _fold_tuner(conn, utts: list[Utterance], labels: list[str], all_codes: list[list[str]], model: str | None,
-                batch: int):
+def _fold_tuner(conn, utts: list[Utterance], labels: list[str], model: str | None, batch: int):
     """retuned(rows): the inputs of every utterance, and the codebook's definitions, as read by a
     model tuned on ``rows`` only, kept in a temporary folder and never cached (it lives for one
     cross-validation fold)."""
@@ -283,7 +289,7 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[str], all_codes: list[
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
             folder = fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model)
             return (inputs(conn, utts, str(folder), batch, cache=False),
-                    definitions(conn, all_codes, str(folder), batch, cache=False))
+                    definitions(conn, str(folder), batch, cache=False))
     return retuned
 
 

@@ -266,7 +266,7 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
     with project.transaction() as conn:
         utts, main, all_codes = training_set(conn, coder)
         inp = inputs(conn, utts, model, batch)
-        defs = definitions(conn, all_codes, model, batch)
+        defs = definitions(conn, model, batch)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
     groups = [u.document for u in utts]
     if len(set(groups)) < 2 or len(set(main)) < 2:

@@ -6,7 +6,9 @@ Two corpora: the reference study (themes, 5 plus "no code", over participant utt
 AnnoMI (therapist behaviour, 4 codes). Each is split by transcript with seed 0 (30% of the
 10 reference transcripts, 20% of AnnoMI's 133, as bench/annomi.py); the training transcripts'
 coded utterances are the pool a researcher would label. Both orders start from the same small
-random seed set (2% of the pool), then add labels in batches, retraining each round:
+random seed set (2% of the pool), then add labels in batches, retraining each round with
+autocode's learner (``learn.fit_classifier``: the codebook's definitions of the codes labelled
+so far count as examples, as in ``autocode train``):
 
 - random: the next batch is drawn at random;
 - autocode: the next batch is the pool's most uncertain utterances under the current model,
@@ -78,7 +80,7 @@ def load(p: Project, coder: str, name: str, held_out: float | set[str], level: s
         utts, _, all_codes = training_set(conn, coder)
         inp = inputs(conn, utts)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
-        defs = definitions(conn, all_codes)
+        defs = definitions(conn)
     docs = [u.document for u in utts]
     test = _held_out(docs, held_out) if isinstance(held_out, float) else held_out
     return Corpus(name, inp, all_codes, np.asarray([d in test for d in docs]), themes, level, np.asarray(docs), defs)

@@ -52,7 +52,7 @@ def main() -> None:
         sys.exit(f"{args.shared} has no psw-study: this benchmark needs ../shared")
     work = args.work or Path(tempfile.mkdtemp(prefix="autocode-definitions-"))
     c = al.psw(args.shared, work)
-    n = 0 if c.definitions is None else len(c.definitions.labels)
+    n = 0 if c.definitions is None else len(c.definitions.codes)
     print(f"reference study: {int((~c.test).sum())} coded utterances in 7 training transcripts; "
           f"{n} examples from the codebook ({n // 3} codes with a definition)")
     for with_definitions in (False, True):

@@ -394,7 +394,7 @@ def test_train_table_output(trained, tmp_path):
     saved = tmp_path / "alice.npz"
     out = flat(cli("train", "--coder", "alice", "--out", saved, "--project", root).stdout)
     assert f"Trained on {trained['metrics']['utterances']} utterances coded by alice" in out
-    assert f"also learnt from the codebook's definitions of {trained['metrics']['definitions']} of these codes" in out
+    assert f"also learnt from the codebook's definitions of {trained['metrics']['definitions']} codes" in out
     assert "Cross-validated by document (3 folds), codes: kappa" in out
     assert "Cross-validated by document (3 folds), themes: kappa" in out
     assert saved.is_file() and saved.stat().st_size > 0

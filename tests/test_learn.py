@@ -183,23 +183,31 @@ def test_the_codebooks_definitions_teach_the_classifier_but_are_never_quoted(tra
 
     p, m = trained
     utts, main, all_codes = training_set(p.conn, "alice")
-    defs = definitions(p.conn, all_codes)
+    defs = definitions(p.conn)
     book = cb.load(p.conn)
-    used = {c for codes in all_codes for c in codes if c}
-    with_definition = [c for c in book.codes if c.id in used and c.definition]
-    assert m["definitions"] == len(with_definition) > 0
-    assert len(defs.labels) == len(defs.inputs.texts) == 3 * len(with_definition)
-    assert defs.inputs.context.shape == (len(defs.labels), 4 * defs.inputs.X.shape[1])  # each is its own context
+    with_definition = [c for c in book.codes if c.definition]
+    assert len(defs.texts) == len(defs.codes) == len(defs.X) == 3 * len(with_definition)
     code = with_definition[0]
-    assert [code.name, code.definition, f"{code.name}. {code.definition}"] == list(defs.inputs.texts[:3])
+    assert defs.texts[:3] == [code.name, code.definition, f"{code.name}. {code.definition}"]
+    used = {c for codes in all_codes for c in codes if c}
+    assert m["definitions"] == len({c.id for c in with_definition} & used) > 0
     clf, _ = latest_classifier(p.conn)
     assert len(clf.examples_text_) == len(clf.examples_label_) == sum(len(cs) for cs in all_codes)
-    assert not set(clf.examples_text_) & set(defs.inputs.texts)
+    assert not set(clf.examples_text_) & set(defs.texts)
 
 
-def test_definitions_skip_codes_the_coder_never_used(demo_project):
-    from autocode.learn import definitions
+def test_a_model_learns_only_the_definitions_of_codes_its_coder_used(demo_project):
+    from autocode.learn import Inputs, definitions, fit_classifier, inputs
 
-    defs = definitions(demo_project.conn, [["credibility"], [""]])
-    assert set(sum(defs.labels, [])) == {"credibility"}
-    assert definitions(demo_project.conn, [[""]]) is None
+    utts, _, all_codes = training_set(demo_project.conn, "alice")
+    defs = definitions(demo_project.conn)
+    rows = [i for i, codes in enumerate(all_codes) if codes[0] in ("credibility", "")][:40]
+    inp = inputs(demo_project.conn, [utts[i] for i in rows])
+    extra, labels = defs.for_codes({"credibility"}, 4)
+    assert {c for (c,) in labels} == {"credibility"} and extra.context.shape == (3, 4 * extra.X.shape[1])
+    clf = fit_classifier(inp, [all_codes[i] for i in rows], {}, 1.0, defs)
+    assert set(clf.classes_) == {"credibility", ""}                  # no code nobody used
+    assert defs.for_codes(set(), 4)[1] == []
+    width = inp.X.shape[1]
+    before_only = Inputs(inp.texts, inp.X, inp.context[:, :width])   # a model reading one context part
+    assert fit_classifier(before_only, [all_codes[i] for i in rows], {}, 1.0, defs).context_parts_ == 1
