@@ -5,7 +5,8 @@
 "no code"). Given a code-to-theme map it learns both levels: a theme model decides the theme,
 and the code model picks the code within it. Deciding themes directly agrees better with
 coders than rolling up the single best code (theme kappa 0.39 against 0.36 on the reference
-study, document folds). It saves to a single ``.npz`` of plain arrays plus JSON, loaded with
+study, document folds); weighing the theme model 3:1 against the code model's summed codes does
+better still (``theme_weight``). It saves to a single ``.npz`` of plain arrays plus JSON, loaded with
 ``allow_pickle=False``: a shared model file can never run code on the recipient's machine,
 and it loads across scikit-learn versions because prediction is plain numpy.
 """
@@ -49,11 +50,15 @@ class ThemeClassifier:
         is learnt as well, and :meth:`predict_sets` adds to the best code every other code whose
         own probability reaches this (0.3: best micro-F1 in cross-validation on the NHS
         comments' training part, ``bench/nhs.py``).
+    theme_weight : with themes, how much the theme model counts against the code model when
+        deciding the theme (a weighted geometric mean of their theme probabilities; 1 is the
+        theme model alone). 0.75: best theme kappa in 5-fold document cross-validation on the
+        reference study's training transcripts (``bench/definitions.py --theme-weights``).
     """
 
     def __init__(self, model: str | None = None, C: float = 1.0, class_weight: str | None = "balanced",
                  max_iter: int = 3000, themes: dict | None = None, context_weight: float = 0.5,
-                 words: bool = True, extra_threshold: float = 0.3):
+                 words: bool = True, extra_threshold: float = 0.3, theme_weight: float = 0.75):
         self.model = model
         self.C = C
         self.class_weight = class_weight
@@ -62,6 +67,7 @@ class ThemeClassifier:
         self.context_weight = context_weight
         self.words = words
         self.extra_threshold = extra_threshold
+        self.theme_weight = theme_weight
 
     # -- learning ---------------------------------------------------------------------------
     def fit(self, texts, labels, embeddings: np.ndarray | None = None,
@@ -236,16 +242,25 @@ class ThemeClassifier:
         proba = _softmax(np.asarray(F @ self.coef_.T) + self.intercept_)
         if self.theme_coef_ is None:
             return proba, proba.argmax(axis=1), None
-        theme_p = _softmax(np.asarray(F @ self.theme_coef_.T) + self.theme_intercept_)
         code_theme = np.asarray([self.theme_of(c) for c in self.classes_], dtype=object)
         member = code_theme[None, :] == self.theme_classes_[:, None]           # themes x codes
         theme_of_code = np.where(member.any(axis=0), member.argmax(axis=0), -1)
         within_sum = proba @ member.T.astype(float)                            # rows x themes
+        theme_p = self._theme_proba(F, within_sum)
         joint = np.where(theme_of_code >= 0, proba * (theme_p / np.maximum(within_sum, 1e-12))[:, theme_of_code], 0.0)
         chosen = theme_p.argmax(axis=1)
         within = np.where(theme_of_code[None, :] == chosen[:, None], joint, -1.0)
         best = np.where(within.max(axis=1) > 0, within.argmax(axis=1), joint.argmax(axis=1))
         return joint, best, theme_p
+
+    def _theme_proba(self, F, rolled_up: np.ndarray) -> np.ndarray:
+        """P(theme): the theme model's, weighed geometrically against the code model's (its codes'
+        probabilities summed) by ``theme_weight``."""
+        theme_p = _softmax(np.asarray(F @ self.theme_coef_.T) + self.theme_intercept_)
+        if self.theme_weight >= 1:
+            return theme_p
+        mixed = np.exp(self.theme_weight * np.log(theme_p + 1e-12) + (1 - self.theme_weight) * np.log(rolled_up + 1e-12))
+        return mixed / mixed.sum(axis=1, keepdims=True)
 
     def driving_words(self, texts, codes, k: int = 3) -> list[list[str]]:
         """For each row, the words (and word pairs) of its text that pushed the model most
@@ -307,6 +322,7 @@ class ThemeClassifier:
                 "theme_classes": None if self.theme_classes_ is None else list(self.theme_classes_),
                 "context_weight": self.context_weight, "context_parts": self.context_parts_,
                 "words": self.words, "vocabulary": self.vocabulary_, "extra_threshold": self.extra_threshold,
+                "theme_weight": self.theme_weight,
                 "extra_classes": None if self.extra_classes_ is None else list(self.extra_classes_),
                 "examples_text": self.examples_text_, "examples_label": self.examples_label_}
         buf = io.BytesIO()
@@ -335,7 +351,8 @@ class ThemeClassifier:
             raise AutocodeError(f"has format {meta.get('format')!r}, expected {FORMAT!r}",
                                 "retrain it with this version of autocode", where)
         clf = cls(meta["model"], meta["C"], meta["class_weight"], meta["max_iter"], meta["themes"],
-                  meta.get("context_weight", 0.0), meta.get("words", False), meta.get("extra_threshold", 0.3))
+                  meta.get("context_weight", 0.0), meta.get("words", False), meta.get("extra_threshold", 0.3),
+                  meta.get("theme_weight", 1.0))  # models saved before the weight decided by the theme model alone
         clf.vocabulary_ = meta.get("vocabulary") or []
         clf.context_parts_ = meta.get("context_parts", 1)
         clf.idf_ = arrays["idf"] if "idf" in arrays.files else None

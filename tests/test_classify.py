@@ -219,3 +219,26 @@ def test_rows_past_quotable_teach_but_are_never_quoted():
     assert clf.examples_text_ == ["a", "b"] and clf.examples_label_ == ["x", "y"]
     assert clf.examples_X_.shape == (2, 4)
     assert list(clf.predict(embeddings=X[2:])) == ["x", "y"]
+
+
+def test_theme_weight_blends_the_theme_model_with_the_code_models_themes():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 8)).astype(np.float32)
+    codes = list(rng.choice(["a1", "a2", "b1", "b2"], 80))       # noisy labels: the two models disagree at times
+    themes = {"a1": "A", "a2": "A", "b1": "B", "b2": "B"}
+    clf = ThemeClassifier(words=False, context_weight=0, themes=themes).fit(None, codes, embeddings=X)
+    assert clf.theme_weight == 0.75
+    T = rng.normal(size=(300, 8)).astype(np.float32)
+    P = clf.predict_proba(embeddings=T)
+    in_a = np.asarray([clf.theme_of(c) == "A" for c in clf.classes_])
+    by_codes = np.where(P[:, in_a].sum(axis=1) > P[:, ~in_a].sum(axis=1), "A", "B")
+    T_logits = T @ clf.theme_coef_.T + clf.theme_intercept_
+    by_theme_model = clf.theme_classes_[T_logits.argmax(axis=1)]
+    assert (by_codes != by_theme_model).any()
+    themes_at = {}
+    for w in (0.0, 0.75, 1.0):
+        clf.theme_weight = w
+        themes_at[w] = np.asarray([clf.theme_of(c) for c in clf.predict(embeddings=T)])
+    assert (themes_at[0.0] == by_codes).all() and (themes_at[1.0] == by_theme_model).all()
+    assert 0 < (themes_at[0.75] != themes_at[1.0]).sum() < (by_codes != by_theme_model).sum() + 1
+    assert ThemeClassifier.from_bytes(clf.to_bytes()).theme_weight == 1.0
