@@ -279,13 +279,16 @@ def tuning_labels(main: list[str], themes: dict) -> list[str]:
 def _fold_tuner(conn, utts: list[Utterance], labels: list[str], model: str | None, batch: int):
     """retuned(rows): the inputs of every utterance, and the codebook's definitions, as read by a
     model tuned on ``rows`` only, kept in a temporary folder and never cached (it lives for one
-    cross-validation fold)."""
+    cross-validation fold). A fold whose rows carry a single label cannot be tuned; it reads
+    with the untuned model, as a fold that cannot be cross-validated falls back to that label."""
     import tempfile
     from pathlib import Path
 
     from .finetune import fine_tune
 
     def retuned(rows):
+        if len({labels[i] for i in rows}) < 2:
+            return inputs(conn, utts, model, batch), definitions(conn, model, batch)
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
             folder = fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model)
             return (inputs(conn, utts, str(folder), batch, cache=False),

@@ -124,7 +124,7 @@ def curve(c: Corpus, order: str, seed: int) -> list[float]:
     rng = np.random.default_rng(seed)
     pool = np.flatnonzero(~c.test)
     labelled = list(rng.choice(pool, size=round(STEPS[0] * len(pool)), replace=False))
-    scores = []
+    scores, clf = [], None
     for step in STEPS:
         want = round(step * len(pool)) - len(labelled)
         if want > 0:

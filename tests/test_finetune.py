@@ -103,3 +103,14 @@ def test_each_cross_validation_fold_tunes_on_its_own_training_documents(demo_pro
     assert len(seen) == cv["folds"] == 2
     held_out = [set(docs) - s for s in seen]
     assert all(held_out) and set().union(*held_out) == set(docs)   # every document scored by a model that never saw it
+
+
+def test_a_fold_with_a_single_label_reads_with_the_untuned_model(demo_project):
+    from autocode.learn import _fold_tuner
+
+    utts, main, _ = training_set(demo_project.conn, "alice")
+    one = [i for i, m in enumerate(main) if m == main[0]][:5]
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, list(main), None, 64)(one)   # would raise if it tuned
+    plain = inputs(demo_project.conn, utts)
+    assert np.allclose(fold_inp.X, plain.X) and np.allclose(fold_inp.context, plain.context)
+    assert defs is not None and len(defs.texts) == len(defs.codes)

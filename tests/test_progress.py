@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 from typer.testing import CliRunner
 
 from autocode import Project, progress
