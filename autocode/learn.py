@@ -97,8 +97,8 @@ def definitions(conn, model: str | None = None, batch_size: int = 64, cache: boo
     """Each code with a definition lends its name, its definition and the two together as
     examples; a model learns from those of the codes its coder used (:func:`fit_classifier`).
     They tell it what a code means before many utterances do: on the reference study's training
-    transcripts (5-fold document CV, ``bench/definitions.py``) theme kappa rose from 0.42 to 0.46
-    with a quarter of the labels and from 0.57 to 0.58 with all of them. None when no code has
+    transcripts (5-fold document CV, ``bench/definitions.py``) theme kappa rose from 0.41 to 0.47
+    with a quarter of the labels and from 0.58 to 0.60 with all of them. None when no code has
     a definition."""
     texts, codes = [], []
     for code in cb.load(conn).codes:
