@@ -47,9 +47,7 @@ class Inputs:
     def rows(self, idx) -> "Inputs":
         return Inputs(self.texts[idx], self.X[idx], self.context[idx])
 
-    def plus(self, other: "Inputs | None") -> "Inputs":
-        if other is None:
-            return self
+    def plus(self, other: "Inputs") -> "Inputs":
         return Inputs(np.concatenate([self.texts, other.texts]), np.vstack([self.X, other.X]),
                       np.vstack([self.context, other.context]))
 
