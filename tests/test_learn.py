@@ -196,6 +196,20 @@ def test_the_codebooks_definitions_teach_the_classifier_but_are_never_quoted(tra
     assert not set(clf.examples_text_) & set(defs.texts)
 
 
+def test_a_code_without_a_definition_lends_its_name(demo_project):
+    """A code's name is the shortest definition it has (it raised macro-F1 on NHS feedback)."""
+    from autocode import codebook as cb
+    from autocode.learn import definitions
+
+    with demo_project.transaction() as conn:
+        theme = cb.load(conn).themes[0].id
+        cb.add_code(conn, "waiting_times", theme, "waiting_times")
+    defs = definitions(demo_project.conn)
+    assert [t for t, c in zip(defs.texts, defs.codes) if c == "waiting_times"] == ["waiting times"]
+    defined = [c for c in cb.load(demo_project.conn).codes if c.definition]
+    assert len(defs.texts) == 3 * len(defined) + 1 and defs.X.shape == (len(defs.texts), 384)
+
+
 def test_a_model_learns_only_the_definitions_of_codes_its_coder_used(demo_project):
     from autocode.learn import Inputs, definitions, fit_classifier, inputs
 
