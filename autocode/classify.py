@@ -38,7 +38,8 @@ class ThemeClassifier:
     Parameters
     ----------
     model : sentence-transformers model name or path used when texts (not embeddings)
-        are given; ``None`` means the bundled all-MiniLM-L6-v2.
+        are given; ``None`` means the bundled all-MiniLM-L6-v2. A list of them reads texts
+        with each model, embeddings side by side (as a fine-tuned classifier does).
     C : inverse regularisation strength of the logistic regression.
     class_weight : passed to :class:`~sklearn.linear_model.LogisticRegression`.
     themes : optional ``{code: theme}`` map, kept with the model so it can roll codes up.
@@ -56,7 +57,7 @@ class ThemeClassifier:
         reference study's training transcripts (``bench/definitions.py --theme-weights``).
     """
 
-    def __init__(self, model: str | None = None, C: float = 1.0, class_weight: str | None = "balanced",
+    def __init__(self, model: str | list | None = None, C: float = 1.0, class_weight: str | None = "balanced",
                  max_iter: int = 3000, themes: dict | None = None, context_weight: float = 0.5,
                  words: bool = True, extra_threshold: float = 0.3, theme_weight: float = 0.75):
         self.model = model
@@ -308,7 +309,7 @@ class ThemeClassifier:
             rows = np.flatnonzero(labels == label)
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
-                sims = X[part] @ self.examples_X_[pool].T
+                sims = _unit(X[part]) @ _unit(self.examples_X_[pool]).T  # cosine, also for models side by side
                 for r, row in zip(part, sims):
                     best = np.argsort(-row, kind="stable")[:k]
                     out[r] = [(self.examples_text_[pool[i]], float(row[i])) for i in best]
@@ -383,7 +384,8 @@ class ThemeClassifier:
         if embeddings is None:
             if texts is None:
                 raise ValueError("texts or embeddings: give one of them, got neither")
-            embeddings = encode(list(texts), self.model)
+            models = self.model if isinstance(self.model, list) else [self.model]
+            embeddings = np.hstack([encode(list(texts), m) for m in models])
         return np.asarray(embeddings, dtype=np.float32)
 
     def _check_fitted(self) -> None:
@@ -411,6 +413,10 @@ def _top_terms(terms: list[str], contribution: np.ndarray, k: int) -> list[str]:
             continue
         chosen.append(term)
     return chosen
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
 def _margin(p: np.ndarray) -> np.ndarray:

@@ -374,11 +374,27 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     if metrics.get("definitions"):
         out.print(f"It also learnt from the codebook's definitions of {metrics['definitions']} codes.")
     if metrics.get("fine_tuned"):
-        out.print("The embedding model was first tuned on these codes; it is kept in the project's "
-                  "fine-tuned/ folder, and each cross-validation fold tuned its own.")
+        out.print(_tuning_words(metrics))
     if cv:
         _print_cv(metrics.get("cross_validation", {}))
     out.print("Next: [bold]autocode suggest FILES[/] to code new transcripts.")
+
+
+READING_WORDS = {"general": "the general embedding model alone", "tuned": "the tuned model alone",
+                 "both": "both models side by side"}
+
+
+def _tuning_words(metrics: dict) -> str:
+    """What fine-tuning did, and which way of reading the utterances cross-validation kept."""
+    said = "The embedding model was first tuned on these codes"
+    scores = metrics.get("readings")
+    if not scores:
+        return said + "; the classifier reads with it, and it is kept in the project's fine-tuned/ folder."
+    tried = ", ".join(f"{READING_WORDS[n]} {fmt(k)}" for n, k in scores.items())
+    kept = metrics["reading"]
+    where = ("" if kept == "general" else " The tuned model is kept in the project's fine-tuned/ folder.")
+    return (f"{said}, each cross-validation fold tuning its own. Kappa in cross-validation reading the utterances "
+            f"with {tried}: the classifier reads with {READING_WORDS[kept]}.{where}")
 
 
 def fmt(value, digits: int = 2) -> str:

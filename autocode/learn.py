@@ -52,9 +52,24 @@ class Inputs:
                       np.vstack([self.context, other.context]))
 
 
-def inputs(conn, utts: list[Utterance], model: str | None = None, batch_size: int = 64, cache: bool = True) -> Inputs:
+def side_by_side(parts: list[Inputs]) -> Inputs:
+    """The inputs of several embedding models as one: each embedding, and each context part,
+    is the models' vectors next to each other (so a model's context parts stay aligned)."""
+    X = np.hstack([p.X for p in parts])
+    k = parts[0].context.shape[1] // max(parts[0].X.shape[1], 1)  # how many context parts
+    if len(parts) == 1 or not k:
+        return Inputs(parts[0].texts, X, parts[0].context)
+    each = [np.hsplit(p.context, k) for p in parts]
+    return Inputs(parts[0].texts, X, np.hstack([block for group in zip(*each) for block in group]))
+
+
+def inputs(conn, utts: list[Utterance], model: str | list | None = None, batch_size: int = 64,
+           cache: bool = True) -> Inputs:
     """Texts and embeddings (from the project's cache unless ``cache`` is False, as for a
-    model that lives only for one cross-validation fold) of utterances and their surroundings."""
+    model that lives only for one cross-validation fold) of utterances and their surroundings.
+    ``model`` may list several models, read side by side (:func:`side_by_side`)."""
+    if isinstance(model, (list, tuple)):
+        return side_by_side([inputs(conn, utts, m, batch_size, cache) for m in model])
     texts = [u.text for u in utts]
     encode = _encoder(conn, model, batch_size, cache)
     X = encode(texts)
@@ -82,6 +97,11 @@ class Definitions:
     X: np.ndarray
     codes: list[str]
 
+    def reading(self, keep: list[int], models: int = 2) -> "Definitions":
+        """The embeddings of some of the models read side by side (see :func:`reading`)."""
+        return Definitions(self.texts, self.X[:, _columns(self.X.shape[1] // models, keep, models)(self.X.shape[1])],
+                           self.codes)
+
     def for_codes(self, used: set[str], parts: int) -> tuple[Inputs, list[list[str]]]:
         """The examples of the codes a model learns from, read as it reads utterances: each is its
         own context in each of the ``parts`` context parts (a definition has no neighbours)."""
@@ -91,7 +111,7 @@ class Definitions:
         return Inputs(texts, X, np.tile(X, (1, parts))), [[self.codes[i]] for i in keep]
 
 
-def definitions(conn, model: str | None = None, batch_size: int = 64, cache: bool = True) -> Definitions | None:
+def definitions(conn, model: str | list | None = None, batch_size: int = 64, cache: bool = True) -> Definitions | None:
     """Each code lends its name as an example, and a code with a definition its definition and
     the two together too; a model learns from those of the codes its coder used
     (:func:`fit_classifier`). They tell it what a code means before many utterances do: on the
@@ -107,7 +127,8 @@ def definitions(conn, model: str | None = None, batch_size: int = 64, cache: boo
         codes += [code.id] * (3 if code.definition else 1)
     if not texts:
         return None
-    return Definitions(texts, _encoder(conn, model, batch_size, cache)(texts), codes)
+    models = model if isinstance(model, (list, tuple)) else [model]
+    return Definitions(texts, np.hstack([_encoder(conn, m, batch_size, cache)(texts) for m in models]), codes)
 
 
 def context_vectors(around: "Surroundings", encode, width: int) -> np.ndarray:
@@ -189,23 +210,36 @@ def fit_classifier(inp: Inputs, labels: list[list[str]], themes: dict, C: float,
 
 def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], groups: list[str],
                    themes: dict, C: float = 1.0, folds: int = 5, retuned=None,
-                   definitions: Definitions | None = None) -> dict:
+                   definitions: Definitions | None = None, readings: dict | None = None) -> dict:
     """Document-fold agreement of the classifier with the coder, for codes and for themes, and
     the confidence below which a suggestion is better called uncertain (see :func:`abstention`).
     ``retuned(train_rows)``, when given, returns the inputs and definitions read by a model tuned
-    on those rows only."""
+    on those rows only. ``readings`` ({name: models kept}, see :func:`reading`) scores several
+    ways of reading the same folds, each fold's model made once; the result is then one
+    summary per name."""
     from sklearn.model_selection import GroupKFold
 
-    n_groups = len(set(groups))
+    n_groups, views = len(set(groups)), readings or {"": None}
     if n_groups < 2:
-        return {"note": "cross-validation needs codings in at least two documents"}
-    predicted, confidence = np.empty(len(main), dtype=object), np.zeros(len(main))
+        return _per(readings, {name: {"note": "cross-validation needs codings in at least two documents"} for name in views})
+    out = {name: (np.empty(len(main), dtype=object), np.zeros(len(main))) for name in views}
     for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(inp.X, main, groups):
         fold, defs = (inp, definitions) if retuned is None else retuned(train)
-        predicted[test], confidence[test] = fit_assess(fold, all_codes, train, test, themes, C, defs)
+        for name, keep in views.items():
+            f, d = (fold, defs) if keep is None else (reading(fold, keep), defs and defs.reading(keep))
+            out[name][0][test], out[name][1][test] = fit_assess(f, all_codes, train, test, themes, C, d)
+    return _per(readings, {name: _cv_summary(main, predicted, confidence, themes, min(folds, n_groups), n_groups)
+                           for name, (predicted, confidence) in out.items()})
+
+
+def _per(readings: dict | None, summaries: dict) -> dict:
+    return summaries if readings else summaries[""]
+
+
+def _cv_summary(main, predicted, confidence, themes: dict, folds: int, documents: int) -> dict:
     as_theme = np.vectorize(lambda c: themes.get(c, ""), otypes=[object])
     level = as_theme if len(set(themes.values())) > 1 else (lambda c: c)
-    return {"folds": min(folds, n_groups), "documents": n_groups,
+    return {"folds": folds, "documents": documents,
             "codes": pair_agreement(main, predicted), "themes": pair_agreement(as_theme(main), as_theme(predicted)),
             "abstention": abstention(level(np.asarray(main, dtype=object)), level(predicted), confidence)}
 
@@ -235,7 +269,8 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
 
     With ``fine_tune`` the embedding model is first tuned on the coder's codes (see
     :mod:`autocode.finetune`); cross-validation then tunes a model of its own for each fold,
-    so its figures never see the utterances they score.
+    so its figures never see the utterances they score, and keeps the way of reading the
+    utterances (:data:`READINGS`) that agreed best with the coder.
     """
     C = project.setting("classifier", "C") if C is None else C
     fine_tune = project.setting("classifier", "fine_tune") if fine_tune is None else fine_tune
@@ -247,22 +282,70 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         metrics = {"coder": coder, "utterances": len(utts), "codes": sorted(set(main) - {""}),
                    "counts": {c: main.count(c) for c in sorted(set(main))}, "fine_tuned": bool(fine_tune)}
         labels = tuning_labels(main, themes) if fine_tune else None
-        used = _tune_into(project, utts, labels, model, coder) if fine_tune else model
+        tuned = _tune_into(project, utts, labels, model, coder) if fine_tune else None
+        used = [model, tuned] if fine_tune else model
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)
         metrics["definitions"] = len({c.id for c in cb.load(conn).codes if c.definition} & {c for cs in all_codes for c in cs})
-        if evaluate:
-            retuned = _fold_tuner(conn, utts, labels, model, batch) if fine_tune else None
-            metrics["cross_validation"] = cross_validate(inp, main, all_codes, [u.document for u in utts], themes, C,
-                                                         retuned=retuned, definitions=defs)
+        groups = [u.document for u in utts]
+        if evaluate and fine_tune:
+            metrics.update(choose_reading(inp, main, all_codes, groups, themes, C,
+                                          _fold_tuner(conn, utts, labels, model, batch), defs))
+        elif evaluate:
+            metrics["cross_validation"] = cross_validate(inp, main, all_codes, groups, themes, C, definitions=defs)
+        if fine_tune:
+            inp, defs, used = _as_chosen(metrics, inp, defs, used)
         clf = fit_classifier(inp, all_codes, themes, C, defs, model=used)  # an utterance with two codes teaches both
         conn.execute("INSERT INTO classifiers (coder, created_at, metrics, model) VALUES (?, ?, ?, ?)",
                      (coder, now(), json.dumps(metrics), clf.to_bytes()))
         project.log("train", coder, utterances=len(utts), codes=len(metrics["codes"]), fine_tuned=bool(fine_tune),
-                    cross_validation=metrics.get("cross_validation"))
-    if fine_tune:
-        _forget_old_tunings(project, used)
+                    reading=metrics.get("reading"), cross_validation=metrics.get("cross_validation"))
+    if fine_tune:  # the new tuning is dead weight too when the general model read better
+        _forget_old_tunings(project, tuned if metrics["reading"] != "general" else None)
     return metrics
+
+
+# How a fine-tuned classifier may read utterances: which of (general model, tuned model) it
+# reads, side by side. None wins everywhere on training transcripts (``bench/tuned_dev.py``):
+# on AnnoMI's therapist behaviour both models together did best (kappa 0.772 against 0.765
+# tuned, 0.735 general, mean of three dev splits), on its client talk the general model alone
+# (0.307 against 0.285 tuned, 0.272 both), and on the reference study's 795 utterances tuning
+# did worse too. So ``train --fine-tune`` cross-validates all three, with a tuned model per
+# fold, and keeps the best; without cross-validation it reads the tuned model.
+READINGS = {"general": [0], "tuned": [1], "both": [0, 1]}
+DEFAULT_READING = "tuned"
+
+
+def _as_chosen(metrics: dict, inp: Inputs, defs: Definitions | None, models: list) -> tuple:
+    """Inputs, definitions and model name(s) of the reading kept (without cross-validation, the default)."""
+    keep = READINGS[metrics.setdefault("reading", DEFAULT_READING)]
+    names = [models[i] for i in keep]
+    return reading(inp, keep), defs and defs.reading(keep), names[0] if len(names) == 1 else names
+
+
+def reading(inp: Inputs, keep: list[int], models: int = 2) -> Inputs:
+    """The columns of the models ``keep`` from inputs read by ``models`` models side by side."""
+    cols = _columns(inp.X.shape[1] // models, keep, models)
+    return Inputs(inp.texts, inp.X[:, cols(inp.X.shape[1])], inp.context[:, cols(inp.context.shape[1])])
+
+
+def _columns(d: int, keep: list[int], models: int):
+    return lambda width: np.concatenate([np.arange(b * d, (b + 1) * d) for b in range(width // max(d, 1))
+                                         if b % models in keep] or [np.zeros(0, int)])
+
+
+def choose_reading(inp: Inputs, main, all_codes, groups, themes: dict, C: float, retuned,
+                   definitions: Definitions | None = None) -> dict:
+    """Cross-validate each of :data:`READINGS` on the same folds and keep the one with the best
+    kappa at the level the classifier decides (themes when the codebook has several, else
+    codes); a tie goes to the simpler one."""
+    level = "themes" if len(set(themes.values())) > 1 else "codes"
+    results = cross_validate(inp, main, all_codes, groups, themes, C, retuned=retuned, definitions=definitions,
+                             readings=READINGS)
+    score = {n: (r.get(level) or {}).get("cohen_kappa") for n, r in results.items()}
+    best = max(READINGS, key=lambda n: -2 if score[n] is None else score[n])  # the first of equals
+    best = DEFAULT_READING if score[best] is None else best   # nothing could be scored (one document)
+    return {"reading": best, "readings": score, "cross_validation": results[best]}
 
 
 TUNED = "fine-tuned"  # the project's folder of tuned embedding models
@@ -277,22 +360,25 @@ def tuning_labels(main: list[str], themes: dict) -> list[str]:
 
 
 def _fold_tuner(conn, utts: list[Utterance], labels: list[str], model: str | None, batch: int):
-    """retuned(rows): the inputs of every utterance, and the codebook's definitions, as read by a
-    model tuned on ``rows`` only, kept in a temporary folder and never cached (it lives for one
-    cross-validation fold). A fold whose rows carry a single label cannot be tuned; it reads
-    with the untuned model, as a fold that cannot be cross-validated falls back to that label."""
+    """retuned(rows): the inputs of every utterance, and the codebook's definitions, as read by
+    ``model`` and, side by side, a model tuned on ``rows`` only, kept in a temporary folder and
+    never cached (it lives for one cross-validation fold). A fold whose rows carry a single
+    label cannot be tuned; it reads with ``model`` in the tuned model's place too, as a fold
+    that cannot be cross-validated falls back to that label."""
     import tempfile
     from pathlib import Path
 
     from .finetune import fine_tune
 
+    inp, defs = inputs(conn, utts, model, batch), definitions(conn, model, batch)
+
     def retuned(rows):
         if len({labels[i] for i in rows}) < 2:
-            return inputs(conn, utts, model, batch), definitions(conn, model, batch)
+            return side_by_side([inp, inp]), defs and Definitions(defs.texts, np.hstack([defs.X, defs.X]), defs.codes)
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
-            folder = fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model)
-            return (inputs(conn, utts, str(folder), batch, cache=False),
-                    definitions(conn, str(folder), batch, cache=False))
+            folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model))
+            return (side_by_side([inp, inputs(conn, utts, folder, batch, cache=False)]),
+                    definitions(conn, [model, folder], batch, cache=False))  # a codebook's few words
     return retuned
 
 
@@ -309,8 +395,10 @@ def _tune_into(project: Project, utts: list[Utterance], labels: list[str], model
     return name
 
 
-def resolve_model_in(project: Project, model: str | None) -> str | None:
+def resolve_model_in(project: Project, model: str | list | None) -> str | list | None:
     """A tuned model is named relative to its project; any other name passes through."""
+    if isinstance(model, (list, tuple)):
+        return [resolve_model_in(project, m) for m in model]
     if not model or not model.startswith(TUNED + "/"):
         return model
     path = project.root / model
@@ -321,7 +409,7 @@ def resolve_model_in(project: Project, model: str | None) -> str | None:
     return str(path)
 
 
-def _forget_old_tunings(project: Project, keep: str) -> None:
+def _forget_old_tunings(project: Project, keep: str | None) -> None:
     """Once a new tuned model is stored, earlier ones (folders and cached vectors) are dead weight."""
     import shutil
 

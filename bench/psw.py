@@ -7,7 +7,8 @@ other 3, then imports their gold codings as coder "gold" and reports theme agree
     python bench/psw.py [--shared ../shared] [--fine-tune]
 
 --fine-tune trains with `autocode train --fine-tune`: the embedding model is tuned on the 7
-training transcripts' themes first, and cross-validation tunes one model per fold.
+training transcripts' themes first, and cross-validation tunes one model per fold and keeps the
+reading (general model, tuned model, or both side by side) that agreed best.
 """
 from __future__ import annotations
 
@@ -89,6 +90,9 @@ def main() -> None:
     cv = metrics["cross_validation"]
     print(f"  trained on {metrics['utterances']} utterances; 5-fold document CV: theme kappa {cv['themes']['cohen_kappa']:.3f}, "
           f"code kappa {cv['codes']['cohen_kappa']:.3f}")
+    if metrics.get("readings"):
+        print(f"  reading kept by cross-validation: {metrics['reading']} "
+              f"(theme kappa {', '.join(f'{n} {k:.3f}' for n, k in metrics['readings'].items())})")
     print(f"  held-out theme agreement, machine vs gold, {result['n_units']} participant utterances: "
           f"kappa {result['cohen_kappa']:.3f}, agreement {result['percent_agreement']:.1f}%, macro-F1 {result['macro_f1']:.3f}")
     a = abstain

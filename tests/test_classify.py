@@ -242,3 +242,21 @@ def test_theme_weight_blends_the_theme_model_with_the_code_models_themes():
     assert (themes_at[0.0] == by_codes).all() and (themes_at[1.0] == by_theme_model).all()
     assert 0 < (themes_at[0.75] != themes_at[1.0]).sum() < (by_codes != by_theme_model).sum() + 1
     assert ThemeClassifier.from_bytes(clf.to_bytes()).theme_weight == 1.0
+
+
+def test_a_classifier_reading_two_models_side_by_side_quotes_cosine_similarities():
+    """A fine-tuned classifier reads the bundled and the tuned model side by side; the similarity
+    shown in a reason must still read as a cosine (at most 1), not the sum of two."""
+    E = encode(TEXTS)
+    one = ThemeClassifier(C=4.0).fit(TEXTS, LABELS, embeddings=E)
+    two = ThemeClassifier(model=[None, None], C=4.0).fit(TEXTS, LABELS, embeddings=np.hstack([E, E]))
+    q = encode(["Patients trust someone who has been there."])
+    [a], [b] = one.nearest_examples(q, ["credibility"]), two.nearest_examples(np.hstack([q, q]), ["credibility"])
+    assert [t for t, _ in a] == [t for t, _ in b] and np.allclose([s for _, s in a], [s for _, s in b], atol=1e-5)
+    assert two.suggest(["Patients trust someone who has been there."])[0] == "credibility"  # texts read by both
+
+
+def test_a_model_list_survives_saving(tmp_path):
+    E = encode(TEXTS)
+    clf = ThemeClassifier(model=[None, "fine-tuned/alice"], C=4.0).fit(TEXTS, LABELS, embeddings=np.hstack([E, E]))
+    assert ThemeClassifier.load(clf.save(tmp_path / "m.npz")).model == [None, "fine-tuned/alice"]

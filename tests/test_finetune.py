@@ -8,7 +8,7 @@ from autocode import AutocodeError, suggest, train
 from autocode.corpus import add_files
 from autocode.embed import encode
 from autocode.finetune import fine_tune
-from autocode.learn import TUNED, cross_validate, inputs, latest_classifier, training_set
+from autocode.learn import TUNED, cross_validate, inputs, latest_classifier, reading, training_set
 from conftest import DATA, snapshot
 
 
@@ -66,8 +66,8 @@ def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(d
     q = Project(p.root)   # the setting turns tuning on
     m = train(q, "bob", evaluate=False)
     clf, _ = latest_classifier(q.conn)
-    tuned = q.root / clf.model
-    assert m["fine_tuned"] and clf.model.startswith(TUNED + "/") and tuned.is_dir()
+    tuned = q.root / clf.model   # without cross-validation to choose, it reads with the tuned model
+    assert m["fine_tuned"] and m["reading"] == "tuned" and clf.model.startswith(TUNED + "/") and tuned.is_dir()
     cached = lambda folder: q.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model LIKE ?",  # noqa: E731
                                            (f"{folder}%",)).fetchone()[0]
     assert not old.exists() and cached(old) == 0     # the earlier tuning and its vectors are gone
@@ -112,5 +112,58 @@ def test_a_fold_with_a_single_label_reads_with_the_untuned_model(demo_project):
     one = [i for i, m in enumerate(main) if m == main[0]][:5]
     fold_inp, defs = _fold_tuner(demo_project.conn, utts, list(main), None, 64)(one)   # would raise if it tuned
     plain = inputs(demo_project.conn, utts)
-    assert np.allclose(fold_inp.X, plain.X) and np.allclose(fold_inp.context, plain.context)
-    assert defs is not None and len(defs.texts) == len(defs.codes)
+    assert np.allclose(fold_inp.X, np.hstack([plain.X, plain.X]))   # in the tuned model's place too
+    again = reading(fold_inp, [1])
+    assert np.allclose(again.X, plain.X) and np.allclose(again.context, plain.context)
+    assert defs is not None and len(defs.texts) == len(defs.codes) and defs.X.shape[1] == 2 * plain.X.shape[1]
+
+
+def test_a_tuned_fold_reads_with_the_plain_model_and_its_own_side_by_side(demo_project, quick):
+    from autocode.learn import _fold_tuner
+
+    utts, main, _ = training_set(demo_project.conn, "alice")
+    rows = [i for i, m in enumerate(main) if m][:40]
+    assert len({main[i] for i in rows}) > 1
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, list(main), None, 64)(rows)
+    plain = inputs(demo_project.conn, utts)
+    d = plain.X.shape[1]
+    assert fold_inp.X.shape[1] == defs.X.shape[1] == 2 * d
+    assert np.allclose(fold_inp.X[:, :d], plain.X) and not np.allclose(fold_inp.X[:, d:], plain.X)
+    assert np.allclose(fold_inp.context[:, 2 * d:3 * d], plain.context[:, d:2 * d])  # the next part, plain half
+
+
+def test_train_keeps_the_general_model_alone_when_cross_validation_says_so(demo_project, monkeypatch):
+    """When tuning did not pay in cross-validation, the classifier reads as an untuned one, and
+    the tuning and its cached vectors are dropped."""
+    import shutil
+
+    from autocode import learn
+    from autocode.embed import resolve_model
+
+    def fake_tuning(project, utts, labels, model, coder):   # a "tuned" model that is a copy of the general one
+        shutil.copytree(resolve_model(None), project.root / TUNED / "alice-copy")
+        return f"{TUNED}/alice-copy"
+
+    monkeypatch.setattr(learn, "_tune_into", fake_tuning)
+    monkeypatch.setattr(learn, "_fold_tuner", lambda conn, utts, labels, model, batch: None)
+    monkeypatch.setattr(learn, "choose_reading", lambda *a, **k: {"reading": "general", "readings": {
+        "general": 0.6, "tuned": 0.5, "both": 0.55}, "cross_validation": {"note": "faked"}})
+    p = demo_project
+    m = train(p, "alice", fine_tune=True)
+    clf, _ = latest_classifier(p.conn)
+    assert m["reading"] == "general" and clf.model == p.setting("embedding", "model")
+    assert not (p.root / TUNED / "alice-copy").exists()
+    assert p.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model LIKE ?",
+                          (f"%{TUNED}/alice-copy%",)).fetchone()[0] == 0
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    assert suggest(p, ["D08"])   # reads with the general model: nothing missing
+
+
+def test_the_train_command_says_which_reading_it_kept():
+    from autocode.cli import _tuning_words
+
+    words = _tuning_words({"reading": "both", "readings": {"general": 0.61, "tuned": 0.64, "both": 0.66}})
+    assert "general embedding model alone 0.61" in words and "reads with both models side by side" in words
+    assert "fine-tuned/ folder" in words
+    assert "fine-tuned/ folder" not in _tuning_words({"reading": "general", "readings": {"general": 0.7, "tuned": 0.6,
+                                                                                         "both": 0.65}})

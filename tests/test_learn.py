@@ -1,6 +1,7 @@
 """Training on a coder's codings and suggesting codes, on the demo corpus with real embeddings."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from autocode import AutocodeError, ThemeClassifier, suggest
@@ -175,6 +176,45 @@ def test_the_classifier_reads_the_question_asked_and_the_whole_answer(tmp_path):
     assert around.runs[first] == around.runs[answer[1]] == [every[first].text, every[answer[1]].text]
     assert around.runs[last] == [every[last].text]
     assert around.before[0] == "" and around.after[-1] == "" and around.before[first] == every[0].text
+
+
+def test_two_models_are_read_side_by_side_part_by_part(demo_project):
+    """Each context part holds both models' vectors of the same neighbour, so a model that
+    learnt fewer parts still reads whole ones."""
+    from autocode.learn import Inputs, inputs, reading, side_by_side
+
+    a = Inputs(np.array(["x"], dtype=object), np.array([[1.0, 2.0]]), np.array([[3.0, 4.0, 5.0, 6.0]]))
+    b = Inputs(a.texts, np.array([[7.0, 8.0]]), np.array([[9.0, 10.0, 11.0, 12.0]]))
+    both = side_by_side([a, b])
+    assert both.X.tolist() == [[1, 2, 7, 8]] and both.context.tolist() == [[3, 4, 9, 10, 5, 6, 11, 12]]
+    for keep, one in (([0], a), ([1], b)):   # and each model's columns can be read alone again
+        assert reading(both, keep).X.tolist() == one.X.tolist()
+        assert reading(both, keep).context.tolist() == one.context.tolist()
+    utts = training_set(demo_project.conn, "alice")[0][:20]
+    one, two = inputs(demo_project.conn, utts), inputs(demo_project.conn, utts, [None, None])
+    d = one.X.shape[1]
+    assert np.allclose(two.X, np.hstack([one.X, one.X])) and np.allclose(two.context[:, 2 * d:3 * d], one.context[:, d:2 * d])
+
+
+def test_cross_validation_keeps_the_reading_that_agrees_best(demo_project):
+    """A fine-tuned classifier may read the general model, the tuned one or both; each is
+    cross-validated on the same tuned folds (tuned once each) and the best is kept, a tie going
+    to the simpler. Here one model is blank, so the other, alone, is the simplest best."""
+    from autocode import codebook as cb
+    from autocode.learn import Inputs, choose_reading, inputs, side_by_side
+
+    conn = demo_project.conn
+    utts, main, all_codes = training_set(conn, "alice")
+    real = inputs(conn, utts)
+    blank = Inputs(real.texts, np.zeros_like(real.X), np.zeros_like(real.context))
+    themes, groups = {c.id: c.theme for c in cb.load(conn).codes}, [u.document for u in utts]
+    for two, expected, worse in (([real, blank], "general", "tuned"), ([blank, real], "tuned", "general")):
+        calls = []
+        inp = side_by_side(two)
+        chosen = choose_reading(inp, main, all_codes, groups, themes, 1.0, lambda rows: calls.append(1) or (inp, None))
+        assert chosen["reading"] == expected, chosen["readings"]
+        assert chosen["readings"][expected] == chosen["readings"]["both"] > chosen["readings"][worse]
+        assert len(calls) == chosen["cross_validation"]["folds"]   # each fold's model made once, not three times
 
 
 def test_the_codebooks_definitions_teach_the_classifier_but_are_never_quoted(trained):

@@ -1,0 +1,105 @@
+"""What a fine-tuned classifier should read, chosen on AnnoMI's training transcripts only.
+
+    python bench/tuned_dev.py [--shared ../shared] [--task therapist|client] [--seeds 0 1 2] [--work DIR]
+
+The held-out 20% of bench/annomi.py (seed 0) is never read. The other transcripts are split
+again by transcript (80/20, each seed in turn); the embedding model is tuned on the dev-train
+part's codes (``autocode.finetune``, as ``train --fine-tune`` does) and the classifier, trained
+on the same part, is scored on the dev-test part with each way of reading the utterances:
+
+- plain: the bundled model alone (no tuning);
+- tuned: the tuned model alone;
+- both: the two side by side (``learn.side_by_side``, what ``train --fine-tune`` does now);
+- controls for "both" merely weighting embeddings more: the tuned model twice, the tuned
+  model alone with C doubled, and the plain model twice.
+
+``--work`` keeps the project and tuned models, so a rerun skips the tuning.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from annomi import TASKS, split, write_task
+from common import autocode
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def project_of(rows: list[dict], task: str, work: Path) -> Path:
+    """A project with every training transcript and the experts' codes of the task's speaker."""
+    proj = work / task
+    if not proj.exists():
+        files = write_task(rows, task, work, set())
+        autocode("init", str(proj), "--codebook", str(files["codebook"]))
+        autocode("add", str(files["table"]), "--project", str(proj))
+        autocode("import-codings", str(files["train"]), "--coder", "expert", "--project", str(proj))
+    return proj
+
+
+def readings(conn, utts, main, train, tuned: Path) -> dict:
+    from autocode import learn
+    from autocode.finetune import fine_tune
+
+    if not tuned.exists():
+        fine_tune([utts[i].text for i in train], [main[i] for i in train], tuned)
+    plain, mine = learn.inputs(conn, utts), learn.inputs(conn, utts, str(tuned), cache=False)
+    both = learn.side_by_side
+    return {"plain": (plain, 1.0), "tuned": (mine, 1.0), "both": (both([plain, mine]), 1.0),
+            "tuned twice": (both([mine, mine]), 1.0), "tuned, C doubled": (mine, 2.0),
+            "plain twice": (both([plain, plain]), 1.0)}
+
+
+def one_split(proj: Path, rows: list[dict], seed: int, work: Path) -> dict:
+    from autocode import learn
+    from autocode.compare import pair_agreement
+    from autocode.store import Project
+
+    dev = {f"T{t}" for t in split(rows, seed)}
+    project = Project(proj)
+    with project.transaction() as conn:
+        utts, main, all_codes = learn.training_set(conn, "expert")
+        train = [i for i, u in enumerate(utts) if u.document not in dev]
+        test = [i for i, u in enumerate(utts) if u.document in dev]
+        ways = readings(conn, utts, main, train, work / f"{proj.name}-tuned-s{seed}")
+    truth = np.asarray([main[i] for i in test], dtype=object)
+    out = {"seed": seed, "scored": len(test)}
+    for name, (inp, C) in ways.items():
+        predicted = learn.fit_predict(inp, all_codes, train, test, {}, C)
+        out[name] = round(pair_agreement(truth, predicted)["cohen_kappa"], 4)
+        print(f"  split {seed}: {name}: kappa {out[name]:.3f}", flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    ap.add_argument("--task", choices=list(TASKS), default="therapist")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--work", type=Path, required=True)
+    a = ap.parse_args()
+    source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
+    if not source.is_file():
+        sys.exit(f"AnnoMI not found at {source}: pass --shared with the folder that holds datasets/annomi")
+    with source.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    held_out = split(rows)   # bench/annomi.py's test transcripts: never read here
+    rows = [r for r in rows if r["transcript_id"] not in held_out]
+    a.work.mkdir(parents=True, exist_ok=True)
+    proj = project_of(rows, a.task, a.work)
+    results = [one_split(proj, rows, s, a.work) for s in a.seeds]
+    names = [k for k in results[0] if k not in ("seed", "scored")]
+    print(json.dumps(results))
+    print("| reading | " + " | ".join(f"split {r['seed']} ({r['scored']} utterances)" for r in results) + " | mean |")
+    print("|---" * (len(results) + 2) + "|")
+    for n in names:
+        print(f"| {n} | " + " | ".join(f"{r[n]:.3f}" for r in results) + f" | {np.mean([r[n] for r in results]):.3f} |")
+
+
+if __name__ == "__main__":
+    main()
