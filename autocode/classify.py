@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import encode
+from .embed import encode, unit_length
 from .errors import AutocodeError
 
 FORMAT = "autocode-classifier/1"
@@ -309,7 +309,7 @@ class ThemeClassifier:
             rows = np.flatnonzero(labels == label)
             for start in range(0, len(rows), chunk):
                 part = rows[start:start + chunk]
-                sims = _unit(X[part]) @ _unit(self.examples_X_[pool]).T  # cosine, also for models side by side
+                sims = unit_length(X[part]) @ unit_length(self.examples_X_[pool]).T  # cosine, also for models side by side
                 for r, row in zip(part, sims):
                     best = np.argsort(-row, kind="stable")[:k]
                     out[r] = [(self.examples_text_[pool[i]], float(row[i])) for i in best]
@@ -413,10 +413,6 @@ def _top_terms(terms: list[str], contribution: np.ndarray, k: int) -> list[str]:
             continue
         chosen.append(term)
     return chosen
-
-
-def _unit(X: np.ndarray) -> np.ndarray:
-    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
 def _margin(p: np.ndarray) -> np.ndarray:

@@ -122,7 +122,7 @@ class OnnxInt8Encoder:
                 "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
         hidden = self.session.run(None, feed)[0]
         mask = feed["attention_mask"][..., None].astype(np.float32)
-        return _unit((hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9))
+        return unit_length((hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9))
 
 
 class StaticEncoder:
@@ -133,7 +133,7 @@ class StaticEncoder:
         self.model = model2vec.StaticModel.from_pretrained(str(_built(name, "static", _distil_static)))
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
-        return _unit(self.model.encode(texts, batch_size=max(batch_size, 1024), show_progress_bar=False))
+        return unit_length(self.model.encode(texts, batch_size=max(batch_size, 1024), show_progress_bar=False))
 
 
 ENCODERS = {"torch": TorchEncoder, "onnx-int8": OnnxInt8Encoder, "static": StaticEncoder}
@@ -145,7 +145,8 @@ def load_encoder(name: str | None, backend: str = "torch"):
     return ENCODERS[check_backend(backend)](name)
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
+def unit_length(vectors: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1, so dot products are cosines."""
     vectors = np.asarray(vectors, dtype=np.float32)
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 

@@ -99,7 +99,7 @@ class Definitions:
 
     def reading(self, keep: list[int], models: int = 2) -> "Definitions":
         """The embeddings of some of the models read side by side (see :func:`reading`)."""
-        return Definitions(self.texts, self.X[:, _columns(self.X.shape[1] // models, keep, models)(self.X.shape[1])],
+        return Definitions(self.texts, self.X[:, _columns(self.X.shape[1], self.X.shape[1] // models, keep, models)],
                            self.codes)
 
     def for_codes(self, used: set[str], parts: int) -> tuple[Inputs, list[list[str]]]:
@@ -325,13 +325,15 @@ def _as_chosen(metrics: dict, inp: Inputs, defs: Definitions | None, models: lis
 
 def reading(inp: Inputs, keep: list[int], models: int = 2) -> Inputs:
     """The columns of the models ``keep`` from inputs read by ``models`` models side by side."""
-    cols = _columns(inp.X.shape[1] // models, keep, models)
-    return Inputs(inp.texts, inp.X[:, cols(inp.X.shape[1])], inp.context[:, cols(inp.context.shape[1])])
+    d = inp.X.shape[1] // models
+    return Inputs(inp.texts, inp.X[:, _columns(inp.X.shape[1], d, keep, models)],
+                  inp.context[:, _columns(inp.context.shape[1], d, keep, models)])
 
 
-def _columns(d: int, keep: list[int], models: int):
-    return lambda width: np.concatenate([np.arange(b * d, (b + 1) * d) for b in range(width // max(d, 1))
-                                         if b % models in keep] or [np.zeros(0, int)])
+def _columns(width: int, d: int, keep: list[int], models: int) -> np.ndarray:
+    """Indices of the kept models' blocks among ``width`` columns of ``d``-wide blocks, models taking turns."""
+    return np.asarray([c for b in range(width // max(d, 1)) if b % models in keep for c in range(b * d, (b + 1) * d)],
+                      dtype=int)
 
 
 def choose_reading(inp: Inputs, main, all_codes, groups, themes: dict, C: float, retuned,
@@ -370,11 +372,11 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[str], model: str | Non
 
     from .finetune import fine_tune
 
-    inp, defs = inputs(conn, utts, model, batch), definitions(conn, model, batch)
+    inp = inputs(conn, utts, model, batch)
 
     def retuned(rows):
         if len({labels[i] for i in rows}) < 2:
-            return side_by_side([inp, inp]), defs and Definitions(defs.texts, np.hstack([defs.X, defs.X]), defs.codes)
+            return side_by_side([inp, inp]), definitions(conn, [model, model], batch)
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
             folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model))
             return (side_by_side([inp, inputs(conn, utts, folder, batch, cache=False)]),
