@@ -55,11 +55,19 @@ class ThemeClassifier:
         deciding the theme (a weighted geometric mean of their theme probabilities; 1 is the
         theme model alone). 0.75: best theme kappa in 5-fold document cross-validation on the
         reference study's training transcripts (``bench/definitions.py --theme-weights``).
+    answer_weight : how far an utterance leans on the rest of its answer when predicting with
+        ``answers`` (which rows are one speaker's consecutive utterances): the probabilities that
+        decide (themes, else codes) become this share of the mean of the answer's other
+        utterances' plus the rest of its own. spaCy splits an answer into several utterances,
+        but it mostly stays on one theme. 0.5: best in 5-fold document cross-validation on the
+        reference study's training transcripts (theme kappa 0.534 -> 0.596,
+        ``bench/answers.py``); 0 reads each utterance alone.
     """
 
     def __init__(self, model: str | list | None = None, C: float = 1.0, class_weight: str | None = "balanced",
                  max_iter: int = 3000, themes: dict | None = None, context_weight: float = 0.5,
-                 words: bool = True, extra_threshold: float = 0.3, theme_weight: float = 0.75):
+                 words: bool = True, extra_threshold: float = 0.3, theme_weight: float = 0.75,
+                 answer_weight: float = 0.5):
         self.model = model
         self.C = C
         self.class_weight = class_weight
@@ -69,6 +77,7 @@ class ThemeClassifier:
         self.words = words
         self.extra_threshold = extra_threshold
         self.theme_weight = theme_weight
+        self.answer_weight = answer_weight
 
     # -- learning ---------------------------------------------------------------------------
     def fit(self, texts, labels, embeddings: np.ndarray | None = None,
@@ -183,16 +192,17 @@ class ThemeClassifier:
                       context: np.ndarray | None = None) -> np.ndarray:
         return _softmax(self.decision_function(texts, embeddings, context))
 
-    def predict(self, texts=None, embeddings: np.ndarray | None = None, context: np.ndarray | None = None) -> np.ndarray:
-        return self.suggest(texts, embeddings, context)[0]
+    def predict(self, texts=None, embeddings: np.ndarray | None = None, context: np.ndarray | None = None,
+                answers=None) -> np.ndarray:
+        return self.suggest(texts, embeddings, context, answers)[0]
 
     def predict_sets(self, texts=None, embeddings: np.ndarray | None = None,
-                     context: np.ndarray | None = None) -> list[list[str]]:
+                     context: np.ndarray | None = None, answers=None) -> list[list[str]]:
         """For each row, the best code plus any other code likely enough on its own (see
         ``extra_threshold``); only the best code when the model learnt from one code per utterance."""
         self._check_fitted()
         F = self._design(self._features(texts, embeddings), texts, context)
-        codes = self.classes_[self._joint(F)[1]]
+        codes = self.classes_[self._joint(F, answers)[1]]
         return [[str(c)] + [e for e, _ in more] for c, more in zip(codes, self._extras(F, codes))]
 
     def extras(self, codes, texts=None, embeddings: np.ndarray | None = None,
@@ -215,16 +225,17 @@ class ThemeClassifier:
         return out
 
     def suggest(self, texts=None, embeddings: np.ndarray | None = None,
-                context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                context: np.ndarray | None = None, answers=None) -> tuple[np.ndarray, np.ndarray]:
         """Best code for each row and its confidence, P(theme) x P(code | theme).
 
         With a theme model, the theme is decided first and the code chosen within it.
+        ``answers``: one label per row, equal for the rows of one answer (see ``answer_weight``).
         """
-        codes, confidence, _ = self.assess(texts, embeddings, context)
+        codes, confidence, _ = self.assess(texts, embeddings, context, answers)
         return codes, confidence
 
     def assess(self, texts=None, embeddings: np.ndarray | None = None,
-               context: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               context: np.ndarray | None = None, answers=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best code, its confidence, and how uncertain the model is (1 - margin).
 
         The margin is the gap between the two likeliest themes when there is a theme model (the
@@ -234,20 +245,22 @@ class ThemeClassifier:
         label in (``bench/active_learning.py``).
         """
         self._check_fitted()
-        joint, best, theme_p = self._joint(self._design(self._features(texts, embeddings), texts, context))
+        joint, best, theme_p = self._joint(self._design(self._features(texts, embeddings), texts, context), answers)
         return self.classes_[best], joint[np.arange(len(best)), best], 1.0 - _margin(joint if theme_p is None else theme_p)
 
-    def _joint(self, F) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _joint(self, F, answers=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """P(theme) x P(code | theme) for every code, the chosen code (theme first, then code
-        within it), and P(theme) (None without a theme model)."""
+        within it), and P(theme) (None without a theme model); each leaning on the rest of its
+        answer when ``answers`` are given."""
         proba = _softmax(np.asarray(F @ self.coef_.T) + self.intercept_)
         if self.theme_coef_ is None:
+            proba = _within_answers(proba, answers, self.answer_weight)
             return proba, proba.argmax(axis=1), None
         code_theme = np.asarray([self.theme_of(c) for c in self.classes_], dtype=object)
         member = code_theme[None, :] == self.theme_classes_[:, None]           # themes x codes
         theme_of_code = np.where(member.any(axis=0), member.argmax(axis=0), -1)
         within_sum = proba @ member.T.astype(float)                            # rows x themes
-        theme_p = self._theme_proba(F, within_sum)
+        theme_p = _within_answers(self._theme_proba(F, within_sum), answers, self.answer_weight)
         joint = np.where(theme_of_code >= 0, proba * (theme_p / np.maximum(within_sum, 1e-12))[:, theme_of_code], 0.0)
         chosen = theme_p.argmax(axis=1)
         within = np.where(theme_of_code[None, :] == chosen[:, None], joint, -1.0)
@@ -323,7 +336,7 @@ class ThemeClassifier:
                 "theme_classes": None if self.theme_classes_ is None else list(self.theme_classes_),
                 "context_weight": self.context_weight, "context_parts": self.context_parts_,
                 "words": self.words, "vocabulary": self.vocabulary_, "extra_threshold": self.extra_threshold,
-                "theme_weight": self.theme_weight,
+                "theme_weight": self.theme_weight, "answer_weight": self.answer_weight,
                 "extra_classes": None if self.extra_classes_ is None else list(self.extra_classes_),
                 "examples_text": self.examples_text_, "examples_label": self.examples_label_}
         buf = io.BytesIO()
@@ -353,7 +366,8 @@ class ThemeClassifier:
                                 "retrain it with this version of autocode", where)
         clf = cls(meta["model"], meta["C"], meta["class_weight"], meta["max_iter"], meta["themes"],
                   meta.get("context_weight", 0.0), meta.get("words", False), meta.get("extra_threshold", 0.3),
-                  meta.get("theme_weight", 1.0))  # models saved before the weight decided by the theme model alone
+                  meta.get("theme_weight", 1.0),  # models saved before the weight decided by the theme model alone
+                  meta.get("answer_weight", 0.0))  # and read each utterance alone
         clf.vocabulary_ = meta.get("vocabulary") or []
         clf.context_parts_ = meta.get("context_parts", 1)
         clf.idf_ = arrays["idf"] if "idf" in arrays.files else None
@@ -419,6 +433,19 @@ def _margin(p: np.ndarray) -> np.ndarray:
     """Gap between the largest and second largest value of each row (the largest alone if one column)."""
     top = -np.sort(-p, axis=1)
     return top[:, 0] - (top[:, 1] if p.shape[1] > 1 else 0.0)
+
+
+def _within_answers(p: np.ndarray, answers, weight: float) -> np.ndarray:
+    """Each row's probabilities mixed with the mean of the other rows of its answer (a row
+    alone in its answer keeps its own)."""
+    if answers is None or not weight or not len(p):
+        return p
+    _, which, size = np.unique(np.asarray(answers), return_inverse=True, return_counts=True)
+    which = which.reshape(-1)
+    totals = np.zeros((len(size), p.shape[1]))
+    np.add.at(totals, which, p)
+    others = (size[which] - 1)[:, None]
+    return np.where(others > 0, (1 - weight) * p + weight * (totals[which] - p) / np.maximum(others, 1), p)
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

@@ -39,15 +39,19 @@ class Inputs:
     side by side, the embeddings of the utterance before it and the one after it (whoever said
     them), of the interviewer's last utterance before it, and the mean embedding of the
     speaker's run of utterances it belongs to (see :class:`Surroundings`). Each was kept for
-    raising cross-validated kappa on training transcripts (``bench/features.py``)."""
+    raising cross-validated kappa on training transcripts (``bench/features.py``). ``answers``
+    numbers each utterance's answer (its speaker's run), which a prediction leans on
+    (``ThemeClassifier.answer_weight``); None reads each utterance alone."""
     texts: np.ndarray
     X: np.ndarray
     context: np.ndarray
+    answers: np.ndarray | None = None
 
     def rows(self, idx) -> "Inputs":
-        return Inputs(self.texts[idx], self.X[idx], self.context[idx])
+        return Inputs(self.texts[idx], self.X[idx], self.context[idx], None if self.answers is None else self.answers[idx])
 
     def plus(self, other: "Inputs") -> "Inputs":
+        """Rows for learning from (answers play no part in learning)."""
         return Inputs(np.concatenate([self.texts, other.texts]), np.vstack([self.X, other.X]),
                       np.vstack([self.context, other.context]))
 
@@ -58,9 +62,9 @@ def side_by_side(parts: list[Inputs]) -> Inputs:
     X = np.hstack([p.X for p in parts])
     k = parts[0].context.shape[1] // max(parts[0].X.shape[1], 1)  # how many context parts
     if len(parts) == 1 or not k:
-        return Inputs(parts[0].texts, X, parts[0].context)
+        return Inputs(parts[0].texts, X, parts[0].context, parts[0].answers)
     each = [np.hsplit(p.context, k) for p in parts]
-    return Inputs(parts[0].texts, X, np.hstack([block for group in zip(*each) for block in group]))
+    return Inputs(parts[0].texts, X, np.hstack([block for group in zip(*each) for block in group]), parts[0].answers)
 
 
 def inputs(conn, utts: list[Utterance], model: str | list | None = None, batch_size: int = 64,
@@ -73,7 +77,9 @@ def inputs(conn, utts: list[Utterance], model: str | list | None = None, batch_s
     texts = [u.text for u in utts]
     encode = _encoder(conn, model, batch_size, cache)
     X = encode(texts)
-    return Inputs(np.asarray(texts, dtype=object), X, context_vectors(Surroundings.of(conn, utts), encode, X.shape[1]))
+    around = Surroundings.of(conn, utts)
+    return Inputs(np.asarray(texts, dtype=object), X, context_vectors(around, encode, X.shape[1]),
+                  np.asarray(around.answers, dtype=np.int64))
 
 
 def _encoder(conn, model: str | None, batch_size: int, cache: bool = True):
@@ -149,29 +155,31 @@ def context_vectors(around: "Surroundings", encode, width: int) -> np.ndarray:
 @dataclass
 class Surroundings:
     """For each utterance: the utterance before and after it, the last thing the interviewer
-    said before it (the question being answered), and the texts of the speaker's whole run
-    of consecutive utterances (the answer it is part of). "" where there is none."""
+    said before it (the question being answered), the texts of the speaker's whole run
+    of consecutive utterances (the answer it is part of), and that run's number. "" where
+    there is none."""
     before: list[str]
     after: list[str]
     asked: list[str]
     runs: list[list[str]]
+    answers: list[int]
 
     @classmethod
     def of(cls, conn, utts: list[Utterance]) -> "Surroundings":
         if not utts:
-            return cls([], [], [], [])
+            return cls([], [], [], [], [])
         every = utterances(conn, sorted({u.document for u in utts}), participants_only=False)
-        place = {}
+        place, answer = {}, 0
         for _, rows in groupby(every, key=lambda u: u.document):
             rows = list(rows)
             asked, i = "", 0
             for _, run in groupby(rows, key=lambda u: u.speaker):
-                run = list(run)
+                run, answer = list(run), answer + 1
                 texts = [u.text for u in run]
                 for u in run:
                     before = rows[i - 1].text if i else ""
                     after = rows[i + 1].text if i + 1 < len(rows) else ""
-                    place[u.id] = (before, after, asked, texts)
+                    place[u.id] = (before, after, asked, texts, answer)
                     asked = u.text if u.is_interviewer else asked
                     i += 1
         return cls(*map(list, zip(*[place[u.id] for u in utts])))
@@ -192,7 +200,7 @@ def fit_assess(inp: Inputs, all_codes, train, test, themes: dict, C: float,
         return next(iter(seen)), 1.0
     clf = fit_classifier(inp.rows(train), labels, themes, C, definitions)
     new = inp.rows(test)
-    return clf.suggest(new.texts, embeddings=new.X, context=new.context)
+    return clf.suggest(new.texts, embeddings=new.X, context=new.context, answers=new.answers)
 
 
 def fit_classifier(inp: Inputs, labels: list[list[str]], themes: dict, C: float,
@@ -327,7 +335,7 @@ def reading(inp: Inputs, keep: list[int], models: int = 2) -> Inputs:
     """The columns of the models ``keep`` from inputs read by ``models`` models side by side."""
     d = inp.X.shape[1] // models
     return Inputs(inp.texts, inp.X[:, _columns(inp.X.shape[1], d, keep, models)],
-                  inp.context[:, _columns(inp.context.shape[1], d, keep, models)])
+                  inp.context[:, _columns(inp.context.shape[1], d, keep, models)], inp.answers)
 
 
 def _columns(width: int, d: int, keep: list[int], models: int) -> np.ndarray:
@@ -482,7 +490,7 @@ def _targets(conn, documents: list[str] | None, include_coded: bool) -> list[Utt
 
 
 def _suggestions(clf: ThemeClassifier, targets: list[Utterance], inp: Inputs) -> list[dict]:
-    codes, confidence, uncertainty = clf.assess(inp.texts, embeddings=inp.X, context=inp.context)
+    codes, confidence, uncertainty = clf.assess(inp.texts, embeddings=inp.X, context=inp.context, answers=inp.answers)
     examples = clf.nearest_examples(inp.X, codes, k=2)
     words = clf.driving_words(inp.texts, codes, k=3)
     also = clf.extras(codes, inp.texts, embeddings=inp.X, context=inp.context)

@@ -93,15 +93,17 @@ def psw(shared: Path, work: Path) -> Corpus:
     return load(p, "gold", "Reference study (themes)", 0.3, "theme")
 
 
-def annomi(shared: Path, work: Path) -> Corpus:
+def annomi(shared: Path, work: Path, task: str = "therapist") -> Corpus:
     sys.path.insert(0, str(REPO / "bench"))
     from annomi import split, write_task
 
     rows = list(csv.DictReader((shared / "datasets/annomi/AnnoMI-simple.csv").open(encoding="utf-8")))
     test = split(rows)  # the same held-out transcripts as bench/annomi.py
-    files = write_task(rows, "therapist", work, test)
-    p = _project(work, "annomi", files["codebook"], [files["table"]], [files["train"], files["test"]], "expert")
-    return load(p, "expert", "AnnoMI (therapist behaviour)", {f"T{t}" for t in test}, "code")
+    files = write_task(rows, task, work, test)
+    name = "annomi" if task == "therapist" else f"annomi-{task}"
+    p = _project(work, name, files["codebook"], [files["table"]], [files["train"], files["test"]], "expert")
+    what = {"therapist": "therapist behaviour", "client": "client talk type"}[task]
+    return load(p, "expert", f"AnnoMI ({what})", {f"T{t}" for t in test}, "code")
 
 
 def fit(c: Corpus, rows) -> ThemeClassifier:
@@ -114,7 +116,7 @@ def kappa(c: Corpus, clf: ThemeClassifier) -> float:
     """Held-out kappa; an utterance with several codes agrees if the machine chose any of them."""
     rows = np.flatnonzero(c.test)
     new = c.inp.rows(rows)
-    machine = [c.unit(str(x)) for x in clf.predict(new.texts, embeddings=new.X, context=new.context)]
+    machine = [c.unit(str(x)) for x in clf.predict(new.texts, embeddings=new.X, context=new.context, answers=new.answers)]
     gold = [m if m in {c.unit(x) for x in c.codes[i]} else c.unit(c.codes[i][0]) for i, m in zip(rows, machine)]
     return pair_agreement(gold, machine)["cohen_kappa"]
 
@@ -138,7 +140,7 @@ def _next_batch(c: Corpus, clf: ThemeClassifier, rest: np.ndarray, k: int, order
     if order == "random":
         return rng.choice(rest, size=k, replace=False)
     new = c.inp.rows(rest)
-    uncertainty = clf.assess(new.texts, embeddings=new.X, context=new.context)[2]
+    uncertainty = clf.assess(new.texts, embeddings=new.X, context=new.context, answers=new.answers)[2]
     return rest[np.argsort(-uncertainty, kind="stable")[:k]]
 
 

@@ -1,6 +1,7 @@
 """Machine against expert coders on AnnoMI (real counselling transcripts), through the CLI.
 
-    python bench/annomi.py [--shared ../shared] [--task therapist|client|both] [--full] [--fine-tune [--cv]]
+    python bench/annomi.py [--shared ../shared] [--task therapist|client|both] [--full | --annotators-only]
+                            [--fine-tune [--cv]]
 
 For each task (therapist behaviour: question, reflection, therapist_input, other; client talk
 type: change, neutral, sustain) it holds out 20% of transcripts (seed 0), adds every utterance
@@ -12,6 +13,7 @@ With --full it then measures the machine against each of the 10 annotators on th
 they all coded (AnnoMI-full.csv): train on the expert codes of the other 126 transcripts, suggest
 codes for the 7, import each annotator as a coder, and report `autocode compare` over all eleven:
 the machine's mean kappa against each annotator next to the annotators' mean pairwise kappa.
+--annotators-only runs that comparison alone, without the held-out split.
 
 With --fine-tune every training is `autocode train --fine-tune --no-cv`: the embedding model is
 first tuned on the training transcripts' codes (cross-validation, which would tune five more
@@ -72,14 +74,15 @@ def _write(path: Path, fields: list[str], rows: list[dict]) -> None:
         w.writerows(rows)
 
 
-def run_task(rows: list[dict], task: str, tmp: Path, full: list[dict] | None = None) -> dict:
+def run_task(rows: list[dict], task: str, tmp: Path, full: list[dict] | None = None,
+             annotators_only: bool = False) -> dict:
     test = split(rows)
     files = write_task(rows, task, tmp, test)
     proj = str(tmp / task)
     t0 = time.perf_counter()
     autocode("init", proj, "--codebook", str(files["codebook"]))
     autocode("add", str(files["table"]), "--project", proj)
-    result = held_out(files, test, proj)
+    result = {} if annotators_only else held_out(files, test, proj)
     result.update(task=task, seconds=time.perf_counter() - t0)
     if full:
         result["annotators"] = against_annotators(rows, full, task, tmp, proj)
@@ -114,7 +117,7 @@ def against_annotators(rows: list[dict], full: list[dict], task: str, tmp: Path,
            [{"document": f"T{r['transcript_id']}", "utterance": r["utterance_id"], "code": r[column]} for r in rows
             if r["interlocutor"] == speaker and r[column] in codes and r["transcript_id"] not in shared])
     autocode("import-codings", str(train), "--coder", "expert-126", "--project", proj)
-    autocode(*TRAIN, "--coder", "expert-126", "--project", proj)
+    trained = json.loads(autocode(*TRAIN, "--coder", "expert-126", "--json", "--project", proj))
     docs = ",".join(f"T{t}" for t in shared)
     autocode("suggest", "--documents", docs, "--include-coded", "--project", proj)
     coders = []
@@ -133,7 +136,8 @@ def against_annotators(rows: list[dict], full: list[dict], task: str, tmp: Path,
     return {"transcripts": len(shared), "units": report["overall"]["n_units"],
             "machine_mean": float(np.mean(machine)), "machine_range": (min(machine), max(machine)),
             "human_mean": float(np.mean(humans)), "human_range": (min(humans), max(humans)),
-            "human_pairs": len(humans), "alpha_all": report["overall"]["krippendorff_alpha"]}
+            "human_pairs": len(humans), "alpha_all": report["overall"]["krippendorff_alpha"],
+            "reading": trained.get("reading"), "readings": trained.get("readings")}
 
 
 def main() -> None:
@@ -143,7 +147,9 @@ def main() -> None:
     ap.add_argument("--full", action="store_true", help="also compare with the 10 annotators of AnnoMI-full.csv")
     ap.add_argument("--fine-tune", action="store_true", help="tune the embedding model on the training codes first")
     ap.add_argument("--cv", action="store_true", help="with --fine-tune: cross-validate, and so choose the reading")
+    ap.add_argument("--annotators-only", action="store_true", help="--full without the held-out split's run")
     args = ap.parse_args()
+    args.full = args.full or args.annotators_only
     if args.fine_tune:
         TRAIN[:] = ["train", "--fine-tune"] + ([] if args.cv else ["--no-cv"])
     source = args.shared / "datasets/annomi/AnnoMI-simple.csv"
@@ -153,21 +159,34 @@ def main() -> None:
     full = list(csv.DictReader((args.shared / "datasets/annomi/AnnoMI-full.csv").open(encoding="utf-8"))) if args.full else None
     with tempfile.TemporaryDirectory() as tmp:
         for task in (["therapist", "client"] if args.task == "both" else [args.task]):
-            r = run_task(rows, task, Path(tmp), full)
-            ci = r["kappa_ci"]
-            print(f"AnnoMI {r['task']}: {r['units']} utterances in {r['held_out_transcripts']} held-out transcripts: "
-                  f"kappa {r['kappa']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), alpha {r['alpha']:.3f}, "
-                  f"agreement {r['agreement']:.1f}%  [{r['seconds']:.0f} s end to end]")
-            if r.get("readings"):
-                print(f"  reading kept by cross-validation on the training transcripts: {r['reading']} "
-                      f"(kappa {', '.join(f'{n} {k:.3f}' for n, k in r['readings'].items())})")
+            r = run_task(rows, task, Path(tmp), full, args.annotators_only)
+            if "kappa" in r:
+                print_held_out(r)
             if "annotators" in r:
-                a = r["annotators"]
-                print(f"  against the 10 annotators on the {a['transcripts']} transcripts they all coded "
-                      f"({a['units']} utterances; machine trained on the other transcripts): machine's mean kappa "
-                      f"{a['machine_mean']:.3f} (range {a['machine_range'][0]:.3f}-{a['machine_range'][1]:.3f}); "
-                      f"annotators' mean pairwise kappa {a['human_mean']:.3f} (range {a['human_range'][0]:.3f}-"
-                      f"{a['human_range'][1]:.3f}, {a['human_pairs']} pairs); alpha over all 11 {a['alpha_all']:.3f}")
+                print_annotators(r["annotators"])
+
+
+def print_held_out(r: dict) -> None:
+    ci = r["kappa_ci"]
+    print(f"AnnoMI {r['task']}: {r['units']} utterances in {r['held_out_transcripts']} held-out transcripts: "
+          f"kappa {r['kappa']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), alpha {r['alpha']:.3f}, "
+          f"agreement {r['agreement']:.1f}%  [{r['seconds']:.0f} s end to end]")
+    print_reading(r)
+
+
+def print_annotators(a: dict) -> None:
+    print(f"  against the 10 annotators on the {a['transcripts']} transcripts they all coded "
+          f"({a['units']} utterances; machine trained on the other transcripts): machine's mean kappa "
+          f"{a['machine_mean']:.3f} (range {a['machine_range'][0]:.3f}-{a['machine_range'][1]:.3f}); "
+          f"annotators' mean pairwise kappa {a['human_mean']:.3f} (range {a['human_range'][0]:.3f}-"
+          f"{a['human_range'][1]:.3f}, {a['human_pairs']} pairs); alpha over all 11 {a['alpha_all']:.3f}")
+    print_reading(a)
+
+
+def print_reading(r: dict) -> None:
+    if r.get("readings"):
+        print(f"  reading kept by cross-validation on the training transcripts: {r['reading']} "
+              f"(kappa {', '.join(f'{n} {k:.3f}' for n, k in r['readings'].items())})")
 
 
 if __name__ == "__main__":

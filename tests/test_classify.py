@@ -260,3 +260,47 @@ def test_a_model_list_survives_saving(tmp_path):
     E = encode(TEXTS)
     clf = ThemeClassifier(model=[None, "fine-tuned/alice"], C=4.0).fit(TEXTS, LABELS, embeddings=np.hstack([E, E]))
     assert ThemeClassifier.load(clf.save(tmp_path / "m.npz")).model == [None, "fine-tuned/alice"]
+
+
+def test_an_utterance_leans_on_the_rest_of_its_answer(fitted):
+    """An utterance that says little on its own takes the theme of the answer it belongs to;
+    alone in its answer, or with answer_weight 0, it reads as before."""
+    answer = ["Patients trust her because she has been through it herself.", "That is how it is.",
+              "Service users believe someone with lived experience."]
+    assert fitted.predict(answer)[1] != "credibility"  # alone, it says nothing of credibility
+    assert list(fitted.predict(answer, answers=[7, 7, 7])) == ["credibility"] * 3
+    np.testing.assert_array_equal(fitted.predict(answer, answers=[1, 2, 3]), fitted.predict(answer))
+    fitted.answer_weight = 0.0
+    try:
+        np.testing.assert_allclose(fitted.assess(answer, answers=[7, 7, 7])[1], fitted.assess(answer)[1])
+    finally:
+        fitted.answer_weight = 0.5
+
+
+def test_answer_mixing_takes_the_mean_of_the_other_utterances():
+    from autocode.classify import _within_answers
+
+    p = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, 0.8]])
+    mixed = _within_answers(p, ["a", "a", "a", "b"], 0.5)
+    np.testing.assert_allclose(mixed[0], 0.5 * p[0] + 0.5 * (p[1] + p[2]) / 2)
+    np.testing.assert_allclose(mixed[3], p[3])  # alone in its answer
+    np.testing.assert_allclose(mixed.sum(axis=1), 1.0)
+    assert _within_answers(p, None, 0.5) is p and _within_answers(p, [1, 1, 1, 1], 0.0) is p
+
+
+def test_answer_weight_survives_saving_and_old_models_read_alone(fitted, tmp_path):
+    import io
+    import json
+
+    fitted.answer_weight = 0.3
+    try:
+        assert ThemeClassifier.load(fitted.save(tmp_path / "m.npz")).answer_weight == 0.3
+    finally:
+        fitted.answer_weight = 0.5
+    arrays = dict(np.load(io.BytesIO(fitted.to_bytes()), allow_pickle=False))
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    del meta["answer_weight"]  # as saved before the weight existed
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    assert ThemeClassifier.from_bytes(buf.getvalue()).answer_weight == 0.0

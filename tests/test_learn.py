@@ -176,12 +176,15 @@ def test_the_classifier_reads_the_question_asked_and_the_whole_answer(tmp_path):
     assert around.runs[first] == around.runs[answer[1]] == [every[first].text, every[answer[1]].text]
     assert around.runs[last] == [every[last].text]
     assert around.before[0] == "" and around.after[-1] == "" and around.before[first] == every[0].text
+    # each run is numbered: one answer, one number, and no two runs share one
+    assert around.answers[first] == around.answers[answer[1]] != around.answers[last]
+    assert len(set(around.answers)) == 4  # two questions, two answers
 
 
 def test_two_models_are_read_side_by_side_part_by_part(demo_project):
     """Each context part holds both models' vectors of the same neighbour, so a model that
     learnt fewer parts still reads whole ones."""
-    from autocode.learn import Inputs, inputs, reading, side_by_side
+    from autocode.learn import Inputs, Surroundings, inputs, reading, side_by_side
 
     a = Inputs(np.array(["x"], dtype=object), np.array([[1.0, 2.0]]), np.array([[3.0, 4.0, 5.0, 6.0]]))
     b = Inputs(a.texts, np.array([[7.0, 8.0]]), np.array([[9.0, 10.0, 11.0, 12.0]]))
@@ -194,6 +197,10 @@ def test_two_models_are_read_side_by_side_part_by_part(demo_project):
     one, two = inputs(demo_project.conn, utts), inputs(demo_project.conn, utts, [None, None])
     d = one.X.shape[1]
     assert np.allclose(two.X, np.hstack([one.X, one.X])) and np.allclose(two.context[:, 2 * d:3 * d], one.context[:, d:2 * d])
+    # each utterance's answer travels with it, through every way of reading
+    answers = Surroundings.of(demo_project.conn, utts).answers
+    assert one.answers.tolist() == two.answers.tolist() == reading(two, [1]).answers.tolist() == answers
+    assert one.rows([3, 1]).answers.tolist() == [answers[3], answers[1]]
 
 
 def test_cross_validation_keeps_the_reading_that_agrees_best(demo_project):
