@@ -60,8 +60,8 @@ class ThemeClassifier:
         decide (themes, else codes) become this share of the mean of the answer's other
         utterances' plus the rest of its own. spaCy splits an answer into several utterances,
         but it mostly stays on one theme. 0.5: best in 5-fold document cross-validation on the
-        reference study's training transcripts (theme kappa 0.534 -> 0.596,
-        ``bench/answers.py``); 0 reads each utterance alone.
+        reference study's training transcripts, on both its splits (theme kappa 0.565 -> 0.627
+        and 0.600 -> 0.628, ``bench/answers.py``); 0 reads each utterance alone.
     """
 
     def __init__(self, model: str | list | None = None, C: float = 1.0, class_weight: str | None = "balanced",
