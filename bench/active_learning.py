@@ -117,6 +117,12 @@ def kappa(c: Corpus, clf: ThemeClassifier) -> float:
     rows = np.flatnonzero(c.test)
     new = c.inp.rows(rows)
     machine = [c.unit(str(x)) for x in clf.predict(new.texts, embeddings=new.X, context=new.context, answers=new.answers)]
+    return agreement(c, rows, machine)
+
+
+def agreement(c: Corpus, rows, machine: list[str]) -> float:
+    """Kappa of the machine's units for ``rows``; an utterance with several codes agrees if the
+    machine chose any of them."""
     gold = [m if m in {c.unit(x) for x in c.codes[i]} else c.unit(c.codes[i][0]) for i, m in zip(rows, machine)]
     return pair_agreement(gold, machine)["cohen_kappa"]
 

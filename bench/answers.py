@@ -20,6 +20,7 @@ change nothing. An utterance with several codes agrees if the machine chose any 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +30,6 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import active_learning as al  # noqa: E402
-from autocode.compare import pair_agreement  # noqa: E402
 from autocode.learn import fit_classifier  # noqa: E402
 from psw import TEST_DOCS  # noqa: E402
 
@@ -46,11 +46,6 @@ def predicted(c: al.Corpus, train: np.ndarray, test: np.ndarray, weights: list[f
     return out
 
 
-def kappa(c: al.Corpus, rows: np.ndarray, machine: list[str]) -> float:
-    gold = [m if m in {c.unit(x) for x in c.codes[i]} else c.unit(c.codes[i][0]) for i, m in zip(rows, machine)]
-    return pair_agreement(gold, machine)["cohen_kappa"]
-
-
 def run(c: al.Corpus, weights: list[float]) -> dict:
     train, test = np.flatnonzero(~c.test), np.flatnonzero(c.test)
     oof = {w: np.empty(len(c.codes), dtype=object) for w in weights}
@@ -58,12 +53,12 @@ def run(c: al.Corpus, weights: list[float]) -> dict:
         for w, units in predicted(c, train[tr], train[te], weights).items():
             oof[w][train[te]] = units
     held = predicted(c, train, test, weights)
-    return {w: (kappa(c, train, list(oof[w][train])), kappa(c, test, held[w])) for w in weights}
+    return {w: (al.agreement(c, train, list(oof[w][train])), al.agreement(c, test, held[w])) for w in weights}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    ap.add_argument("--shared", type=Path, default=al.REPO.parent / "shared")
     ap.add_argument("--work", type=Path, help="keep the projects (and their embeddings) here between runs")
     ap.add_argument("--weights", default="0,0.2,0.35,0.5,0.65,0.8")
     args = ap.parse_args()
@@ -74,7 +69,7 @@ def main() -> None:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         study = al.psw(args.shared, work)
-        corpora = [("reference study, bench/psw.py split", al.Corpus(**{**vars(study), "test": np.isin(study.documents, TEST_DOCS)})),
+        corpora = [("reference study, bench/psw.py split", dataclasses.replace(study, test=np.isin(study.documents, TEST_DOCS))),
                    ("reference study, active-learning split", study),
                    ("AnnoMI therapist behaviour", al.annomi(args.shared, work)),
                    ("AnnoMI client talk type", al.annomi(args.shared, work, "client"))]

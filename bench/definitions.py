@@ -23,7 +23,6 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import active_learning as al  # noqa: E402
-from autocode.compare import pair_agreement  # noqa: E402
 from autocode.learn import fit_classifier  # noqa: E402
 
 
@@ -44,8 +43,7 @@ def cv_kappa(c: al.Corpus, with_definitions: bool, share: float = 1.0, seed: int
         machine.update(zip(train[te], (c.unit(str(m)) for m in clf.predict(new.texts, embeddings=new.X,
                                                                            context=new.context))))
     predicted = [machine[i] for i in train]
-    gold = [m if m in {c.unit(x) for x in c.codes[i]} else c.unit(c.codes[i][0]) for i, m in zip(train, predicted)]
-    return pair_agreement(gold, predicted)["cohen_kappa"]
+    return al.agreement(c, train, predicted)
 
 
 def main() -> None:
