@@ -440,6 +440,8 @@ def _within_answers(p: np.ndarray, answers, weight: float) -> np.ndarray:
     alone in its answer keeps its own)."""
     if answers is None or not weight or not len(p):
         return p
+    if len(answers) != len(p):
+        raise ValueError(f"answers: expected one per row ({len(p)}), got {len(answers)}")
     _, which, size = np.unique(np.asarray(answers), return_inverse=True, return_counts=True)
     which = which.reshape(-1)
     totals = np.zeros((len(size), p.shape[1]))

@@ -286,6 +286,8 @@ def test_answer_mixing_takes_the_mean_of_the_other_utterances():
     np.testing.assert_allclose(mixed[3], p[3])  # alone in its answer
     np.testing.assert_allclose(mixed.sum(axis=1), 1.0)
     assert _within_answers(p, None, 0.5) is p and _within_answers(p, [1, 1, 1, 1], 0.0) is p
+    with pytest.raises(ValueError, match=r"answers: expected one per row \(4\), got 3"):
+        _within_answers(p, ["a", "a", "b"], 0.5)
 
 
 def test_answer_weight_survives_saving_and_old_models_read_alone(fitted, tmp_path):
