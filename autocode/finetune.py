@@ -26,27 +26,32 @@ BATCH = 16
 MAX_TOKENS = 128  # while training only: longer utterances are rare and cost quadratically
 
 
-def fine_tune(texts: list[str], labels: list[str], out: Path, model: str | None = None,
+def fine_tune(texts: list[str], labels: list, out: Path, model: str | None = None,
               epochs: int = EPOCHS, seed: int = 0) -> Path:
     """Tune ``model`` (default: the bundled one) to tell ``labels`` apart; save it to ``out``.
 
-    Classes are weighted by their rarity, as the classifier's are, so a rare code still moves
-    the network. The folder appears whole or not at all.
+    A text's label may be one code or a list of codes: a text with several is taught all of
+    them, each equally likely, as the classifier learns every code of an utterance. Classes are
+    weighted by their rarity, as the classifier's are, so a rare code still moves the network.
+    The folder appears whole or not at all.
     """
     import torch
 
     if len(texts) != len(labels):
         raise ValueError(f"labels: expected one label per text ({len(texts)}), got {len(labels)}")
-    classes = sorted(set(labels))
+    if epochs < 1:
+        raise AutocodeError(f"fine-tuning needs at least one pass over the examples, not {epochs}",
+                            "set 'fine_tune_passes' under [classifier] in autocode.toml to 1 or more")
+    y, classes = _targets(labels)
     if len(classes) < 2:
         raise AutocodeError("fine-tuning needs at least two different codes", "code more utterances first")
     torch.manual_seed(seed)
     net = _fresh(model)
     saved_max, net.max_seq_length = net.max_seq_length, min(net.max_seq_length or MAX_TOKENS, MAX_TOKENS)
-    y = torch.tensor([classes.index(l) for l in labels])
     dimension = getattr(net, "get_embedding_dimension", None) or net.get_sentence_embedding_dimension
     head = torch.nn.Linear(dimension(), len(classes))
-    weight = torch.tensor(len(y) / (len(classes) * np.bincount(y.numpy())), dtype=torch.float32)
+    weight = torch.tensor(len(y) / (len(classes) * y.sum(0)), dtype=torch.float32)
+    y = torch.tensor(y, dtype=torch.float32)
     batches = _batches([len(t) for t in texts], epochs, seed)
     step = _optimiser(list(net.parameters()) + list(head.parameters()), len(batches))
     prepare = getattr(net, "preprocess", None) or net.tokenize  # renamed in sentence-transformers 6
@@ -54,11 +59,30 @@ def fine_tune(texts: list[str], labels: list[str], out: Path, model: str | None 
     with progress.bar("Fine-tuning the embedding model on your codes", len(batches)) as advance:
         for b in batches:
             emb = net(prepare([texts[i] for i in b]))["sentence_embedding"]
-            step(torch.nn.functional.cross_entropy(head(emb), y[b], weight=weight))
+            step(_loss(head(emb), y[b], weight))
             advance(1)
     net.eval()
     net.max_seq_length = saved_max
     return _save(net, Path(out))
+
+
+def _targets(labels: list) -> tuple[np.ndarray, list[str]]:
+    """One row per text: its codes' share of it (1 for a lone code, 1/2 each for two)."""
+    sets = [[l] if isinstance(l, str) else sorted(set(l)) for l in labels]
+    classes = sorted({c for s in sets for c in s})
+    y = np.zeros((len(sets), len(classes)), dtype=np.float32)
+    for i, s in enumerate(sets):
+        y[i, [classes.index(c) for c in s]] = 1.0 / max(len(s), 1)
+    return y, classes
+
+
+def _loss(logits, y, weight):
+    """Class-weighted cross-entropy over shares of codes, normalised by the weights as torch's
+    is for one code per text (so a lone code's loss is exactly torch's)."""
+    import torch
+
+    w = y * weight
+    return -(w * torch.log_softmax(logits, dim=1)).sum() / w.sum()
 
 
 def _fresh(model: str | None):

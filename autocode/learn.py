@@ -289,8 +289,9 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         themes = {c.id: c.theme for c in cb.load(conn).codes}
         metrics = {"coder": coder, "utterances": len(utts), "codes": sorted(set(main) - {""}),
                    "counts": {c: main.count(c) for c in sorted(set(main))}, "fine_tuned": bool(fine_tune)}
-        labels = tuning_labels(main, themes) if fine_tune else None
-        tuned = _tune_into(project, utts, labels, model, coder) if fine_tune else None
+        labels = tuning_labels(all_codes, themes) if fine_tune else None
+        passes = project.setting("classifier", "fine_tune_passes")
+        tuned = _tune_into(project, utts, labels, model, coder, passes) if fine_tune else None
         used = [model, tuned] if fine_tune else model
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)
@@ -298,7 +299,7 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         groups = [u.document for u in utts]
         if evaluate and fine_tune:
             metrics.update(choose_reading(inp, main, all_codes, groups, themes, C,
-                                          _fold_tuner(conn, utts, labels, model, batch), defs))
+                                          _fold_tuner(conn, utts, labels, model, batch, passes), defs))
         elif evaluate:
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, groups, themes, C, definitions=defs)
         if fine_tune:
@@ -361,15 +362,16 @@ def choose_reading(inp: Inputs, main, all_codes, groups, themes: dict, C: float,
 TUNED = "fine-tuned"  # the project's folder of tuned embedding models
 
 
-def tuning_labels(main: list[str], themes: dict) -> list[str]:
-    """What the network is tuned to tell apart: themes when the codebook has several (the
-    classifier decides the theme first), else codes; "no code" is a class of its own."""
-    if len({themes.get(c, "") for c in main if c}) > 1:
-        return [themes.get(c, "") if c else "" for c in main]
-    return list(main)
+def tuning_labels(all_codes: list[list[str]], themes: dict) -> list[tuple[str, ...]]:
+    """What the network is tuned to tell apart, every one an utterance carries (as the
+    classifier learns each of them): themes when the codebook has several (the classifier
+    decides the theme first), else codes; "no code" is a class of its own."""
+    by_theme = len({themes.get(c, "") for codes in all_codes for c in codes if c}) > 1
+    return [tuple(sorted({themes.get(c, "") if by_theme else c for c in codes if c} or {""})) for codes in all_codes]
 
 
-def _fold_tuner(conn, utts: list[Utterance], labels: list[str], model: str | None, batch: int):
+def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | None, batch: int,
+                passes: int = 2):
     """retuned(rows): the inputs of every utterance, and the codebook's definitions, as read by
     ``model`` and, side by side, a model tuned on ``rows`` only, kept in a temporary folder and
     never cached (it lives for one cross-validation fold). A fold whose rows carry a single
@@ -383,16 +385,18 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[str], model: str | Non
     inp = inputs(conn, utts, model, batch)
 
     def retuned(rows):
-        if len({labels[i] for i in rows}) < 2:
+        if len({label for i in rows for label in labels[i]}) < 2:
             return side_by_side([inp, inp]), definitions(conn, [model, model], batch)
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
-            folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model))
+            folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model,
+                                   epochs=passes))
             return (side_by_side([inp, inputs(conn, utts, folder, batch, cache=False)]),
                     definitions(conn, [model, folder], batch, cache=False))  # a codebook's few words
     return retuned
 
 
-def _tune_into(project: Project, utts: list[Utterance], labels: list[str], model: str | None, coder: str) -> str:
+def _tune_into(project: Project, utts: list[Utterance], labels: list[tuple], model: str | None, coder: str,
+               passes: int = 2) -> str:
     """Tune on every training utterance into the project's folder; returns the model's name
     relative to the project, so the project can be moved or shared whole."""
     import re
@@ -401,7 +405,7 @@ def _tune_into(project: Project, utts: list[Utterance], labels: list[str], model
     from .finetune import fine_tune
 
     name = f"{TUNED}/{re.sub(r'[^A-Za-z0-9_-]+', '-', coder)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    fine_tune([u.text for u in utts], labels, project.root / name, model)
+    fine_tune([u.text for u in utts], labels, project.root / name, model, epochs=passes)
     return name
 
 

@@ -14,16 +14,16 @@ def autocode(*args: str) -> str:
     return done.stdout
 
 
-def encoded(texts: list[str], path: Path | None):
-    """Bundled-model embeddings of ``texts``, kept in the .npy file ``path`` when given, so a
-    rerun of a benchmark skips the encoding."""
+def encoded(texts: list[str], path: Path | None, model: str | None = None):
+    """Embeddings of ``texts`` (by the bundled model unless ``model`` is given), kept in the
+    .npy file ``path`` when given, so a rerun of a benchmark skips the encoding."""
     import numpy as np
 
     from autocode.embed import encode
 
     if path and path.is_file():
         return np.load(path)
-    X = encode(texts)
+    X = encode(texts, model)
     if path:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, X)

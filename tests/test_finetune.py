@@ -15,7 +15,10 @@ from conftest import DATA, snapshot
 @pytest.fixture
 def quick(monkeypatch):
     """One pass over the examples, each cut to 48 tokens: the same code path in a fraction of the time."""
+    from autocode.store import DEFAULT_SETTINGS
+
     monkeypatch.setattr("autocode.finetune.EPOCHS", 1)
+    monkeypatch.setitem(DEFAULT_SETTINGS["classifier"], "fine_tune_passes", 1)
     monkeypatch.setattr("autocode.finetune.MAX_TOKENS", 48)
 
 
@@ -50,6 +53,56 @@ def test_tuning_needs_two_codes_and_leaves_nothing_behind(tmp_path):
     assert not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="labels: expected one label per text"):
         fine_tune(["a", "b"], ["x"], tmp_path / "tuned")
+    with pytest.raises(AutocodeError, match="at least one pass"):
+        fine_tune(["a", "b"], ["x", "y"], tmp_path / "tuned", epochs=0)
+    assert not list(tmp_path.iterdir())
+
+
+def test_tuning_labels_are_every_theme_or_code_an_utterance_carries():
+    from autocode.learn import tuning_labels
+
+    themes = {"a1": "A", "a2": "A", "b1": "B"}
+    assert tuning_labels([["a1"], ["a1", "b1"], ["a1", "a2"], [""]], themes) == [("A",), ("A", "B"), ("A",), ("",)]
+    assert tuning_labels([["a1"], ["a1", "a2"], [""]], themes) == [("a1",), ("a1", "a2"), ("",)]  # one theme: codes
+
+
+def test_a_text_with_several_codes_is_taught_each_of_them_equally():
+    from autocode.finetune import _targets
+
+    y, classes = _targets(["a", ["a", "b"], ["c"], ("b", "b")])
+    assert classes == ["a", "b", "c"]
+    assert y.tolist() == [[1, 0, 0], [0.5, 0.5, 0], [0, 0, 1], [0, 1, 0]]
+
+
+def test_with_one_code_per_text_the_loss_is_torchs_weighted_cross_entropy():
+    import torch
+
+    from autocode.finetune import _loss, _targets
+
+    y, _ = _targets(["a", "b", "a", "c", "c"])
+    logits, weight = torch.randn(5, 3, generator=torch.Generator().manual_seed(0)), torch.tensor([1.0, 2.0, 0.5])
+    expected = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 1, 0, 2, 2]), weight=weight)
+    assert torch.isclose(_loss(logits, torch.tensor(y), weight), expected)
+
+
+def test_tuning_on_texts_with_several_codes_pulls_them_apart_too(demo_project, tmp_path):
+    texts, labels = _two_codes(demo_project)
+    both = [[labels[0], labels[-1]]] * 4   # four texts carry both codes
+    folder = fine_tune(texts + texts[:4], labels + both, tmp_path / "tuned", epochs=3)
+    after = _separation(encode(texts, str(folder)), np.asarray(labels))
+    assert after > _separation(encode(texts), np.asarray(labels)) + 0.03
+
+
+def test_train_tunes_with_the_passes_the_settings_ask_for(demo_project, monkeypatch):
+    from autocode import Project
+
+    p = demo_project
+    asked = []
+    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, **k: asked.append(epochs) or 1 / 0)
+    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_passes = 5\n", encoding="utf-8")
+    with pytest.raises(ZeroDivisionError):
+        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
+    assert asked == [5]
 
 
 def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(demo_project, quick):
