@@ -163,7 +163,7 @@ def test_a_fold_with_a_single_label_reads_with_the_untuned_model(demo_project):
 
     utts, main, _ = training_set(demo_project.conn, "alice")
     one = [i for i, m in enumerate(main) if m == main[0]][:5]
-    fold_inp, defs = _fold_tuner(demo_project.conn, utts, list(main), None, 64)(one)   # would raise if it tuned
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64)(one)   # would raise if it tuned
     plain = inputs(demo_project.conn, utts)
     assert np.allclose(fold_inp.X, np.hstack([plain.X, plain.X]))   # in the tuned model's place too
     again = reading(fold_inp, [1])
@@ -177,7 +177,7 @@ def test_a_tuned_fold_reads_with_the_plain_model_and_its_own_side_by_side(demo_p
     utts, main, _ = training_set(demo_project.conn, "alice")
     rows = [i for i, m in enumerate(main) if m][:40]
     assert len({main[i] for i in rows}) > 1
-    fold_inp, defs = _fold_tuner(demo_project.conn, utts, list(main), None, 64)(rows)
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64)(rows)
     plain = inputs(demo_project.conn, utts)
     d = plain.X.shape[1]
     assert fold_inp.X.shape[1] == defs.X.shape[1] == 2 * d
@@ -193,12 +193,12 @@ def test_train_keeps_the_general_model_alone_when_cross_validation_says_so(demo_
     from autocode import learn
     from autocode.embed import resolve_model
 
-    def fake_tuning(project, utts, labels, model, coder):   # a "tuned" model that is a copy of the general one
+    def fake_tuning(project, utts, labels, model, coder, passes):   # a "tuned" model that is a copy of the general one
         shutil.copytree(resolve_model(None), project.root / TUNED / "alice-copy")
         return f"{TUNED}/alice-copy"
 
     monkeypatch.setattr(learn, "_tune_into", fake_tuning)
-    monkeypatch.setattr(learn, "_fold_tuner", lambda conn, utts, labels, model, batch: None)
+    monkeypatch.setattr(learn, "_fold_tuner", lambda conn, utts, labels, model, batch, passes: None)
     monkeypatch.setattr(learn, "choose_reading", lambda *a, **k: {"reading": "general", "readings": {
         "general": 0.6, "tuned": 0.5, "both": 0.55}, "cross_validation": {"note": "faked"}})
     p = demo_project
