@@ -386,7 +386,8 @@ READING_WORDS = {"general": "the general embedding model alone", "tuned": "the t
 
 def _tuning_words(metrics: dict) -> str:
     """What fine-tuning did, and which way of reading the utterances cross-validation kept."""
-    said = "The embedding model was first tuned on these codes"
+    passes = metrics.get("passes")
+    said = "The embedding model was first tuned on these codes" + (f" ({passes} passes over them)" if passes else "")
     scores = metrics.get("readings")
     if not scores:
         return said + "; the classifier reads with it, and it is kept in the project's fine-tuned/ folder."

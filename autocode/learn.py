@@ -291,6 +291,8 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
                    "counts": {c: main.count(c) for c in sorted(set(main))}, "fine_tuned": bool(fine_tune)}
         labels = tuning_labels(all_codes, themes) if fine_tune else None
         passes = project.setting("classifier", "fine_tune_passes")
+        if fine_tune:
+            metrics["passes"] = passes
         tuned = _tune_into(project, utts, labels, model, coder, passes) if fine_tune else None
         used = [model, tuned] if fine_tune else model
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)

@@ -118,6 +118,7 @@ def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(d
     (p.root / "autocode.toml").write_text("[classifier]\nfine_tune = true\n", encoding="utf-8")
     q = Project(p.root)   # the setting turns tuning on
     m = train(q, "bob", evaluate=False)
+    assert m["passes"] == 1   # the quick fixture's default
     clf, _ = latest_classifier(q.conn)
     tuned = q.root / clf.model   # without cross-validation to choose, it reads with the tuned model
     assert m["fine_tuned"] and m["reading"] == "tuned" and clf.model.startswith(TUNED + "/") and tuned.is_dir()
@@ -220,3 +221,4 @@ def test_the_train_command_says_which_reading_it_kept():
     assert "fine-tuned/ folder" in words
     assert "fine-tuned/ folder" not in _tuning_words({"reading": "general", "readings": {"general": 0.7, "tuned": 0.6,
                                                                                          "both": 0.65}})
+    assert "(8 passes over them)" in _tuning_words({"reading": "tuned", "passes": 8})
