@@ -372,8 +372,7 @@ def tuning_labels(all_codes: list[list[str]], themes: dict) -> list[tuple[str, .
     return [tuple(sorted({themes.get(c, "") if by_theme else c for c in codes if c} or {""})) for codes in all_codes]
 
 
-def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | None, batch: int,
-                passes: int = 2):
+def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | None, batch: int, passes: int):
     """retuned(rows): the inputs of every utterance, and the codebook's definitions, as read by
     ``model`` and, side by side, a model tuned on ``rows`` only, kept in a temporary folder and
     never cached (it lives for one cross-validation fold). A fold whose rows carry a single
@@ -398,7 +397,7 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | N
 
 
 def _tune_into(project: Project, utts: list[Utterance], labels: list[tuple], model: str | None, coder: str,
-               passes: int = 2) -> str:
+               passes: int) -> str:
     """Tune on every training utterance into the project's folder; returns the model's name
     relative to the project, so the project can be moved or shared whole."""
     import re

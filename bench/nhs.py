@@ -110,16 +110,21 @@ def tuned(texts, Y, labels, rows, passes: int, folder: Path | None) -> tuple[str
     return str(folder), time.perf_counter() - t0
 
 
-def read(texts, labels, models: list[str | None], work: Path | None, tag: str = "") -> tuple[np.ndarray, np.ndarray]:
-    """Comment and label-name embeddings by each of ``models`` (None: the bundled one), side by
-    side; the comments' are kept in ``work`` (``tag`` names a tuned model's)."""
-    files = [work and work / ("nhs-embeddings.npy" if m is None else f"nhs-{tag}.npy") for m in models]
-    X = np.hstack([encoded(list(texts), f, m) for f, m in zip(files, models)])
-    return X, np.hstack([encode(labels, m) for m in models])
+def read(texts, labels, model: str | None, work: Path | None, tag: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Comment and label-name embeddings by ``model`` (None: the bundled one); the comments' are
+    kept in ``work`` (``tag`` names a tuned model's)."""
+    path = work and work / ("nhs-embeddings.npy" if model is None else f"nhs-{tag}.npy")
+    return encoded(list(texts), path, model), encode(labels, model)
 
 
-def choose_tuning(texts, Y, labels, train, options: list[int], work: Path | None) -> tuple[int, str, list[str]]:
-    """Passes and reading with the best mean of micro- and macro-F1 on a dev split of ``train``."""
+def side_by_side(models: list[tuple[np.ndarray, np.ndarray]], keep: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The comment and label-name embeddings of the models ``keep`` (of :func:`read`), side by side."""
+    return tuple(np.hstack([models[k][j] for k in keep]) for j in (0, 1))
+
+
+def choose_tuning(texts, Y, labels, train, general, options: list[int], work: Path | None) -> tuple[int, str, list[str]]:
+    """Passes and reading with the best mean of micro- and macro-F1 on a dev split of ``train``;
+    ``general`` is the bundled model's :func:`read`."""
     from sklearn.metrics import f1_score
 
     order = np.random.default_rng(1).permutation(len(train))
@@ -127,8 +132,9 @@ def choose_tuning(texts, Y, labels, train, options: list[int], work: Path | None
     best, lines = None, []
     for passes in options:
         folder, seconds = tuned(texts, Y, labels, fit_rows, passes, work and work / f"nhs-dev-tuned-{passes}")
+        models = [general, read(texts, labels, folder, work, f"dev-tuned-{passes}")]
         for name, keep in READINGS.items():
-            X, names = read(texts, labels, [[None, folder][k] for k in keep], work, f"dev-tuned-{passes}")
+            X, names = side_by_side(models, keep)
             P = predict_sets(fit(texts[fit_rows], X[fit_rows], Y[fit_rows], labels, names),
                              texts[dev], X[dev], labels, [0.3])[0]
             f1 = [f1_score(Y[dev], P, average=a, zero_division=0) for a in ("micro", "macro")]
@@ -152,7 +158,7 @@ def main() -> None:
         sys.exit(f"{args.shared / FILE} not found: this benchmark needs ../shared")
     texts, Y, labels = load(args.shared / FILE)
     t0 = time.perf_counter()
-    X, names = read(texts, labels, [None], args.work)
+    general = X, names = read(texts, labels, None, args.work)
     t_embed = time.perf_counter() - t0
     texts = np.asarray(texts, dtype=object)
     order = np.random.default_rng(0).permutation(len(texts))
@@ -161,11 +167,11 @@ def main() -> None:
           f"train {len(train)}, test {len(test)} (seed 0)")
     t_tune = 0.0
     if args.fine_tune:
-        passes, reading, lines = choose_tuning(texts, Y, labels, train, args.passes, args.work)
+        passes, reading, lines = choose_tuning(texts, Y, labels, train, general, args.passes, args.work)
         print("  choosing the tuning on 20% of the training comments (model tuned on the other 80%):", *lines, sep="\n")
         folder, t_tune = tuned(texts, Y, labels, train, passes, args.work and args.work / f"nhs-tuned-{passes}")
         t0 = time.perf_counter()
-        X, names = read(texts, labels, [[None, folder][k] for k in READINGS[reading]], args.work, f"tuned-{passes}")
+        X, names = side_by_side([general, read(texts, labels, folder, args.work, f"tuned-{passes}")], READINGS[reading])
         t_embed = time.perf_counter() - t0
         print(f"  kept: {passes} passes, reading {reading}; tuning on all training comments: {t_tune:.0f} s")
     names = None if args.no_names else names

@@ -17,7 +17,6 @@ def quick(monkeypatch):
     """One pass over the examples, each cut to 48 tokens: the same code path in a fraction of the time."""
     from autocode.store import DEFAULT_SETTINGS
 
-    monkeypatch.setattr("autocode.finetune.EPOCHS", 1)
     monkeypatch.setitem(DEFAULT_SETTINGS["classifier"], "fine_tune_passes", 1)
     monkeypatch.setattr("autocode.finetune.MAX_TOKENS", 48)
 
@@ -164,7 +163,7 @@ def test_a_fold_with_a_single_label_reads_with_the_untuned_model(demo_project):
 
     utts, main, _ = training_set(demo_project.conn, "alice")
     one = [i for i, m in enumerate(main) if m == main[0]][:5]
-    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64)(one)   # would raise if it tuned
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64, 1)(one)   # would raise if it tuned
     plain = inputs(demo_project.conn, utts)
     assert np.allclose(fold_inp.X, np.hstack([plain.X, plain.X]))   # in the tuned model's place too
     again = reading(fold_inp, [1])
@@ -178,7 +177,7 @@ def test_a_tuned_fold_reads_with_the_plain_model_and_its_own_side_by_side(demo_p
     utts, main, _ = training_set(demo_project.conn, "alice")
     rows = [i for i, m in enumerate(main) if m][:40]
     assert len({main[i] for i in rows}) > 1
-    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64)(rows)
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64, 1)(rows)
     plain = inputs(demo_project.conn, utts)
     d = plain.X.shape[1]
     assert fold_inp.X.shape[1] == defs.X.shape[1] == 2 * d
