@@ -81,13 +81,15 @@ class ThemeClassifier:
 
     # -- learning ---------------------------------------------------------------------------
     def fit(self, texts, labels, embeddings: np.ndarray | None = None,
-            context: np.ndarray | None = None, quotable: int | None = None) -> "ThemeClassifier":
+            context: np.ndarray | None = None, quotable: int | None = None,
+            sample_weight=None) -> "ThemeClassifier":
         """Learn from texts (or their embeddings), their codes, and optionally ``context``: one
         or more embeddings per row side by side (``learn.inputs`` gives the utterance before,
         the one after, the interviewer's last utterance and the speaker's run). A label may be
         a list of codes: the utterance teaches each of them. Only the first ``quotable`` rows
         (all when None) are kept as examples a reason may quote: rows after them, such as the
-        codebook's definitions, teach the model but are not coded utterances."""
+        codebook's definitions, teach the model but are not coded utterances. ``sample_weight``:
+        how much each row counts (all 1 when None)."""
         from sklearn.linear_model import LogisticRegression
 
         X = self._features(texts, embeddings)
@@ -97,7 +99,8 @@ class ThemeClassifier:
         self.vocabulary_, self.idf_ = self._fit_words(texts)
         self.context_parts_ = 1 if context is None else max(1, np.shape(context)[1] // X.shape[1])
         F = self._design(X, texts, context)
-        self.extra_classes_, self.extra_coef_, self.extra_intercept_ = self._fit_extras(F, sets)
+        w = np.ones(len(sets)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        self.extra_classes_, self.extra_coef_, self.extra_intercept_ = self._fit_extras(F, sets, w)
         rows = np.asarray([i for i, codes in enumerate(sets) for _ in codes], dtype=int)
         F, X, y = F[rows], X[rows], np.asarray([c for codes in sets for c in codes], dtype=object)
         texts = None if texts is None else [str(texts[i]) for i in rows]
@@ -105,17 +108,17 @@ class ThemeClassifier:
             raise AutocodeError(f"the classifier needs at least two different codes; got only {sorted(set(y))}",
                                 "code more utterances, including some with other codes or 'no code'")
         lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
-        lr.fit(F, y)
+        lr.fit(F, y, sample_weight=w[rows])
         self.classes_ = np.asarray([str(c) for c in lr.classes_], dtype=object)
         self.coef_, self.intercept_ = _multiclass(lr.coef_, lr.intercept_)
-        self.theme_classes_, self.theme_coef_, self.theme_intercept_ = self._fit_themes(F, y)
+        self.theme_classes_, self.theme_coef_, self.theme_intercept_ = self._fit_themes(F, y, w[rows])
         quote = rows < (len(sets) if quotable is None else quotable)
         self.examples_X_, self.examples_label_ = X[quote].astype(np.float32), list(y[quote])
         self.examples_text_ = [str(t) for t, q in zip(texts, quote) if q] if texts is not None else [""] * int(quote.sum())
         self.themes_ = dict(self.themes or {})
         return self
 
-    def _fit_extras(self, F, sets: list[list[str]]):
+    def _fit_extras(self, F, sets: list[list[str]], w: np.ndarray):
         """A yes/no model per code, only when some utterances carry several codes: a softmax
         over codes can put one code on top but cannot say that two both apply."""
         from sklearn.linear_model import LogisticRegression
@@ -127,19 +130,19 @@ class ThemeClassifier:
         for k, code in enumerate(classes):
             y = np.asarray([code in codes for codes in sets])
             if 0 < y.sum() < len(y):
-                lr = LogisticRegression(C=4 * self.C, max_iter=self.max_iter).fit(F, y)  # 4: NHS training CV
+                lr = LogisticRegression(C=4 * self.C, max_iter=self.max_iter).fit(F, y, sample_weight=w)  # 4: NHS training CV
                 coef[k], intercept[k] = lr.coef_[0], lr.intercept_[0]
             else:
                 intercept[k] = 30.0 if y.all() else -30.0
         return np.asarray(classes, dtype=object), coef, intercept
 
-    def _fit_themes(self, X, y):
+    def _fit_themes(self, X, y, w: np.ndarray):
         from sklearn.linear_model import LogisticRegression
 
         themes = np.asarray([(self.themes or {}).get(c, "") for c in y], dtype=object)
         if not self.themes or len(set(themes)) < 2:
             return None, None, None
-        lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(X, themes)
+        lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter).fit(X, themes, sample_weight=w)
         return (np.asarray([str(c) for c in lr.classes_], dtype=object), *_multiclass(lr.coef_, lr.intercept_))
 
     def _fit_words(self, texts) -> tuple[list[str], np.ndarray | None]:

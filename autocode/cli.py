@@ -373,6 +373,9 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
               f"({len(metrics['codes'])} codes plus 'no code').")
     if metrics.get("definitions"):
         out.print(f"It also learnt from the codebook's definitions of {metrics['definitions']} codes.")
+    if metrics.get("borrowed"):
+        out.print(f"{metrics['borrowed']} uncoded utterances in the same answers as coded ones were learnt with "
+                  "their nearest coded neighbour's codes, until someone codes them.")
     if metrics.get("fine_tuned"):
         out.print(_tuning_words(metrics))
     if cv:

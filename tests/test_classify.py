@@ -306,3 +306,23 @@ def test_answer_weight_survives_saving_and_old_models_read_alone(fitted, tmp_pat
     buf = io.BytesIO()
     np.savez_compressed(buf, **arrays)
     assert ThemeClassifier.from_bytes(buf.getvalue()).answer_weight == 0.0
+
+
+def test_a_row_of_weight_two_counts_as_that_row_twice():
+    """Borrowed codes count half: weights must mean what duplicating rows means."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 8))
+    y = ["a" if v > 0 else "b" for v in X[:, 0] + rng.normal(scale=0.8, size=40)]
+    make = lambda: ThemeClassifier(class_weight=None, words=False, context_weight=0)
+    weighted = make().fit(None, y, embeddings=X, sample_weight=[2.0] + [1.0] * 39)
+    doubled = make().fit(None, [y[0]] + y, embeddings=np.vstack([X[:1], X]))
+    plain = make().fit(None, y, embeddings=X)
+    assert np.allclose(weighted.coef_, doubled.coef_, atol=1e-4)
+    assert not np.allclose(weighted.coef_, plain.coef_, atol=1e-4)
+
+
+def test_borrowed_rows_count_half_and_coded_ones_fully():
+    from autocode.learn import BORROWED, row_weights
+
+    assert row_weights([0, 5, 2, 7], 3).tolist() == [1.0, BORROWED, 1.0, BORROWED] and BORROWED == 0.5
+    assert row_weights([0, 1], None) is None

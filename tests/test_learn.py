@@ -272,3 +272,45 @@ def test_a_model_learns_only_the_definitions_of_codes_its_coder_used(demo_projec
     width = inp.X.shape[1]
     before_only = Inputs(inp.texts, inp.X, inp.context[:, :width])   # a model reading one context part
     assert fit_classifier(before_only, [all_codes[i] for i in rows], {}, 1.0, defs).context_parts_ == 1
+
+
+def test_an_uncoded_utterance_borrows_the_codes_of_the_nearest_coded_one_in_its_answer():
+    from autocode.learn import answer_mates
+
+    answers = [1, 1, 1, 1, 2, 2, 3]   # three answers; rows 0, 3 and 6 are coded
+    mates, sources = answer_mates(answers, [0, 3, 6], [1, 2, 4, 5])
+    assert mates.tolist() == [1, 2] and sources.tolist() == [0, 3]   # answer 2 has no coded row
+    assert answer_mates([1, 1, 1], [0, 2], [1])[1].tolist() == [0]   # a tie goes to the earlier one
+    assert answer_mates([1, 2], [], [0, 1])[0].tolist() == []
+
+
+def test_one_per_answer_asks_about_different_answers_first():
+    from autocode.learn import one_per_answer
+
+    answers = [7, 7, 8, 8, 7]
+    assert one_per_answer([4, 0, 1, 3, 2], answers) == [4, 3, 0, 1, 2]
+    assert one_per_answer([2, 0, 1], None) == [2, 0, 1]
+
+
+def test_an_answer_partly_coded_teaches_its_uncoded_utterances_without_scoring_or_quoting_them(demo_project):
+    """Uncode the middle utterance of some answers: train learns them with a neighbour's code,
+    but cross-validation scores only coded utterances and reasons never quote them."""
+    from autocode.learn import Surroundings, train
+
+    conn = demo_project.conn
+    utts = training_set(conn, "alice")[0]
+    answers = Surroundings.of(conn, utts).answers
+    runs = {}
+    for u, a in zip(utts, answers):
+        runs.setdefault(a, []).append(u)
+    middles = [run[1] for run in runs.values() if len(run) >= 3][:6]
+    assert len(middles) == 6
+    with demo_project.transaction() as c:
+        c.executemany("DELETE FROM codings WHERE coder = 'alice' AND utterance = ?", [(u.id,) for u in middles])
+    metrics = train(demo_project, "alice")
+    assert metrics["borrowed"] == 6 and metrics["utterances"] == len(utts) - 6
+    assert metrics["cross_validation"]["themes"]["n_units"] == len(utts) - 6
+    clf, _ = latest_classifier(demo_project.conn)
+    assert not {u.text for u in middles} & set(clf.examples_text_)
+    logged = demo_project.conn.execute("SELECT details FROM decisions WHERE action = 'train'").fetchone()[0]
+    assert '"borrowed": 6' in logged

@@ -98,3 +98,18 @@ def test_cli_next_without_a_classifier_says_what_to_do(demo_project):
     result = CliRunner().invoke(app, ["next", "--project", str(demo_project.root)])
     assert result.exit_code == 1 and "no classifier has been trained" in result.output
     assert "Traceback" not in result.output
+
+
+def test_asks_about_different_answers_before_a_second_utterance_of_one(trained):
+    """An answer's utterances are uncertain together; one code teaches the answer, so the list
+    spreads over answers."""
+    from autocode.corpus import utterances
+    from autocode.learn import Surroundings
+
+    every = utterances(trained.conn, ["D08"])
+    answer = dict(zip((u.id for u in every), Surroundings.of(trained.conn, every).answers))
+    rows = next_to_confirm(trained, n=10_000, documents=["D08"])
+    first = len(set(answer.values()))
+    assert len({answer[r["utterance_id"]] for r in rows[:first]}) == first < len(rows)
+    u = [r["uncertainty"] for r in rows[:first]]
+    assert u == sorted(u, reverse=True)
