@@ -374,13 +374,19 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     if metrics.get("definitions"):
         out.print(f"It also learnt from the codebook's definitions of {metrics['definitions']} codes.")
     if metrics.get("borrowed"):
-        out.print(f"{metrics['borrowed']} uncoded utterances in the same answers as coded ones were learnt with "
-                  "their nearest coded neighbour's codes, until someone codes them.")
+        out.print(_borrowed_words(metrics["borrowed"], metrics.get("borrowed_weight", 0.5)))
     if metrics.get("fine_tuned"):
         out.print(_tuning_words(metrics))
     if cv:
         _print_cv(metrics.get("cross_validation", {}))
     out.print("Next: [bold]autocode suggest FILES[/] to code new transcripts.")
+
+
+def _borrowed_words(n: int, weight: float) -> str:
+    return (f"It also learnt from {n} uncoded utterance{'s' if n != 1 else ''} in the same answers as coded ones, "
+            f"each with the codes of its nearest coded neighbour and counting {weight:g} of a coded one. Code them "
+            "yourself to replace these guesses (or set 'borrowed_weight' under [classifier] in autocode.toml to 0 "
+            "to learn from coded utterances only).")
 
 
 READING_WORDS = {"general": "the general embedding model alone", "tuned": "the tuned model alone",

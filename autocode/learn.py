@@ -19,8 +19,8 @@ from .codings import MACHINE, labels_by_utterance, require_coder
 from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
 from .embed import cached_encode, encode as plain_encode
-from .errors import NotFound
-from .store import Project, default_coder, now
+from .errors import AutocodeError, NotFound
+from .store import DEFAULT_SETTINGS, Project, default_coder, now
 
 
 
@@ -152,26 +152,38 @@ def context_vectors(around: "Surroundings", encode, width: int) -> np.ndarray:
     return np.hstack([encode(around.before), encode(around.after), encode(around.asked), mean_of])
 
 
-def learning_set(conn, coder: str) -> tuple[list[Utterance], list[str], list[list[str]], int]:
+def learning_set(conn, coder: str, borrow: bool = True) -> tuple[list[Utterance], list[str], list[list[str]], int]:
     """What a classifier learns from: the coder's coded utterances (:func:`training_set`), then
-    the uncoded ones of their answers with the codes they borrow (:func:`borrowed_codes`);
-    utterances, main codes, all codes, and how many of them were coded."""
+    (with ``borrow``) the uncoded ones of their answers with the codes they borrow
+    (:func:`borrowed_codes`); utterances, main codes, all codes, and how many of them were coded."""
     utts, main, all_codes = training_set(conn, coder)
-    mates, borrowed = borrowed_codes(conn, utts, all_codes)
+    mates, borrowed = borrowed_codes(conn, utts, all_codes) if borrow else ([], [])
     return utts + mates, main + [next((c for c in cs if c), "") for cs in borrowed], all_codes + borrowed, len(utts)
 
 
-# How much an utterance's borrowed codes count against a coded utterance's. Chosen on the
-# reference study's active-learning curves over two transcript splits other than the benchmark's
-# (seeds 1 and 2): labels needed to reach 90% of the full-data kappa, 15% and 25% at 0.5, 25% and
-# 25% at 0.3, 30% and 30% at 1, against 25% and 30% borrowing nothing (``bench/active_learning.py``).
-BORROWED = 0.5
+# How much an utterance's borrowed codes count against a coded utterance's (``borrowed_weight``
+# under [classifier] in autocode.toml; 0 learns coded utterances only). Chosen on the reference
+# study's active-learning curves over two transcript splits other than the benchmark's (seeds 1
+# and 2), one utterance per answer first: labels needed to reach 90% of the full-data kappa, 15%
+# and 25% at 0.5, 25% and 25% at 0.3, 30% and 30% at 1, against 25% and 30% with nothing borrowed
+# and the most uncertain utterances first, as before (``bench/active_learning.py``).
+BORROWED = DEFAULT_SETTINGS["classifier"]["borrowed_weight"]
 
 
-def row_weights(rows, scored: int | None) -> np.ndarray | None:
-    """1 for each of ``rows`` below ``scored`` (coded), :data:`BORROWED` for the rest; None when
+def row_weights(rows, scored: int | None, borrowed: float = BORROWED) -> np.ndarray | None:
+    """1 for each of ``rows`` below ``scored`` (coded), ``borrowed`` for the rest; None when
     ``scored`` is None (every row coded)."""
-    return None if scored is None else np.where(np.asarray(list(rows)) < scored, 1.0, BORROWED)
+    return None if scored is None else np.where(np.asarray(list(rows), dtype=int) < scored, 1.0, borrowed)
+
+
+def borrowed_weight(project: Project) -> float:
+    """The ``borrowed_weight`` setting, refused in plain words unless it is between 0 and 1."""
+    w = project.setting("classifier", "borrowed_weight")
+    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= 1:
+        raise AutocodeError(f"'borrowed_weight' under [classifier] in {project.root / 'autocode.toml'} must be a "
+                            f"number from 0 to 1, not {w!r}",
+                            "set it to 0.5 (the default), or to 0 to learn from coded utterances only")
+    return float(w)
 
 
 def answer_mates(answers, coded, others) -> tuple[np.ndarray, np.ndarray]:
@@ -210,7 +222,8 @@ class Surroundings:
     """For each utterance: the utterance before and after it, the last thing the interviewer
     said before it (the question being answered), the texts of the speaker's whole run
     of consecutive utterances (the answer it is part of), and that run's number. "" where
-    there is none."""
+    there is none. In a document with a single voice throughout (a table or text without
+    speaker labels) each utterance is an answer of its own: the whole document is no answer."""
     before: list[str]
     after: list[str]
     asked: list[str]
@@ -225,11 +238,13 @@ class Surroundings:
         place, answer = {}, 0
         for _, rows in groupby(every, key=lambda u: u.document):
             rows = list(rows)
+            runs = [list(run) for _, run in groupby(rows, key=lambda u: u.speaker)]
+            alone = len(runs) == 1  # one voice throughout (no speaker labels): no answers to tell apart
             asked, i = "", 0
-            for _, run in groupby(rows, key=lambda u: u.speaker):
-                run, answer = list(run), answer + 1
+            for run in runs:
                 texts = [u.text for u in run]
-                for u in run:
+                for k, u in enumerate(run):
+                    answer += 1 if alone or not k else 0
                     before = rows[i - 1].text if i else ""
                     after = rows[i + 1].text if i + 1 < len(rows) else ""
                     place[u.id] = (before, after, asked, texts, answer)
@@ -245,14 +260,14 @@ def fit_predict(inp: Inputs, all_codes, train, test, themes: dict, C: float,
 
 
 def fit_assess(inp: Inputs, all_codes, train, test, themes: dict, C: float, definitions: Definitions | None = None,
-               scored: int | None = None) -> tuple[np.ndarray | str, np.ndarray | float]:
-    """Like :func:`fit_predict`, with each prediction's confidence; rows from ``scored`` on
-    borrowed their codes (see :func:`row_weights`)."""
+               weights=None) -> tuple[np.ndarray | str, np.ndarray | float]:
+    """Like :func:`fit_predict`, with each prediction's confidence; ``weights``: how much each
+    ``train`` row counts (see :func:`row_weights`)."""
     labels = [all_codes[i] for i in train]
     seen = {c for codes in labels for c in codes}
     if len(seen) < 2:
         return next(iter(seen)), 1.0
-    clf = fit_classifier(inp.rows(train), labels, themes, C, definitions, weights=row_weights(train, scored))
+    clf = fit_classifier(inp.rows(train), labels, themes, C, definitions, weights=weights)
     new = inp.rows(test)
     return clf.suggest(new.texts, embeddings=new.X, context=new.context, answers=new.answers)
 
@@ -277,10 +292,11 @@ def fit_classifier(inp: Inputs, labels: list[list[str]], themes: dict, C: float,
 def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], groups: list[str],
                    themes: dict, C: float = 1.0, folds: int = 5, retuned=None,
                    definitions: Definitions | None = None, readings: dict | None = None,
-                   scored: int | None = None) -> dict:
+                   scored: int | None = None, borrowed: float = BORROWED) -> dict:
     """Document-fold agreement of the classifier with the coder, for codes and for themes, and
     the confidence below which a suggestion is better called uncertain (see :func:`abstention`).
-    Only the first ``scored`` rows (all when None) are scored: the rest only teach their folds.
+    Only the first ``scored`` rows (all when None) are scored: the rest borrowed their codes and
+    only teach their folds, each counting ``borrowed``.
     ``retuned(train_rows)``, when given, returns the inputs and definitions read by a model tuned
     on those rows only. ``readings`` ({name: models kept}, see :func:`reading`) scores several
     ways of reading the same folds, each fold's model made once; the result is then one
@@ -297,7 +313,8 @@ def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], gro
         fold, defs = (inp, definitions) if retuned is None else retuned(train)
         for name, keep in views.items():
             f, d = (fold, defs) if keep is None else (reading(fold, keep), defs and defs.reading(keep))
-            out[name][0][test], out[name][1][test] = fit_assess(f, all_codes, train, test, themes, C, d, n)
+            out[name][0][test], out[name][1][test] = fit_assess(f, all_codes, train, test, themes, C, d,
+                                                                    row_weights(train, scored, borrowed))
     return _per(readings, {name: _cv_summary(main[:n], predicted, confidence, themes, min(folds, n_groups), n_groups)
                            for name, (predicted, confidence) in out.items()})
 
@@ -347,9 +364,10 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
     model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
     with project.transaction() as conn:
         require_coder(conn, coder)
-        utts, main, all_codes, scored = learning_set(conn, coder)
+        weight = borrowed_weight(project)
+        utts, main, all_codes, scored = learning_set(conn, coder, borrow=weight > 0)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
-        metrics = _counts(coder, main[:scored], len(utts) - scored, fine_tune)
+        metrics = {**_counts(coder, main[:scored], len(utts) - scored, fine_tune), "borrowed_weight": weight}
         labels = tuning_labels(all_codes[:scored], themes) if fine_tune else None  # borrowed codes tune nothing
         passes = project.setting("classifier", "fine_tune_passes")
         if fine_tune:
@@ -362,15 +380,16 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         groups = [u.document for u in utts]
         if evaluate and fine_tune:
             metrics.update(choose_reading(inp, main, all_codes, groups, themes, C,
-                                          _fold_tuner(conn, utts, labels, model, batch, passes), defs, scored))
+                                          _fold_tuner(conn, utts, labels, model, batch, passes), defs, scored,
+                                          weight))
         elif evaluate:
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, groups, themes, C, definitions=defs,
-                                                         scored=scored)
+                                                         scored=scored, borrowed=weight)
         if fine_tune:
             inp, defs, used = _as_chosen(metrics, inp, defs, used)
         # an utterance with two codes teaches both
         clf = fit_classifier(inp, all_codes, themes, C, defs, model=used, quotable=scored,
-                             weights=row_weights(range(len(utts)), scored))
+                             weights=row_weights(range(len(utts)), scored, weight))
         conn.execute("INSERT INTO classifiers (coder, created_at, metrics, model) VALUES (?, ?, ?, ?)",
                      (coder, now(), json.dumps(metrics), clf.to_bytes()))
         project.log("train", coder, utterances=scored, borrowed=metrics["borrowed"], codes=len(metrics["codes"]),
@@ -419,13 +438,14 @@ def _columns(width: int, d: int, keep: list[int], models: int) -> np.ndarray:
 
 
 def choose_reading(inp: Inputs, main, all_codes, groups, themes: dict, C: float, retuned,
-                   definitions: Definitions | None = None, scored: int | None = None) -> dict:
+                   definitions: Definitions | None = None, scored: int | None = None,
+                   borrowed: float = BORROWED) -> dict:
     """Cross-validate each of :data:`READINGS` on the same folds and keep the one with the best
     kappa at the level the classifier decides (themes when the codebook has several, else
     codes); a tie goes to the simpler one."""
     level = "themes" if len(set(themes.values())) > 1 else "codes"
     results = cross_validate(inp, main, all_codes, groups, themes, C, retuned=retuned, definitions=definitions,
-                             readings=READINGS, scored=scored)
+                             readings=READINGS, scored=scored, borrowed=borrowed)
     score = {n: (r.get(level) or {}).get("cohen_kappa") for n, r in results.items()}
     best = max(READINGS, key=lambda n: -2 if score[n] is None else score[n])  # the first of equals
     best = DEFAULT_READING if score[best] is None else best   # nothing could be scored (one document)
@@ -557,8 +577,9 @@ def one_per_answer(order, answers) -> list[int]:
     """``order`` (rows, most uncertain first) with the first row of each answer ahead of any
     answer's second. An answer's utterances are uncertain together (each leans on the others),
     and one code on one of them teaches the rest (:func:`answer_mates`), so asking about
-    different answers teaches more: on the reference study 90% of the full-data kappa came with
-    20% of the labels instead of 30% (``bench/active_learning.py``)."""
+    different answers teaches more. With the borrowed codes, on the reference study 90% of the
+    full-data kappa came with 15% of the labels instead of 30%; without them this order alone
+    needed 40% (``bench/active_learning.py``)."""
     if answers is None:
         return list(order)
     seen: set = set()

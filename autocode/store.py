@@ -26,7 +26,8 @@ DEFAULT_SETTINGS = {
     "embedding": {"model": "all-MiniLM-L6-v2", "batch_size": 64, "backend": "torch"},
     "cluster": {"seed": 0, "min_cluster_size": 0, "dimensions": 5},
     "ingest": {"interviewer": []},
-    "classifier": {"C": 1.0, "fine_tune": False, "fine_tune_passes": 2},
+    # borrowed_weight: see learn.BORROWED
+    "classifier": {"C": 1.0, "fine_tune": False, "fine_tune_passes": 2, "borrowed_weight": 0.5},
 }
 
 def undo_triggers(table: str, columns: list[str]) -> str:

@@ -304,7 +304,8 @@ def suggestion_routes(app: FastAPI) -> None:
         from .learn import train as fit
 
         metrics = fit(p, who(request), evaluate=False)
-        return {"coder": metrics["coder"], "utterances": metrics["utterances"], "codes": metrics["codes"]}
+        return {"coder": metrics["coder"], "utterances": metrics["utterances"], "codes": metrics["codes"],
+                "borrowed": metrics["borrowed"]}
 
     @app.post("/api/suggest")
     def suggest(body: DocumentsBody, request: Request, p: Project = Depends(open_project)):

@@ -504,3 +504,11 @@ def test_review_refuses_a_port_out_of_range(demo_project):
 
     r = CliRunner().invoke(app, ["review", "--port", "80", "--no-browser", "-p", str(demo_project.root)])
     assert r.exit_code == 1 and "between 1024 and 65535" in r.output
+
+
+def test_train_says_how_many_utterances_borrowed_codes_and_how_to_stop_it():
+    from autocode.cli import _borrowed_words
+
+    one, many = _borrowed_words(1, 0.5), _borrowed_words(6, 0.5)
+    assert "1 uncoded utterance in" in one and "6 uncoded utterances in" in many
+    assert "counting 0.5 of a coded one" in many and "'borrowed_weight' under [classifier]" in many

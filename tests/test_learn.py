@@ -314,3 +314,37 @@ def test_an_answer_partly_coded_teaches_its_uncoded_utterances_without_scoring_o
     assert not {u.text for u in middles} & set(clf.examples_text_)
     logged = demo_project.conn.execute("SELECT details FROM decisions WHERE action = 'train'").fetchone()[0]
     assert '"borrowed": 6' in logged
+    # the setting turns it off: the same coded utterances, nothing borrowed, another model
+    (demo_project.root / "autocode.toml").write_text("[classifier]\nborrowed_weight = 0\n", encoding="utf-8")
+    alone = train(Project(demo_project.root), "alice", evaluate=False)
+    assert alone["borrowed"] == 0 and alone["utterances"] == metrics["utterances"]
+    assert not np.allclose(latest_classifier(demo_project.conn)[0].intercept_, clf.intercept_)
+
+
+def test_a_borrowed_weight_outside_0_to_1_is_refused_and_nothing_is_trained(demo_project):
+    from autocode.learn import train
+
+    (demo_project.root / "autocode.toml").write_text("[classifier]\nborrowed_weight = 2\n", encoding="utf-8")
+    p = Project(demo_project.root)
+    with pytest.raises(AutocodeError, match="'borrowed_weight' under \\[classifier\\].*from 0 to 1, not 2") as e:
+        train(p, "alice", evaluate=False)
+    assert "set it to 0.5" in e.value.fix
+    assert p.conn.execute("SELECT COUNT(*) FROM classifiers").fetchone()[0] == 0
+
+
+def test_a_document_in_one_voice_is_no_answer(tmp_path):
+    """Without speaker labels the whole transcript is one speaker's run; it must not be taken
+    for one long answer that every utterance leans on and borrows codes from."""
+    from autocode.learn import Surroundings
+
+    f = tmp_path / "T2.txt"
+    f.write_text("Peer workers bring their own lived experience of recovery to the ward every single day, "
+                 "and patients notice it straight away. Boundaries are what worry me most of all, because close "
+                 "friendships can form very quickly between peer workers and the patients they support. "
+                 "Supervision has to be regular and it has to be protected time for them, not squeezed in "
+                 "between ward rounds and the rest of the day.\n", encoding="utf-8")
+    p = Project.create(tmp_path / "proj")
+    add_files(p, [f], embed=False)
+    every = utterances(p.conn, participants_only=False)
+    assert len(every) == 3 and len({u.speaker for u in every}) == 1
+    assert len(set(Surroundings.of(p.conn, every).answers)) == 3

@@ -42,6 +42,7 @@ def decisions_and_codings(p) -> list:
 
 
 def test_lists_the_least_certain_uncoded_utterances_first(trained):
+    # falling uncertainty over all 10 because they come from 10 different answers (one per answer first)
     rows = next_to_confirm(trained, n=10)
     assert len(rows) == 10 and all(KEYS <= set(r) for r in rows)
     u = [r["uncertainty"] for r in rows]

@@ -176,7 +176,8 @@ const actions = {
     say("Training on your confirmed codings\u2026");
     const model = await post("/api/train");
     const result = await post("/api/suggest", {documents: [view.querySelector("#document").value]});
-    say(`Trained on ${model.utterances} utterances; ${result.suggested} new suggestions.`);
+    const borrowed = model.borrowed ? ` (and ${model.borrowed} uncoded ones of the same answers, with their neighbours' codes)` : "";
+    say(`Trained on ${model.utterances} utterances${borrowed}; ${result.suggested} new suggestions.`);
   },
   async "pick-document"() { current.query = suggestionQuery(); },
   async "pick-order"() { current.query = suggestionQuery(); },
