@@ -512,3 +512,12 @@ def test_train_says_how_many_utterances_borrowed_codes_and_how_to_stop_it():
     one, many = _borrowed_words(1, 0.5), _borrowed_words(6, 0.5)
     assert "1 uncoded utterance in" in one and "6 uncoded utterances in" in many
     assert "counting 0.5 of a coded one" in many and "'borrowed_weight' under [classifier]" in many
+
+
+def test_train_prints_the_setting_in_brackets_not_as_markup(demo_project, monkeypatch):
+    metrics = {"coder": "alice", "utterances": 10, "codes": ["a"], "borrowed": 3, "borrowed_weight": 0.5}
+    monkeypatch.setattr("autocode.learn.train", lambda *a, **k: metrics)
+    r = CliRunner().invoke(app, ["train", "--coder", "alice", "--no-cv", "--project", str(demo_project.root)],
+                           env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    assert "3 uncoded utterances" in r.output and "under [classifier] in autocode.toml" in r.output
