@@ -29,8 +29,12 @@ def training_set(conn, coder: str) -> tuple[list[Utterance], list[str], list[lis
     labels = labels_by_utterance(conn, coder)
     utts = [u for u in utterances(conn, participants_only=False) if u.id in labels]
     all_codes = [labels[u.id] for u in utts]
-    main = [next((c for c in codes if c), "") for codes in all_codes]
-    return utts, main, all_codes
+    return utts, [_main_code(codes) for codes in all_codes], all_codes
+
+
+def _main_code(codes: list[str]) -> str:
+    """An utterance's first real code, "" when it is coded "no code" only."""
+    return next((c for c in codes if c), "")
 
 
 @dataclass
@@ -158,7 +162,7 @@ def learning_set(conn, coder: str, borrow: bool = True) -> tuple[list[Utterance]
     (:func:`borrowed_codes`); utterances, main codes, all codes, and how many of them were coded."""
     utts, main, all_codes = training_set(conn, coder)
     mates, borrowed = borrowed_codes(conn, utts, all_codes) if borrow else ([], [])
-    return utts + mates, main + [next((c for c in cs if c), "") for cs in borrowed], all_codes + borrowed, len(utts)
+    return utts + mates, main + [_main_code(cs) for cs in borrowed], all_codes + borrowed, len(utts)
 
 
 # How much an utterance's borrowed codes count against a coded utterance's (``borrowed_weight``
@@ -177,9 +181,10 @@ def row_weights(rows, scored: int | None, borrowed: float = BORROWED) -> np.ndar
 
 
 def borrowed_weight(project: Project) -> float:
-    """The ``borrowed_weight`` setting, refused in plain words unless it is between 0 and 1."""
+    """The ``borrowed_weight`` setting, refused in plain words unless it is between 0 and 1
+    (``Project.setting`` has already refused what is not a number, but lets true/false by as 1/0)."""
     w = project.setting("classifier", "borrowed_weight")
-    if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w <= 1:
+    if isinstance(w, bool) or not 0 <= w <= 1:
         raise AutocodeError(f"'borrowed_weight' under [classifier] in {project.root / 'autocode.toml'} must be a "
                             f"number from 0 to 1, not {w!r}",
                             "set it to 0.5 (the default), or to 0 to learn from coded utterances only")
@@ -582,10 +587,11 @@ def one_per_answer(order, answers) -> list[int]:
     needed 40% (``bench/active_learning.py``)."""
     if answers is None:
         return list(order)
-    seen: set = set()
-    first = [i for i in order if not (answers[i] in seen or seen.add(answers[i]))]
-    taken = set(first)
-    return first + [i for i in order if i not in taken]
+    first, later, seen = [], [], set()
+    for i in order:
+        (later if answers[i] in seen else first).append(i)
+        seen.add(answers[i])
+    return first + later
 
 
 def _classifier_for(conn, documents: list[str] | None, classifier: ThemeClassifier | None = None) -> ThemeClassifier:
