@@ -171,13 +171,27 @@ def needed(scores: list[float], target: float) -> float | None:
     return next((s for s, k in zip(STEPS, scores) if k >= target), None)
 
 
+def shared_answers(c: Corpus) -> float | None:
+    """The share of pairs of pool utterances in one answer that share a unit (theme or code):
+    how often a borrowed code is right. None when no answer holds two."""
+    pool, same, pairs = np.flatnonzero(~c.test), 0, 0
+    for a in set(c.inp.answers[pool].tolist()):
+        rows = pool[c.inp.answers[pool] == a]
+        for i in rows:
+            for j in rows[rows > i]:
+                pairs += 1
+                same += bool({c.unit(x) for x in c.codes[i]} & {c.unit(x) for x in c.codes[j]})
+    return same / pairs if pairs else None
+
+
 def run(c: Corpus, seeds: int) -> dict:
     t0 = time.perf_counter()
+    share = shared_answers(c)
     full = kappa(c, fit(c, np.flatnonzero(~c.test)))
     curves = {o: np.mean([curve(c, o, s) for s in range(seeds)], axis=0).tolist() for o in ("random", "autocode")}
     return {"name": c.name, "pool": int((~c.test).sum()), "test": int(c.test.sum()), "full": full,
             "curves": curves, "needed": {o: needed(k, 0.9 * full) for o, k in curves.items()},
-            "seconds": time.perf_counter() - t0}
+            "level": c.level, "shared_answers": share, "seconds": time.perf_counter() - t0}
 
 
 def svg(results: list[dict], path: Path) -> None:
@@ -243,6 +257,9 @@ def report(r: dict) -> None:
     fmt = lambda f: "not within 50%" if f is None else f"{f:.1%}"
     print(f"{r['name']}: pool {r['pool']} utterances, {r['test']} held out; kappa with all labels {r['full']:.3f}; "
           f"90% of it = {0.9 * r['full']:.3f}  [{r['seconds']:.0f} s]")
+    if r["shared_answers"] is not None:
+        print(f"  pairs of pool utterances in one answer that share a {r['level']}: "
+              f"{r['shared_answers']:.0%}")
     for order, k in r["curves"].items():
         print(f"  {order:8s} order reaches 90% with {fmt(r['needed'][order])} of the labels; kappa at "
               + ", ".join(f"{s:.0%}: {v:.3f}" for s, v in zip(STEPS, k)))
