@@ -102,7 +102,24 @@ def held_out(files: dict[str, Path], test: set[str], proj: str) -> dict:
     o = report["overall"]
     return {"reading": trained.get("reading"), "readings": trained.get("readings"),
             "held_out_transcripts": len(test), "units": o["n_units"], "kappa": o["cohen_kappa"],
-            "kappa_ci": o.get("cohen_kappa_ci"), "alpha": o["krippendorff_alpha"], "agreement": o["percent_agreement"]}
+            "kappa_ci": o.get("cohen_kappa_ci"), "alpha": o["krippendorff_alpha"], "agreement": o["percent_agreement"],
+            "abstention": abstention(trained, proj)}
+
+
+def abstention(trained: dict, proj: str) -> list[tuple[str, dict, dict]] | None:
+    """Confidence thresholds chosen in train's cross-validation, applied to the held-out
+    suggestions: the one that reached substantial kappa there, and the most confident 75/50/25%."""
+    from psw import agreement_from_export, at_coverage
+
+    a = (trained.get("cross_validation") or {}).get("abstention")
+    if not a:
+        return None
+    export = Path(proj) / "held_out.csv"
+    autocode("export", "--format", "csv", "--out", str(export), "--project", proj)
+    points = ([("substantial", {"threshold": a["threshold"], "coverage": a["coverage"], "kappa": a["kappa"]})]
+              if a["threshold"] is not None else [])
+    points += [(f"the most confident {share:.0%}", at_coverage(a["curve"], share)) for share in (0.75, 0.5, 0.25)]
+    return [(name, p, agreement_from_export(export, p["threshold"], "expert", "code")) for name, p in points]
 
 
 def against_annotators(rows: list[dict], full: list[dict], task: str, tmp: Path, proj: str) -> dict:
@@ -172,6 +189,10 @@ def print_held_out(r: dict) -> None:
           f"kappa {r['kappa']:.3f} (95% CI {ci[0]:.3f}-{ci[1]:.3f}), alpha {r['alpha']:.3f}, "
           f"agreement {r['agreement']:.1f}%  [{r['seconds']:.0f} s end to end]")
     print_reading(r)
+    for name, cv, held in r.get("abstention") or []:
+        print(f"  abstention, {name} in training CV: threshold {cv['threshold']:.3f} (CV coverage {cv['coverage']:.0%}, "
+              f"kappa {cv['kappa']:.3f}); held out: coverage {held['coverage']:.0%}, kappa {held['cohen_kappa']:.3f}, "
+              f"agreement {held['percent_agreement']:.1f}%")
 
 
 def print_annotators(a: dict) -> None:

@@ -1,8 +1,10 @@
 """What the benchmark scripts share: running autocode's CLI as a researcher would."""
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -28,3 +30,13 @@ def encoded(texts: list[str], path: Path | None, model: str | None = None):
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, X)
     return X
+
+
+@contextlib.contextmanager
+def work_folder(work: Path | None):
+    """``work`` (made if missing), where projects and embeddings are kept between runs, or a
+    temporary folder that goes when the benchmark ends."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = work or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        yield folder

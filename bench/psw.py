@@ -37,23 +37,25 @@ def split_gold(gold: Path, folder: Path) -> tuple[Path, Path]:
     return train, test
 
 
-def agreement_from_export(path: Path, threshold: float | None = None) -> dict:
-    """Theme agreement of machine with gold; with a threshold, over the suggestions at or above it."""
+def agreement_from_export(path: Path, threshold: float | None = None, gold: str = "gold",
+                          level: str = "theme") -> dict:
+    """Agreement of machine with the ``gold`` coder over ``level`` ("theme" or "code") in an
+    exported CSV; with a threshold, over the suggestions at or above it."""
     from autocode.compare import pair_agreement
 
-    by, confidence = {"gold": {}, "machine": {}}, {}
+    by, confidence = {gold: {}, "machine": {}}, {}
     for r in csv.DictReader(path.open(encoding="utf-8")):
         if r["coder"] in by:
             key = (r["document"], r["utterance"])
             # an utterance the gold coder gave several codes counts as agreeing on any of them
-            by[r["coder"]].setdefault(key, set()).add(r["theme"])
+            by[r["coder"]].setdefault(key, set()).add(r[level])
             if r["coder"] == "machine":
                 confidence[key] = float(r["confidence"])
-    keys = sorted(set(by["gold"]) & set(by["machine"]))
+    keys = sorted(set(by[gold]) & set(by["machine"]))
     covered = [k for k in keys if threshold is None or confidence[k] >= threshold]
     machine = [next(iter(by["machine"][k])) for k in covered]
-    gold = [m if m in by["gold"][k] else sorted(by["gold"][k], key=lambda t: t == "")[0] for k, m in zip(covered, machine)]
-    return {**pair_agreement(gold, machine), "coverage": len(covered) / len(keys)}
+    truth = [m if m in by[gold][k] else sorted(by[gold][k], key=lambda t: t == "")[0] for k, m in zip(covered, machine)]
+    return {**pair_agreement(truth, machine), "coverage": len(covered) / len(keys)}
 
 
 def main() -> None:

@@ -11,7 +11,11 @@ on the same part, is scored on the dev-test part with each way of reading the ut
 - tuned: the tuned model alone;
 - both: the two side by side (``learn.side_by_side``, what ``train --fine-tune`` does now);
 - controls for "both" merely weighting embeddings more: the tuned model twice, the tuned
-  model alone with C doubled, and the plain model twice.
+  model alone with C doubled, and the plain model twice;
+- with ``--pair``, also a model tuned on each utterance paired with the turn before it (one
+  text, "utterance [SEP] turn before", so the network can read the two together: whether
+  "yes" answers "do you want to stop?" or "do you enjoy it?"), read beside the plain model
+  ("plain + pair") or alone with the plain model's context ("pair, plain context").
 
 ``--work`` keeps the project and tuned models, so a rerun skips the tuning.
 """
@@ -42,7 +46,7 @@ def project_of(rows: list[dict], task: str, work: Path) -> Path:
     return proj
 
 
-def readings(conn, utts, main, train, tuned: Path) -> dict:
+def readings(conn, utts, main, train, tuned: Path, pair: bool = False) -> dict:
     from autocode import learn
     from autocode.finetune import fine_tune
 
@@ -50,12 +54,30 @@ def readings(conn, utts, main, train, tuned: Path) -> dict:
         fine_tune([utts[i].text for i in train], [main[i] for i in train], tuned)
     plain, mine = learn.inputs(conn, utts), learn.inputs(conn, utts, str(tuned), cache=False)
     both = learn.side_by_side
-    return {"plain": (plain, 1.0), "tuned": (mine, 1.0), "both": (both([plain, mine]), 1.0),
-            "tuned twice": (both([mine, mine]), 1.0), "tuned, C doubled": (mine, 2.0),
-            "plain twice": (both([plain, plain]), 1.0)}
+    out = {"plain": (plain, 1.0), "tuned": (mine, 1.0), "both": (both([plain, mine]), 1.0),
+           "tuned twice": (both([mine, mine]), 1.0), "tuned, C doubled": (mine, 2.0),
+           "plain twice": (both([plain, plain]), 1.0)}
+    return out | (paired(conn, utts, main, train, tuned.with_name(tuned.name.replace("-tuned-", "-pair-")), plain) if pair else {})
 
 
-def one_split(proj: Path, rows: list[dict], seed: int, work: Path) -> dict:
+def paired(conn, utts, main, train, tuned: Path, plain) -> dict:
+    """Readings with a model tuned on "utterance [SEP] turn before" texts."""
+    from autocode import learn
+    from autocode.corpus import utterances
+    from autocode.embed import encode
+    from autocode.finetune import fine_tune
+
+    every = utterances(conn, participants_only=False)
+    before = {(b.document, b.idx): a.text for a, b in zip(every, every[1:]) if a.document == b.document}
+    texts = [u.text + " [SEP] " + before.get((u.document, u.idx), "") for u in utts]
+    if not tuned.exists():
+        fine_tune([texts[i] for i in train], [main[i] for i in train], tuned)
+    P = encode(texts, str(tuned))
+    return {"plain + pair": (learn.Inputs(plain.texts, np.hstack([plain.X, P]), plain.context, plain.answers), 1.0),
+            "pair, plain context": (learn.Inputs(plain.texts, P, plain.context, plain.answers), 1.0)}
+
+
+def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = False) -> dict:
     from autocode import learn
     from autocode.compare import pair_agreement
     from autocode.store import Project
@@ -66,7 +88,7 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path) -> dict:
         utts, main, all_codes = learn.training_set(conn, "expert")
         train = [i for i, u in enumerate(utts) if u.document not in dev]
         test = [i for i, u in enumerate(utts) if u.document in dev]
-        ways = readings(conn, utts, main, train, work / f"{proj.name}-tuned-s{seed}")
+        ways = readings(conn, utts, main, train, work / f"{proj.name}-tuned-s{seed}", pair)
     truth = np.asarray([main[i] for i in test], dtype=object)
     out = {"seed": seed, "scored": len(test)}
     for name, (inp, C) in ways.items():
@@ -82,6 +104,7 @@ def main() -> None:
     ap.add_argument("--task", choices=list(TASKS), default="therapist")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--pair", action="store_true", help="also tune a model on each utterance with the turn before it")
     a = ap.parse_args()
     source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
     if not source.is_file():
@@ -92,7 +115,7 @@ def main() -> None:
     rows = [r for r in rows if r["transcript_id"] not in held_out]
     a.work.mkdir(parents=True, exist_ok=True)
     proj = project_of(rows, a.task, a.work)
-    results = [one_split(proj, rows, s, a.work) for s in a.seeds]
+    results = [one_split(proj, rows, s, a.work, a.pair) for s in a.seeds]
     names = [k for k in results[0] if k not in ("seed", "scored")]
     print(json.dumps(results))
     print("| reading | " + " | ".join(f"split {r['seed']} ({r['scored']} utterances)" for r in results) + " | mean |")
