@@ -374,7 +374,7 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     if metrics.get("definitions"):
         out.print(f"It also learnt from the codebook's definitions of {metrics['definitions']} codes.")
     if metrics.get("borrowed"):
-        out.print(_borrowed_words(metrics["borrowed"], metrics.get("borrowed_weight", 0.5)), markup=False)
+        out.print(_borrowed_words(metrics["borrowed"], metrics["borrowed_weight"]), markup=False)
     if metrics.get("fine_tuned"):
         out.print(_tuning_words(metrics))
     if cv:

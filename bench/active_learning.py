@@ -33,19 +33,19 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from common import work_folder
 
 from autocode import Project, add_files, import_codings
 from autocode import codebook as cb
 from autocode.classify import ThemeClassifier
 from autocode.compare import pair_agreement
 from autocode.learn import (BORROWED, Definitions, Inputs, answer_mates, definitions, fit_classifier, inputs,
-                            one_per_answer, training_set)
+                            one_per_answer, row_weights, training_set)
 from autocode.review import import_codebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -124,8 +124,9 @@ def fit(c: Corpus, rows) -> ThemeClassifier:
     mates, sources = answer_mates(c.inp.answers, rows, np.setdiff1d(np.flatnonzero(~c.test), rows))
     mates, sources = (mates, sources) if c.borrowed else (mates[:0], sources[:0])
     labels = [c.codes[i] for i in rows] + [c.codes[i] for i in sources]  # an utterance's codes, all of them
-    return fit_classifier(c.inp.rows(np.concatenate([rows, mates])), labels, c.themes, 1.0, c.definitions,
-                          quotable=len(rows), weights=[1.0] * len(rows) + [c.borrowed] * len(mates))
+    learnt = np.concatenate([rows, mates])
+    return fit_classifier(c.inp.rows(learnt), labels, c.themes, 1.0, c.definitions, quotable=len(rows),
+                          weights=row_weights(range(len(learnt)), len(rows), c.borrowed))
 
 
 def kappa(c: Corpus, clf: ThemeClassifier) -> float:
@@ -238,9 +239,7 @@ def main() -> None:
     args = ap.parse_args()
     if not (args.shared / "psw-study").is_dir():
         sys.exit(f"{args.shared} has no psw-study: this benchmark needs ../shared")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = args.work or Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
+    with work_folder(args.work) as work:
         loaders = {"psw": lambda s, w: psw(s, w, args.split_seed), "annomi": annomi}
         names = ["psw", "annomi"] if args.corpus == "both" else [args.corpus]
         results = []

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +29,14 @@ from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import active_learning as al  # noqa: E402
+from common import work_folder  # noqa: E402
 from autocode.learn import fit_classifier  # noqa: E402
 from psw import TEST_DOCS  # noqa: E402
 
 
-def predicted(c: al.Corpus, train: np.ndarray, test: np.ndarray, weights: list[float]) -> dict:
+def predicted(c: al.Corpus, train: np.ndarray, test: np.ndarray, weights: list[float], C: float = 1.0) -> dict:
     """Each weight's predicted units for rows ``test`` from a model fit on rows ``train``."""
-    clf = fit_classifier(c.inp.rows(train), [c.codes[i] for i in train], c.themes, 1.0, c.definitions)
+    clf = fit_classifier(c.inp.rows(train), [c.codes[i] for i in train], c.themes, C, c.definitions)
     new = c.inp.rows(test)
     out = {}
     for w in weights:
@@ -65,9 +65,7 @@ def main() -> None:
     weights = [float(w) for w in args.weights.split(",")]
     if not (args.shared / "psw-study").is_dir():
         sys.exit(f"{args.shared} has no psw-study: this benchmark needs ../shared")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = args.work or Path(tmp)
-        work.mkdir(parents=True, exist_ok=True)
+    with work_folder(args.work) as work:
         study = al.psw(args.shared, work)
         corpora = [("reference study, bench/psw.py split", dataclasses.replace(study, test=np.isin(study.documents, TEST_DOCS))),
                    ("reference study, active-learning split", study),

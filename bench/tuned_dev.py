@@ -63,13 +63,10 @@ def readings(conn, utts, main, train, tuned: Path, pair: bool = False) -> dict:
 def paired(conn, utts, main, train, tuned: Path, plain) -> dict:
     """Readings with a model tuned on "utterance [SEP] turn before" texts."""
     from autocode import learn
-    from autocode.corpus import utterances
     from autocode.embed import encode
     from autocode.finetune import fine_tune
 
-    every = utterances(conn, participants_only=False)
-    before = {(b.document, b.idx): a.text for a, b in zip(every, every[1:]) if a.document == b.document}
-    texts = [u.text + " [SEP] " + before.get((u.document, u.idx), "") for u in utts]
+    texts = [u.text + " [SEP] " + before for u, before in zip(utts, learn.Surroundings.of(conn, utts).before)]
     if not tuned.exists():
         fine_tune([texts[i] for i in train], [main[i] for i in train], tuned)
     P = encode(texts, str(tuned))

@@ -39,7 +39,6 @@ from psw import TEST_DOCS  # noqa: E402
 
 import autocode.classify as classify  # noqa: E402
 from autocode import learn  # noqa: E402
-from autocode.learn import fit_classifier  # noqa: E402
 
 BINS = 10
 
@@ -64,6 +63,7 @@ def transcript_mixing(documents: np.ndarray, weight: float):
     return replaced(classify, "_within_answers", mixed)
 
 
+@contextlib.contextmanager
 def neighbour_vote(weight: float, k: int = 10):
     """``_softmax`` that, for the code model's rows x codes, mixes in a vote of the nearest coded utterances."""
     plain = classify._softmax
@@ -88,10 +88,8 @@ def neighbour_vote(weight: float, k: int = 10):
         m = np.exp((1 - weight) * np.log(p + 1e-12) + weight * np.log(vote))
         return m / m.sum(axis=1, keepdims=True)
     original = classify.ThemeClassifier._joint
-    stack = contextlib.ExitStack()
-    stack.enter_context(replaced(classify, "_softmax", softmax))
-    stack.enter_context(replaced(classify.ThemeClassifier, "_joint", joint))
-    return stack
+    with replaced(classify, "_softmax", softmax), replaced(classify.ThemeClassifier, "_joint", joint):
+        yield
 
 
 def positions(documents: np.ndarray) -> np.ndarray:
@@ -132,8 +130,9 @@ def padded_plus():
 
 def scores(c: al.Corpus, variant: str, value: float) -> tuple[float, float]:
     """(training CV kappa, held-out kappa) of one variant at one value."""
+    plain = answers.predicted
+
     def predicted(c_, train, test, weights):
-        new = c_.inp.rows(test)
         with contextlib.ExitStack() as stack:
             if variant == "transcript":
                 stack.enter_context(transcript_mixing(c_.documents[test], value))
@@ -142,11 +141,7 @@ def scores(c: al.Corpus, variant: str, value: float) -> tuple[float, float]:
             if variant == "position":
                 stack.enter_context(position_features())
                 stack.enter_context(padded_plus())
-            clf = fit_classifier(c_.inp.rows(train), [c_.codes[i] for i in train], c_.themes,
-                                 value if variant == "C" else 1.0, c_.definitions)
-            units = [c_.unit(str(m)) for m in clf.predict(new.texts, embeddings=new.X, context=new.context,
-                                                           answers=new.answers)]
-        return {w: units for w in weights}
+            return plain(c_, train, test, weights, value if variant == "C" else 1.0)
     with replaced(answers, "predicted", predicted):
         return answers.run(with_positions(c) if variant == "position" else c, [0.5])[0.5]
 
