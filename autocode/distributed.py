@@ -20,6 +20,7 @@ from .errors import AutocodeError
 
 _client: ContextVar = ContextVar("autocode_dask_client", default=None)
 PART_TEXTS = 2048  # texts per task: seconds of work, so scheduling costs little
+CONNECT_TIMEOUT = "20s"  # how long to wait for a scheduler before telling the researcher
 
 
 def active():
@@ -56,7 +57,7 @@ def _connect(address: str, processes: bool, workers: int | None):
                                processes=processes, dashboard_address=None)
         return Client(cluster), cluster
     try:
-        return Client(address, timeout="20s"), None
+        return Client(address, timeout=CONNECT_TIMEOUT), None
     except (OSError, TimeoutError) as exc:
         raise AutocodeError(f"could not reach the Dask scheduler at {address} ({exc})",
                             "check the address (tcp://HOST:8786) and that the scheduler is running, "

@@ -41,8 +41,10 @@ def test_suggestions_from_the_cluster_equal_those_made_here(demo_project, small_
     assert stored == len(here)
 
 
-def test_an_unreachable_scheduler_is_a_plain_error():
+def test_an_unreachable_scheduler_is_a_plain_error(monkeypatch):
     from autocode.errors import AutocodeError
+
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT", "2s")  # the message, not the patience, is tested
 
     with pytest.raises(AutocodeError, match="could not reach the Dask scheduler"):
         with distributed.using("tcp://127.0.0.1:9", processes=False):

@@ -212,6 +212,9 @@ def test_cross_validation_keeps_the_reading_that_agrees_best(demo_project):
 
     conn = demo_project.conn
     utts, main, all_codes = training_set(conn, "alice")
+    first = sorted({u.document for u in utts})[:3]   # three documents, three folds: the rule, not the corpus, is tested
+    keep = [i for i, u in enumerate(utts) if u.document in first]
+    utts, main, all_codes = [utts[i] for i in keep], [main[i] for i in keep], [all_codes[i] for i in keep]
     real = inputs(conn, utts)
     blank = Inputs(real.texts, np.zeros_like(real.X), np.zeros_like(real.context))
     themes, groups = {c.id: c.theme for c in cb.load(conn).codes}, [u.document for u in utts]

@@ -36,8 +36,14 @@ def data(trained):
 
 
 @pytest.fixture(scope="module")
-def report_file(trained, tmp_path_factory):
-    return write_report(trained[0], tmp_path_factory.mktemp("out") / "report.html")
+def report_file(trained, data, tmp_path_factory):
+    """write_report's page, from the figures ``data`` already gathered (gathering again would
+    recompute the half-minute learning curve)."""
+    import autocode.report
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(autocode.report, "report_data", lambda project, coder=None: data)
+        return write_report(trained[0], tmp_path_factory.mktemp("out") / "report.html")
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +198,10 @@ def test_agreement_with_two_coders(trained, data, html):
     assert f"Disagreements (20 of {pair['n_disagreements']} shown)" in html
 
 
-def test_one_coder_has_no_agreement_section(demo_project, tmp_path):
+def test_one_coder_has_no_agreement_section(demo_project, tmp_path, monkeypatch):
+    import autocode.report
+
+    monkeypatch.setattr(autocode.report, "curve", lambda project, coder: {"note": "not computed here"})
     demo_project.conn.execute("DELETE FROM codings WHERE coder = 'bob'")
     out = write_report(demo_project, tmp_path / "one.html")
     page = out.read_text(encoding="utf-8")
