@@ -395,8 +395,9 @@ READING_WORDS = {"general": "the general embedding model alone", "tuned": "the t
 
 def _tuning_words(metrics: dict) -> str:
     """What fine-tuning did, and which way of reading the utterances cross-validation kept."""
-    passes = metrics.get("passes")
-    said = "The embedding model was first tuned on these codes" + (f" ({passes} passes over them)" if passes else "")
+    passes, loss = metrics.get("passes"), metrics.get("tuning_loss")
+    how = ", ".join(([f"{passes} passes over them"] if passes else []) + ([f"{loss} loss"] if loss else []))
+    said = "The embedding model was first tuned on these codes" + (f" ({how})" if how else "")
     scores = metrics.get("readings")
     if not scores:
         return said + "; the classifier reads with it, and it is kept in the project's fine-tuned/ folder."

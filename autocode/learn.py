@@ -374,10 +374,11 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         themes = {c.id: c.theme for c in cb.load(conn).codes}
         metrics = {**_counts(coder, main[:scored], len(utts) - scored, fine_tune), "borrowed_weight": weight}
         labels = tuning_labels(all_codes[:scored], themes) if fine_tune else None  # borrowed codes tune nothing
-        passes = project.setting("classifier", "fine_tune_passes")
+        tuning = {"epochs": project.setting("classifier", "fine_tune_passes"),
+                  "loss": project.setting("classifier", "fine_tune_loss")}
         if fine_tune:
-            metrics["passes"] = passes
-        tuned = _tune_into(project, utts[:scored], labels, model, coder, passes) if fine_tune else None
+            metrics["passes"], metrics["tuning_loss"] = tuning["epochs"], tuning["loss"]
+        tuned = _tune_into(project, utts[:scored], labels, model, coder, tuning) if fine_tune else None
         used = [model, tuned] if fine_tune else model
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)
@@ -385,7 +386,7 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         groups = [u.document for u in utts]
         if evaluate and fine_tune:
             metrics.update(choose_reading(inp, main, all_codes, groups, themes, C,
-                                          _fold_tuner(conn, utts, labels, model, batch, passes), defs, scored,
+                                          _fold_tuner(conn, utts, labels, model, batch, tuning), defs, scored,
                                           weight))
         elif evaluate:
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, groups, themes, C, definitions=defs,
@@ -468,13 +469,14 @@ def tuning_labels(all_codes: list[list[str]], themes: dict) -> list[tuple[str, .
     return [tuple(sorted({themes.get(c, "") if by_theme else c for c in codes if c} or {""})) for codes in all_codes]
 
 
-def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | None, batch: int, passes: int):
+def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | None, batch: int, tuning: dict):
     """retuned(rows): the inputs of every utterance, and the codebook's definitions, as read by
     ``model`` and, side by side, a model tuned on ``rows`` only (those of the first
     ``len(labels)`` utterances, the coded ones), kept in a temporary folder and
     never cached (it lives for one cross-validation fold). A fold whose rows carry a single
     label cannot be tuned; it reads with ``model`` in the tuned model's place too, as a fold
-    that cannot be cross-validated falls back to that label."""
+    that cannot be cross-validated falls back to that label. ``tuning``: the passes and loss
+    (:func:`autocode.finetune.fine_tune`'s ``epochs`` and ``loss``)."""
     import tempfile
     from pathlib import Path
 
@@ -488,14 +490,14 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | N
             return side_by_side([inp, inp]), definitions(conn, [model, model], batch)
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
             folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model,
-                                   epochs=passes))
+                                   **tuning))
             return (side_by_side([inp, inputs(conn, utts, folder, batch, cache=False)]),
                     definitions(conn, [model, folder], batch, cache=False))  # a codebook's few words
     return retuned
 
 
 def _tune_into(project: Project, utts: list[Utterance], labels: list[tuple], model: str | None, coder: str,
-               passes: int) -> str:
+               tuning: dict) -> str:
     """Tune on every training utterance into the project's folder; returns the model's name
     relative to the project, so the project can be moved or shared whole."""
     import re
@@ -504,7 +506,7 @@ def _tune_into(project: Project, utts: list[Utterance], labels: list[tuple], mod
     from .finetune import fine_tune
 
     name = f"{TUNED}/{re.sub(r'[^A-Za-z0-9_-]+', '-', coder)}-{time.strftime('%Y%m%d-%H%M%S')}"
-    fine_tune([u.text for u in utts], labels, project.root / name, model, epochs=passes)
+    fine_tune([u.text for u in utts], labels, project.root / name, model, **tuning)
     return name
 
 

@@ -27,7 +27,8 @@ DEFAULT_SETTINGS = {
     "cluster": {"seed": 0, "min_cluster_size": 0, "dimensions": 5},
     "ingest": {"interviewer": []},
     # borrowed_weight: see learn.BORROWED
-    "classifier": {"C": 1.0, "fine_tune": False, "fine_tune_passes": 2, "borrowed_weight": 0.5},
+    "classifier": {"C": 1.0, "fine_tune": False, "fine_tune_passes": 2, "fine_tune_loss": "cross-entropy",
+                   "borrowed_weight": 0.5},
 }
 
 def undo_triggers(table: str, columns: list[str]) -> str:

@@ -16,6 +16,18 @@ def autocode(*args: str) -> str:
     return done.stdout
 
 
+def set_setting(project: Path, section: str, key: str, value) -> None:
+    """Change one setting in a project's autocode.toml, as a researcher would by hand."""
+    import tomllib
+
+    import tomli_w
+
+    path = project / "autocode.toml"
+    settings = tomllib.loads(path.read_text(encoding="utf-8"))
+    settings.setdefault(section, {})[key] = value
+    path.write_text(tomli_w.dumps(settings), encoding="utf-8")
+
+
 def encoded(texts: list[str], path: Path | None, model: str | None = None):
     """Embeddings of ``texts`` (by the bundled model unless ``model`` is given), kept in the
     .npy file ``path`` when given, so a rerun of a benchmark skips the encoding."""

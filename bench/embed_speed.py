@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import autocode
+from common import autocode, set_setting
 from generate import generate
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,8 +55,7 @@ def add_once(files: list[Path], work: Path, batch_size: int) -> tuple[float, Pat
     project = work / "project"
     shutil.rmtree(project, ignore_errors=True)
     autocode("init", str(project))
-    settings = project / "autocode.toml"
-    settings.write_text(re.sub(r"batch_size = \d+", f"batch_size = {batch_size}", settings.read_text()))
+    set_setting(project, "embedding", "batch_size", batch_size)
     seconds, out = timed([sys.executable, "-m", "autocode.cli", "--quiet", "add", *map(str, files), "--project", str(project)])
     return seconds, project, int(re.search(r"Embedded\s+(\d+)", out).group(1))
 

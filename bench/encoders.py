@@ -15,7 +15,6 @@ import argparse
 import csv
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 from annomi import TASKS, split, write_task
-from common import autocode
+from common import autocode, set_setting
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -48,8 +47,7 @@ def project_with(backend: str, table: Path, work: Path) -> Path:
     """A project using ``backend`` with every AnnoMI utterance added (and embedded)."""
     root = work / f"all-{backend}"
     autocode("init", str(root))
-    settings = root / "autocode.toml"
-    settings.write_text(re.sub(r'backend = "\w[\w-]*"', f'backend = "{backend}"', settings.read_text()))
+    set_setting(root, "embedding", "backend", backend)
     autocode("--quiet", "add", str(table), "--project", str(root))
     return root
 

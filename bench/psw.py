@@ -4,11 +4,12 @@ Adds the 10 transcripts, imports the gold codings of 7, trains, suggests codes f
 other 3, then imports their gold codings as coder "gold" and reports theme agreement
 (Cohen's kappa over participant utterances, 5 themes plus "no code") between machine and gold.
 
-    python bench/psw.py [--shared ../shared] [--fine-tune]
+    python bench/psw.py [--shared ../shared] [--fine-tune [--tuning-loss contrastive]]
 
 --fine-tune trains with `autocode train --fine-tune`: the embedding model is tuned on the 7
 training transcripts' themes first, and cross-validation tunes one model per fold and keeps the
-reading (general model, tuned model, or both side by side) that agreed best.
+reading (general model, tuned model, or both side by side) that agreed best. --tuning-loss sets
+the project's ``fine_tune_loss`` (default cross-entropy).
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import autocode
+from common import autocode, set_setting
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DOCS = ["P12", "P13", "P15"]
@@ -62,6 +63,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--fine-tune", action="store_true", help="tune the embedding model on the training codes first")
+    ap.add_argument("--tuning-loss", choices=["cross-entropy", "contrastive"], default="cross-entropy")
     args = ap.parse_args()
     study = args.shared / "psw-study"
     if not study.is_dir():
@@ -71,6 +73,7 @@ def main() -> None:
         proj = str(tmp / "psw")
         t0 = time.perf_counter()
         autocode("init", proj, "--codebook", str(study / "codebook.yaml"))
+        set_setting(Path(proj), "classifier", "fine_tune_loss", args.tuning_loss)
         autocode("add", str(study / "transcripts"), "--project", proj)
         t_add = time.perf_counter() - t0
         train_csv, test_csv = split_gold(study / "gold_codings.csv", tmp)

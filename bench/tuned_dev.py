@@ -1,6 +1,7 @@
 """What a fine-tuned classifier should read, chosen on AnnoMI's training transcripts only.
 
     python bench/tuned_dev.py [--shared ../shared] [--task therapist|client] [--seeds 0 1 2] [--work DIR]
+                              [--tuning-loss cross-entropy|contrastive]
 
 The held-out 20% of bench/annomi.py (seed 0) is never read. The other transcripts are split
 again by transcript (80/20, each seed in turn); the embedding model is tuned on the dev-train
@@ -46,12 +47,12 @@ def project_of(rows: list[dict], task: str, work: Path) -> Path:
     return proj
 
 
-def readings(conn, utts, main, train, tuned: Path, pair: bool = False) -> dict:
+def readings(conn, utts, main, train, tuned: Path, pair: bool = False, loss: str = "cross-entropy") -> dict:
     from autocode import learn
     from autocode.finetune import fine_tune
 
     if not tuned.exists():
-        fine_tune([utts[i].text for i in train], [main[i] for i in train], tuned)
+        fine_tune([utts[i].text for i in train], [main[i] for i in train], tuned, loss=loss)
     plain, mine = learn.inputs(conn, utts), learn.inputs(conn, utts, str(tuned), cache=False)
     both = learn.side_by_side
     out = {"plain": (plain, 1.0), "tuned": (mine, 1.0), "both": (both([plain, mine]), 1.0),
@@ -74,7 +75,8 @@ def paired(conn, utts, main, train, tuned: Path, plain) -> dict:
             "pair, plain context": (learn.Inputs(plain.texts, P, plain.context, plain.answers), 1.0)}
 
 
-def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = False) -> dict:
+def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = False,
+              loss: str = "cross-entropy") -> dict:
     from autocode import learn
     from autocode.compare import pair_agreement
     from autocode.store import Project
@@ -85,7 +87,8 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = 
         utts, main, all_codes = learn.training_set(conn, "expert")
         train = [i for i, u in enumerate(utts) if u.document not in dev]
         test = [i for i, u in enumerate(utts) if u.document in dev]
-        ways = readings(conn, utts, main, train, work / f"{proj.name}-tuned-s{seed}", pair)
+        kind = "tuned" if loss == "cross-entropy" else loss   # each loss's tunings kept apart in --work
+        ways = readings(conn, utts, main, train, work / f"{proj.name}-{kind}-s{seed}", pair, loss)
     truth = np.asarray([main[i] for i in test], dtype=object)
     out = {"seed": seed, "scored": len(test)}
     for name, (inp, C) in ways.items():
@@ -102,7 +105,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--pair", action="store_true", help="also tune a model on each utterance with the turn before it")
+    ap.add_argument("--tuning-loss", choices=["cross-entropy", "contrastive"], default="cross-entropy",
+                    help="the loss the embedding model is tuned with (autocode.toml's fine_tune_loss)")
     a = ap.parse_args()
+    if a.pair and a.tuning_loss != "cross-entropy":
+        ap.error("--pair tunes with cross-entropy only")
     source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
     if not source.is_file():
         sys.exit(f"AnnoMI not found at {source}: pass --shared with the folder that holds datasets/annomi")
@@ -112,7 +119,7 @@ def main() -> None:
     rows = [r for r in rows if r["transcript_id"] not in held_out]
     a.work.mkdir(parents=True, exist_ok=True)
     proj = project_of(rows, a.task, a.work)
-    results = [one_split(proj, rows, s, a.work, a.pair) for s in a.seeds]
+    results = [one_split(proj, rows, s, a.work, a.pair, a.tuning_loss) for s in a.seeds]
     names = [k for k in results[0] if k not in ("seed", "scored")]
     print(json.dumps(results))
     print("| reading | " + " | ".join(f"split {r['seed']} ({r['scored']} utterances)" for r in results) + " | mean |")

@@ -662,6 +662,15 @@ def test_settings_toml_section_not_a_table(project):
     assert state(project) == before
 
 
+def test_an_unknown_tuning_loss_names_the_setting_and_trains_nothing(demo_project):
+    settings = demo_project.root / "autocode.toml"
+    settings.write_text('[classifier]\nfine_tune_loss = "hinge"\n', encoding="utf-8")
+    before = state(demo_project)
+    result = cli("train", "--fine-tune", "--coder", "alice", "--project", demo_project.root)
+    assert_clear_error(result, "no loss called 'hinge'", "fine_tune_loss", "'contrastive'")
+    assert state(demo_project) == before
+
+
 # -- as a real process: no traceback on stderr ----------------------------------------------------
 
 def test_subprocess_missing_file(project, tmp_path):

@@ -54,3 +54,19 @@ def test_every_command_in_the_readme_exists():
     known = set(get_command(app).commands)
     used = set(re.findall(r"^autocode ([a-z-]+)", README, re.M))
     assert used and used <= known
+
+
+def test_every_setting_the_readme_names_exists_and_takes_the_value_shown():
+    """`key = value` in the README must be a real autocode.toml setting of the right type."""
+    import tomllib
+
+    from autocode.store import DEFAULT_SETTINGS
+
+    shown = re.findall(r"`([a-z_]+ = [^`]+)`", README)
+    assert len(shown) >= 4
+    for line in shown:
+        (key, value), = tomllib.loads(line).items()
+        sections = [s for s, keys in DEFAULT_SETTINGS.items() if key in keys]
+        assert sections, f"README names a setting autocode does not have: {line}"
+        default = DEFAULT_SETTINGS[sections[0]][key]
+        assert isinstance(value, type(default)) or isinstance(default, float) and isinstance(value, int), line

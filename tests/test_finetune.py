@@ -84,6 +84,53 @@ def test_with_one_code_per_text_the_loss_is_torchs_weighted_cross_entropy():
     assert torch.isclose(_loss(logits, torch.tensor(y), weight), expected)
 
 
+def test_the_contrastive_loss_by_hand():
+    """A text's log-share of its similarity that goes to its partners (texts sharing a code,
+    weighted by the codes in common), averaged over partners and then over texts."""
+    import torch
+
+    from autocode.finetune import TEMPERATURE, _contrastive, _targets
+
+    emb = torch.randn(4, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    codes = torch.tensor(_targets(["a", "a", ["a", "b"], "c"])[0] > 0)   # "c" has no partner
+    z = torch.nn.functional.normalize(emb, dim=1).detach().numpy()
+    sim = np.exp(z @ z.T / TEMPERATURE)
+    np.fill_diagonal(sim, 0)
+    share = np.log(sim / sim.sum(1, keepdims=True) + np.eye(4))
+    partners = {0: {1: 1, 2: 0.5}, 1: {0: 1, 2: 0.5}, 2: {0: 0.5, 1: 0.5}}   # Jaccard of their codes
+    expected = -np.mean([sum(w * share[i, j] for j, w in js.items()) / sum(js.values()) for i, js in partners.items()])
+    loss = _contrastive(emb, codes)
+    assert np.isclose(loss.item(), expected, atol=1e-5)
+    loss.backward()
+    assert torch.isfinite(emb.grad).all() and emb.grad[3].abs().sum() > 0   # "c" is still pushed away
+
+
+def test_a_batch_where_no_text_has_a_partner_teaches_nothing():
+    import torch
+
+    from autocode.finetune import _contrastive, _targets
+
+    emb = torch.randn(3, 8, requires_grad=True)
+    loss = _contrastive(emb, torch.tensor(_targets(["a", "b", "c"])[0] > 0))
+    loss.backward()
+    assert loss.item() == 0 and torch.equal(emb.grad, torch.zeros_like(emb))
+
+
+def test_contrastive_tuning_pulls_the_coders_codes_apart_too(demo_project, tmp_path):
+    texts, labels = _two_codes(demo_project)
+    folder = fine_tune(texts, labels, tmp_path / "tuned", epochs=3, loss="contrastive")
+    before = _separation(encode(texts), np.asarray(labels))
+    after = _separation(encode(texts, str(folder)), np.asarray(labels))
+    assert after > before + 0.02, (before, after)   # 0.106 -> 0.135 when written
+
+
+def test_an_unknown_loss_names_the_setting_and_leaves_nothing(tmp_path):
+    with pytest.raises(AutocodeError, match="no loss called 'hinge'") as err:
+        fine_tune(["a", "b"], ["x", "y"], tmp_path / "tuned", loss="hinge")
+    assert "fine_tune_loss" in err.value.fix and "'contrastive'" in err.value.fix
+    assert not list(tmp_path.iterdir())
+
+
 def test_tuning_on_texts_with_several_codes_pulls_them_apart_too(demo_project, tmp_path):
     texts, labels = _two_codes(demo_project)
     both = [[labels[0], labels[-1]]] * 4   # four texts carry both codes
@@ -92,16 +139,19 @@ def test_tuning_on_texts_with_several_codes_pulls_them_apart_too(demo_project, t
     assert after > _separation(encode(texts), np.asarray(labels)) + 0.03
 
 
-def test_train_tunes_with_the_passes_the_settings_ask_for(demo_project, monkeypatch):
+def test_train_tunes_with_the_passes_and_loss_the_settings_ask_for(demo_project, monkeypatch):
     from autocode import Project
 
     p = demo_project
     asked = []
-    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, **k: asked.append(epochs) or 1 / 0)
+    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, loss=None, **k: asked.append((epochs, loss)) or 1 / 0)
     (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_passes = 5\n", encoding="utf-8")
     with pytest.raises(ZeroDivisionError):
         train(Project(p.root), "alice", evaluate=False, fine_tune=True)
-    assert asked == [5]
+    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_loss = \"contrastive\"\n", encoding="utf-8")
+    with pytest.raises(ZeroDivisionError):
+        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
+    assert asked == [(5, "cross-entropy"), (2, "contrastive")]
 
 
 def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(demo_project, quick):
@@ -163,7 +213,7 @@ def test_a_fold_with_a_single_label_reads_with_the_untuned_model(demo_project):
 
     utts, main, _ = training_set(demo_project.conn, "alice")
     one = [i for i, m in enumerate(main) if m == main[0]][:5]
-    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64, 1)(one)   # would raise if it tuned
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64, {"epochs": 1})(one)   # would raise if it tuned
     plain = inputs(demo_project.conn, utts)
     assert np.allclose(fold_inp.X, np.hstack([plain.X, plain.X]))   # in the tuned model's place too
     again = reading(fold_inp, [1])
@@ -177,7 +227,7 @@ def test_a_tuned_fold_reads_with_the_plain_model_and_its_own_side_by_side(demo_p
     utts, main, _ = training_set(demo_project.conn, "alice")
     rows = [i for i, m in enumerate(main) if m][:40]
     assert len({main[i] for i in rows}) > 1
-    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64, 1)(rows)
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64, {"epochs": 1})(rows)
     plain = inputs(demo_project.conn, utts)
     d = plain.X.shape[1]
     assert fold_inp.X.shape[1] == defs.X.shape[1] == 2 * d
@@ -221,3 +271,5 @@ def test_the_train_command_says_which_reading_it_kept():
     assert "fine-tuned/ folder" not in _tuning_words({"reading": "general", "readings": {"general": 0.7, "tuned": 0.6,
                                                                                          "both": 0.65}})
     assert "(8 passes over them)" in _tuning_words({"reading": "tuned", "passes": 8})
+    assert "(2 passes over them, contrastive loss)" in _tuning_words({"reading": "tuned", "passes": 2,
+                                                                      "tuning_loss": "contrastive"})
