@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from autocode.finetune import LOSSES
 from common import autocode, set_setting
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,7 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--fine-tune", action="store_true", help="tune the embedding model on the training codes first")
-    ap.add_argument("--tuning-loss", choices=["cross-entropy", "contrastive"], default="cross-entropy")
+    ap.add_argument("--tuning-loss", choices=LOSSES, default=LOSSES[0])
     args = ap.parse_args()
     study = args.shared / "psw-study"
     if not study.is_dir():

@@ -34,6 +34,7 @@ from common import autocode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from autocode.finetune import LOSSES  # noqa: E402  (the repository's autocode, as above)
 
 
 def project_of(rows: list[dict], task: str, work: Path) -> Path:
@@ -47,7 +48,7 @@ def project_of(rows: list[dict], task: str, work: Path) -> Path:
     return proj
 
 
-def readings(conn, utts, main, train, tuned: Path, pair: bool = False, loss: str = "cross-entropy") -> dict:
+def readings(conn, utts, main, train, tuned: Path, pair: bool = False, loss: str = LOSSES[0]) -> dict:
     from autocode import learn
     from autocode.finetune import fine_tune
 
@@ -76,7 +77,7 @@ def paired(conn, utts, main, train, tuned: Path, plain) -> dict:
 
 
 def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = False,
-              loss: str = "cross-entropy") -> dict:
+              loss: str = LOSSES[0]) -> dict:
     from autocode import learn
     from autocode.compare import pair_agreement
     from autocode.store import Project
@@ -87,7 +88,7 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = 
         utts, main, all_codes = learn.training_set(conn, "expert")
         train = [i for i, u in enumerate(utts) if u.document not in dev]
         test = [i for i, u in enumerate(utts) if u.document in dev]
-        kind = "tuned" if loss == "cross-entropy" else loss   # each loss's tunings kept apart in --work
+        kind = "tuned" if loss == LOSSES[0] else loss   # each loss's tunings kept apart in --work
         ways = readings(conn, utts, main, train, work / f"{proj.name}-{kind}-s{seed}", pair, loss)
     truth = np.asarray([main[i] for i in test], dtype=object)
     out = {"seed": seed, "scored": len(test)}
@@ -105,11 +106,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--work", type=Path, required=True)
     ap.add_argument("--pair", action="store_true", help="also tune a model on each utterance with the turn before it")
-    ap.add_argument("--tuning-loss", choices=["cross-entropy", "contrastive"], default="cross-entropy",
+    ap.add_argument("--tuning-loss", choices=LOSSES, default=LOSSES[0],
                     help="the loss the embedding model is tuned with (autocode.toml's fine_tune_loss)")
     a = ap.parse_args()
-    if a.pair and a.tuning_loss != "cross-entropy":
-        ap.error("--pair tunes with cross-entropy only")
+    if a.pair and a.tuning_loss != LOSSES[0]:
+        ap.error(f"--pair tunes with {LOSSES[0]} only")
     source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
     if not source.is_file():
         sys.exit(f"AnnoMI not found at {source}: pass --shared with the folder that holds datasets/annomi")
