@@ -7,7 +7,8 @@ towards the distinctions the codebook draws (AnnoMI therapist behaviour, held ou
 with the bundled model, see ``docs/benchmarks.md``). On a small interview study a gentler
 objective does better: the contrastive loss pulls utterances that share a code together and
 pushes the rest apart, in the spirit of SetFit, without a layer to fit (the reference study's
-795 utterances; the setting ``fine_tune_loss``). The result is saved as an ordinary
+795 utterances; the setting ``fine_tune_loss``), and the two summed ("combined") did best
+there of all three. The result is saved as an ordinary
 sentence-transformers folder, so the embedding cache, the classifier, its reasons and every
 backend use it as they use any configured model.
 """
@@ -27,7 +28,7 @@ EPOCHS = 2
 LEARNING_RATE = 5e-5
 BATCH = 16
 MAX_TOKENS = 128  # while training only: longer utterances are rare and cost quadratically
-LOSSES = ("cross-entropy", "contrastive")
+LOSSES = ("cross-entropy", "contrastive", "combined")
 TEMPERATURE = 0.1  # the contrastive loss's: the usual value, fixed, not tuned on any benchmark
 
 
@@ -38,7 +39,8 @@ def fine_tune(texts: list[str], labels: list, out: Path, model: str | None = Non
     A text's label may be one code or a list of codes: a text with several is taught all of
     them, as the classifier learns every code of an utterance. ``loss`` is one of
     :data:`LOSSES`: cross-entropy weights classes by their rarity, as the classifier does, so a
-    rare code still moves the network; the contrastive loss pulls texts sharing a code together.
+    rare code still moves the network; the contrastive loss pulls texts sharing a code together;
+    "combined" is the two summed.
     The folder appears whole or not at all.
     """
     import torch
@@ -50,7 +52,7 @@ def fine_tune(texts: list[str], labels: list, out: Path, model: str | None = Non
                             "set 'fine_tune_passes' under [classifier] in autocode.toml to 1 or more")
     if loss not in LOSSES:
         raise AutocodeError(f"fine-tuning has no loss called {loss!r}",
-                            f"set 'fine_tune_loss' under [classifier] in autocode.toml to {' or '.join(map(repr, LOSSES))}")
+                            f"set 'fine_tune_loss' under [classifier] in autocode.toml to {', '.join(map(repr, LOSSES[:-1]))} or {LOSSES[-1]!r}")
     y, classes = _targets(labels)
     if len(classes) < 2:
         raise AutocodeError("fine-tuning needs at least two different codes", "code more utterances first")
@@ -86,13 +88,15 @@ def _objective(loss: str, net, y: np.ndarray):
     classification layer, for cross-entropy, thrown away afterwards)."""
     import torch
 
+    codes = torch.tensor(y > 0)
     if loss == "contrastive":
-        codes = torch.tensor(y > 0)
         return (lambda emb, rows: _contrastive(emb, codes[rows])), []
     dimension = getattr(net, "get_embedding_dimension", None) or net.get_sentence_embedding_dimension
     head = torch.nn.Linear(dimension(), y.shape[1])
     weight = torch.tensor(len(y) / (y.shape[1] * y.sum(0)), dtype=torch.float32)
     shares = torch.tensor(y, dtype=torch.float32)
+    if loss == "combined":   # the two summed, unweighted: neither is favoured
+        return (lambda emb, rows: _loss(head(emb), shares[rows], weight) + _contrastive(emb, codes[rows])), list(head.parameters())
     return (lambda emb, rows: _loss(head(emb), shares[rows], weight)), list(head.parameters())
 
 

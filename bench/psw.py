@@ -4,7 +4,7 @@ Adds the 10 transcripts, imports the gold codings of 7, trains, suggests codes f
 other 3, then imports their gold codings as coder "gold" and reports theme agreement
 (Cohen's kappa over participant utterances, 5 themes plus "no code") between machine and gold.
 
-    python bench/psw.py [--shared ../shared] [--fine-tune [--tuning-loss contrastive]]
+    python bench/psw.py [--shared ../shared] [--fine-tune [--tuning-loss combined]]
 
 --fine-tune trains with `autocode train --fine-tune`: the embedding model is tuned on the 7
 training transcripts' themes first, and cross-validation tunes one model per fold and keeps the

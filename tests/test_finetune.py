@@ -7,7 +7,7 @@ import pytest
 from autocode import AutocodeError, suggest, train
 from autocode.corpus import add_files
 from autocode.embed import encode
-from autocode.finetune import fine_tune
+from autocode.finetune import LOSSES, fine_tune
 from autocode.learn import TUNED, cross_validate, inputs, latest_classifier, reading, training_set
 from conftest import DATA, snapshot
 
@@ -116,18 +116,41 @@ def test_a_batch_where_no_text_has_a_partner_teaches_nothing():
     assert loss.item() == 0 and torch.equal(emb.grad, torch.zeros_like(emb))
 
 
-def test_contrastive_tuning_pulls_the_coders_codes_apart_too(demo_project, tmp_path):
+@pytest.mark.parametrize("loss", ["contrastive", "combined"])
+def test_the_other_losses_pull_the_coders_codes_apart_too(demo_project, tmp_path, loss):
     texts, labels = _two_codes(demo_project)
-    folder = fine_tune(texts, labels, tmp_path / "tuned", epochs=3, loss="contrastive")
+    folder = fine_tune(texts, labels, tmp_path / "tuned", epochs=3, loss=loss)
     before = _separation(encode(texts), np.asarray(labels))
     after = _separation(encode(texts, str(folder)), np.asarray(labels))
-    assert after > before + 0.02, (before, after)   # 0.106 -> 0.135 when written
+    assert after > before + 0.02, (before, after)   # contrastive 0.106 -> 0.135 when written
+
+
+def test_the_combined_loss_is_the_two_summed():
+    """Neither loss is weighted: the combined objective is cross-entropy (through its layer)
+    plus the contrastive loss, on the same batch."""
+    import torch
+
+    from autocode.finetune import _contrastive, _objective, _targets
+
+    class Net:  # all _objective asks of the network
+        def get_embedding_dimension(self):
+            return 8
+
+    y, _ = _targets(["a", "a", ["a", "b"], "b", "c"])
+    emb, rows = torch.randn(3, 8, generator=torch.Generator().manual_seed(0)), np.array([0, 2, 3])
+    torch.manual_seed(0)
+    combined, params = _objective("combined", Net(), y)
+    torch.manual_seed(0)
+    cross_entropy, same = _objective("cross-entropy", Net(), y)
+    assert len(params) == 2 and torch.equal(params[0], same[0])   # the thrown-away layer, once
+    expected = cross_entropy(emb, rows) + _contrastive(emb, torch.tensor(y[rows] > 0))
+    assert torch.isclose(combined(emb, rows), expected)
 
 
 def test_an_unknown_loss_names_the_setting_and_leaves_nothing(tmp_path):
     with pytest.raises(AutocodeError, match="no loss called 'hinge'") as err:
         fine_tune(["a", "b"], ["x", "y"], tmp_path / "tuned", loss="hinge")
-    assert "fine_tune_loss" in err.value.fix and "'contrastive'" in err.value.fix
+    assert "fine_tune_loss" in err.value.fix and all(f"'{l}'" in err.value.fix for l in LOSSES)
     assert not list(tmp_path.iterdir())
 
 
