@@ -401,10 +401,13 @@ def _tuning_words(metrics: dict) -> str:
     scores = metrics.get("readings")
     if not scores:
         return said + "; the classifier reads with it, and it is kept in the project's fine-tuned/ folder."
-    tried = ", ".join(f"{READING_WORDS[n]} {fmt(k)}" for n, k in scores.items())
+    tried = ", ".join(f"{READING_WORDS[n]} {fmt(k, 3)}" for n, k in scores.items())   # close calls: 3 digits
     kept = metrics["reading"]
     where = ("" if kept == "general" else " The tuned model is kept in the project's fine-tuned/ folder.")
-    return (f"{said}, each cross-validation fold tuning its own. Kappa in cross-validation reading the utterances "
+    losses = metrics.get("losses")
+    chose = (f" Cross-validation tuned with each loss and kept {loss} (kappa of each loss's best reading: "
+             f"{', '.join(f'{n} {fmt(k, 3)}' for n, k in losses.items())})." if losses else "")
+    return (f"{said}, each cross-validation fold tuning its own.{chose} Kappa in cross-validation reading the utterances "
             f"with {tried}: the classifier reads with {READING_WORDS[kept]}.{where}")
 
 

@@ -50,9 +50,7 @@ def fine_tune(texts: list[str], labels: list, out: Path, model: str | None = Non
     if epochs < 1:
         raise AutocodeError(f"fine-tuning needs at least one pass over the examples, not {epochs}",
                             "set 'fine_tune_passes' under [classifier] in autocode.toml to 1 or more")
-    if loss not in LOSSES:
-        raise AutocodeError(f"fine-tuning has no loss called {loss!r}",
-                            f"set 'fine_tune_loss' under [classifier] in autocode.toml to {', '.join(map(repr, LOSSES[:-1]))} or {LOSSES[-1]!r}")
+    check_loss(loss)
     y, classes = _targets(labels)
     if len(classes) < 2:
         raise AutocodeError("fine-tuning needs at least two different codes", "code more utterances first")
@@ -71,6 +69,15 @@ def fine_tune(texts: list[str], labels: list, out: Path, model: str | None = Non
     net.eval()
     net.max_seq_length = saved_max
     return _save(net, Path(out))
+
+
+def check_loss(loss: str, also: tuple[str, ...] = ()) -> None:
+    """Refuse a loss that is neither one of :data:`LOSSES` nor ``also`` (what the caller adds)."""
+    valid = (*LOSSES, *also)
+    if loss not in valid:
+        raise AutocodeError(f"fine-tuning has no loss called {loss!r}",
+                            f"set 'fine_tune_loss' under [classifier] in autocode.toml to "
+                            f"{', '.join(map(repr, valid[:-1]))} or {valid[-1]!r}")
 
 
 def _targets(labels: list) -> tuple[np.ndarray, list[str]]:

@@ -20,6 +20,7 @@ from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
 from .embed import cached_encode, encode as plain_encode
 from .errors import AutocodeError, NotFound
+from .finetune import LOSSES, check_loss
 from .store import DEFAULT_SETTINGS, Project, default_coder, now
 
 
@@ -362,37 +363,34 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
     With ``fine_tune`` the embedding model is first tuned on the coder's codes (see
     :mod:`autocode.finetune`); cross-validation then tunes a model of its own for each fold,
     so its figures never see the utterances they score, and keeps the way of reading the
-    utterances (:data:`READINGS`) that agreed best with the coder.
+    utterances (:data:`READINGS`), and with ``fine_tune_loss = "best"`` the loss, that agreed
+    best with the coder.
     """
     C = project.setting("classifier", "C") if C is None else C
     fine_tune = project.setting("classifier", "fine_tune") if fine_tune is None else fine_tune
     model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
+    tuning = tuning_settings(project) if fine_tune else None
     with project.transaction() as conn:
         require_coder(conn, coder)
         weight = borrowed_weight(project)
         utts, main, all_codes, scored = learning_set(conn, coder, borrow=weight > 0)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
         metrics = {**_counts(coder, main[:scored], len(utts) - scored, fine_tune), "borrowed_weight": weight}
-        labels = tuning_labels(all_codes[:scored], themes) if fine_tune else None  # borrowed codes tune nothing
-        tuning = {"epochs": project.setting("classifier", "fine_tune_passes"),
-                  "loss": project.setting("classifier", "fine_tune_loss")}
+        groups = [u.document for u in utts]
+        used = model
         if fine_tune:
-            metrics["passes"], metrics["tuning_loss"] = tuning["epochs"], tuning["loss"]
-        tuned = _tune_into(project, utts[:scored], labels, model, coder, tuning) if fine_tune else None
-        used = [model, tuned] if fine_tune else model
+            labels = tuning_labels(all_codes[:scored], themes)   # borrowed codes tune nothing
+            if evaluate:
+                metrics.update(choose_tuning(conn, utts, labels, model, batch, tuning, lambda retuned: choose_reading(
+                    inputs(conn, utts, model, batch), main, all_codes, groups, themes, C, retuned,
+                    scored=scored, borrowed=weight)))
+            used = _tuned_reading(project, metrics, tuning, utts[:scored], labels, model, coder)
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)
         metrics["definitions"] = len({c.id for c in cb.load(conn).codes if c.definition} & {c for cs in all_codes for c in cs})
-        groups = [u.document for u in utts]
-        if evaluate and fine_tune:
-            metrics.update(choose_reading(inp, main, all_codes, groups, themes, C,
-                                          _fold_tuner(conn, utts, labels, model, batch, tuning), defs, scored,
-                                          weight))
-        elif evaluate:
+        if evaluate and not fine_tune:
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, groups, themes, C, definitions=defs,
                                                          scored=scored, borrowed=weight)
-        if fine_tune:
-            inp, defs, used = _as_chosen(metrics, inp, defs, used)
         # an utterance with two codes teaches both
         clf = fit_classifier(inp, all_codes, themes, C, defs, model=used, quotable=scored,
                              weights=row_weights(range(len(utts)), scored, weight))
@@ -400,8 +398,8 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
                      (coder, now(), json.dumps(metrics), clf.to_bytes()))
         project.log("train", coder, utterances=scored, borrowed=metrics["borrowed"], codes=len(metrics["codes"]),
                     fine_tuned=bool(fine_tune), reading=metrics.get("reading"), cross_validation=metrics.get("cross_validation"))
-    if fine_tune:  # the new tuning is dead weight too when the general model read better
-        _forget_old_tunings(project, tuned if metrics["reading"] != "general" else None)
+    if fine_tune:  # earlier tunings are dead weight
+        _forget_old_tunings(project, used)
     return metrics
 
 
@@ -421,13 +419,22 @@ def _counts(coder: str, coded: list[str], borrowed: int, fine_tune: bool) -> dic
 # fold, and keeps the best; without cross-validation it reads the tuned model.
 READINGS = {"general": [0], "tuned": [1], "both": [0, 1]}
 DEFAULT_READING = "tuned"
+# fine_tune_loss = "best": cross-validation tunes with each loss and keeps the best (bench/psw.py:
+# contrastive and combined tie on the reference study, cross-entropy leads on AnnoMI)
+CHOOSE_LOSS = "best"
 
 
-def _as_chosen(metrics: dict, inp: Inputs, defs: Definitions | None, models: list) -> tuple:
-    """Inputs, definitions and model name(s) of the reading kept (without cross-validation, the default)."""
+def _tuned_reading(project: Project, metrics: dict, tuning: dict, utts: list[Utterance], labels: list[tuple],
+                   model: str | None, coder: str) -> str | list:
+    """The model name(s) of the reading kept (without cross-validation, the default), tuning the
+    final model with the loss kept; the general model alone needs no tuning at all."""
+    metrics["passes"] = tuning["epochs"]
+    metrics.setdefault("tuning_loss", LOSSES[0] if tuning["loss"] == CHOOSE_LOSS else tuning["loss"])
     keep = READINGS[metrics.setdefault("reading", DEFAULT_READING)]
-    names = [models[i] for i in keep]
-    return reading(inp, keep), defs and defs.reading(keep), names[0] if len(names) == 1 else names
+    if keep == [0]:
+        return model
+    tuned = _tune_into(project, utts, labels, model, coder, {**tuning, "loss": metrics["tuning_loss"]})
+    return tuned if keep == [1] else [model, tuned]
 
 
 def reading(inp: Inputs, keep: list[int], models: int = 2) -> Inputs:
@@ -456,6 +463,25 @@ def choose_reading(inp: Inputs, main, all_codes, groups, themes: dict, C: float,
     best = max(READINGS, key=lambda n: -2 if score[n] is None else score[n])  # the first of equals
     best = DEFAULT_READING if score[best] is None else best   # nothing could be scored (one document)
     return {"reading": best, "readings": score, "cross_validation": results[best]}
+
+
+def choose_tuning(conn, utts: list[Utterance], labels: list[tuple], model: str | None, batch: int, tuning: dict,
+                  score) -> dict:
+    """:func:`choose_reading`'s result (``score(retuned)``) for the loss asked for, or with
+    :data:`CHOOSE_LOSS` for each of :data:`autocode.finetune.LOSSES` (as many tunings again
+    each), keeping the loss whose kept reading agreed best; a tie goes to the earlier loss."""
+    losses = LOSSES if tuning["loss"] == CHOOSE_LOSS else (tuning["loss"],)
+    tried = {loss: score(_fold_tuner(conn, utts, labels, model, batch, {**tuning, "loss": loss})) for loss in losses}
+    kappa = {loss: r["readings"].get(r["reading"]) for loss, r in tried.items()}
+    best = max(losses, key=lambda loss: -2 if kappa[loss] is None else kappa[loss])
+    return {**tried[best], "tuning_loss": best} | ({"losses": kappa} if len(losses) > 1 else {})
+
+
+def tuning_settings(project: Project) -> dict:
+    """The passes and loss of ``autocode.toml``, the loss checked before any work starts."""
+    loss = project.setting("classifier", "fine_tune_loss")
+    check_loss(loss, also=(CHOOSE_LOSS,))
+    return {"epochs": project.setting("classifier", "fine_tune_passes"), "loss": loss}
 
 
 TUNED = "fine-tuned"  # the project's folder of tuned embedding models
@@ -524,12 +550,15 @@ def resolve_model_in(project: Project, model: str | list | None) -> str | list |
     return str(path)
 
 
-def _forget_old_tunings(project: Project, keep: str | None) -> None:
-    """Once a new tuned model is stored, earlier ones (folders and cached vectors) are dead weight."""
+def _forget_old_tunings(project: Project, used: str | list) -> None:
+    """Once a new classifier is stored, tuned models it does not read (folders and cached
+    vectors) are dead weight."""
     import shutil
 
-    for folder in (project.root / TUNED).iterdir():
-        if folder.is_dir() and f"{TUNED}/{folder.name}" != keep:
+    keep = {used} if isinstance(used, str) else set(used)
+    folders = (project.root / TUNED).iterdir() if (project.root / TUNED).is_dir() else []
+    for folder in folders:
+        if folder.is_dir() and f"{TUNED}/{folder.name}" not in keep:
             shutil.rmtree(folder, ignore_errors=True)
             with project.transaction() as conn:
                 conn.execute("DELETE FROM embeddings WHERE model LIKE ?", (str(folder) + "%",))

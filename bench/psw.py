@@ -4,12 +4,12 @@ Adds the 10 transcripts, imports the gold codings of 7, trains, suggests codes f
 other 3, then imports their gold codings as coder "gold" and reports theme agreement
 (Cohen's kappa over participant utterances, 5 themes plus "no code") between machine and gold.
 
-    python bench/psw.py [--shared ../shared] [--fine-tune [--tuning-loss combined]]
+    python bench/psw.py [--shared ../shared] [--fine-tune [--tuning-loss best]]
 
 --fine-tune trains with `autocode train --fine-tune`: the embedding model is tuned on the 7
 training transcripts' themes first, and cross-validation tunes one model per fold and keeps the
 reading (general model, tuned model, or both side by side) that agreed best. --tuning-loss sets
-the project's ``fine_tune_loss`` (default cross-entropy).
+the project's ``fine_tune_loss`` (default cross-entropy; "best" lets cross-validation choose it).
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from autocode.finetune import LOSSES
+from autocode.learn import CHOOSE_LOSS
 from common import autocode, set_setting
 
 REPO = Path(__file__).resolve().parent.parent
@@ -64,7 +65,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--fine-tune", action="store_true", help="tune the embedding model on the training codes first")
-    ap.add_argument("--tuning-loss", choices=LOSSES, default=LOSSES[0])
+    ap.add_argument("--tuning-loss", choices=[*LOSSES, CHOOSE_LOSS], default=LOSSES[0],
+                    help=f"{CHOOSE_LOSS!r}: cross-validation on the training transcripts tries each loss and keeps the best")
     args = ap.parse_args()
     study = args.shared / "psw-study"
     if not study.is_dir():
@@ -96,6 +98,9 @@ def main() -> None:
     cv = metrics["cross_validation"]
     print(f"  trained on {metrics['utterances']} utterances; 5-fold document CV: theme kappa {cv['themes']['cohen_kappa']:.3f}, "
           f"code kappa {cv['codes']['cohen_kappa']:.3f}")
+    if metrics.get("losses"):
+        print(f"  loss kept by cross-validation: {metrics['tuning_loss']} "
+              f"(theme kappa of each loss's best reading: {', '.join(f'{n} {k:.3f}' for n, k in metrics['losses'].items())})")
     if metrics.get("readings"):
         print(f"  reading kept by cross-validation: {metrics['reading']} "
               f"(theme kappa {', '.join(f'{n} {k:.3f}' for n, k in metrics['readings'].items())})")

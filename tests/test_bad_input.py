@@ -667,7 +667,7 @@ def test_an_unknown_tuning_loss_names_the_setting_and_trains_nothing(demo_projec
     settings.write_text('[classifier]\nfine_tune_loss = "hinge"\n', encoding="utf-8")
     before = state(demo_project)
     result = cli("train", "--fine-tune", "--coder", "alice", "--project", demo_project.root)
-    assert_clear_error(result, "no loss called 'hinge'", "fine_tune_loss", "'contrastive'")
+    assert_clear_error(result, "no loss called 'hinge'", "fine_tune_loss", "'contrastive'", "'best'")
     assert state(demo_project) == before
 
 

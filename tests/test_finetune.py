@@ -267,8 +267,11 @@ def test_train_keeps_the_general_model_alone_when_cross_validation_says_so(demo_
     from autocode.embed import resolve_model
 
     def fake_tuning(project, utts, labels, model, coder, passes):   # a "tuned" model that is a copy of the general one
+        tuned.append(1)
         shutil.copytree(resolve_model(None), project.root / TUNED / "alice-copy")
         return f"{TUNED}/alice-copy"
+
+    tuned = []
 
     monkeypatch.setattr(learn, "_tune_into", fake_tuning)
     monkeypatch.setattr(learn, "_fold_tuner", lambda conn, utts, labels, model, batch, passes: None)
@@ -278,7 +281,7 @@ def test_train_keeps_the_general_model_alone_when_cross_validation_says_so(demo_
     m = train(p, "alice", fine_tune=True)
     clf, _ = latest_classifier(p.conn)
     assert m["reading"] == "general" and clf.model == p.setting("embedding", "model")
-    assert not (p.root / TUNED / "alice-copy").exists()
+    assert not tuned and not (p.root / TUNED / "alice-copy").exists()   # no final tuning: nothing would read it
     assert p.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model LIKE ?",
                           (f"%{TUNED}/alice-copy%",)).fetchone()[0] == 0
     add_files(p, [DATA / "transcripts" / "D08.txt"])
@@ -296,3 +299,86 @@ def test_the_train_command_says_which_reading_it_kept():
     assert "(8 passes over them)" in _tuning_words({"reading": "tuned", "passes": 8})
     assert "(2 passes over them, contrastive loss)" in _tuning_words({"reading": "tuned", "passes": 2,
                                                                       "tuning_loss": "contrastive"})
+
+    losses = {"reading": "both", "readings": {"general": 0.6, "tuned": 0.59, "both": 0.61}, "passes": 2,
+              "tuning_loss": "combined", "losses": {"cross-entropy": 0.6, "contrastive": 0.605, "combined": 0.61}}
+    words = _tuning_words(losses)
+    assert "(2 passes over them, combined loss)" in words
+    assert "tuned with each loss and kept combined" in words and "contrastive 0.60" in words
+
+
+def _fake_cross_validation(monkeypatch, kappas: dict):
+    """choose_tuning's folds without tuning: each loss's kept reading scores ``kappas[loss]``."""
+    from autocode import learn
+
+    tried = []
+    monkeypatch.setattr(learn, "_fold_tuner", lambda conn, utts, labels, model, batch, tuning: tried.append(tuning) or tuning["loss"])
+    score = lambda loss: {"reading": "both", "readings": {"general": 0.5, "both": kappas[loss]},  # noqa: E731
+                          "cross_validation": {"loss": loss}}
+    return tried, score
+
+
+def test_best_loss_cross_validates_each_loss_and_keeps_the_one_that_agreed_best(monkeypatch):
+    from autocode.learn import CHOOSE_LOSS, choose_tuning
+
+    kappas = {"cross-entropy": 0.58, "contrastive": 0.61, "combined": 0.61}
+    tried, score = _fake_cross_validation(monkeypatch, kappas)
+    chosen = choose_tuning(None, [], [], None, 64, {"epochs": 3, "loss": CHOOSE_LOSS}, score)
+    assert [t["loss"] for t in tried] == list(LOSSES) and all(t["epochs"] == 3 for t in tried)
+    assert chosen["tuning_loss"] == "contrastive"   # a tie goes to the earlier loss
+    assert chosen["losses"] == kappas and chosen["cross_validation"] == {"loss": "contrastive"}
+
+
+def test_a_named_loss_is_the_only_one_cross_validated(monkeypatch):
+    from autocode.learn import choose_tuning
+
+    tried, score = _fake_cross_validation(monkeypatch, {"combined": 0.6})
+    chosen = choose_tuning(None, [], [], None, 64, {"epochs": 2, "loss": "combined"}, score)
+    assert [t["loss"] for t in tried] == ["combined"] and chosen["tuning_loss"] == "combined"
+    assert "losses" not in chosen
+
+
+def test_best_loss_without_cross_validation_tunes_with_the_default_loss(demo_project, monkeypatch):
+    from autocode import Project
+
+    p = demo_project
+    asked = []
+    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, loss=None, **k: asked.append(loss) or 1 / 0)
+    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_loss = \"best\"\n", encoding="utf-8")
+    with pytest.raises(ZeroDivisionError):
+        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
+    assert asked == [LOSSES[0]]
+
+
+def test_an_unknown_loss_in_the_settings_is_refused_before_any_tuning(demo_project, monkeypatch):
+    from autocode import Project
+
+    p = demo_project
+    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, **k: 1 / 0)
+    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_loss = \"hinge\"\n", encoding="utf-8")
+    with pytest.raises(AutocodeError, match="no loss called 'hinge'") as err:
+        train(Project(p.root), "alice", fine_tune=True)
+    assert all(f"'{name}'" in err.value.fix for name in (*LOSSES, "best"))
+
+
+def test_train_with_the_best_loss_tunes_every_fold_with_each_loss(demo_project, quick, monkeypatch):
+    """End to end on the bundled model: each loss is cross-validated on folds tuned for it, and
+    the classifier reads as the loss and reading kept."""
+    from autocode import Project, finetune
+
+    p, asked, real = demo_project, [], finetune.fine_tune
+    monkeypatch.setattr(finetune, "fine_tune", lambda *a, **k: asked.append(k["loss"]) or real(*a, **k))
+    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_loss = \"best\"\nborrowed_weight = 0\n",
+                                          encoding="utf-8")
+    q = Project(p.root)
+    with q.transaction() as conn:   # bob coded two transcripts (two folds); 20 utterances of each will do
+        conn.execute("DELETE FROM codings WHERE coder = 'bob' AND utterance IN (SELECT id FROM utterances u "
+                     "WHERE (SELECT COUNT(*) FROM utterances v WHERE v.document = u.document AND v.idx < u.idx) >= 20)")
+    m = train(q, "bob", fine_tune=True)
+    folds = m["cross_validation"]["folds"]
+    assert set(m["losses"]) == set(LOSSES) and m["losses"][m["tuning_loss"]] == max(m["losses"].values())
+    final = 0 if m["reading"] == "general" else 1
+    assert sorted(asked) == sorted([*LOSSES] * folds + [m["tuning_loss"]] * final)
+    clf, _ = latest_classifier(q.conn)
+    assert (clf.model == q.setting("embedding", "model")) == (m["reading"] == "general")
+    q.close()
