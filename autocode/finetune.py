@@ -8,9 +8,9 @@ with the bundled model, see ``docs/benchmarks.md``). On a small interview study 
 objective does better: the contrastive loss pulls utterances that share a code together and
 pushes the rest apart, in the spirit of SetFit, without a layer to fit (the reference study's
 795 utterances; the setting ``fine_tune_loss``), and the two summed ("combined") did best
-there of all three. The result is saved as an ordinary
-sentence-transformers folder, so the embedding cache, the classifier, its reasons and every
-backend use it as they use any configured model.
+there of all three. The result is saved as an ordinary sentence-transformers folder, so the
+embedding cache, the classifier, its reasons and every backend use it as they use any
+configured model.
 """
 from __future__ import annotations
 
@@ -102,9 +102,10 @@ def _objective(loss: str, net, y: np.ndarray):
     head = torch.nn.Linear(dimension(), y.shape[1])
     weight = torch.tensor(len(y) / (y.shape[1] * y.sum(0)), dtype=torch.float32)
     shares = torch.tensor(y, dtype=torch.float32)
+    cross_entropy = lambda emb, rows: _loss(head(emb), shares[rows], weight)  # noqa: E731
     if loss == "combined":   # the two summed, unweighted: neither is favoured
-        return (lambda emb, rows: _loss(head(emb), shares[rows], weight) + _contrastive(emb, codes[rows])), list(head.parameters())
-    return (lambda emb, rows: _loss(head(emb), shares[rows], weight)), list(head.parameters())
+        return (lambda emb, rows: cross_entropy(emb, rows) + _contrastive(emb, codes[rows])), list(head.parameters())
+    return cross_entropy, list(head.parameters())
 
 
 def _loss(logits, y, weight):

@@ -381,9 +381,9 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         if fine_tune:
             labels = tuning_labels(all_codes[:scored], themes)   # borrowed codes tune nothing
             if evaluate:
+                general = inputs(conn, utts, model, batch)   # once, however many losses are tried
                 metrics.update(choose_tuning(conn, utts, labels, model, batch, tuning, lambda retuned: choose_reading(
-                    inputs(conn, utts, model, batch), main, all_codes, groups, themes, C, retuned,
-                    scored=scored, borrowed=weight)))
+                    general, main, all_codes, groups, themes, C, retuned, scored=scored, borrowed=weight)))
             used = _tuned_reading(project, metrics, tuning, utts[:scored], labels, model, coder)
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)

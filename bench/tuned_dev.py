@@ -1,7 +1,7 @@
 """What a fine-tuned classifier should read, chosen on AnnoMI's training transcripts only.
 
     python bench/tuned_dev.py [--shared ../shared] [--task therapist|client] [--seeds 0 1 2] [--work DIR]
-                              [--tuning-loss cross-entropy|contrastive]
+                              [--tuning-loss cross-entropy|contrastive|combined]
 
 The held-out 20% of bench/annomi.py (seed 0) is never read. The other transcripts are split
 again by transcript (80/20, each seed in turn); the embedding model is tuned on the dev-train
