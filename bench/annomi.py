@@ -1,7 +1,7 @@
 """Machine against expert coders on AnnoMI (real counselling transcripts), through the CLI.
 
     python bench/annomi.py [--shared ../shared] [--task therapist|client|both] [--full | --annotators-only]
-                            [--fine-tune [--cv]]
+                            [--fine-tune [--cv]] [--model NAME_OR_FOLDER]
 
 For each task (therapist behaviour: question, reflection, therapist_input, other; client talk
 type: change, neutral, sustain) it holds out 20% of transcripts (seed 0), adds every utterance
@@ -21,6 +21,8 @@ models, is skipped: this benchmark reports only held-out figures), and the class
 the tuned model. With --fine-tune --cv, training cross-validates as a researcher's would, tuning a
 model per fold, and keeps the way of reading the utterances (general model, tuned model, or
 both side by side) that agreed best in cross-validation on the training transcripts.
+
+--model sets the project's embedding model (``autocode init --model``) instead of the bundled one.
 """
 from __future__ import annotations
 
@@ -80,7 +82,7 @@ def run_task(rows: list[dict], task: str, tmp: Path, full: list[dict] | None = N
     files = write_task(rows, task, tmp, test)
     proj = str(tmp / task)
     t0 = time.perf_counter()
-    autocode("init", proj, "--codebook", str(files["codebook"]))
+    autocode("init", proj, "--codebook", str(files["codebook"]), *INIT)
     autocode("add", str(files["table"]), "--project", proj)
     result = {} if annotators_only else held_out(files, test, proj)
     result.update(task=task, seconds=time.perf_counter() - t0)
@@ -90,6 +92,7 @@ def run_task(rows: list[dict], task: str, tmp: Path, full: list[dict] | None = N
 
 
 TRAIN = ["train"]  # with --fine-tune: train --fine-tune --no-cv
+INIT: list[str] = []  # with --model: init --model NAME
 
 
 def held_out(files: dict[str, Path], test: set[str], proj: str) -> dict:
@@ -165,7 +168,10 @@ def main() -> None:
     ap.add_argument("--fine-tune", action="store_true", help="tune the embedding model on the training codes first")
     ap.add_argument("--cv", action="store_true", help="with --fine-tune: cross-validate, and so choose the reading")
     ap.add_argument("--annotators-only", action="store_true", help="--full without the held-out split's run")
+    ap.add_argument("--model", help="embedding model name or folder for the projects (default: the bundled one)")
     args = ap.parse_args()
+    if args.model:
+        INIT[:] = ["--model", args.model]
     args.full = args.full or args.annotators_only
     if args.fine_tune:
         TRAIN[:] = ["train", "--fine-tune"] + ([] if args.cv else ["--no-cv"])
