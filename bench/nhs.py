@@ -1,6 +1,6 @@
 """Multi-label classifier quality at scale: NHS patient feedback (../shared/datasets/nhs-patient-feedback).
 
-    python bench/nhs.py [--shared ../shared] [--work DIR] [--fine-tune [--passes 2 4 8] [--loss cross-entropy]]
+    python bench/nhs.py [--shared ../shared] [--work DIR] [--fine-tune [--passes 2 4 8] [--tuning-loss cross-entropy]]
 
 7,406 real comments, each with one or more of the framework's labels. Labels with at least 10
 examples are kept (comments left with none are dropped); 80/20 split of comments with seed 0.
@@ -20,8 +20,9 @@ does. How many passes, and whether the classifier reads the general model, the t
 both side by side, are chosen on the training comments only: a model is tuned on 80% of them
 (seed 1) for each number of passes in ``--passes`` and scored on the other 20% (mean of micro-
 and macro-F1 at the default threshold). Then the model is tuned on every training comment with
-the chosen passes. The tuning is part of the training time reported. ``--loss`` is the tuning's
-loss (``fine_tune_loss`` in autocode.toml; "best" is not offered: its choice is the dev split's).
+the chosen passes. The tuning is part of the training time reported. ``--tuning-loss`` is the
+tuning's loss (``fine_tune_loss`` in autocode.toml; "best" is not offered: to compare losses,
+run each and compare their dev lines).
 """
 from __future__ import annotations
 
@@ -99,15 +100,12 @@ def choose_threshold(texts, X, Y, labels, names: np.ndarray | None = None, seed:
 READINGS = {"general": [0], "tuned": [1], "both": [0, 1]}
 
 
-LOSS = [LOSSES[0]]  # --loss
-
-
-def tag(passes: int) -> str:
+def tag(passes: int, loss: str) -> str:
     """How a tuned model is named in --work: by passes, and by loss unless it is the default."""
-    return f"{passes}" if LOSS[0] == LOSSES[0] else f"{passes}-{LOSS[0]}"
+    return f"{passes}" if loss == LOSSES[0] else f"{passes}-{loss}"
 
 
-def tuned(texts, Y, labels, rows, passes: int, folder: Path | None) -> tuple[str, float]:
+def tuned(texts, Y, labels, rows, passes: int, folder: Path | None, loss: str) -> tuple[str, float]:
     """A model tuned on ``rows``' labels (kept in ``folder`` when given), and the seconds it took."""
     import tempfile
 
@@ -115,7 +113,7 @@ def tuned(texts, Y, labels, rows, passes: int, folder: Path | None) -> tuple[str
     t0 = time.perf_counter()
     if not (folder / "config.json").is_file():
         fine_tune([texts[i] for i in rows], [[labels[j] for j in np.flatnonzero(Y[i])] for i in rows], folder,
-                  epochs=passes, loss=LOSS[0])
+                  epochs=passes, loss=loss)
     return str(folder), time.perf_counter() - t0
 
 
@@ -131,7 +129,8 @@ def side_by_side(models: list[tuple[np.ndarray, np.ndarray]], keep: list[int]) -
     return tuple(np.hstack([models[k][j] for k in keep]) for j in (0, 1))
 
 
-def choose_tuning(texts, Y, labels, train, general, options: list[int], work: Path | None) -> tuple[int, str, list[str]]:
+def choose_tuning(texts, Y, labels, train, general, options: list[int], work: Path | None,
+                  loss: str) -> tuple[int, str, list[str]]:
     """Passes and reading with the best mean of micro- and macro-F1 on a dev split of ``train``;
     ``general`` is the bundled model's :func:`read`."""
     from sklearn.metrics import f1_score
@@ -140,8 +139,9 @@ def choose_tuning(texts, Y, labels, train, general, options: list[int], work: Pa
     dev, fit_rows = train[order[: len(train) // 5]], train[order[len(train) // 5:]]
     best, lines = None, []
     for passes in options:
-        folder, seconds = tuned(texts, Y, labels, fit_rows, passes, work and work / f"nhs-dev-tuned-{tag(passes)}")
-        models = [general, read(texts, labels, folder, work, f"dev-tuned-{tag(passes)}")]
+        kind = tag(passes, loss)
+        folder, seconds = tuned(texts, Y, labels, fit_rows, passes, work and work / f"nhs-dev-tuned-{kind}", loss)
+        models = [general, read(texts, labels, folder, work, f"dev-tuned-{kind}")]
         for name, keep in READINGS.items():
             X, names = side_by_side(models, keep)
             P = predict_sets(fit(texts[fit_rows], X[fit_rows], Y[fit_rows], labels, names),
@@ -162,9 +162,8 @@ def main() -> None:
     ap.add_argument("--no-names", action="store_true", help="do not learn the label names as examples")
     ap.add_argument("--fine-tune", action="store_true", help="tune the embedding model on the training labels first")
     ap.add_argument("--passes", type=int, nargs="+", default=[2, 4, 8], help="with --fine-tune: passes to choose from")
-    ap.add_argument("--loss", choices=LOSSES, default=LOSSES[0], help="with --fine-tune: the tuning's loss")
+    ap.add_argument("--tuning-loss", choices=LOSSES, default=LOSSES[0], help="with --fine-tune: the tuning's loss")
     args = ap.parse_args()
-    LOSS[0] = args.loss
     if not (args.shared / FILE).is_file():
         sys.exit(f"{args.shared / FILE} not found: this benchmark needs ../shared")
     texts, Y, labels = load(args.shared / FILE)
@@ -178,11 +177,12 @@ def main() -> None:
           f"train {len(train)}, test {len(test)} (seed 0)")
     t_tune = 0.0
     if args.fine_tune:
-        passes, reading, lines = choose_tuning(texts, Y, labels, train, general, args.passes, args.work)
+        passes, reading, lines = choose_tuning(texts, Y, labels, train, general, args.passes, args.work, args.tuning_loss)
         print("  choosing the tuning on 20% of the training comments (model tuned on the other 80%):", *lines, sep="\n")
-        folder, t_tune = tuned(texts, Y, labels, train, passes, args.work and args.work / f"nhs-tuned-{tag(passes)}")
+        kind = tag(passes, args.tuning_loss)
+        folder, t_tune = tuned(texts, Y, labels, train, passes, args.work and args.work / f"nhs-tuned-{kind}", args.tuning_loss)
         t0 = time.perf_counter()
-        X, names = side_by_side([general, read(texts, labels, folder, args.work, f"tuned-{tag(passes)}")], READINGS[reading])
+        X, names = side_by_side([general, read(texts, labels, folder, args.work, f"tuned-{kind}")], READINGS[reading])
         t_embed = time.perf_counter() - t0
         print(f"  kept: {passes} passes, reading {reading}; tuning on all training comments: {t_tune:.0f} s")
     names = None if args.no_names else names
