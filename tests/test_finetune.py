@@ -147,6 +147,30 @@ def test_the_combined_loss_is_the_two_summed():
     assert torch.isclose(combined(emb, rows), expected)
 
 
+def test_the_fused_optimiser_takes_the_plain_ones_steps(monkeypatch):
+    """Fusing AdamW is a speed-up only: the same warm-up, decay and updates as the plain one."""
+    import torch
+
+    from autocode.finetune import _optimiser
+
+    real, asked = torch.optim.AdamW, []
+
+    def tuned(fused: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        monkeypatch.setattr(torch.optim, "AdamW", lambda *a, **k: asked.append(k.get("fused")) or
+                            real(*a, **{**k, "fused": fused}))
+        torch.manual_seed(0)
+        layer, x, target = torch.nn.Linear(8, 3), torch.randn(16, 8), torch.randint(0, 3, (16,))
+        before, step = layer.weight.detach().clone(), _optimiser(list(layer.parameters()), 5)
+        for _ in range(5):
+            step(torch.nn.functional.cross_entropy(layer(x), target))
+        return before, layer.weight.detach()
+
+    before, fused = tuned(True)
+    _, plain = tuned(False)
+    assert asked == [True, True]   # the tuning asks for the fused kernel
+    assert not torch.allclose(before, fused) and torch.allclose(fused, plain, atol=1e-6)
+
+
 def test_an_unknown_loss_names_the_setting_and_leaves_nothing(tmp_path):
     with pytest.raises(AutocodeError, match="no loss called 'hinge'") as err:
         fine_tune(["a", "b"], ["x", "y"], tmp_path / "tuned", loss="hinge")
