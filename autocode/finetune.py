@@ -160,7 +160,8 @@ def _batches(lengths: list[int], epochs: int, seed: int) -> list[np.ndarray]:
 def _optimiser(params, steps: int):
     """AdamW with a linear warm-up over the first tenth of the steps, then a linear decay.
     Fused: one pass over all the weights per step rather than one per tensor, the same
-    arithmetic (the tests check it), about a sixth less tuning time on two cores."""
+    arithmetic (the tests check it), about a fifth less tuning time on two cores
+    (bench/tuning_speed.py)."""
     import torch
 
     opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=0.01, fused=True)

@@ -14,27 +14,24 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
-from nhs import FILE, load
+from nhs import FILE, load, tuned
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def timed(texts: list[str], labels: list[list[str]], fused: bool, out: Path) -> float:
-    """Seconds to tune one pass with the optimiser fused or not."""
+def timed(texts, Y, labels, rows, fused: bool, out: Path) -> float:
+    """Seconds to tune one pass over ``rows`` with the optimiser fused or not (bench/nhs.py's tuning)."""
     import torch
 
-    from autocode.finetune import fine_tune
+    from autocode.finetune import LOSSES
 
     real = torch.optim.AdamW
     torch.optim.AdamW = lambda *a, **k: real(*a, **{**k, "fused": fused})
     try:
-        t0 = time.perf_counter()
-        fine_tune(texts, labels, out, epochs=1)
-        return time.perf_counter() - t0
+        return tuned(texts, Y, labels, rows, 1, out, LOSSES[0])[1]
     finally:
         torch.optim.AdamW = real
 
@@ -49,14 +46,13 @@ def main() -> None:
         sys.exit(f"{a.shared / FILE} not found: this benchmark needs ../shared")
     texts, Y, labels = load(a.shared / FILE)
     rows = np.random.default_rng(0).permutation(len(texts))[: a.comments]
-    T, L = [texts[i] for i in rows], [[labels[j] for j in np.flatnonzero(Y[i])] for i in rows]
     times: dict[str, list[float]] = {"plain": [], "fused": []}
     with tempfile.TemporaryDirectory() as tmp:
         for k, fused in enumerate(a.order):
             side = "fused" if fused else "plain"
-            times[side].append(timed(T, L, bool(fused), Path(tmp) / f"m{k}"))
+            times[side].append(timed(texts, Y, labels, rows, bool(fused), Path(tmp) / f"m{k}"))
             print(f"  {side}: {times[side][-1]:.1f} s", flush=True)
-    print(f"one pass over {len(T)} comments: " + ", ".join(
+    print(f"one pass over {len(rows)} comments: " + ", ".join(
         f"{s} mean {np.mean(v):.1f} s (best {min(v):.1f})" for s, v in times.items() if v))
 
 
