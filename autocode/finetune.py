@@ -33,14 +33,16 @@ TEMPERATURE = 0.1  # the contrastive loss's: the usual value, fixed, not tuned o
 
 
 def fine_tune(texts: list[str], labels: list, out: Path, model: str | None = None,
-              epochs: int = EPOCHS, seed: int = 0, loss: str = LOSSES[0]) -> Path:
+              epochs: int = EPOCHS, seed: int = 0, loss: str = LOSSES[0],
+              learning_rate: float = LEARNING_RATE) -> Path:
     """Tune ``model`` (default: the bundled one) to tell ``labels`` apart; save it to ``out``.
 
     A text's label may be one code or a list of codes: a text with several is taught all of
     them, as the classifier learns every code of an utterance. ``loss`` is one of
     :data:`LOSSES`: cross-entropy weights classes by their rarity, as the classifier does, so a
     rare code still moves the network; the contrastive loss pulls texts sharing a code together;
-    "combined" is the two summed.
+    "combined" is the two summed. A higher ``learning_rate`` moves the network further in
+    each pass: many rare codes need it, a few common ones are better learnt slowly.
     The folder appears whole or not at all.
     """
     import torch
@@ -51,6 +53,10 @@ def fine_tune(texts: list[str], labels: list, out: Path, model: str | None = Non
         raise AutocodeError(f"fine-tuning needs at least one pass over the examples, not {epochs}",
                             "set 'fine_tune_passes' under [classifier] in autocode.toml to 1 or more")
     check_loss(loss)
+    if not learning_rate > 0:
+        raise AutocodeError(f"fine-tuning needs a learning rate above 0, not {learning_rate}",
+                            f"set 'fine_tune_learning_rate' under [classifier] in autocode.toml to {LEARNING_RATE} "
+                            "(the default) or another small positive number")
     y, classes = _targets(labels)
     if len(classes) < 2:
         raise AutocodeError("fine-tuning needs at least two different codes", "code more utterances first")
@@ -59,7 +65,7 @@ def fine_tune(texts: list[str], labels: list, out: Path, model: str | None = Non
     saved_max, net.max_seq_length = net.max_seq_length, min(net.max_seq_length or MAX_TOKENS, MAX_TOKENS)
     objective, params = _objective(loss, net, y)
     batches = _batches([len(t) for t in texts], epochs, seed)
-    step = _optimiser(list(net.parameters()) + params, len(batches))
+    step = _optimiser(list(net.parameters()) + params, len(batches), learning_rate)
     prepare = getattr(net, "preprocess", None) or net.tokenize  # renamed in sentence-transformers 6
     net.train()
     with progress.bar("Fine-tuning the embedding model on your codes", len(batches)) as advance:
@@ -157,14 +163,14 @@ def _batches(lengths: list[int], epochs: int, seed: int) -> list[np.ndarray]:
     return [out[i] for i in rng.permutation(len(out))]
 
 
-def _optimiser(params, steps: int):
+def _optimiser(params, steps: int, learning_rate: float = LEARNING_RATE):
     """AdamW with a linear warm-up over the first tenth of the steps, then a linear decay.
     Fused: one pass over all the weights per step rather than one per tensor, the same
     arithmetic (the tests check it), about a fifth less tuning time on two cores
     (bench/tuning_speed.py)."""
     import torch
 
-    opt = torch.optim.AdamW(params, lr=LEARNING_RATE, weight_decay=0.01, fused=True)
+    opt = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.01, fused=True)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / max(1.0, 0.1 * steps)) * max(0.0, (steps - s) / steps))
 

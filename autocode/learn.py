@@ -478,10 +478,11 @@ def choose_tuning(conn, utts: list[Utterance], labels: list[tuple], model: str |
 
 
 def tuning_settings(project: Project) -> dict:
-    """The passes and loss of ``autocode.toml``, the loss checked before any work starts."""
+    """The passes, loss and learning rate of ``autocode.toml``, the loss checked before any work starts."""
     loss = project.setting("classifier", "fine_tune_loss")
     check_loss(loss, also=(CHOOSE_LOSS,))
-    return {"epochs": project.setting("classifier", "fine_tune_passes"), "loss": loss}
+    return {"epochs": project.setting("classifier", "fine_tune_passes"), "loss": loss,
+            "learning_rate": project.setting("classifier", "fine_tune_learning_rate")}
 
 
 TUNED = "fine-tuned"  # the project's folder of tuned embedding models

@@ -1,6 +1,7 @@
 """Multi-label classifier quality at scale: NHS patient feedback (../shared/datasets/nhs-patient-feedback).
 
-    python bench/nhs.py [--shared ../shared] [--work DIR] [--fine-tune [--passes 2 4 8] [--tuning-loss cross-entropy]]
+    python bench/nhs.py [--shared ../shared] [--work DIR]
+                        [--fine-tune [--passes 2 4 8] [--learning-rates 5e-5] [--tuning-loss cross-entropy]]
 
 7,406 real comments, each with one or more of the framework's labels. Labels with at least 10
 examples are kept (comments left with none are dropped); 80/20 split of comments with seed 0.
@@ -18,11 +19,12 @@ With ``--fine-tune`` the embedding model is first tuned on the training comments
 (``autocode.finetune``, a comment taught each of its labels), as ``autocode train --fine-tune``
 does. How many passes, and whether the classifier reads the general model, the tuned one or
 both side by side, are chosen on the training comments only: a model is tuned on 80% of them
-(seed 1) for each number of passes in ``--passes`` and scored on the other 20% (mean of micro-
-and macro-F1 at the default threshold). Then the model is tuned on every training comment with
-the chosen passes. The tuning is part of the training time reported. ``--tuning-loss`` is the
-tuning's loss (``fine_tune_loss`` in autocode.toml; "best" is not offered: to compare losses,
-run each and compare their dev lines).
+(seed 1) for each number of passes in ``--passes`` and each learning rate in
+``--learning-rates`` (``fine_tune_learning_rate`` in autocode.toml), and scored on the other 20%
+(mean of micro- and macro-F1 at the default threshold). Then the model is tuned on every
+training comment with the chosen passes and rate. The tuning is part of the training time
+reported. ``--tuning-loss`` is the tuning's loss (``fine_tune_loss`` in autocode.toml; "best" is
+not offered: to compare losses, run each and compare their dev lines).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ import numpy as np
 
 from autocode.classify import ThemeClassifier
 from autocode.embed import encode
-from autocode.finetune import LOSSES, fine_tune
+from autocode.finetune import LEARNING_RATE, LOSSES, fine_tune
 from common import encoded
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,12 +102,14 @@ def choose_threshold(texts, X, Y, labels, names: np.ndarray | None = None, seed:
 READINGS = {"general": [0], "tuned": [1], "both": [0, 1]}
 
 
-def tag(passes: int, loss: str) -> str:
-    """How a tuned model is named in --work: by passes, and by loss unless it is the default."""
-    return f"{passes}" if loss == LOSSES[0] else f"{passes}-{loss}"
+def tag(passes: int, loss: str, rate: float = LEARNING_RATE) -> str:
+    """How a tuned model is named in --work: by passes, and by loss and learning rate unless
+    they are the defaults."""
+    return f"{passes}" + ("" if loss == LOSSES[0] else f"-{loss}") + ("" if rate == LEARNING_RATE else f"-lr{rate:g}")
 
 
-def tuned(texts, Y, labels, rows, passes: int, folder: Path | None, loss: str) -> tuple[str, float]:
+def tuned(texts, Y, labels, rows, passes: int, folder: Path | None, loss: str,
+          rate: float = LEARNING_RATE) -> tuple[str, float]:
     """A model tuned on ``rows``' labels (kept in ``folder`` when given), and the seconds it took."""
     import tempfile
 
@@ -113,7 +117,7 @@ def tuned(texts, Y, labels, rows, passes: int, folder: Path | None, loss: str) -
     t0 = time.perf_counter()
     if not (folder / "config.json").is_file():
         fine_tune([texts[i] for i in rows], [[labels[j] for j in np.flatnonzero(Y[i])] for i in rows], folder,
-                  epochs=passes, loss=loss)
+                  epochs=passes, loss=loss, learning_rate=rate)
     return str(folder), time.perf_counter() - t0
 
 
@@ -130,27 +134,28 @@ def side_by_side(models: list[tuple[np.ndarray, np.ndarray]], keep: list[int]) -
 
 
 def choose_tuning(texts, Y, labels, train, general, options: list[int], work: Path | None,
-                  loss: str) -> tuple[int, str, list[str]]:
-    """Passes and reading with the best mean of micro- and macro-F1 on a dev split of ``train``;
-    ``general`` is the bundled model's :func:`read`."""
+                  loss: str, rates: tuple[float, ...] = (LEARNING_RATE,)) -> tuple[int, float, str, list[str]]:
+    """Passes, learning rate and reading with the best mean of micro- and macro-F1 on a dev
+    split of ``train``; ``general`` is the bundled model's :func:`read`."""
     from sklearn.metrics import f1_score
 
     order = np.random.default_rng(1).permutation(len(train))
     dev, fit_rows = train[order[: len(train) // 5]], train[order[len(train) // 5:]]
     best, lines = None, []
-    for passes in options:
-        kind = tag(passes, loss)
-        folder, seconds = tuned(texts, Y, labels, fit_rows, passes, work and work / f"nhs-dev-tuned-{kind}", loss)
+    for passes, rate in [(p, r) for p in options for r in rates]:
+        kind = tag(passes, loss, rate)
+        folder, seconds = tuned(texts, Y, labels, fit_rows, passes, work and work / f"nhs-dev-tuned-{kind}", loss, rate)
         models = [general, read(texts, labels, folder, work, f"dev-tuned-{kind}")]
         for name, keep in READINGS.items():
             X, names = side_by_side(models, keep)
             P = predict_sets(fit(texts[fit_rows], X[fit_rows], Y[fit_rows], labels, names),
                              texts[dev], X[dev], labels, [0.3])[0]
             f1 = [f1_score(Y[dev], P, average=a, zero_division=0) for a in ("micro", "macro")]
-            lines.append(f"    {passes} passes, {name:7s}: dev micro-F1 {f1[0]:.3f}, macro-F1 {f1[1]:.3f}"
+            at = "" if tuple(rates) == (LEARNING_RATE,) else f" at {rate:g}"
+            lines.append(f"    {passes} passes{at}, {name:7s}: dev micro-F1 {f1[0]:.3f}, macro-F1 {f1[1]:.3f}"
                          f"  (tuning {seconds:.0f} s)")
-            best = max(best or (-1, 0, ""), (float(np.mean(f1)), passes, name))
-    return best[1], best[2], lines
+            best = max(best or (-1, 0, 0.0, ""), (float(np.mean(f1)), passes, rate, name))
+    return *best[1:], lines
 
 
 def main() -> None:
@@ -162,6 +167,8 @@ def main() -> None:
     ap.add_argument("--no-names", action="store_true", help="do not learn the label names as examples")
     ap.add_argument("--fine-tune", action="store_true", help="tune the embedding model on the training labels first")
     ap.add_argument("--passes", type=int, nargs="+", default=[2, 4, 8], help="with --fine-tune: passes to choose from")
+    ap.add_argument("--learning-rates", type=float, nargs="+", default=[LEARNING_RATE],
+                    help="with --fine-tune: the tuning's learning rates to choose from")
     ap.add_argument("--tuning-loss", choices=LOSSES, default=LOSSES[0], help="with --fine-tune: the tuning's loss")
     args = ap.parse_args()
     if not (args.shared / FILE).is_file():
@@ -177,14 +184,16 @@ def main() -> None:
           f"train {len(train)}, test {len(test)} (seed 0)")
     t_tune = 0.0
     if args.fine_tune:
-        passes, reading, lines = choose_tuning(texts, Y, labels, train, general, args.passes, args.work, args.tuning_loss)
+        passes, rate, reading, lines = choose_tuning(texts, Y, labels, train, general, args.passes, args.work,
+                                                     args.tuning_loss, args.learning_rates)
         print("  choosing the tuning on 20% of the training comments (model tuned on the other 80%):", *lines, sep="\n")
-        kind = tag(passes, args.tuning_loss)
-        folder, t_tune = tuned(texts, Y, labels, train, passes, args.work and args.work / f"nhs-tuned-{kind}", args.tuning_loss)
+        kind = tag(passes, args.tuning_loss, rate)
+        folder, t_tune = tuned(texts, Y, labels, train, passes, args.work and args.work / f"nhs-tuned-{kind}",
+                               args.tuning_loss, rate)
         t0 = time.perf_counter()
         X, names = side_by_side([general, read(texts, labels, folder, args.work, f"tuned-{kind}")], READINGS[reading])
         t_embed = time.perf_counter() - t0
-        print(f"  kept: {passes} passes, reading {reading}; tuning on all training comments: {t_tune:.0f} s")
+        print(f"  kept: {passes} passes at learning rate {rate:g}, reading {reading}; tuning on all training comments: {t_tune:.0f} s")
     names = None if args.no_names else names
     t1 = time.perf_counter()
     threshold = choose_threshold(texts[train], X[train], Y[train], labels, names)

@@ -1,7 +1,7 @@
 """What a fine-tuned classifier should read, chosen on AnnoMI's training transcripts only.
 
     python bench/tuned_dev.py [--shared ../shared] [--task therapist|client] [--seeds 0 1 2] [--work DIR]
-                              [--tuning-loss cross-entropy|contrastive|combined]
+                              [--tuning-loss cross-entropy|contrastive|combined] [--learning-rate 5e-5]
 
 The held-out 20% of bench/annomi.py (seed 0) is never read. The other transcripts are split
 again by transcript (80/20, each seed in turn); the embedding model is tuned on the dev-train
@@ -34,7 +34,7 @@ from common import autocode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from autocode.finetune import LOSSES  # noqa: E402  (the repository's autocode, as above)
+from autocode.finetune import LEARNING_RATE, LOSSES  # noqa: E402  (the repository's autocode, as above)
 
 
 def project_of(rows: list[dict], task: str, work: Path) -> Path:
@@ -48,12 +48,13 @@ def project_of(rows: list[dict], task: str, work: Path) -> Path:
     return proj
 
 
-def readings(conn, utts, main, train, tuned: Path, pair: bool = False, loss: str = LOSSES[0]) -> dict:
+def readings(conn, utts, main, train, tuned: Path, pair: bool = False, tuning: dict | None = None) -> dict:
+    """Each way of reading the utterances; ``tuning`` is ``fine_tune``'s loss and learning rate."""
     from autocode import learn
     from autocode.finetune import fine_tune
 
     if not tuned.exists():
-        fine_tune([utts[i].text for i in train], [main[i] for i in train], tuned, loss=loss)
+        fine_tune([utts[i].text for i in train], [main[i] for i in train], tuned, **(tuning or {}))
     plain, mine = learn.inputs(conn, utts), learn.inputs(conn, utts, str(tuned), cache=False)
     both = learn.side_by_side
     out = {"plain": (plain, 1.0), "tuned": (mine, 1.0), "both": (both([plain, mine]), 1.0),
@@ -77,7 +78,7 @@ def paired(conn, utts, main, train, tuned: Path, plain) -> dict:
 
 
 def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = False,
-              loss: str = LOSSES[0]) -> dict:
+              loss: str = LOSSES[0], rate: float = LEARNING_RATE) -> dict:
     from autocode import learn
     from autocode.compare import pair_agreement
     from autocode.store import Project
@@ -88,8 +89,10 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = 
         utts, main, all_codes = learn.training_set(conn, "expert")
         train = [i for i, u in enumerate(utts) if u.document not in dev]
         test = [i for i, u in enumerate(utts) if u.document in dev]
-        kind = "tuned" if loss == LOSSES[0] else loss   # each loss's tunings kept apart in --work
-        ways = readings(conn, utts, main, train, work / f"{proj.name}-{kind}-s{seed}", pair, loss)
+        # each loss's and rate's tunings kept apart in --work
+        kind = ("tuned" if loss == LOSSES[0] else loss) + ("" if rate == LEARNING_RATE else f"-lr{rate:g}")
+        ways = readings(conn, utts, main, train, work / f"{proj.name}-{kind}-s{seed}", pair,
+                        {"loss": loss, "learning_rate": rate})
     truth = np.asarray([main[i] for i in test], dtype=object)
     out = {"seed": seed, "scored": len(test)}
     for name, (inp, C) in ways.items():
@@ -108,9 +111,11 @@ def main() -> None:
     ap.add_argument("--pair", action="store_true", help="also tune a model on each utterance with the turn before it")
     ap.add_argument("--tuning-loss", choices=LOSSES, default=LOSSES[0],
                     help="the loss the embedding model is tuned with (autocode.toml's fine_tune_loss)")
+    ap.add_argument("--learning-rate", type=float, default=LEARNING_RATE,
+                    help="the tuning's learning rate (autocode.toml's fine_tune_learning_rate)")
     a = ap.parse_args()
-    if a.pair and a.tuning_loss != LOSSES[0]:
-        ap.error(f"--pair tunes with {LOSSES[0]} only")
+    if a.pair and (a.tuning_loss, a.learning_rate) != (LOSSES[0], LEARNING_RATE):
+        ap.error(f"--pair tunes with {LOSSES[0]} at {LEARNING_RATE:g} only")
     source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
     if not source.is_file():
         sys.exit(f"AnnoMI not found at {source}: pass --shared with the folder that holds datasets/annomi")
@@ -120,7 +125,7 @@ def main() -> None:
     rows = [r for r in rows if r["transcript_id"] not in held_out]
     a.work.mkdir(parents=True, exist_ok=True)
     proj = project_of(rows, a.task, a.work)
-    results = [one_split(proj, rows, s, a.work, a.pair, a.tuning_loss) for s in a.seeds]
+    results = [one_split(proj, rows, s, a.work, a.pair, a.tuning_loss, a.learning_rate) for s in a.seeds]
     names = [k for k in results[0] if k not in ("seed", "scored")]
     print(json.dumps(results))
     print("| reading | " + " | ".join(f"split {r['seed']} ({r['scored']} utterances)" for r in results) + " | mean |")

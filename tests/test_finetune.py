@@ -171,6 +171,31 @@ def test_the_fused_optimiser_takes_the_plain_ones_steps(monkeypatch):
     assert not torch.allclose(before, fused) and torch.allclose(fused, plain, atol=1e-6)
 
 
+def test_the_learning_rate_sets_the_size_of_the_steps():
+    """Adam's first steps are about the learning rate in size, whatever the gradient: twice the
+    rate, twice as far."""
+    import torch
+
+    from autocode.finetune import _optimiser
+
+    moved = []
+    for rate in (1e-3, 2e-3):
+        torch.manual_seed(0)
+        layer, x, target = torch.nn.Linear(8, 3), torch.randn(16, 8), torch.randint(0, 3, (16,))
+        before, step = layer.weight.detach().clone(), _optimiser(list(layer.parameters()), 20, rate)
+        step(torch.nn.functional.cross_entropy(layer(x), target))
+        moved.append((layer.weight.detach() - before).abs().mean().item())
+    assert moved[1] == pytest.approx(2 * moved[0], rel=0.05)
+
+
+@pytest.mark.parametrize("rate", [0.0, -1e-4])
+def test_a_learning_rate_that_is_not_positive_names_the_setting_and_leaves_nothing(tmp_path, rate):
+    with pytest.raises(AutocodeError, match=f"learning rate above 0, not {rate}") as err:
+        fine_tune(["a", "b"], ["x", "y"], tmp_path / "tuned", learning_rate=rate)
+    assert "fine_tune_learning_rate" in err.value.fix and "5e-05" in err.value.fix
+    assert not list(tmp_path.iterdir())
+
+
 def test_an_unknown_loss_names_the_setting_and_leaves_nothing(tmp_path):
     with pytest.raises(AutocodeError, match="no loss called 'hinge'") as err:
         fine_tune(["a", "b"], ["x", "y"], tmp_path / "tuned", loss="hinge")
@@ -191,14 +216,18 @@ def test_train_tunes_with_the_passes_and_loss_the_settings_ask_for(demo_project,
 
     p = demo_project
     asked = []
-    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, loss=None, **k: asked.append((epochs, loss)) or 1 / 0)
+    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, loss=None, learning_rate=None, **k:
+                        asked.append((epochs, loss, learning_rate)) or 1 / 0)
     (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_passes = 5\n", encoding="utf-8")
     with pytest.raises(ZeroDivisionError):
         train(Project(p.root), "alice", evaluate=False, fine_tune=True)
     (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_loss = \"contrastive\"\n", encoding="utf-8")
     with pytest.raises(ZeroDivisionError):
         train(Project(p.root), "alice", evaluate=False, fine_tune=True)
-    assert asked == [(5, "cross-entropy"), (2, "contrastive")]
+    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_learning_rate = 2e-4\n", encoding="utf-8")
+    with pytest.raises(ZeroDivisionError):
+        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
+    assert asked == [(5, "cross-entropy", 5e-5), (2, "contrastive", 5e-5), (2, "cross-entropy", 2e-4)]
 
 
 def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(demo_project, quick):
