@@ -395,9 +395,13 @@ READING_WORDS = {"general": "the general embedding model alone", "tuned": "the t
 
 def _tuning_words(metrics: dict) -> str:
     """What fine-tuning did, and which way of reading the utterances cross-validation kept."""
-    passes, loss = metrics.get("passes"), metrics.get("tuning_loss")
-    how = ", ".join(([f"{passes} passes over them"] if passes else []) + ([f"{loss} loss"] if loss else []))
-    said = "The embedding model was first tuned on these codes" + (f" ({how})" if how else "")
+    from .finetune import LEARNING_RATE
+
+    passes, loss, rate = metrics.get("passes"), metrics.get("tuning_loss"), metrics.get("learning_rate")
+    how = [f"{passes} pass{'es' if passes != 1 else ''} over them"] if passes else []
+    how += [f"{loss} loss"] if loss else []
+    how += [f"learning rate {rate:g}"] if rate and rate != LEARNING_RATE else []   # the default goes unsaid
+    said = "The embedding model was first tuned on these codes" + (f" ({', '.join(how)})" if how else "")
     scores = metrics.get("readings")
     if not scores:
         return said + "; the classifier reads with it, and it is kept in the project's fine-tuned/ folder."

@@ -349,7 +349,9 @@ def test_the_train_command_says_which_reading_it_kept():
     assert "fine-tuned/ folder" in words
     assert "fine-tuned/ folder" not in _tuning_words({"reading": "general", "readings": {"general": 0.7, "tuned": 0.6,
                                                                                          "both": 0.65}})
-    assert "(8 passes over them)" in _tuning_words({"reading": "tuned", "passes": 8})
+    assert "(8 passes over them)" in _tuning_words({"reading": "tuned", "passes": 8, "learning_rate": 5e-5})
+    assert "(1 pass over them, learning rate 0.0002)" in _tuning_words({"reading": "tuned", "passes": 1,
+                                                                        "learning_rate": 2e-4})
     assert "(2 passes over them, contrastive loss)" in _tuning_words({"reading": "tuned", "passes": 2,
                                                                       "tuning_loss": "contrastive"})
 
