@@ -20,7 +20,7 @@ from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
 from .embed import cached_encode, encode as plain_encode
 from .errors import AutocodeError, NotFound
-from .finetune import LEARNING_RATE, LOSSES, check_loss
+from .finetune import LEARNING_RATE, LOSSES, check_learning_rate, check_loss
 from .store import DEFAULT_SETTINGS, Project, default_coder, now
 
 
@@ -479,11 +479,12 @@ def choose_tuning(conn, utts: list[Utterance], labels: list[tuple], model: str |
 
 
 def tuning_settings(project: Project) -> dict:
-    """The passes, loss and learning rate of ``autocode.toml``, the loss checked before any work starts."""
-    loss = project.setting("classifier", "fine_tune_loss")
+    """The passes, loss and learning rate of ``autocode.toml``, the loss and rate checked
+    before any work starts."""
+    loss, rate = project.setting("classifier", "fine_tune_loss"), project.setting("classifier", "fine_tune_learning_rate")
     check_loss(loss, also=(CHOOSE_LOSS,))
-    return {"epochs": project.setting("classifier", "fine_tune_passes"), "loss": loss,
-            "learning_rate": project.setting("classifier", "fine_tune_learning_rate")}
+    check_learning_rate(rate)
+    return {"epochs": project.setting("classifier", "fine_tune_passes"), "loss": loss, "learning_rate": rate}
 
 
 TUNED = "fine-tuned"  # the project's folder of tuned embedding models
@@ -503,8 +504,8 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | N
     ``len(labels)`` utterances, the coded ones), kept in a temporary folder and
     never cached (it lives for one cross-validation fold). A fold whose rows carry a single
     label cannot be tuned; it reads with ``model`` in the tuned model's place too, as a fold
-    that cannot be cross-validated falls back to that label. ``tuning``: the passes and loss
-    (:func:`autocode.finetune.fine_tune`'s ``epochs`` and ``loss``)."""
+    that cannot be cross-validated falls back to that label. ``tuning``: the passes, loss and
+    learning rate (:func:`autocode.finetune.fine_tune`'s ``epochs``, ``loss`` and ``learning_rate``)."""
     import tempfile
     from pathlib import Path
 

@@ -289,7 +289,8 @@ class Project:
         default = DEFAULT_SETTINGS[section][key]
         if isinstance(default, list) and isinstance(value, str):
             return [value]
-        if value is not None and not isinstance(value, type(default)) and not (isinstance(default, float) and isinstance(value, int)):
+        number = isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)
+        if value is not None and not isinstance(value, type(default)) and not number:
             raise AutocodeError(f"setting '{key}' under [{section}] is {value!r}, but should be like {default!r}",
                                 "fix it in autocode.toml", str(self.root / SETTINGS_FILE))
         return value

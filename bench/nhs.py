@@ -193,7 +193,8 @@ def main() -> None:
         t0 = time.perf_counter()
         X, names = side_by_side([general, read(texts, labels, folder, args.work, f"tuned-{kind}")], READINGS[reading])
         t_embed = time.perf_counter() - t0
-        print(f"  kept: {passes} passes at learning rate {rate:g}, reading {reading}; tuning on all training comments: {t_tune:.0f} s")
+        print(f"  kept: {passes} passes at learning rate {rate:g}, reading {reading}; "
+              f"tuning on all training comments: {t_tune:.0f} s")
     names = None if args.no_names else names
     t1 = time.perf_counter()
     threshold = choose_threshold(texts[train], X[train], Y[train], labels, names)

@@ -188,12 +188,23 @@ def test_the_learning_rate_sets_the_size_of_the_steps():
     assert moved[1] == pytest.approx(2 * moved[0], rel=0.05)
 
 
-@pytest.mark.parametrize("rate", [0.0, -1e-4])
-def test_a_learning_rate_that_is_not_positive_names_the_setting_and_leaves_nothing(tmp_path, rate):
-    with pytest.raises(AutocodeError, match=f"learning rate above 0, not {rate}") as err:
+@pytest.mark.parametrize("rate", [0.0, -1e-4, 2e4, float("inf"), float("nan")])
+def test_a_learning_rate_out_of_range_names_the_setting_and_leaves_nothing(tmp_path, rate):
+    with pytest.raises(AutocodeError, match=f"above 0 and at most 0.01, not {rate:g}") as err:
         fine_tune(["a", "b"], ["x", "y"], tmp_path / "tuned", learning_rate=rate)
     assert "fine_tune_learning_rate" in err.value.fix and "5e-05" in err.value.fix
     assert not list(tmp_path.iterdir())
+
+
+def test_train_refuses_a_bad_learning_rate_before_any_work(demo_project, monkeypatch):
+    from autocode import Project
+
+    monkeypatch.setattr("autocode.learn.inputs", lambda *a, **k: 1 / 0)   # no embedding may start
+    for line, said in [("fine_tune_learning_rate = 2e4", "at most 0.01, not 20000"),
+                       ("fine_tune_learning_rate = true", "is True, but should be like 5e-05")]:
+        (demo_project.root / "autocode.toml").write_text(f"[classifier]\n{line}\n", encoding="utf-8")
+        with pytest.raises(AutocodeError, match=said):
+            train(Project(demo_project.root), "alice", fine_tune=True)
 
 
 def test_an_unknown_loss_names_the_setting_and_leaves_nothing(tmp_path):
@@ -211,7 +222,7 @@ def test_tuning_on_texts_with_several_codes_pulls_them_apart_too(demo_project, t
     assert after > _separation(encode(texts), np.asarray(labels)) + 0.03
 
 
-def test_train_tunes_with_the_passes_and_loss_the_settings_ask_for(demo_project, monkeypatch):
+def test_train_tunes_with_the_passes_loss_and_learning_rate_the_settings_ask_for(demo_project, monkeypatch):
     from autocode import Project
 
     p = demo_project
