@@ -23,9 +23,11 @@ import numpy as np
 from . import progress
 from .embed import _offline, resolve_model
 from .errors import AutocodeError
+from .store import DEFAULT_SETTINGS
 
-EPOCHS = 2
-LEARNING_RATE = 5e-5
+# the defaults of autocode.toml's fine_tune_passes and fine_tune_learning_rate, kept in one place
+EPOCHS = DEFAULT_SETTINGS["classifier"]["fine_tune_passes"]
+LEARNING_RATE = DEFAULT_SETTINGS["classifier"]["fine_tune_learning_rate"]
 MAX_LEARNING_RATE = 1e-2
 BATCH = 16
 MAX_TOKENS = 128  # while training only: longer utterances are rare and cost quadratically

@@ -20,7 +20,7 @@ from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
 from .embed import cached_encode, encode as plain_encode
 from .errors import AutocodeError, NotFound
-from .finetune import LEARNING_RATE, LOSSES, check_learning_rate, check_loss
+from .finetune import LOSSES, check_learning_rate, check_loss
 from .store import DEFAULT_SETTINGS, Project, default_coder, now
 
 
@@ -429,7 +429,7 @@ def _tuned_reading(project: Project, metrics: dict, tuning: dict, utts: list[Utt
     """The model name(s) of the reading kept (without cross-validation, the default), tuning the
     final model with the loss kept; the general model alone needs no tuning at all."""
     metrics["passes"] = tuning["epochs"]
-    metrics["learning_rate"] = tuning.get("learning_rate", LEARNING_RATE)
+    metrics["learning_rate"] = tuning["learning_rate"]
     metrics.setdefault("tuning_loss", LOSSES[0] if tuning["loss"] == CHOOSE_LOSS else tuning["loss"])
     keep = READINGS[metrics.setdefault("reading", DEFAULT_READING)]
     if keep == [0]:
