@@ -20,7 +20,7 @@ from .compare import pair_agreement
 from .corpus import Utterance, check_documents, utterances
 from .embed import cached_encode, encode as plain_encode
 from .errors import AutocodeError, NotFound
-from .finetune import LOSSES, check_learning_rate, check_loss
+from .finetune import LOSSES, arithmetic, check_learning_rate, check_loss, check_precision
 from .store import DEFAULT_SETTINGS, Project, default_coder, now
 
 
@@ -430,6 +430,7 @@ def _tuned_reading(project: Project, metrics: dict, tuning: dict, utts: list[Utt
     final model with the loss kept; the general model alone needs no tuning at all."""
     metrics["passes"] = tuning["epochs"]
     metrics["learning_rate"] = tuning["learning_rate"]
+    metrics["precision"] = arithmetic(tuning["precision"])   # what it stood for on this machine
     metrics.setdefault("tuning_loss", LOSSES[0] if tuning["loss"] == CHOOSE_LOSS else tuning["loss"])
     keep = READINGS[metrics.setdefault("reading", DEFAULT_READING)]
     if keep == [0]:
@@ -479,12 +480,15 @@ def choose_tuning(conn, utts: list[Utterance], labels: list[tuple], model: str |
 
 
 def tuning_settings(project: Project) -> dict:
-    """The passes, loss and learning rate of ``autocode.toml``, the loss and rate checked
-    before any work starts."""
+    """The passes, loss, learning rate and precision of ``autocode.toml``, all but the passes
+    checked before any work starts (fine_tune checks those)."""
     loss, rate = project.setting("classifier", "fine_tune_loss"), project.setting("classifier", "fine_tune_learning_rate")
+    precision = project.setting("classifier", "fine_tune_precision")
     check_loss(loss, also=(CHOOSE_LOSS,))
     check_learning_rate(rate)
-    return {"epochs": project.setting("classifier", "fine_tune_passes"), "loss": loss, "learning_rate": rate}
+    check_precision(precision)
+    return {"epochs": project.setting("classifier", "fine_tune_passes"), "loss": loss, "learning_rate": rate,
+            "precision": precision}
 
 
 TUNED = "fine-tuned"  # the project's folder of tuned embedding models
@@ -505,7 +509,7 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | N
     never cached (it lives for one cross-validation fold). A fold whose rows carry a single
     label cannot be tuned; it reads with ``model`` in the tuned model's place too, as a fold
     that cannot be cross-validated falls back to that label. ``tuning``: the passes, loss and
-    learning rate (:func:`autocode.finetune.fine_tune`'s ``epochs``, ``loss`` and ``learning_rate``)."""
+    learning rate and precision (:func:`autocode.finetune.fine_tune`'s keywords)."""
     import tempfile
     from pathlib import Path
 

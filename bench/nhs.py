@@ -1,7 +1,8 @@
 """Multi-label classifier quality at scale: NHS patient feedback (../shared/datasets/nhs-patient-feedback).
 
     python bench/nhs.py [--shared ../shared] [--work DIR]
-                        [--fine-tune [--passes 2 4 8] [--learning-rates 5e-5] [--tuning-loss cross-entropy]]
+                        [--fine-tune [--passes 2 4 8] [--learning-rates 5e-5] [--tuning-loss cross-entropy]
+                                     [--precision auto]]
 
 7,406 real comments, each with one or more of the framework's labels. Labels with at least 10
 examples are kept (comments left with none are dropped); 80/20 split of comments with seed 0.
@@ -24,7 +25,8 @@ both side by side, are chosen on the training comments only: a model is tuned on
 (mean of micro- and macro-F1 at the default threshold). Then the model is tuned on every
 training comment with the chosen passes and rate. The tuning is part of the training time
 reported. ``--tuning-loss`` is the tuning's loss (``fine_tune_loss`` in autocode.toml; "best" is
-not offered: to compare losses, run each and compare their dev lines).
+not offered: to compare losses, run each and compare their dev lines), ``--precision`` its
+arithmetic (``fine_tune_precision``; "auto" is bfloat16 where the processor does it natively).
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ import numpy as np
 
 from autocode.classify import ThemeClassifier
 from autocode.embed import encode
-from autocode.finetune import LEARNING_RATE, LOSSES, fine_tune
+from autocode.finetune import LEARNING_RATE, LOSSES, PRECISION, PRECISIONS, arithmetic, fine_tune
 from common import encoded
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,14 +104,15 @@ def choose_threshold(texts, X, Y, labels, names: np.ndarray | None = None, seed:
 READINGS = {"general": [0], "tuned": [1], "both": [0, 1]}
 
 
-def tag(passes: int, loss: str, rate: float = LEARNING_RATE) -> str:
+def tag(passes: int, loss: str, rate: float = LEARNING_RATE, precision: str = PRECISION) -> str:
     """How a tuned model is named in --work: by passes, and by loss and learning rate unless
-    they are the defaults."""
-    return f"{passes}" + ("" if loss == LOSSES[0] else f"-{loss}") + ("" if rate == LEARNING_RATE else f"-lr{rate:g}")
+    they are the defaults, and "-bf16" when it was tuned in bfloat16 arithmetic."""
+    return (f"{passes}" + ("" if loss == LOSSES[0] else f"-{loss}") + ("" if rate == LEARNING_RATE else f"-lr{rate:g}")
+            + ("-bf16" if arithmetic(precision) == "bfloat16" else ""))
 
 
 def tuned(texts, Y, labels, rows, passes: int, folder: Path | None, loss: str,
-          rate: float = LEARNING_RATE) -> tuple[str, float]:
+          rate: float = LEARNING_RATE, precision: str = PRECISION) -> tuple[str, float]:
     """A model tuned on ``rows``' labels (kept in ``folder`` when given), and the seconds it took."""
     import tempfile
 
@@ -117,7 +120,7 @@ def tuned(texts, Y, labels, rows, passes: int, folder: Path | None, loss: str,
     t0 = time.perf_counter()
     if not (folder / "config.json").is_file():
         fine_tune([texts[i] for i in rows], [[labels[j] for j in np.flatnonzero(Y[i])] for i in rows], folder,
-                  epochs=passes, loss=loss, learning_rate=rate)
+                  epochs=passes, loss=loss, learning_rate=rate, precision=precision)
     return str(folder), time.perf_counter() - t0
 
 
@@ -134,7 +137,8 @@ def side_by_side(models: list[tuple[np.ndarray, np.ndarray]], keep: list[int]) -
 
 
 def choose_tuning(texts, Y, labels, train, general, options: list[int], work: Path | None,
-                  loss: str, rates: tuple[float, ...] = (LEARNING_RATE,)) -> tuple[int, float, str, list[str]]:
+                  loss: str, rates: tuple[float, ...] = (LEARNING_RATE,),
+                  precision: str = PRECISION) -> tuple[int, float, str, list[str]]:
     """Passes, learning rate and reading with the best mean of micro- and macro-F1 on a dev
     split of ``train``; ``general`` is the bundled model's :func:`read`."""
     from sklearn.metrics import f1_score
@@ -143,8 +147,9 @@ def choose_tuning(texts, Y, labels, train, general, options: list[int], work: Pa
     dev, fit_rows = train[order[: len(train) // 5]], train[order[len(train) // 5:]]
     best, lines = None, []
     for passes, rate in [(p, r) for p in options for r in rates]:
-        kind = tag(passes, loss, rate)
-        folder, seconds = tuned(texts, Y, labels, fit_rows, passes, work and work / f"nhs-dev-tuned-{kind}", loss, rate)
+        kind = tag(passes, loss, rate, precision)
+        folder, seconds = tuned(texts, Y, labels, fit_rows, passes, work and work / f"nhs-dev-tuned-{kind}", loss, rate,
+                                precision)
         models = [general, read(texts, labels, folder, work, f"dev-tuned-{kind}")]
         for name, keep in READINGS.items():
             X, names = side_by_side(models, keep)
@@ -170,6 +175,8 @@ def main() -> None:
     ap.add_argument("--learning-rates", type=float, nargs="+", default=[LEARNING_RATE],
                     help="with --fine-tune: the tuning's learning rates to choose from")
     ap.add_argument("--tuning-loss", choices=LOSSES, default=LOSSES[0], help="with --fine-tune: the tuning's loss")
+    ap.add_argument("--precision", choices=PRECISIONS, default=PRECISION,
+                    help="with --fine-tune: the tuning's arithmetic (fine_tune_precision in autocode.toml)")
     args = ap.parse_args()
     if not (args.shared / FILE).is_file():
         sys.exit(f"{args.shared / FILE} not found: this benchmark needs ../shared")
@@ -185,14 +192,15 @@ def main() -> None:
     t_tune = 0.0
     if args.fine_tune:
         passes, rate, reading, lines = choose_tuning(texts, Y, labels, train, general, args.passes, args.work,
-                                                     args.tuning_loss, args.learning_rates)
+                                                     args.tuning_loss, args.learning_rates, args.precision)
         print("  choosing the tuning on 20% of the training comments (model tuned on the other 80%):", *lines, sep="\n")
-        kind = tag(passes, args.tuning_loss, rate)
+        kind = tag(passes, args.tuning_loss, rate, args.precision)
         folder, t_tune = tuned(texts, Y, labels, train, passes, args.work and args.work / f"nhs-tuned-{kind}",
-                               args.tuning_loss, rate)
+                               args.tuning_loss, rate, args.precision)
         t0 = time.perf_counter()
         X, names = side_by_side([general, read(texts, labels, folder, args.work, f"tuned-{kind}")], READINGS[reading])
         t_embed = time.perf_counter() - t0
+        print(f"  tuning's arithmetic: {arithmetic(args.precision)}")
         print(f"  kept: {passes} passes at learning rate {rate:g}, reading {reading}; "
               f"tuning on all training comments: {t_tune:.0f} s")
     names = None if args.no_names else names

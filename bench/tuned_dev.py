@@ -2,6 +2,7 @@
 
     python bench/tuned_dev.py [--shared ../shared] [--task therapist|client] [--seeds 0 1 2] [--work DIR]
                               [--tuning-loss cross-entropy|contrastive|combined] [--learning-rate 5e-5]
+                              [--precision auto|bfloat16|float32]
 
 The held-out 20% of bench/annomi.py (seed 0) is never read. The other transcripts are split
 again by transcript (80/20, each seed in turn); the embedding model is tuned on the dev-train
@@ -18,7 +19,8 @@ on the same part, is scored on the dev-test part with each way of reading the ut
   "yes" answers "do you want to stop?" or "do you enjoy it?"), read beside the plain model
   ("plain + pair") or alone with the plain model's context ("pair, plain context").
 
-``--work`` keeps the project and tuned models, so a rerun skips the tuning.
+``--work`` keeps the project and tuned models, so a rerun skips the tuning (a tuning in
+bfloat16 arithmetic is kept apart from one in float32).
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from common import autocode
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from autocode.finetune import LEARNING_RATE, LOSSES  # noqa: E402  (the repository's autocode, as above)
+from autocode.finetune import LEARNING_RATE, LOSSES, PRECISION, PRECISIONS, arithmetic  # noqa: E402  (the repository's autocode, as above)
 
 
 def project_of(rows: list[dict], task: str, work: Path) -> Path:
@@ -49,7 +51,7 @@ def project_of(rows: list[dict], task: str, work: Path) -> Path:
 
 
 def readings(conn, utts, main, train, tuned: Path, pair: bool = False, tuning: dict | None = None) -> dict:
-    """Each way of reading the utterances; ``tuning`` is ``fine_tune``'s loss and learning rate."""
+    """Each way of reading the utterances; ``tuning`` is ``fine_tune``'s loss, learning rate and precision."""
     from autocode import learn
     from autocode.finetune import fine_tune
 
@@ -78,7 +80,7 @@ def paired(conn, utts, main, train, tuned: Path, plain) -> dict:
 
 
 def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = False,
-              loss: str = LOSSES[0], rate: float = LEARNING_RATE) -> dict:
+              loss: str = LOSSES[0], rate: float = LEARNING_RATE, precision: str = PRECISION) -> dict:
     from autocode import learn
     from autocode.compare import pair_agreement
     from autocode.store import Project
@@ -89,10 +91,11 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = 
         utts, main, all_codes = learn.training_set(conn, "expert")
         train = [i for i, u in enumerate(utts) if u.document not in dev]
         test = [i for i, u in enumerate(utts) if u.document in dev]
-        # each loss's and rate's tunings kept apart in --work
-        kind = ("tuned" if loss == LOSSES[0] else loss) + ("" if rate == LEARNING_RATE else f"-lr{rate:g}")
+        # each loss's, rate's and arithmetic's tunings kept apart in --work
+        kind = (("tuned" if loss == LOSSES[0] else loss) + ("" if rate == LEARNING_RATE else f"-lr{rate:g}")
+                + ("-bf16" if arithmetic(precision) == "bfloat16" else ""))
         ways = readings(conn, utts, main, train, work / f"{proj.name}-{kind}-s{seed}", pair,
-                        {"loss": loss, "learning_rate": rate})
+                        {"loss": loss, "learning_rate": rate, "precision": precision})
     truth = np.asarray([main[i] for i in test], dtype=object)
     out = {"seed": seed, "scored": len(test)}
     for name, (inp, C) in ways.items():
@@ -113,9 +116,11 @@ def main() -> None:
                     help="the loss the embedding model is tuned with (autocode.toml's fine_tune_loss)")
     ap.add_argument("--learning-rate", type=float, default=LEARNING_RATE,
                     help="the tuning's learning rate (autocode.toml's fine_tune_learning_rate)")
+    ap.add_argument("--precision", choices=PRECISIONS, default=PRECISION,
+                    help="the tuning's arithmetic (autocode.toml's fine_tune_precision)")
     a = ap.parse_args()
-    if a.pair and (a.tuning_loss, a.learning_rate) != (LOSSES[0], LEARNING_RATE):
-        ap.error(f"--pair tunes with {LOSSES[0]} at {LEARNING_RATE:g} only")
+    if a.pair and (a.tuning_loss, a.learning_rate, a.precision) != (LOSSES[0], LEARNING_RATE, PRECISION):
+        ap.error(f"--pair tunes with {LOSSES[0]} at {LEARNING_RATE:g}, precision {PRECISION}, only")
     source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
     if not source.is_file():
         sys.exit(f"AnnoMI not found at {source}: pass --shared with the folder that holds datasets/annomi")
@@ -125,7 +130,7 @@ def main() -> None:
     rows = [r for r in rows if r["transcript_id"] not in held_out]
     a.work.mkdir(parents=True, exist_ok=True)
     proj = project_of(rows, a.task, a.work)
-    results = [one_split(proj, rows, s, a.work, a.pair, a.tuning_loss, a.learning_rate) for s in a.seeds]
+    results = [one_split(proj, rows, s, a.work, a.pair, a.tuning_loss, a.learning_rate, a.precision) for s in a.seeds]
     names = [k for k in results[0] if k not in ("seed", "scored")]
     print(json.dumps(results))
     print("| reading | " + " | ".join(f"split {r['seed']} ({r['scored']} utterances)" for r in results) + " | mean |")

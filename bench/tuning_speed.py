@@ -1,13 +1,18 @@
-"""How long fine-tuning takes with the fused optimiser, against the plain one.
+"""How long fine-tuning takes: the fused optimiser against the plain one, or bfloat16
+arithmetic against float32.
 
     python bench/tuning_speed.py [--shared ../shared] [--comments 1500] [--order 0 1 0 1 0 1]
+                                 [--what optimiser|precision]
 
 ``autocode.finetune`` steps AdamW with ``fused=True``: one pass over all the weights per step
 instead of one per tensor. The arithmetic is the same (tests/test_finetune.py checks it); this
-times the difference. One pass of cross-entropy tuning over ``--comments`` NHS patient comments
-(seed 0, each taught all its labels, as bench/nhs.py tunes), once per entry of ``--order``
-(1 fused, 0 plain), alternated so that a busy moment on the machine does not land on one side
-only. Each time runs from loading the model to saving the tuned one.
+times the difference (``--what optimiser``, in float32, as it was measured). ``--what precision``
+times the network's arithmetic while it learns (``fine_tune_precision``): bfloat16 against
+float32, both with the fused optimiser. One pass of cross-entropy tuning over ``--comments``
+NHS patient comments (seed 0, each taught all its labels, as bench/nhs.py tunes), once per entry
+of ``--order`` (1 fused or bfloat16, 0 plain or float32), alternated so that a busy moment on the
+machine does not land on one side only. Each time runs from loading the model to saving the
+tuned one.
 """
 from __future__ import annotations
 
@@ -20,18 +25,21 @@ import numpy as np
 from nhs import FILE, load, tuned
 
 REPO = Path(__file__).resolve().parent.parent
+SIDES = {"optimiser": ("plain", "fused"), "precision": ("float32", "bfloat16")}
 
 
-def timed(texts, Y, labels, rows, fused: bool, out: Path) -> float:
-    """Seconds to tune one pass over ``rows`` with the optimiser fused or not (bench/nhs.py's tuning)."""
+def timed(texts, Y, labels, rows, what: str, new: bool, out: Path) -> float:
+    """Seconds to tune one pass over ``rows`` with the new side of ``what`` or the old (bench/nhs.py's tuning)."""
     import torch
 
-    from autocode.finetune import LOSSES
+    from autocode.finetune import LEARNING_RATE, LOSSES
 
+    if what == "precision":
+        return tuned(texts, Y, labels, rows, 1, out, LOSSES[0], LEARNING_RATE, SIDES[what][new])[1]
     real = torch.optim.AdamW
-    torch.optim.AdamW = lambda *a, **k: real(*a, **{**k, "fused": fused})
+    torch.optim.AdamW = lambda *a, **k: real(*a, **{**k, "fused": new})
     try:
-        return tuned(texts, Y, labels, rows, 1, out, LOSSES[0])[1]
+        return tuned(texts, Y, labels, rows, 1, out, LOSSES[0], LEARNING_RATE, "float32")[1]
     finally:
         torch.optim.AdamW = real
 
@@ -40,17 +48,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
     ap.add_argument("--comments", type=int, default=1500)
-    ap.add_argument("--order", type=int, nargs="+", default=[0, 1, 0, 1, 0, 1], help="1 fused, 0 plain")
+    ap.add_argument("--order", type=int, nargs="+", default=[0, 1, 0, 1, 0, 1],
+                    help="1 fused (or bfloat16), 0 plain (or float32)")
+    ap.add_argument("--what", choices=list(SIDES), default="optimiser", help="what to compare")
     a = ap.parse_args()
     if not (a.shared / FILE).is_file():
         sys.exit(f"{a.shared / FILE} not found: this benchmark needs ../shared")
     texts, Y, labels = load(a.shared / FILE)
     rows = np.random.default_rng(0).permutation(len(texts))[: a.comments]
-    times: dict[str, list[float]] = {"plain": [], "fused": []}
+    times: dict[str, list[float]] = {side: [] for side in SIDES[a.what]}
     with tempfile.TemporaryDirectory() as tmp:
-        for k, fused in enumerate(a.order):
-            side = "fused" if fused else "plain"
-            times[side].append(timed(texts, Y, labels, rows, bool(fused), Path(tmp) / f"m{k}"))
+        for k, new in enumerate(a.order):
+            side = SIDES[a.what][bool(new)]
+            times[side].append(timed(texts, Y, labels, rows, a.what, bool(new), Path(tmp) / f"m{k}"))
             print(f"  {side}: {times[side][-1]:.1f} s", flush=True)
     print(f"one pass over {len(rows)} comments: " + ", ".join(
         f"{s} mean {np.mean(v):.1f} s (best {min(v):.1f})" for s, v in times.items() if v))

@@ -46,6 +46,44 @@ def test_tuning_pulls_the_coders_codes_apart(demo_project, tmp_path):
     assert after > before + 0.03, (before, after)   # 0.106 -> 0.151 when written
 
 
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_either_arithmetic_pulls_the_codes_apart_and_saves_float32_weights(demo_project, tmp_path, precision):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    texts, labels = _two_codes(demo_project)
+    folder = fine_tune(texts, labels, tmp_path / "tuned", epochs=3, precision=precision)
+    assert _separation(encode(texts, str(folder)), np.asarray(labels)) > _separation(encode(texts), np.asarray(labels)) + 0.03
+    weights = SentenceTransformer(str(folder), device="cpu").state_dict().values()
+    assert {w.dtype for w in weights if w.is_floating_point()} == {torch.float32}   # only the arithmetic was halved
+
+
+def test_bfloat16_arithmetic_is_used_when_asked_for(demo_project, tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    texts, labels = _two_codes(demo_project, n=8)
+    tuned = [SentenceTransformer(str(fine_tune(texts, labels, tmp_path / p, epochs=1, precision=p)), device="cpu")
+             for p in ("float32", "bfloat16", "float32")]
+    first = [next(iter(t.state_dict().values())) for t in tuned]
+    assert (first[0] == first[2]).all() and not (first[0] == first[1]).all()   # same seed: only the arithmetic differs
+
+
+def test_auto_precision_is_bfloat16_only_where_the_processor_does_it(monkeypatch):
+    from autocode.finetune import arithmetic
+
+    assert arithmetic("float32") == "float32" and arithmetic("bfloat16") == "bfloat16"
+    for native, expected in [(True, "bfloat16"), (False, "float32")]:
+        monkeypatch.setattr("autocode.finetune._native_bfloat16", lambda: native)
+        assert arithmetic("auto") == expected
+
+
+def test_an_unknown_precision_names_the_setting_and_leaves_nothing(tmp_path):
+    with pytest.raises(AutocodeError, match="no precision called 'float16'") as err:
+        fine_tune(["a", "b"], ["x", "y"], tmp_path / "tuned", precision="float16")
+    assert "fine_tune_precision" in err.value.fix and all(f"'{p}'" in err.value.fix for p in ("auto", "bfloat16", "float32"))
+    assert not list(tmp_path.iterdir())
+
+
 def test_tuning_needs_two_codes_and_leaves_nothing_behind(tmp_path):
     with pytest.raises(AutocodeError, match="two different codes"):
         fine_tune(["a", "b"], ["x", "x"], tmp_path / "tuned")
@@ -196,12 +234,13 @@ def test_a_learning_rate_out_of_range_names_the_setting_and_leaves_nothing(tmp_p
     assert not list(tmp_path.iterdir())
 
 
-def test_train_refuses_a_bad_learning_rate_before_any_work(demo_project, monkeypatch):
+def test_train_refuses_a_bad_learning_rate_or_precision_before_any_work(demo_project, monkeypatch):
     from autocode import Project
 
     monkeypatch.setattr("autocode.learn.inputs", lambda *a, **k: 1 / 0)   # no embedding may start
     for line, said in [("fine_tune_learning_rate = 2e4", "at most 0.01, not 20000"),
-                       ("fine_tune_learning_rate = true", "is True, but should be like 5e-05")]:
+                       ("fine_tune_learning_rate = true", "is True, but should be like 5e-05"),
+                       ('fine_tune_precision = "half"', "no precision called 'half'")]:
         (demo_project.root / "autocode.toml").write_text(f"[classifier]\n{line}\n", encoding="utf-8")
         with pytest.raises(AutocodeError, match=said):
             train(Project(demo_project.root), "alice", fine_tune=True)
@@ -222,13 +261,13 @@ def test_tuning_on_texts_with_several_codes_pulls_them_apart_too(demo_project, t
     assert after > _separation(encode(texts), np.asarray(labels)) + 0.03
 
 
-def test_train_tunes_with_the_passes_loss_and_learning_rate_the_settings_ask_for(demo_project, monkeypatch):
+def test_train_tunes_with_the_passes_loss_rate_and_precision_the_settings_ask_for(demo_project, monkeypatch):
     from autocode import Project
 
     p = demo_project
     asked = []
-    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, loss=None, learning_rate=None, **k:
-                        asked.append((epochs, loss, learning_rate)) or 1 / 0)
+    monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, loss=None, learning_rate=None,
+                        precision=None, **k: asked.append((epochs, loss, learning_rate, precision)) or 1 / 0)
     (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_passes = 5\n", encoding="utf-8")
     with pytest.raises(ZeroDivisionError):
         train(Project(p.root), "alice", evaluate=False, fine_tune=True)
@@ -238,7 +277,11 @@ def test_train_tunes_with_the_passes_loss_and_learning_rate_the_settings_ask_for
     (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_learning_rate = 2e-4\n", encoding="utf-8")
     with pytest.raises(ZeroDivisionError):
         train(Project(p.root), "alice", evaluate=False, fine_tune=True)
-    assert asked == [(5, "cross-entropy", 5e-5), (2, "contrastive", 5e-5), (2, "cross-entropy", 2e-4)]
+    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_precision = \"float32\"\n", encoding="utf-8")
+    with pytest.raises(ZeroDivisionError):
+        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
+    assert asked == [(5, "cross-entropy", 5e-5, "auto"), (2, "contrastive", 5e-5, "auto"),
+                     (2, "cross-entropy", 2e-4, "auto"), (2, "cross-entropy", 5e-5, "float32")]
 
 
 def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(demo_project, quick):
@@ -255,6 +298,7 @@ def test_train_fine_tuned_suggests_through_its_own_model_and_drops_the_old_one(d
     q = Project(p.root)   # the setting turns tuning on
     m = train(q, "bob", evaluate=False)
     assert m["passes"] == 1   # the quick fixture's default
+    assert m["precision"] in ("bfloat16", "float32")   # what "auto" stood for on this machine
     clf, _ = latest_classifier(q.conn)
     tuned = q.root / clf.model   # without cross-validation to choose, it reads with the tuned model
     assert m["fine_tuned"] and m["reading"] == "tuned" and clf.model.startswith(TUNED + "/") and tuned.is_dir()
@@ -365,6 +409,9 @@ def test_the_train_command_says_which_reading_it_kept():
                                                                         "learning_rate": 2e-4})
     assert "(2 passes over them, contrastive loss)" in _tuning_words({"reading": "tuned", "passes": 2,
                                                                       "tuning_loss": "contrastive"})
+    assert "(2 passes over them, in fast bfloat16 arithmetic)" in _tuning_words({"reading": "tuned", "passes": 2,
+                                                                                 "precision": "bfloat16"})
+    assert "arithmetic" not in _tuning_words({"reading": "tuned", "passes": 2, "precision": "float32"})
 
     losses = {"reading": "both", "readings": {"general": 0.6, "tuned": 0.59, "both": 0.61}, "passes": 2,
               "tuning_loss": "combined", "losses": {"cross-entropy": 0.6, "contrastive": 0.605, "combined": 0.61}}
