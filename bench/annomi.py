@@ -1,7 +1,7 @@
 """Machine against expert coders on AnnoMI (real counselling transcripts), through the CLI.
 
     python bench/annomi.py [--shared ../shared] [--task therapist|client|both] [--full | --annotators-only]
-                            [--fine-tune [--cv]] [--model NAME_OR_FOLDER]
+                            [--fine-tune [--cv]] [--model NAME_OR_FOLDER] [--json FILE]
 
 For each task (therapist behaviour: question, reflection, therapist_input, other; client talk
 type: change, neutral, sustain) it holds out 20% of transcripts (seed 0), adds every utterance
@@ -23,6 +23,7 @@ model per fold, and keeps the way of reading the utterances (general model, tune
 both side by side) that agreed best in cross-validation on the training transcripts.
 
 --model sets the project's embedding model (``autocode init --model``) instead of the bundled one.
+--json also writes every figure, unrounded, to a file (a target is met or not by its fourth digit).
 """
 from __future__ import annotations
 
@@ -169,6 +170,7 @@ def main() -> None:
     ap.add_argument("--cv", action="store_true", help="with --fine-tune: cross-validate, and so choose the reading")
     ap.add_argument("--annotators-only", action="store_true", help="--full without the held-out split's run")
     ap.add_argument("--model", help="embedding model name or folder for the projects (default: the bundled one)")
+    ap.add_argument("--json", type=Path, help="also write every figure, unrounded, to this file")
     args = ap.parse_args()
     if args.model:
         INIT[:] = ["--model", args.model]
@@ -180,9 +182,12 @@ def main() -> None:
         sys.exit(f"{source} not found: this benchmark needs ../shared")
     rows = list(csv.DictReader(source.open(encoding="utf-8")))
     full = list(csv.DictReader((args.shared / "datasets/annomi/AnnoMI-full.csv").open(encoding="utf-8"))) if args.full else None
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         for task in (["therapist", "client"] if args.task == "both" else [args.task]):
-            r = run_task(rows, task, Path(tmp), full, args.annotators_only)
+            results.append(r := run_task(rows, task, Path(tmp), full, args.annotators_only))
+            if args.json:   # after each task, so a long run's first task is kept
+                args.json.write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
             if "kappa" in r:
                 print_held_out(r)
             if "annotators" in r:
