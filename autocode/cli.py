@@ -401,7 +401,7 @@ def _tuning_words(metrics: dict) -> str:
     how = [f"{passes} pass{'es' if passes != 1 else ''} over them"] if passes else []
     how += [f"{loss} loss"] if loss else []
     how += [f"learning rate {rate:g}"] if rate and rate != LEARNING_RATE else []   # the default goes unsaid
-    how += ["in fast bfloat16 arithmetic"] if metrics.get("precision") == "bfloat16" else []
+    how += ["in bfloat16 arithmetic"] if metrics.get("precision") == "bfloat16" else []
     said = "The embedding model was first tuned on these codes" + (f" ({', '.join(how)})" if how else "")
     scores = metrics.get("readings")
     if not scores:

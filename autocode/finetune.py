@@ -30,7 +30,7 @@ EPOCHS = DEFAULT_SETTINGS["classifier"]["fine_tune_passes"]
 LEARNING_RATE = DEFAULT_SETTINGS["classifier"]["fine_tune_learning_rate"]
 PRECISION = DEFAULT_SETTINGS["classifier"]["fine_tune_precision"]
 # "auto": bfloat16 where the processor does it natively (1.9 times the speed, the same agreement:
-# docs/benchmarks.md, "Tuning in bfloat16 arithmetic"), else float32, which emulated bfloat16 would slow
+# docs/benchmarks.md, "Tuning in bfloat16 arithmetic"), else float32 (emulated bfloat16 would be slower)
 PRECISIONS = ("auto", "bfloat16", "float32")
 MAX_LEARNING_RATE = 1e-2
 BATCH = 16

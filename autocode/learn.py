@@ -508,7 +508,7 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | N
     ``len(labels)`` utterances, the coded ones), kept in a temporary folder and
     never cached (it lives for one cross-validation fold). A fold whose rows carry a single
     label cannot be tuned; it reads with ``model`` in the tuned model's place too, as a fold
-    that cannot be cross-validated falls back to that label. ``tuning``: the passes, loss and
+    that cannot be cross-validated falls back to that label. ``tuning``: the passes, loss,
     learning rate and precision (:func:`autocode.finetune.fine_tune`'s keywords)."""
     import tempfile
     from pathlib import Path

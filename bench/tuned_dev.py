@@ -120,7 +120,8 @@ def main() -> None:
                     help="the tuning's arithmetic (autocode.toml's fine_tune_precision)")
     a = ap.parse_args()
     if a.pair and (a.tuning_loss, a.learning_rate, a.precision) != (LOSSES[0], LEARNING_RATE, PRECISION):
-        ap.error(f"--pair tunes with {LOSSES[0]} at {LEARNING_RATE:g}, precision {PRECISION}, only")
+        ap.error("--pair tunes with the default loss, learning rate and precision only: "
+                 "leave out --tuning-loss, --learning-rate and --precision")
     source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
     if not source.is_file():
         sys.exit(f"AnnoMI not found at {source}: pass --shared with the folder that holds datasets/annomi")
