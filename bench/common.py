@@ -8,6 +8,14 @@ import tempfile
 from pathlib import Path
 
 
+def tuning_tag(rate: float, precision: str) -> str:
+    """How a tuned model's folder in --work says its learning rate and arithmetic: "-lr2e-4"
+    unless the rate is the default, "-bf16" when it learnt in bfloat16 (bench/nhs.py, bench/tuned_dev.py)."""
+    from autocode.finetune import LEARNING_RATE, arithmetic
+
+    return ("" if rate == LEARNING_RATE else f"-lr{rate:g}") + ("-bf16" if arithmetic(precision) == "bfloat16" else "")
+
+
 def autocode(*args: str) -> str:
     """Run one autocode command; stop the benchmark with its message if it fails."""
     done = subprocess.run([sys.executable, "-m", "autocode.cli", *args], capture_output=True, text=True)

@@ -41,7 +41,7 @@ import numpy as np
 from autocode.classify import ThemeClassifier
 from autocode.embed import encode
 from autocode.finetune import LEARNING_RATE, LOSSES, PRECISION, PRECISIONS, arithmetic, fine_tune
-from common import encoded
+from common import encoded, tuning_tag
 
 REPO = Path(__file__).resolve().parent.parent
 FILE = "datasets/nhs-patient-feedback/v6framework_230831.csv"
@@ -107,8 +107,7 @@ READINGS = {"general": [0], "tuned": [1], "both": [0, 1]}
 def tag(passes: int, loss: str, rate: float = LEARNING_RATE, precision: str = PRECISION) -> str:
     """How a tuned model is named in --work: by passes, and by loss and learning rate unless
     they are the defaults, and "-bf16" when it was tuned in bfloat16 arithmetic."""
-    return (f"{passes}" + ("" if loss == LOSSES[0] else f"-{loss}") + ("" if rate == LEARNING_RATE else f"-lr{rate:g}")
-            + ("-bf16" if arithmetic(precision) == "bfloat16" else ""))
+    return f"{passes}" + ("" if loss == LOSSES[0] else f"-{loss}") + tuning_tag(rate, precision)
 
 
 def tuned(texts, Y, labels, rows, passes: int, folder: Path | None, loss: str,

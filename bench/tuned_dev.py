@@ -32,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 from annomi import TASKS, split, write_task
-from common import autocode
+from common import autocode, tuning_tag
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from autocode.finetune import LEARNING_RATE, LOSSES, PRECISION, PRECISIONS, arithmetic  # noqa: E402  (the repository's autocode, as above)
+from autocode.finetune import LEARNING_RATE, LOSSES, PRECISION, PRECISIONS  # noqa: E402  (the repository's autocode, as above)
 
 
 def project_of(rows: list[dict], task: str, work: Path) -> Path:
@@ -92,8 +92,7 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = 
         train = [i for i, u in enumerate(utts) if u.document not in dev]
         test = [i for i, u in enumerate(utts) if u.document in dev]
         # each loss's, rate's and arithmetic's tunings kept apart in --work
-        kind = (("tuned" if loss == LOSSES[0] else loss) + ("" if rate == LEARNING_RATE else f"-lr{rate:g}")
-                + ("-bf16" if arithmetic(precision) == "bfloat16" else ""))
+        kind = ("tuned" if loss == LOSSES[0] else loss) + tuning_tag(rate, precision)
         ways = readings(conn, utts, main, train, work / f"{proj.name}-{kind}-s{seed}", pair,
                         {"loss": loss, "learning_rate": rate, "precision": precision})
     truth = np.asarray([main[i] for i in test], dtype=object)

@@ -34,12 +34,12 @@ def timed(texts, Y, labels, rows, what: str, new: bool, out: Path) -> float:
 
     from autocode.finetune import LEARNING_RATE, LOSSES
 
-    if what == "precision":
-        return tuned(texts, Y, labels, rows, 1, out, LOSSES[0], LEARNING_RATE, SIDES[what][new])[1]
+    fused = new if what == "optimiser" else True
+    precision = SIDES["precision"][new] if what == "precision" else "float32"   # the optimiser was timed in float32
     real = torch.optim.AdamW
-    torch.optim.AdamW = lambda *a, **k: real(*a, **{**k, "fused": new})
+    torch.optim.AdamW = lambda *a, **k: real(*a, **{**k, "fused": fused})
     try:
-        return tuned(texts, Y, labels, rows, 1, out, LOSSES[0], LEARNING_RATE, "float32")[1]
+        return tuned(texts, Y, labels, rows, 1, out, LOSSES[0], LEARNING_RATE, precision)[1]
     finally:
         torch.optim.AdamW = real
 

@@ -270,18 +270,11 @@ def test_train_tunes_with_the_passes_loss_rate_and_precision_the_settings_ask_fo
     asked = []
     monkeypatch.setattr("autocode.finetune.fine_tune", lambda *a, epochs=2, loss=None, learning_rate=None,
                         precision=None, **k: asked.append((epochs, loss, learning_rate, precision)) or 1 / 0)
-    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_passes = 5\n", encoding="utf-8")
-    with pytest.raises(ZeroDivisionError):
-        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
-    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_loss = \"contrastive\"\n", encoding="utf-8")
-    with pytest.raises(ZeroDivisionError):
-        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
-    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_learning_rate = 2e-4\n", encoding="utf-8")
-    with pytest.raises(ZeroDivisionError):
-        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
-    (p.root / "autocode.toml").write_text("[classifier]\nfine_tune_precision = \"float32\"\n", encoding="utf-8")
-    with pytest.raises(ZeroDivisionError):
-        train(Project(p.root), "alice", evaluate=False, fine_tune=True)
+    for line in ["fine_tune_passes = 5", 'fine_tune_loss = "contrastive"', "fine_tune_learning_rate = 2e-4",
+                 'fine_tune_precision = "float32"']:
+        (p.root / "autocode.toml").write_text(f"[classifier]\n{line}\n", encoding="utf-8")
+        with pytest.raises(ZeroDivisionError):
+            train(Project(p.root), "alice", evaluate=False, fine_tune=True)
     assert asked == [(5, "cross-entropy", 5e-5, "auto"), (2, "contrastive", 5e-5, "auto"),
                      (2, "cross-entropy", 2e-4, "auto"), (2, "cross-entropy", 5e-5, "float32")]
 
