@@ -402,10 +402,12 @@ def _tuning_words(metrics: dict) -> str:
     how += [f"{loss} loss"] if loss else []
     how += [f"learning rate {rate:g}"] if rate and rate != LEARNING_RATE else []   # the default goes unsaid
     how += ["in bfloat16 arithmetic"] if metrics.get("precision") == "bfloat16" else []
-    said = "The embedding model was first tuned on these codes" + (f" ({', '.join(how)})" if how else "")
+    which = f"The model in {metrics['tuned_from']}" if metrics.get("tuned_from") else "The embedding model"
+    said = f"{which} was first tuned on these codes" + (f" ({', '.join(how)})" if how else "")
     scores = metrics.get("readings")
     if not scores:
-        return said + "; the classifier reads with it, and it is kept in the project's fine-tuned/ folder."
+        reads = "it" if metrics.get("reading", "tuned") == "tuned" else READING_WORDS[metrics["reading"]]
+        return said + f"; the classifier reads with {reads}, and the tuned model is kept in the project's fine-tuned/ folder."
     tried = ", ".join(f"{READING_WORDS[n]} {fmt(k, 3)}" for n, k in scores.items())   # close calls: 3 digits
     kept = metrics["reading"]
     where = ("" if kept == "general" else " The tuned model is kept in the project's fine-tuned/ folder.")

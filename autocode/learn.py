@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from itertools import groupby
+from pathlib import Path
 
 import numpy as np
 
@@ -51,14 +52,16 @@ class Inputs:
     X: np.ndarray
     context: np.ndarray
     answers: np.ndarray | None = None
+    widths: tuple[int, ...] | None = None   # each model's share of X, when several are read side by side
 
     def rows(self, idx) -> "Inputs":
-        return Inputs(self.texts[idx], self.X[idx], self.context[idx], None if self.answers is None else self.answers[idx])
+        return Inputs(self.texts[idx], self.X[idx], self.context[idx],
+                      None if self.answers is None else self.answers[idx], self.widths)
 
     def plus(self, other: "Inputs") -> "Inputs":
         """Rows for learning from (answers play no part in learning)."""
         return Inputs(np.concatenate([self.texts, other.texts]), np.vstack([self.X, other.X]),
-                      np.vstack([self.context, other.context]))
+                      np.vstack([self.context, other.context]), widths=self.widths)
 
 
 def side_by_side(parts: list[Inputs]) -> Inputs:
@@ -67,9 +70,10 @@ def side_by_side(parts: list[Inputs]) -> Inputs:
     X = np.hstack([p.X for p in parts])
     k = parts[0].context.shape[1] // max(parts[0].X.shape[1], 1)  # how many context parts
     if len(parts) == 1 or not k:
-        return Inputs(parts[0].texts, X, parts[0].context, parts[0].answers)
+        return Inputs(parts[0].texts, X, parts[0].context, parts[0].answers, parts[0].widths)
     each = [np.hsplit(p.context, k) for p in parts]
-    return Inputs(parts[0].texts, X, np.hstack([block for group in zip(*each) for block in group]), parts[0].answers)
+    return Inputs(parts[0].texts, X, np.hstack([block for group in zip(*each) for block in group]), parts[0].answers,
+                  tuple(p.X.shape[1] for p in parts))
 
 
 def inputs(conn, utts: list[Utterance], model: str | list | None = None, batch_size: int = 64,
@@ -107,11 +111,12 @@ class Definitions:
     texts: list[str]
     X: np.ndarray
     codes: list[str]
+    widths: tuple[int, ...] | None = None   # as :attr:`Inputs.widths`
 
     def reading(self, keep: list[int], models: int = 2) -> "Definitions":
         """The embeddings of some of the models read side by side (see :func:`reading`)."""
-        return Definitions(self.texts, self.X[:, _columns(self.X.shape[1], self.X.shape[1] // models, keep, models)],
-                           self.codes)
+        widths = self.widths or (self.X.shape[1] // models,) * models
+        return Definitions(self.texts, self.X[:, _columns(widths, keep, 1)], self.codes, _kept(widths, keep))
 
     def for_codes(self, used: set[str], parts: int) -> tuple[Inputs, list[list[str]]]:
         """The examples of the codes a model learns from, read as it reads utterances: each is its
@@ -119,7 +124,7 @@ class Definitions:
         keep = [i for i, c in enumerate(self.codes) if c in used]
         X = self.X[keep]
         texts = np.asarray([self.texts[i] for i in keep], dtype=object)
-        return Inputs(texts, X, np.tile(X, (1, parts))), [[self.codes[i]] for i in keep]
+        return Inputs(texts, X, np.tile(X, (1, parts)), widths=self.widths), [[self.codes[i]] for i in keep]
 
 
 def definitions(conn, model: str | list | None = None, batch_size: int = 64, cache: bool = True) -> Definitions | None:
@@ -139,7 +144,8 @@ def definitions(conn, model: str | list | None = None, batch_size: int = 64, cac
     if not texts:
         return None
     models = model if isinstance(model, (list, tuple)) else [model]
-    return Definitions(texts, np.hstack([_encoder(conn, m, batch_size, cache)(texts) for m in models]), codes)
+    parts = [_encoder(conn, m, batch_size, cache)(texts) for m in models]
+    return Definitions(texts, np.hstack(parts), codes, tuple(x.shape[1] for x in parts) if len(parts) > 1 else None)
 
 
 def context_vectors(around: "Surroundings", encode, width: int) -> np.ndarray:
@@ -370,6 +376,7 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
     fine_tune = project.setting("classifier", "fine_tune") if fine_tune is None else fine_tune
     model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
     tuning = tuning_settings(project) if fine_tune else None
+    base, asked = tuning_source(project, model) if fine_tune else (model, AUTO)
     with project.transaction() as conn:
         require_coder(conn, coder)
         weight = borrowed_weight(project)
@@ -380,11 +387,14 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         used = model
         if fine_tune:
             labels = tuning_labels(all_codes[:scored], themes)   # borrowed codes tune nothing
+            metrics.update({"tuned_from": base} if base != model else {})
             if evaluate:
                 general = inputs(conn, utts, model, batch)   # once, however many losses are tried
-                metrics.update(choose_tuning(conn, utts, labels, model, batch, tuning, lambda retuned: choose_reading(
-                    general, main, all_codes, groups, themes, C, retuned, scored=scored, borrowed=weight)))
-            used = _tuned_reading(project, metrics, tuning, utts[:scored], labels, model, coder)
+                metrics.update(choose_tuning(conn, utts, labels, (model, base), batch, tuning, lambda retuned: choose_reading(
+                    general, main, all_codes, groups, themes, C, retuned, scored=scored, borrowed=weight,
+                    readings=None if asked == AUTO else {asked: READINGS[asked]})))
+            metrics.setdefault("reading", DEFAULT_READING if asked == AUTO else asked)
+            used = _tuned_reading(project, metrics, tuning, utts[:scored], labels, (model, base), coder)
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)
         metrics["definitions"] = len({c.id for c in cb.load(conn).codes if c.definition} & {c for cs in all_codes for c in cs})
@@ -419,61 +429,76 @@ def _counts(coder: str, coded: list[str], borrowed: int, fine_tune: bool) -> dic
 # fold, and keeps the best; without cross-validation it reads the tuned model.
 READINGS = {"general": [0], "tuned": [1], "both": [0, 1]}
 DEFAULT_READING = "tuned"
+# fine_tune_reading = "auto": cross-validation chooses (without it, DEFAULT_READING); "tuned" or
+# "both" fixes the reading, so a project that already knows it (or its dev splits do) can skip
+# cross-validation's five extra tunings and still read both models side by side
+AUTO = DEFAULT_SETTINGS["classifier"]["fine_tune_reading"]
+ASKABLE = (AUTO, "tuned", "both")
 # fine_tune_loss = "best": cross-validation tunes with each loss and keeps the best (bench/psw.py:
 # contrastive and combined tie on the reference study, cross-entropy leads on AnnoMI)
 CHOOSE_LOSS = "best"
 
 
 def _tuned_reading(project: Project, metrics: dict, tuning: dict, utts: list[Utterance], labels: list[tuple],
-                   model: str | None, coder: str) -> str | list:
-    """The model name(s) of the reading kept (without cross-validation, the default), tuning the
-    final model with the loss kept; the general model alone needs no tuning at all."""
+                   models: tuple, coder: str) -> str | list:
+    """The model name(s) of the reading kept, tuning the final model with the loss kept; the
+    general model alone needs no tuning at all. ``models``: (the general model, the one tuned)."""
+    model, base = models
     metrics["passes"] = tuning["epochs"]
     metrics["learning_rate"] = tuning["learning_rate"]
     metrics["precision"] = arithmetic(tuning["precision"])   # what it stood for on this machine
     metrics.setdefault("tuning_loss", LOSSES[0] if tuning["loss"] == CHOOSE_LOSS else tuning["loss"])
-    keep = READINGS[metrics.setdefault("reading", DEFAULT_READING)]
+    keep = READINGS[metrics["reading"]]
     if keep == [0]:
         return model
-    tuned = _tune_into(project, utts, labels, model, coder, {**tuning, "loss": metrics["tuning_loss"]})
+    tuned = _tune_into(project, utts, labels, base, coder, {**tuning, "loss": metrics["tuning_loss"]})
     return tuned if keep == [1] else [model, tuned]
 
 
 def reading(inp: Inputs, keep: list[int], models: int = 2) -> Inputs:
-    """The columns of the models ``keep`` from inputs read by ``models`` models side by side."""
-    d = inp.X.shape[1] // models
-    return Inputs(inp.texts, inp.X[:, _columns(inp.X.shape[1], d, keep, models)],
-                  inp.context[:, _columns(inp.context.shape[1], d, keep, models)], inp.answers)
+    """The columns of the models ``keep`` from inputs read by ``models`` models side by side
+    (of the widths :func:`side_by_side` recorded; equal widths when it recorded none)."""
+    widths = inp.widths or (inp.X.shape[1] // models,) * models
+    parts = inp.context.shape[1] // max(sum(widths), 1)
+    return Inputs(inp.texts, inp.X[:, _columns(widths, keep, 1)], inp.context[:, _columns(widths, keep, parts)],
+                  inp.answers, _kept(widths, keep))
 
 
-def _columns(width: int, d: int, keep: list[int], models: int) -> np.ndarray:
-    """Indices of the kept models' blocks among ``width`` columns of ``d``-wide blocks, models taking turns."""
-    return np.asarray([c for b in range(width // max(d, 1)) if b % models in keep for c in range(b * d, (b + 1) * d)],
-                      dtype=int)
+def _columns(widths: tuple[int, ...], keep: list[int], repeats: int) -> np.ndarray:
+    """Indices of the kept models' columns among ``repeats`` groups of blocks ``widths`` wide, models taking turns."""
+    starts = np.cumsum([0, *widths])
+    one = [c for m in sorted(keep) for c in range(starts[m], starts[m + 1])]
+    return np.asarray([r * starts[-1] + c for r in range(repeats) for c in one], dtype=int)
+
+
+def _kept(widths: tuple[int, ...], keep: list[int]) -> tuple[int, ...] | None:
+    return tuple(widths[m] for m in sorted(keep)) if len(keep) > 1 else None
 
 
 def choose_reading(inp: Inputs, main, all_codes, groups, themes: dict, C: float, retuned,
                    definitions: Definitions | None = None, scored: int | None = None,
-                   borrowed: float = BORROWED) -> dict:
-    """Cross-validate each of :data:`READINGS` on the same folds and keep the one with the best
-    kappa at the level the classifier decides (themes when the codebook has several, else
-    codes); a tie goes to the simpler one."""
+                   borrowed: float = BORROWED, readings: dict | None = None) -> dict:
+    """Cross-validate each of ``readings`` (default :data:`READINGS`) on the same folds and keep
+    the one with the best kappa at the level the classifier decides (themes when the codebook
+    has several, else codes); a tie goes to the simpler one."""
+    readings = readings or READINGS
     level = "themes" if len(set(themes.values())) > 1 else "codes"
     results = cross_validate(inp, main, all_codes, groups, themes, C, retuned=retuned, definitions=definitions,
-                             readings=READINGS, scored=scored, borrowed=borrowed)
+                             readings=readings, scored=scored, borrowed=borrowed)
     score = {n: (r.get(level) or {}).get("cohen_kappa") for n, r in results.items()}
-    best = max(READINGS, key=lambda n: -2 if score[n] is None else score[n])  # the first of equals
-    best = DEFAULT_READING if score[best] is None else best   # nothing could be scored (one document)
+    best = max(readings, key=lambda n: -2 if score[n] is None else score[n])  # the first of equals
+    default = DEFAULT_READING if DEFAULT_READING in readings else best
+    best = default if score[best] is None else best   # nothing could be scored (one document)
     return {"reading": best, "readings": score, "cross_validation": results[best]}
 
 
-def choose_tuning(conn, utts: list[Utterance], labels: list[tuple], model: str | None, batch: int, tuning: dict,
+def choose_tuning(conn, utts: list[Utterance], labels: list[tuple], models: tuple, batch: int, tuning: dict,
                   score) -> dict:
     """:func:`choose_reading`'s result (``score(retuned)``) for the loss asked for, or with
     :data:`CHOOSE_LOSS` for each of :data:`autocode.finetune.LOSSES` (as many tunings again
     each), keeping the loss whose kept reading agreed best; a tie goes to the earlier loss."""
     losses = LOSSES if tuning["loss"] == CHOOSE_LOSS else (tuning["loss"],)
-    tried = {loss: score(_fold_tuner(conn, utts, labels, model, batch, {**tuning, "loss": loss})) for loss in losses}
+    tried = {loss: score(_fold_tuner(conn, utts, labels, models, batch, {**tuning, "loss": loss})) for loss in losses}
     kappa = {loss: r["readings"].get(r["reading"]) for loss, r in tried.items()}
     best = max(losses, key=lambda loss: -2 if kappa[loss] is None else kappa[loss])
     return {**tried[best], "tuning_loss": best} | ({"losses": kappa} if len(losses) > 1 else {})
@@ -491,6 +516,26 @@ def tuning_settings(project: Project) -> dict:
             "precision": precision}
 
 
+def tuning_source(project: Project, model: str | None) -> tuple[str | None, str]:
+    """The model to tune (``fine_tune_model``; the project's embedding ``model`` when unset) and
+    the reading asked for (``fine_tune_reading``), both checked before any work starts. A larger
+    model tuned beside the bundled one read as it is agreed best on AnnoMI's dev splits
+    (``docs/benchmarks.md``), while the project keeps its fast model for everything else."""
+    base, asked = project.setting("classifier", "fine_tune_model"), project.setting("classifier", "fine_tune_reading")
+    where = project.root / "autocode.toml"
+    if asked not in ASKABLE:
+        raise AutocodeError(f"'fine_tune_reading' under [classifier] in {where} is {asked!r}, which is not a reading",
+                            f"set it to one of {', '.join(repr(a) for a in ASKABLE)} ('auto', the default, lets "
+                            "cross-validation choose), or to read the general model alone turn fine-tuning off")
+    folder = project.root / Path(base).expanduser()   # a relative folder is the project's
+    if base and not folder.is_dir():
+        raise AutocodeError(f"'fine_tune_model' under [classifier] in {where} is {base!r}, which is not a folder "
+                            "on this computer", "give the folder of a sentence-transformers model you have "
+                            "downloaded (a relative one is read from the project folder), or remove the line to tune "
+                            "the project's own embedding model")
+    return (str(folder.resolve()) if base else model), asked
+
+
 TUNED = "fine-tuned"  # the project's folder of tuned embedding models
 
 
@@ -502,27 +547,27 @@ def tuning_labels(all_codes: list[list[str]], themes: dict) -> list[tuple[str, .
     return [tuple(sorted({themes.get(c, "") if by_theme else c for c in codes if c} or {""})) for codes in all_codes]
 
 
-def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], model: str | None, batch: int, tuning: dict):
+def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], models: tuple, batch: int, tuning: dict):
     """retuned(rows): the inputs of every utterance, and the codebook's definitions, as read by
-    ``model`` and, side by side, a model tuned on ``rows`` only (those of the first
+    ``model`` and, side by side, ``base`` (``models`` = (model, base)) tuned on ``rows`` only (those of the first
     ``len(labels)`` utterances, the coded ones), kept in a temporary folder and
     never cached (it lives for one cross-validation fold). A fold whose rows carry a single
-    label cannot be tuned; it reads with ``model`` in the tuned model's place too, as a fold
+    label cannot be tuned; it reads with ``base`` untuned in the tuned model's place, as a fold
     that cannot be cross-validated falls back to that label. ``tuning``: the passes, loss,
     learning rate and precision (:func:`autocode.finetune.fine_tune`'s keywords)."""
     import tempfile
-    from pathlib import Path
 
     from .finetune import fine_tune
 
+    model, base = models
     inp = inputs(conn, utts, model, batch)
 
     def retuned(rows):
         rows = [i for i in rows if i < len(labels)]
         if len({label for i in rows for label in labels[i]}) < 2:
-            return side_by_side([inp, inp]), definitions(conn, [model, model], batch)
+            return inputs(conn, utts, [model, base], batch), definitions(conn, [model, base], batch)
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
-            folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", model,
+            folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", base,
                                    **tuning))
             return (side_by_side([inp, inputs(conn, utts, folder, batch, cache=False)]),
                     definitions(conn, [model, folder], batch, cache=False))  # a codebook's few words

@@ -28,7 +28,8 @@ DEFAULT_SETTINGS = {
     "ingest": {"interviewer": []},
     # borrowed_weight: see learn.BORROWED
     "classifier": {"C": 1.0, "fine_tune": False, "fine_tune_passes": 2, "fine_tune_loss": "cross-entropy",
-                   "fine_tune_learning_rate": 5e-5, "fine_tune_precision": "auto", "borrowed_weight": 0.5},
+                   "fine_tune_learning_rate": 5e-5, "fine_tune_precision": "auto", "borrowed_weight": 0.5,
+                   "fine_tune_model": "", "fine_tune_reading": "auto"},
 }
 
 def undo_triggers(table: str, columns: list[str]) -> str:

@@ -1,7 +1,8 @@
 """Machine against expert coders on AnnoMI (real counselling transcripts), through the CLI.
 
     python bench/annomi.py [--shared ../shared] [--task therapist|client|both] [--full | --annotators-only]
-                            [--fine-tune [--cv]] [--model NAME_OR_FOLDER] [--json FILE]
+                            [--fine-tune [--cv] [--tune-model FOLDER] [--reading auto|tuned|both]]
+                            [--model NAME_OR_FOLDER] [--json FILE]
 
 For each task (therapist behaviour: question, reflection, therapist_input, other; client talk
 type: change, neutral, sustain) it holds out 20% of transcripts (seed 0), adds every utterance
@@ -22,6 +23,10 @@ the tuned model. With --fine-tune --cv, training cross-validates as a researcher
 model per fold, and keeps the way of reading the utterances (general model, tuned model, or
 both side by side) that agreed best in cross-validation on the training transcripts.
 
+--tune-model tunes another model (``fine_tune_model`` in autocode.toml) while the project keeps
+its embedding model, and --reading fixes the way of reading (``fine_tune_reading``; "both": the
+project's model as it is beside the tuned one) instead of cross-validation's choice.
+
 --model sets the project's embedding model (``autocode init --model``) instead of the bundled one.
 --json also writes every figure, unrounded, to a file (a target is met or not by its fourth digit).
 """
@@ -37,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from common import autocode
+from common import autocode, set_setting
 
 REPO = Path(__file__).resolve().parent.parent
 TASKS = {
@@ -84,6 +89,8 @@ def run_task(rows: list[dict], task: str, tmp: Path, full: list[dict] | None = N
     proj = str(tmp / task)
     t0 = time.perf_counter()
     autocode("init", proj, "--codebook", str(files["codebook"]), *INIT)
+    for key, value in TUNING.items():
+        set_setting(Path(proj), "classifier", key, value)
     autocode("add", str(files["table"]), "--project", proj)
     result = {} if annotators_only else held_out(files, test, proj)
     result.update(task=task, seconds=time.perf_counter() - t0)
@@ -93,6 +100,7 @@ def run_task(rows: list[dict], task: str, tmp: Path, full: list[dict] | None = N
 
 
 TRAIN = ["train"]  # with --fine-tune: train --fine-tune --no-cv
+TUNING: dict = {}  # with --tune-model / --reading: fine_tune_model / fine_tune_reading
 INIT: list[str] = []  # with --model: init --model NAME
 
 
@@ -170,6 +178,8 @@ def main() -> None:
     ap.add_argument("--cv", action="store_true", help="with --fine-tune: cross-validate, and so choose the reading")
     ap.add_argument("--annotators-only", action="store_true", help="--full without the held-out split's run")
     ap.add_argument("--model", help="embedding model name or folder for the projects (default: the bundled one)")
+    ap.add_argument("--tune-model", type=Path, help="with --fine-tune: tune this model folder instead (fine_tune_model)")
+    ap.add_argument("--reading", choices=["auto", "tuned", "both"], help="with --fine-tune: fine_tune_reading")
     ap.add_argument("--json", type=Path, help="also write every figure, unrounded, to this file")
     args = ap.parse_args()
     if args.model:
@@ -177,6 +187,8 @@ def main() -> None:
     args.full = args.full or args.annotators_only
     if args.fine_tune:
         TRAIN[:] = ["train", "--fine-tune"] + ([] if args.cv else ["--no-cv"])
+    TUNING.update({"fine_tune_model": str(args.tune_model.resolve())} if args.tune_model else {})
+    TUNING.update({"fine_tune_reading": args.reading} if args.reading else {})
     source = args.shared / "datasets/annomi/AnnoMI-simple.csv"
     if not source.is_file():
         sys.exit(f"{source} not found: this benchmark needs ../shared")

@@ -339,7 +339,7 @@ def test_a_fold_with_a_single_label_reads_with_the_untuned_model(demo_project):
 
     utts, main, _ = training_set(demo_project.conn, "alice")
     one = [i for i, m in enumerate(main) if m == main[0]][:5]
-    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64, {"epochs": 1})(one)   # would raise if it tuned
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], (None, None), 64, {"epochs": 1})(one)   # would raise if it tuned
     plain = inputs(demo_project.conn, utts)
     assert np.allclose(fold_inp.X, np.hstack([plain.X, plain.X]))   # in the tuned model's place too
     again = reading(fold_inp, [1])
@@ -353,7 +353,7 @@ def test_a_tuned_fold_reads_with_the_plain_model_and_its_own_side_by_side(demo_p
     utts, main, _ = training_set(demo_project.conn, "alice")
     rows = [i for i, m in enumerate(main) if m][:40]
     assert len({main[i] for i in rows}) > 1
-    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], None, 64, {"epochs": 1})(rows)
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], (None, None), 64, {"epochs": 1})(rows)
     plain = inputs(demo_project.conn, utts)
     d = plain.X.shape[1]
     assert fold_inp.X.shape[1] == defs.X.shape[1] == 2 * d
@@ -490,3 +490,59 @@ def test_train_with_the_best_loss_tunes_every_fold_with_each_loss(demo_project, 
     clf, _ = latest_classifier(q.conn)
     assert (clf.model == q.setting("embedding", "model")) == (m["reading"] == "general")
     q.close()
+
+
+@pytest.mark.parametrize("line, said", [('fine_tune_reading = "general"', "'general', which is not a reading"),
+                                        ('fine_tune_model = "no-such-folder"', "'no-such-folder', which is not a folder")])
+def test_train_refuses_a_bad_tuning_model_or_reading_before_any_work(demo_project, monkeypatch, line, said):
+    from autocode import Project
+
+    monkeypatch.setattr("autocode.learn.inputs", lambda *a, **k: 1 / 0)   # no embedding may start
+    (demo_project.root / "autocode.toml").write_text(f"[classifier]\n{line}\n", encoding="utf-8")
+    before = snapshot(demo_project)
+    with pytest.raises(AutocodeError, match=said) as err:
+        train(Project(demo_project.root), "alice", fine_tune=True)
+    assert "autocode.toml" in str(err.value) and ("'both'" in err.value.fix or "remove the line" in err.value.fix)
+    assert snapshot(demo_project) == before
+
+
+def test_a_fixed_reading_is_the_only_one_cross_validated(demo_project, monkeypatch):
+    """fine_tune_reading = "both" skips the choice: cross-validation scores that reading alone."""
+    from autocode import Project, learn
+
+    asked = []
+    monkeypatch.setattr(learn, "_fold_tuner", lambda *a: None)
+    monkeypatch.setattr(learn, "cross_validate", lambda *a, readings=None, **k: asked.append(readings) or {
+        n: {"themes": {"cohen_kappa": 0.5}, "codes": {"cohen_kappa": 0.5}} for n in readings})
+    monkeypatch.setattr(learn, "_tune_into", lambda *a: 1 / 0)   # stop once the reading is settled
+    (demo_project.root / "autocode.toml").write_text('[classifier]\nfine_tune_reading = "both"\n', encoding="utf-8")
+    with pytest.raises(ZeroDivisionError):
+        train(Project(demo_project.root), "alice", fine_tune=True)
+    assert asked == [{"both": [0, 1]}]
+
+
+def test_a_model_of_its_own_is_tuned_and_read_beside_the_projects(demo_project, quick):
+    """fine_tune_model names another model to tune (here a copy of the bundled one in the
+    project folder, named relative to it); with fine_tune_reading = "both" the classifier reads
+    the project's model as it is beside that tuned one, and says so."""
+    import shutil
+
+    from autocode import Project
+    from autocode.cli import _tuning_words
+    from autocode.embed import resolve_model
+
+    p = demo_project
+    shutil.copytree(resolve_model(None), p.root / "bigger")
+    (p.root / "autocode.toml").write_text('[classifier]\nfine_tune_model = "bigger"\nfine_tune_reading = "both"\n',
+                                          encoding="utf-8")
+    q = Project(p.root)
+    m = train(q, "alice", evaluate=False, fine_tune=True)
+    clf, _ = latest_classifier(q.conn)
+    assert m["reading"] == "both" and m["tuned_from"] == str((p.root / "bigger").resolve())
+    assert clf.model[0] == q.setting("embedding", "model") and clf.model[1].startswith(TUNED + "/")
+    assert (q.root / clf.model[1]).is_dir()
+    words = _tuning_words(m)
+    assert "The model in" in words and "bigger was first tuned" in words and "both models side by side" in words
+    add_files(q, [DATA / "transcripts" / "D08.txt"])
+    rows = suggest(q, ["D08"])
+    assert rows and all(r["code"] is not None for r in rows)

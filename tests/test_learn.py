@@ -203,6 +203,26 @@ def test_two_models_are_read_side_by_side_part_by_part(demo_project):
     assert one.rows([3, 1]).answers.tolist() == [answers[3], answers[1]]
 
 
+def test_models_of_different_widths_read_side_by_side_and_apart_again():
+    """A larger tuned model beside the bundled one (fine_tune_model): its columns, and its
+    context parts, are found by the widths side_by_side recorded, for utterances and definitions."""
+    from autocode.learn import Definitions, Inputs, reading, side_by_side
+
+    a = Inputs(np.array(["x", "y"], dtype=object), np.array([[1.0, 2.0]] * 2), np.array([[3.0, 4.0, 5.0, 6.0]] * 2))
+    b = Inputs(a.texts, np.array([[7.0, 8.0, 9.0]] * 2), np.array([[10.0, 11.0, 12.0, 13.0, 14.0, 15.0]] * 2))
+    both = side_by_side([a, b])
+    assert both.widths == (2, 3) and both.context[0].tolist() == [3, 4, 10, 11, 12, 5, 6, 13, 14, 15]
+    for keep, one in (([0], a), ([1], b)):
+        assert reading(both, keep).X.tolist() == one.X.tolist()
+        assert reading(both, keep).context.tolist() == one.context.tolist()
+    assert reading(both, [0, 1]).X.tolist() == both.X.tolist() and reading(both, [0, 1]).widths == (2, 3)
+    assert both.rows([1]).widths == (2, 3)   # a fold's rows keep them
+    defs = Definitions(["name"], np.array([[1.0, 2.0, 7.0, 8.0, 9.0]]), ["c"], (2, 3))
+    assert defs.reading([1]).X.tolist() == [[7, 8, 9]] and defs.reading([0]).X.tolist() == [[1, 2]]
+    extra, _ = defs.for_codes({"c"}, 2)
+    assert extra.widths == (2, 3) and extra.context.shape == (1, 10)
+
+
 def test_cross_validation_keeps_the_reading_that_agrees_best(demo_project):
     """A fine-tuned classifier may read the general model, the tuned one or both; each is
     cross-validated on the same tuned folds (tuned once each) and the best is kept, a tie going
