@@ -376,7 +376,7 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     if metrics.get("borrowed"):
         out.print(_borrowed_words(metrics["borrowed"], metrics["borrowed_weight"]), markup=False)
     if metrics.get("fine_tuned"):
-        out.print(_tuning_words(metrics))
+        out.print(_tuning_words(metrics), markup=False)   # it may name a folder of the user's
     if cv:
         _print_cv(metrics.get("cross_validation", {}))
     out.print("Next: [bold]autocode suggest FILES[/] to code new transcripts.")
@@ -410,6 +410,10 @@ def _tuning_words(metrics: dict) -> str:
         return said + f"; the classifier reads with {reads}, and the tuned model is kept in the project's fine-tuned/ folder."
     tried = ", ".join(f"{READING_WORDS[n]} {fmt(k, 3)}" for n, k in scores.items())   # close calls: 3 digits
     kept = metrics["reading"]
+    if metrics.get("reading_asked"):
+        return (f"{said}, each cross-validation fold tuning its own. Kappa in cross-validation reading the utterances "
+                f"with {tried}: the classifier reads so, as 'fine_tune_reading' in autocode.toml asks, and the tuned "
+                "model is kept in the project's fine-tuned/ folder.")
     where = ("" if kept == "general" else " The tuned model is kept in the project's fine-tuned/ folder.")
     losses = metrics.get("losses")
     chose = (f" Cross-validation tuned with each loss and kept {loss} (kappa of each loss's best reading: "

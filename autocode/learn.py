@@ -69,11 +69,14 @@ def side_by_side(parts: list[Inputs]) -> Inputs:
     is the models' vectors next to each other (so a model's context parts stay aligned)."""
     X = np.hstack([p.X for p in parts])
     k = parts[0].context.shape[1] // max(parts[0].X.shape[1], 1)  # how many context parts
-    if len(parts) == 1 or not k:
-        return Inputs(parts[0].texts, X, parts[0].context, parts[0].answers, parts[0].widths)
+    if len(parts) == 1:
+        return parts[0]
+    widths = tuple(p.X.shape[1] for p in parts)
+    if not k:
+        return Inputs(parts[0].texts, X, parts[0].context, parts[0].answers, widths)
     each = [np.hsplit(p.context, k) for p in parts]
     return Inputs(parts[0].texts, X, np.hstack([block for group in zip(*each) for block in group]), parts[0].answers,
-                  tuple(p.X.shape[1] for p in parts))
+                  widths)
 
 
 def inputs(conn, utts: list[Utterance], model: str | list | None = None, batch_size: int = 64,
@@ -366,11 +369,11 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
           fine_tune: bool | None = None) -> dict:
     """Fit on ``coder``'s codings, cross-validate, and store the model in the project.
 
-    With ``fine_tune`` the embedding model is first tuned on the coder's codes (see
-    :mod:`autocode.finetune`); cross-validation then tunes a model of its own for each fold,
-    so its figures never see the utterances they score, and keeps the way of reading the
-    utterances (:data:`READINGS`), and with ``fine_tune_loss = "best"`` the loss, that agreed
-    best with the coder.
+    With ``fine_tune`` the embedding model (or ``fine_tune_model``) is first tuned on the
+    coder's codes (see :mod:`autocode.finetune`); cross-validation then tunes a model of its
+    own for each fold, so its figures never see the utterances they score, and keeps the way of
+    reading the utterances (:data:`READINGS`; unless ``fine_tune_reading`` fixes it), and with
+    ``fine_tune_loss = "best"`` the loss, that agreed best with the coder.
     """
     C = project.setting("classifier", "C") if C is None else C
     fine_tune = project.setting("classifier", "fine_tune") if fine_tune is None else fine_tune
@@ -394,6 +397,7 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
                     general, main, all_codes, groups, themes, C, retuned, scored=scored, borrowed=weight,
                     readings=None if asked == AUTO else {asked: READINGS[asked]})))
             metrics.setdefault("reading", DEFAULT_READING if asked == AUTO else asked)
+            metrics.update({"reading_asked": asked} if asked != AUTO else {})
             used = _tuned_reading(project, metrics, tuning, utts[:scored], labels, (model, base), coder)
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)
@@ -524,15 +528,17 @@ def tuning_source(project: Project, model: str | None) -> tuple[str | None, str]
     base, asked = project.setting("classifier", "fine_tune_model"), project.setting("classifier", "fine_tune_reading")
     where = project.root / "autocode.toml"
     if asked not in ASKABLE:
-        raise AutocodeError(f"'fine_tune_reading' under [classifier] in {where} is {asked!r}, which is not a reading",
-                            f"set it to one of {', '.join(repr(a) for a in ASKABLE)} ('auto', the default, lets "
-                            "cross-validation choose), or to read the general model alone turn fine-tuning off")
+        raise AutocodeError(f"'fine_tune_reading' under [classifier] in {where} is {asked!r}; it can be "
+                            f"{', '.join(repr(a) for a in ASKABLE[:-1])} or {ASKABLE[-1]!r}",
+                            "set it to 'auto' (the default: cross-validation chooses), 'tuned' or 'both', or to read "
+                            "the general model alone turn fine-tuning off")
     folder = project.root / Path(base).expanduser()   # a relative folder is the project's
-    if base and not folder.is_dir():
-        raise AutocodeError(f"'fine_tune_model' under [classifier] in {where} is {base!r}, which is not a folder "
-                            "on this computer", "give the folder of a sentence-transformers model you have "
-                            "downloaded (a relative one is read from the project folder), or remove the line to tune "
-                            "the project's own embedding model")
+    if base and not any((folder / f).is_file() for f in ("modules.json", "config.json")):
+        raise AutocodeError(f"'fine_tune_model' under [classifier] in {where} is {base!r}, but {folder} is not the "
+                            "folder of a sentence-transformers model on this computer",
+                            "give the folder of a sentence-transformers model you have downloaded (a relative one "
+                            "is read from the project folder), or remove the line to tune the project's own "
+                            "embedding model")
     return (str(folder.resolve()) if base else model), asked
 
 
@@ -564,8 +570,9 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], models: tuple,
 
     def retuned(rows):
         rows = [i for i in rows if i < len(labels)]
-        if len({label for i in rows for label in labels[i]}) < 2:
-            return inputs(conn, utts, [model, base], batch), definitions(conn, [model, base], batch)
+        if len({label for i in rows for label in labels[i]}) < 2:   # another model's vectors stay out of the cache
+            untuned = inputs(conn, utts, base, batch, cache=base == model)
+            return side_by_side([inp, untuned]), definitions(conn, [model, base], batch, cache=base == model)
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
             folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", base,
                                    **tuning))

@@ -347,6 +347,26 @@ def test_a_fold_with_a_single_label_reads_with_the_untuned_model(demo_project):
     assert defs is not None and len(defs.texts) == len(defs.codes) and defs.X.shape[1] == 2 * plain.X.shape[1]
 
 
+def test_a_single_label_fold_reads_another_model_untuned_and_caches_none_of_it(demo_project, tmp_path):
+    """With fine_tune_model set, a fold that cannot be tuned reads that model as it is; its
+    vectors are not the project's, so they stay out of the project's cache."""
+    import shutil
+
+    from autocode.embed import resolve_model
+    from autocode.learn import _fold_tuner
+
+    base = tmp_path / "bigger"
+    shutil.copytree(resolve_model(None), base)
+    utts, main, _ = training_set(demo_project.conn, "alice")
+    one = [i for i, m in enumerate(main) if m == main[0]][:5]
+    fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], (None, str(base)), 64, {"epochs": 1})(one)
+    plain = inputs(demo_project.conn, utts)
+    d = plain.X.shape[1]
+    assert fold_inp.widths == (d, d) and np.allclose(fold_inp.X, np.hstack([plain.X, plain.X]), atol=1e-5)
+    assert defs.widths == (d, d)
+    assert demo_project.conn.execute("SELECT COUNT(*) FROM embeddings WHERE model LIKE '%bigger%'").fetchone()[0] == 0
+
+
 def test_a_tuned_fold_reads_with_the_plain_model_and_its_own_side_by_side(demo_project, quick):
     from autocode.learn import _fold_tuner
 
@@ -492,8 +512,9 @@ def test_train_with_the_best_loss_tunes_every_fold_with_each_loss(demo_project, 
     q.close()
 
 
-@pytest.mark.parametrize("line, said", [('fine_tune_reading = "general"', "'general', which is not a reading"),
-                                        ('fine_tune_model = "no-such-folder"', "'no-such-folder', which is not a folder")])
+@pytest.mark.parametrize("line, said", [('fine_tune_reading = "general"', "is 'general'; it can be 'auto', 'tuned' or 'both'"),
+                                        ('fine_tune_model = "no-such-folder"', "no-such-folder is not the folder of a"),
+                                        ('fine_tune_model = "."', "is '.', but .* is not the folder of a")])
 def test_train_refuses_a_bad_tuning_model_or_reading_before_any_work(demo_project, monkeypatch, line, said):
     from autocode import Project
 
@@ -503,6 +524,7 @@ def test_train_refuses_a_bad_tuning_model_or_reading_before_any_work(demo_projec
     with pytest.raises(AutocodeError, match=said) as err:
         train(Project(demo_project.root), "alice", fine_tune=True)
     assert "autocode.toml" in str(err.value) and ("'both'" in err.value.fix or "remove the line" in err.value.fix)
+    assert "Traceback" not in str(err.value)
     assert snapshot(demo_project) == before
 
 
@@ -519,6 +541,14 @@ def test_a_fixed_reading_is_the_only_one_cross_validated(demo_project, monkeypat
     with pytest.raises(ZeroDivisionError):
         train(Project(demo_project.root), "alice", fine_tune=True)
     assert asked == [{"both": [0, 1]}]
+
+
+def test_the_train_command_says_a_fixed_reading_was_asked_for_not_chosen():
+    from autocode.cli import _tuning_words
+
+    words = _tuning_words({"reading": "both", "reading_asked": "both", "readings": {"both": 0.71}})
+    assert "both models side by side 0.710" in words and "as 'fine_tune_reading' in autocode.toml asks" in words
+    assert "general embedding model alone" not in words
 
 
 def test_a_model_of_its_own_is_tuned_and_read_beside_the_projects(demo_project, quick):
