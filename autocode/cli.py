@@ -358,11 +358,17 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
           cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Cross-validate by document (on by default).")] = True,
           as_json: JsonOpt = False, project: ProjectOpt = None):
     """Train the classifier on a coder's confirmed codings and report cross-validated agreement."""
-    from .learn import latest_classifier, train as run
+    from .learn import idle_tuning_settings, latest_classifier, train as run
 
     from .progress import step
 
     p = Project.find(project)
+    idle = idle_tuning_settings(p, fine_tune)
+    if idle:
+        one = len(idle) == 1
+        warn(f"{', '.join(idle)} under [classifier] in autocode.toml only appl{'ies' if one else 'y'} when the "
+             f"embedding model is tuned; add --fine-tune (or set fine_tune = true) to use {'it' if one else 'them'}, "
+             "or remove the line to silence this.")
     with step("Training the classifier" + (" and cross-validating it" if cv else "")):
         metrics = run(p, coder or default_coder(), evaluate=cv, fine_tune=fine_tune)
     if save:

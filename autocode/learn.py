@@ -522,9 +522,9 @@ def tuning_settings(project: Project) -> dict:
 
 def tuning_source(project: Project, model: str | None) -> tuple[str | None, str]:
     """The model to tune (``fine_tune_model``; the project's embedding ``model`` when unset) and
-    the reading asked for (``fine_tune_reading``), both checked before any work starts. A larger
-    model tuned beside the bundled one read as it is agreed best on AnnoMI's dev splits
-    (``docs/benchmarks.md``), while the project keeps its fast model for everything else."""
+    the reading asked for (``fine_tune_reading``), both checked before any work starts. The
+    project keeps its fast model for everything else; the classifier alone pays for a larger
+    one (AnnoMI client talk: 0.358 held out, its time 617 s instead of 883 s, docs/benchmarks.md)."""
     base, asked = project.setting("classifier", "fine_tune_model"), project.setting("classifier", "fine_tune_reading")
     where = project.root / "autocode.toml"
     if asked not in ASKABLE:
@@ -540,6 +540,15 @@ def tuning_source(project: Project, model: str | None) -> tuple[str | None, str]
                             "is read from the project folder), or remove the line to tune the project's own "
                             "embedding model")
     return (str(folder.resolve()) if base else model), asked
+
+
+def idle_tuning_settings(project: Project, fine_tune: bool | None) -> list[str]:
+    """The tuning settings changed from their defaults in a training that does not tune: the
+    researcher may think they are in use."""
+    if fine_tune if fine_tune is not None else project.setting("classifier", "fine_tune"):
+        return []
+    ours = project.settings.get("classifier", {})
+    return [k for k in sorted(ours) if k.startswith("fine_tune_") and ours[k] != DEFAULT_SETTINGS["classifier"].get(k)]
 
 
 TUNED = "fine-tuned"  # the project's folder of tuned embedding models

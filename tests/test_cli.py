@@ -408,6 +408,20 @@ def test_train_no_cv_skips_cross_validation(trained, tmp_path):
     assert "Cross-validated" not in out and "Next: autocode suggest" in out
 
 
+def test_train_warns_when_tuning_settings_are_set_but_tuning_is_off(trained, tmp_path):
+    import tomllib
+
+    import tomli_w
+
+    root = copy_project(trained["root"], tmp_path / "p")
+    toml = tomllib.loads((root / "autocode.toml").read_text(encoding="utf-8"))
+    toml["classifier"]["fine_tune_reading"] = "both"
+    (root / "autocode.toml").write_text(tomli_w.dumps(toml), encoding="utf-8")
+    out = flat(cli("train", "--coder", "alice", "--no-cv", "--project", root).output)
+    assert "Warning: fine_tune_reading under [classifier] in autocode.toml only applies when" in out
+    assert "add --fine-tune (or set fine_tune = true) to use it" in out and "Trained on" in out
+
+
 def test_suggest_writes_machine_rows_with_reasons(trained):
     rows = trained["suggestions"]
     assert rows, "no suggestions written"

@@ -576,3 +576,14 @@ def test_a_model_of_its_own_is_tuned_and_read_beside_the_projects(demo_project, 
     add_files(q, [DATA / "transcripts" / "D08.txt"])
     rows = suggest(q, ["D08"])
     assert rows and all(r["code"] is not None for r in rows)
+
+
+def test_tuning_settings_left_on_without_tuning_are_named(demo_project):
+    from autocode import Project
+    from autocode.learn import idle_tuning_settings
+
+    (demo_project.root / "autocode.toml").write_text('[classifier]\nfine_tune_model = "bigger"\nfine_tune_passes = 2\n',
+                                                     encoding="utf-8")
+    p = Project(demo_project.root)
+    assert idle_tuning_settings(p, None) == ["fine_tune_model"]   # the default passes say nothing
+    assert idle_tuning_settings(p, True) == []
