@@ -366,9 +366,9 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     idle = idle_tuning_settings(p, fine_tune)
     if idle:
         one = len(idle) == 1
-        warn(f"{', '.join(idle)} under [classifier] in autocode.toml only appl{'ies' if one else 'y'} when the "
-             f"embedding model is tuned; add --fine-tune (or set fine_tune = true) to use {'it' if one else 'them'}, "
-             "or remove the line to silence this.")
+        warn(f"{', '.join(idle)} under [classifier] in autocode.toml only appl{'ies' if one else 'y'} when "
+             f"'train --fine-tune' tunes a model; add --fine-tune (or set fine_tune = true) to use "
+             f"{'it' if one else 'them'}, or remove {'that line' if one else 'those lines'} to silence this.")
     with step("Training the classifier" + (" and cross-validating it" if cv else "")):
         metrics = run(p, coder or default_coder(), evaluate=cv, fine_tune=fine_tune)
     if save:
@@ -410,22 +410,24 @@ def _tuning_words(metrics: dict) -> str:
     how += ["in bfloat16 arithmetic"] if metrics.get("precision") == "bfloat16" else []
     which = f"The model in {metrics['tuned_from']}" if metrics.get("tuned_from") else "The embedding model"
     said = f"{which} was first tuned on these codes" + (f" ({', '.join(how)})" if how else "")
+    words = READING_WORDS | ({"both": "the project's embedding model and the tuned one side by side"}
+                             if metrics.get("tuned_from") else {})
     scores = metrics.get("readings")
     if not scores:
-        reads = "it" if metrics.get("reading", "tuned") == "tuned" else READING_WORDS[metrics["reading"]]
+        reads = "it" if metrics.get("reading", "tuned") == "tuned" else words[metrics["reading"]]
         return said + f"; the classifier reads with {reads}, and the tuned model is kept in the project's fine-tuned/ folder."
-    tried = ", ".join(f"{READING_WORDS[n]} {fmt(k, 3)}" for n, k in scores.items())   # close calls: 3 digits
+    tried = ", ".join(f"{words[n]} {fmt(k, 3)}" for n, k in scores.items())   # close calls: 3 digits
     kept = metrics["reading"]
     if metrics.get("reading_asked"):
         return (f"{said}, each cross-validation fold tuning its own. Kappa in cross-validation reading the utterances "
-                f"with {tried}: the classifier reads so, as 'fine_tune_reading' in autocode.toml asks, and the tuned "
-                "model is kept in the project's fine-tuned/ folder.")
+                f"with {tried}. The classifier reads that way because 'fine_tune_reading' in autocode.toml asks for "
+                "it; the tuned model is kept in the project's fine-tuned/ folder.")
     where = ("" if kept == "general" else " The tuned model is kept in the project's fine-tuned/ folder.")
     losses = metrics.get("losses")
     chose = (f" Cross-validation tuned with each loss and kept {loss} (kappa of each loss's best reading: "
              f"{', '.join(f'{n} {fmt(k, 3)}' for n, k in losses.items())})." if losses else "")
     return (f"{said}, each cross-validation fold tuning its own.{chose} Kappa in cross-validation reading the utterances "
-            f"with {tried}: the classifier reads with {READING_WORDS[kept]}.{where}")
+            f"with {tried}: the classifier reads with {words[kept]}.{where}")
 
 
 def fmt(value, digits: int = 2) -> str:

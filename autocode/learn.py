@@ -530,8 +530,8 @@ def tuning_source(project: Project, model: str | None) -> tuple[str | None, str]
     if asked not in ASKABLE:
         raise AutocodeError(f"'fine_tune_reading' under [classifier] in {where} is {asked!r}; it can be "
                             f"{', '.join(repr(a) for a in ASKABLE[:-1])} or {ASKABLE[-1]!r}",
-                            "set it to 'auto' (the default: cross-validation chooses), 'tuned' or 'both', or to read "
-                            "the general model alone turn fine-tuning off")
+                            "set it to 'auto' (the default: cross-validation chooses), 'tuned' or 'both'; to read "
+                            "the project's own model alone, train without --fine-tune (and set fine_tune = false)")
     folder = project.root / Path(base).expanduser()   # a relative folder is the project's
     if base and not any((folder / f).is_file() for f in ("modules.json", "config.json")):
         raise AutocodeError(f"'fine_tune_model' under [classifier] in {where} is {base!r}, but {folder} is not the "

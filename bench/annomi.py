@@ -185,6 +185,8 @@ def main() -> None:
     if args.model:
         INIT[:] = ["--model", args.model]
     args.full = args.full or args.annotators_only
+    if (args.tune_model or args.reading) and not args.fine_tune:
+        ap.error("--tune-model and --reading only apply with --fine-tune")
     if args.fine_tune:
         TRAIN[:] = ["train", "--fine-tune"] + ([] if args.cv else ["--no-cv"])
     TUNING.update({"fine_tune_model": str(args.tune_model.resolve())} if args.tune_model else {})

@@ -547,7 +547,7 @@ def test_the_train_command_says_a_fixed_reading_was_asked_for_not_chosen():
     from autocode.cli import _tuning_words
 
     words = _tuning_words({"reading": "both", "reading_asked": "both", "readings": {"both": 0.71}})
-    assert "both models side by side 0.710" in words and "as 'fine_tune_reading' in autocode.toml asks" in words
+    assert "both models side by side 0.710" in words and "because 'fine_tune_reading' in autocode.toml asks for it" in words
     assert "general embedding model alone" not in words
 
 
@@ -572,7 +572,8 @@ def test_a_model_of_its_own_is_tuned_and_read_beside_the_projects(demo_project, 
     assert clf.model[0] == q.setting("embedding", "model") and clf.model[1].startswith(TUNED + "/")
     assert (q.root / clf.model[1]).is_dir()
     words = _tuning_words(m)
-    assert "The model in" in words and "bigger was first tuned" in words and "both models side by side" in words
+    assert "The model in" in words and "bigger was first tuned" in words
+    assert "reads with the project's embedding model and the tuned one side by side" in words
     add_files(q, [DATA / "transcripts" / "D08.txt"])
     rows = suggest(q, ["D08"])
     assert rows and all(r["code"] is not None for r in rows)
