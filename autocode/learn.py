@@ -116,10 +116,9 @@ class Definitions:
     codes: list[str]
     widths: tuple[int, ...] | None = None   # as :attr:`Inputs.widths`
 
-    def reading(self, keep: list[int], models: int = 2) -> "Definitions":
+    def reading(self, keep: list[int]) -> "Definitions":
         """The embeddings of some of the models read side by side (see :func:`reading`)."""
-        widths = self.widths or (self.X.shape[1] // models,) * models
-        return Definitions(self.texts, self.X[:, _columns(widths, keep, 1)], self.codes, _kept(widths, keep))
+        return Definitions(self.texts, self.X[:, _columns(self.widths, keep, 1)], self.codes, _kept(self.widths, keep))
 
     def for_codes(self, used: set[str], parts: int) -> tuple[Inputs, list[list[str]]]:
         """The examples of the codes a model learns from, read as it reads utterances: each is its
@@ -459,13 +458,12 @@ def _tuned_reading(project: Project, metrics: dict, tuning: dict, utts: list[Utt
     return tuned if keep == [1] else [model, tuned]
 
 
-def reading(inp: Inputs, keep: list[int], models: int = 2) -> Inputs:
-    """The columns of the models ``keep`` from inputs read by ``models`` models side by side
-    (of the widths :func:`side_by_side` recorded; equal widths when it recorded none)."""
-    widths = inp.widths or (inp.X.shape[1] // models,) * models
-    parts = inp.context.shape[1] // max(sum(widths), 1)
-    return Inputs(inp.texts, inp.X[:, _columns(widths, keep, 1)], inp.context[:, _columns(widths, keep, parts)],
-                  inp.answers, _kept(widths, keep))
+def reading(inp: Inputs, keep: list[int]) -> Inputs:
+    """The columns of the models ``keep`` from inputs read by several models side by side (of
+    the widths :func:`side_by_side` recorded)."""
+    parts = inp.context.shape[1] // max(sum(inp.widths), 1)
+    return Inputs(inp.texts, inp.X[:, _columns(inp.widths, keep, 1)], inp.context[:, _columns(inp.widths, keep, parts)],
+                  inp.answers, _kept(inp.widths, keep))
 
 
 def _columns(widths: tuple[int, ...], keep: list[int], repeats: int) -> np.ndarray:
@@ -580,7 +578,7 @@ def _fold_tuner(conn, utts: list[Utterance], labels: list[tuple], models: tuple,
     def retuned(rows):
         rows = [i for i in rows if i < len(labels)]
         if len({label for i in rows for label in labels[i]}) < 2:   # another model's vectors stay out of the cache
-            untuned = inputs(conn, utts, base, batch, cache=base == model)
+            untuned = inp if base == model else inputs(conn, utts, base, batch, cache=False)
             return side_by_side([inp, untuned]), definitions(conn, [model, base], batch, cache=base == model)
         with tempfile.TemporaryDirectory(prefix="autocode-fold-") as tmp:
             folder = str(fine_tune([utts[i].text for i in rows], [labels[i] for i in rows], Path(tmp) / "model", base,

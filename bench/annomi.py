@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from autocode.learn import ASKABLE
 from common import autocode, set_setting
 
 REPO = Path(__file__).resolve().parent.parent
@@ -179,7 +180,7 @@ def main() -> None:
     ap.add_argument("--annotators-only", action="store_true", help="--full without the held-out split's run")
     ap.add_argument("--model", help="embedding model name or folder for the projects (default: the bundled one)")
     ap.add_argument("--tune-model", type=Path, help="with --fine-tune: tune this model folder instead (fine_tune_model)")
-    ap.add_argument("--reading", choices=["auto", "tuned", "both"], help="with --fine-tune: fine_tune_reading")
+    ap.add_argument("--reading", choices=ASKABLE, help="with --fine-tune: fine_tune_reading")
     ap.add_argument("--json", type=Path, help="also write every figure, unrounded, to this file")
     args = ap.parse_args()
     if args.model:
