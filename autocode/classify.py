@@ -84,7 +84,7 @@ class ThemeClassifier:
             context: np.ndarray | None = None, quotable: int | None = None,
             sample_weight=None) -> "ThemeClassifier":
         """Learn from texts (or their embeddings), their codes, and optionally ``context``: one
-        or more embeddings per row side by side (``learn.inputs`` gives the utterance before,
+        or more embeddings per row side by side (``features.inputs`` gives the utterance before,
         the one after, the interviewer's last utterance and the speaker's run). A label may be
         a list of codes: the utterance teaches each of them. Only the first ``quotable`` rows
         (all when None) are kept as examples a reason may quote: rows after them, such as the

@@ -260,7 +260,8 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
     """
     from threadpoolctl import threadpool_limits
 
-    from .learn import definitions, inputs, training_set
+    from .features import definitions, inputs
+    from .learn import training_set
 
     model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
     with project.transaction() as conn:

@@ -44,8 +44,8 @@ from autocode import Project, add_files, import_codings
 from autocode import codebook as cb
 from autocode.classify import ThemeClassifier
 from autocode.compare import pair_agreement
-from autocode.learn import (BORROWED, Definitions, Inputs, answer_mates, definitions, fit_classifier, inputs,
-                            one_per_answer, row_weights, training_set)
+from autocode.features import Definitions, Inputs, definitions, inputs
+from autocode.learn import BORROWED, answer_mates, fit_classifier, one_per_answer, row_weights, training_set
 from autocode.review import import_codebook
 
 REPO = Path(__file__).resolve().parent.parent

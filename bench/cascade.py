@@ -31,7 +31,7 @@ from autocode.classify import ThemeClassifier  # noqa: E402
 from autocode.compare import pair_agreement  # noqa: E402
 from autocode.corpus import utterances  # noqa: E402
 from autocode.embed import encode  # noqa: E402
-from autocode.learn import Surroundings, context_vectors, inputs  # noqa: E402
+from autocode.features import Surroundings, context_vectors, inputs  # noqa: E402
 
 SHARES = np.round(np.arange(0.0, 1.01, 0.05), 2)
 

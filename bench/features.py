@@ -31,7 +31,7 @@ import autocode.classify as classify  # noqa: E402
 from autocode.classify import ThemeClassifier  # noqa: E402
 from autocode.compare import pair_agreement  # noqa: E402
 from autocode.corpus import utterances  # noqa: E402
-from autocode.learn import inputs  # noqa: E402
+from autocode.features import inputs  # noqa: E402
 
 CONTENT_WORDS = {"ngram_range": (1, 2), "stop_words": "english", "sublinear_tf": True}  # before issue 5
 EVERY_WORD = dict(classify.WORDS)

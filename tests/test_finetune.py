@@ -8,7 +8,8 @@ from autocode import AutocodeError, suggest, train
 from autocode.corpus import add_files
 from autocode.embed import encode
 from autocode.finetune import LOSSES, fine_tune
-from autocode.learn import TUNED, cross_validate, inputs, latest_classifier, reading, training_set
+from autocode.features import inputs, reading
+from autocode.learn import TUNED, cross_validate, latest_classifier, training_set
 from conftest import DATA, snapshot
 
 

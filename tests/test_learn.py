@@ -154,7 +154,7 @@ def test_abstention_curve_trades_coverage_for_agreement():
 def test_the_classifier_reads_the_question_asked_and_the_whole_answer(tmp_path):
     """Each utterance's context: the one before and after, the interviewer's last utterance
     before it, and the speaker's run of consecutive utterances (the whole answer)."""
-    from autocode.learn import Surroundings
+    from autocode.features import Surroundings
 
     f = tmp_path / "T1.txt"
     f.write_text("Interviewer: What do peer workers bring to the team?\n"
@@ -184,7 +184,7 @@ def test_the_classifier_reads_the_question_asked_and_the_whole_answer(tmp_path):
 def test_two_models_are_read_side_by_side_part_by_part(demo_project):
     """Each context part holds both models' vectors of the same neighbour, so a model that
     learnt fewer parts still reads whole ones."""
-    from autocode.learn import Inputs, Surroundings, inputs, reading, side_by_side
+    from autocode.features import Inputs, Surroundings, inputs, reading, side_by_side
 
     a = Inputs(np.array(["x"], dtype=object), np.array([[1.0, 2.0]]), np.array([[3.0, 4.0, 5.0, 6.0]]))
     b = Inputs(a.texts, np.array([[7.0, 8.0]]), np.array([[9.0, 10.0, 11.0, 12.0]]))
@@ -206,7 +206,7 @@ def test_two_models_are_read_side_by_side_part_by_part(demo_project):
 def test_models_of_different_widths_read_side_by_side_and_apart_again():
     """A larger tuned model beside the bundled one (fine_tune_model): its columns, and its
     context parts, are found by the widths side_by_side recorded, for utterances and definitions."""
-    from autocode.learn import Definitions, Inputs, reading, side_by_side
+    from autocode.features import Definitions, Inputs, reading, side_by_side
 
     a = Inputs(np.array(["x", "y"], dtype=object), np.array([[1.0, 2.0]] * 2), np.array([[3.0, 4.0, 5.0, 6.0]] * 2))
     b = Inputs(a.texts, np.array([[7.0, 8.0, 9.0]] * 2), np.array([[10.0, 11.0, 12.0, 13.0, 14.0, 15.0]] * 2))
@@ -228,7 +228,8 @@ def test_cross_validation_keeps_the_reading_that_agrees_best(demo_project):
     cross-validated on the same tuned folds (tuned once each) and the best is kept, a tie going
     to the simpler. Here one model is blank, so the other, alone, is the simplest best."""
     from autocode import codebook as cb
-    from autocode.learn import Inputs, choose_reading, inputs, side_by_side
+    from autocode.features import Inputs, inputs, side_by_side
+    from autocode.learn import choose_reading
 
     conn = demo_project.conn
     utts, main, all_codes = training_set(conn, "alice")
@@ -249,7 +250,7 @@ def test_cross_validation_keeps_the_reading_that_agrees_best(demo_project):
 
 def test_the_codebooks_definitions_teach_the_classifier_but_are_never_quoted(trained):
     from autocode import codebook as cb
-    from autocode.learn import definitions
+    from autocode.features import definitions
 
     p, m = trained
     utts, main, all_codes = training_set(p.conn, "alice")
@@ -269,7 +270,7 @@ def test_the_codebooks_definitions_teach_the_classifier_but_are_never_quoted(tra
 def test_a_code_without_a_definition_lends_its_name(demo_project):
     """A code's name is the shortest definition it has (it raised macro-F1 on NHS feedback)."""
     from autocode import codebook as cb
-    from autocode.learn import definitions
+    from autocode.features import definitions
 
     with demo_project.transaction() as conn:
         theme = cb.load(conn).themes[0].id
@@ -281,7 +282,8 @@ def test_a_code_without_a_definition_lends_its_name(demo_project):
 
 
 def test_a_model_learns_only_the_definitions_of_codes_its_coder_used(demo_project):
-    from autocode.learn import Inputs, definitions, fit_classifier, inputs
+    from autocode.features import Inputs, definitions, inputs
+    from autocode.learn import fit_classifier
 
     utts, _, all_codes = training_set(demo_project.conn, "alice")
     defs = definitions(demo_project.conn)
@@ -318,7 +320,8 @@ def test_one_per_answer_asks_about_different_answers_first():
 def test_an_answer_partly_coded_teaches_its_uncoded_utterances_without_scoring_or_quoting_them(demo_project):
     """Uncode the middle utterance of some answers: train learns them with a neighbour's code,
     but cross-validation scores only coded utterances and reasons never quote them."""
-    from autocode.learn import Surroundings, train
+    from autocode.features import Surroundings
+    from autocode.learn import train
 
     conn = demo_project.conn
     utts = training_set(conn, "alice")[0]
@@ -358,7 +361,7 @@ def test_a_borrowed_weight_outside_0_to_1_is_refused_and_nothing_is_trained(demo
 def test_a_document_in_one_voice_is_no_answer(tmp_path):
     """Without speaker labels the whole transcript is one speaker's run; it must not be taken
     for one long answer that every utterance leans on and borrows codes from."""
-    from autocode.learn import Surroundings
+    from autocode.features import Surroundings
 
     f = tmp_path / "T2.txt"
     f.write_text("Peer workers bring their own lived experience of recovery to the ward every single day, "

@@ -105,7 +105,7 @@ def test_asks_about_different_answers_before_a_second_utterance_of_one(trained):
     """An answer's utterances are uncertain together; one code teaches the answer, so the list
     spreads over answers."""
     from autocode.corpus import utterances
-    from autocode.learn import Surroundings
+    from autocode.features import Surroundings
 
     every = utterances(trained.conn, ["D08"])
     answer = dict(zip((u.id for u in every), Surroundings.of(trained.conn, every).answers))
