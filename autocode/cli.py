@@ -121,6 +121,7 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new proj
 @command()
 def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
         interviewer: Annotated[Optional[list[str]], typer.Option(help="Another speaker label to treat as the interviewer.")] = None,
+        replace: Annotated[bool, typer.Option("--replace", help="Replace a coded transcript of the same name even when none of its codings would survive.")] = False,
         cluster: ClusterOpt = None, project: ProjectOpt = None, coder: CoderOpt = None):
     """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx) or REFI-QDA projects (.qdpx)."""
     from .corpus import add_files
@@ -135,7 +136,7 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
             out.print(f"Imported {f.name}: {len(r['documents'])} documents, {r['themes']} themes, {r['codes']} codes, "
                       f"{r['selections']} coded selections as {r['codings']} codings.")
         others = [f for f in files if f not in projects]
-        report = add_files(p, others, tuple(interviewer or ()), coder, embed=True) if others else None
+        report = add_files(p, others, tuple(interviewer or ()), coder, embed=True, replace=replace) if others else None
     if report is None:
         return
 
@@ -354,7 +355,7 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
           fine_tune: Annotated[Optional[bool], typer.Option(
               "--fine-tune/--no-fine-tune",
               help="First tune the embedding model on these codes (slower: minutes per thousand utterances; "
-                   "default: 'fine_tune' under [classifier] in autocode.toml, else off).")] = None,
+                   "default: 'fine_tune' under \\[classifier] in autocode.toml, else off).")] = None,
           cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Cross-validate by document (on by default).")] = True,
           as_json: JsonOpt = False, project: ProjectOpt = None):
     """Train the classifier on a coder's confirmed codings and report cross-validated agreement."""

@@ -115,11 +115,13 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
                             "name the coder with --coder NAME", str(path))
     report = ImportReport(rows=len(frame))
     with project.transaction() as conn:
-        book, known = cb.load(conn), {r[0] for r in conn.execute("SELECT id FROM documents")}
+        book = cb.load(conn)
+        length = {r[0]: len(r[1]) for r in conn.execute("SELECT id, text FROM documents")}
+        _check_codes(book, frame, path)
         pairs: dict[tuple[int, str, str], float | None] = {}
         for i, rec in enumerate(frame.to_dict("records"), start=2):
             doc, who = rec["document"].strip(), coder or rec["coder"].strip()
-            if doc not in known:
+            if doc not in length:
                 raise AutocodeError(f"row {i}: document '{doc}' is not in this project",
                                     "add the transcript first with 'autocode add FILE', or fix the name", str(path))
             if not who:
@@ -130,6 +132,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
                 report.unmatched.append(i)
             for uid in targets:
                 pairs[(uid, code, who)] = _confidence(rec.get("confidence", ""))
+        _check_placed(frame, report.unmatched, length, path)
         pairs = _drop_redundant_no_code(pairs)
         report.documents = sorted({d.strip() for d in frame["document"]})
         for who in sorted({k[2] for k in pairs} | ({coder} if coder else set())):
@@ -140,6 +143,37 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
                     coders=sorted({k[2] for k in pairs}), rows=report.rows, codings=report.codings,
                     documents=report.documents)
     return report
+
+
+def _check_codes(book: cb.Codebook, frame, path: Path) -> None:
+    """Every unknown code in one message, so the coder fixes the file once, not once per row."""
+    unknown = [(i, v) for i, v in enumerate(frame["code"], start=2) if v.strip() and book.find_code(v) is None]
+    if len(unknown) > 1:
+        shown = "; ".join(f"row {i}: '{v}'" for i, v in unknown[:8]) + (f"; and {len(unknown) - 8} more" if len(unknown) > 8 else "")
+        known = ", ".join(c.id for c in book.codes) or "(the codebook is empty)"
+        raise AutocodeError(f"{len(unknown)} rows name codes that are not in the codebook ({shown})",
+                            f"use code ids or names from the codebook ({known}), or add the codes first "
+                            "(autocode codebook import FILE.yaml, or accept a candidate)", str(path))
+
+
+def _check_placed(frame, unmatched: list[int], length: dict[str, int], path: Path) -> None:
+    """Refuse a file whose codings would replace a coder's work with nothing: rows whose offsets
+    lie beyond the end of their transcript (coded on another version of it), or a file none of
+    whose rows lands on an utterance. Nothing has been changed yet."""
+    beyond = [i for i in unmatched if "start" in frame.columns and str(frame.at[i - 2, "start"]).strip()
+              and int(float(frame.at[i - 2, "start"])) >= length[frame.at[i - 2, "document"].strip()]]
+    if beyond:
+        doc = frame.at[beyond[0] - 2, "document"].strip()
+        rows = ", ".join(map(str, beyond[:10])) + ("..." if len(beyond) > 10 else "")
+        raise AutocodeError(f"{len(beyond)} row(s) start beyond the end of their transcript ({'row' if len(beyond) == 1 else 'rows'} {rows}; "
+                            f"'{doc}' has {length[doc]} characters), so they were coded on another version of it",
+                            "export the codings again from the version of the transcript in this project, or "
+                            "give an 'utterance' column instead of offsets; nothing was imported", str(path))
+    if unmatched and len(unmatched) == len(frame):
+        raise AutocodeError(f"none of the {len(frame)} rows covers an utterance of its transcript, so importing "
+                            "would only remove the coder's existing codings of these documents",
+                            "check that the offsets were taken from the same version of the transcripts; "
+                            "nothing was imported", str(path))
 
 
 def _confidence(value: str) -> float | None:

@@ -60,11 +60,13 @@ def utterance_rows(t: Transcript, interviewer: tuple[str, ...]) -> list[tuple]:
 
 
 def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str, ...] = (),
-              coder: str | None = None, embed: bool = False) -> AddReport:
+              coder: str | None = None, embed: bool = False, replace: bool = False) -> AddReport:
     """Add (or re-add) transcripts; returns what happened to each document.
 
     ``embed`` also embeds the participant utterances the project has no embedding of yet,
-    in the same transaction, so that ``propose`` finds them ready.
+    in the same transaction, so that ``propose`` finds them ready. A file that would replace
+    a coded transcript and keep none of its codings is refused unless ``replace``: it is more
+    likely another interview with the same file name than a corrected version of this one.
     """
     interviewer = tuple(interviewer) + tuple(project.setting("ingest", "interviewer"))
     transcripts = read_all(paths)
@@ -76,7 +78,7 @@ def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str,
     report = AddReport(warnings=[w for t in transcripts for w in t.warnings])
     with project.transaction() as conn:
         for t, rows in prepared:
-            _store(conn, t, rows, report)
+            _store(conn, t, rows, report, replace)
         if embed:
             report.embedded = _embed_new(project, conn, prepared, set(report.added + report.replaced))
         if report.added or report.replaced:  # adding the same files again changes nothing
@@ -91,7 +93,7 @@ def _embed_new(project: Project, conn, prepared: list[tuple], documents: set[str
     return embed_missing(conn, texts, project.setting("embedding", "model"), project.setting("embedding", "batch_size"))
 
 
-def _store(conn, t: Transcript, rows: list[tuple], report: AddReport) -> None:
+def _store(conn, t: Transcript, rows: list[tuple], report: AddReport, replace: bool = False) -> None:
     old = conn.execute("SELECT sha256 FROM documents WHERE id = ?", (t.id,)).fetchone()
     if old and old["sha256"] == t.sha256:
         report.unchanged.append(t.id)
@@ -103,9 +105,21 @@ def _store(conn, t: Transcript, rows: list[tuple], report: AddReport) -> None:
     conn.executemany(
         "INSERT INTO utterances (document, idx, speaker, is_interviewer, start, end, text, source_id)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(t.id, *r) for r in rows])
-    report.kept_codings += _restore_codings(conn, t.id, saved)
+    kept = _restore_codings(conn, t.id, saved)
+    if saved and not kept and not replace:
+        _refuse_replacing(t, saved)
+    report.kept_codings += kept
     (report.replaced if old else report.added).append(t.id)
     report.utterances += len(rows)
+
+
+def _refuse_replacing(t: Transcript, saved: list) -> None:
+    coders = ", ".join(sorted({r["coder"] for r in saved}))
+    raise AutocodeError(f"this file would replace transcript '{t.id}', already in the project, and none of its "
+                        f"{len(saved)} coding(s) (by {coders}) would survive: it looks like a different interview",
+                        f"to add it as a new transcript, give the file another name (such as {t.id}-2{Path(t.source).suffix}); "
+                        "to replace the old transcript and drop its codings, run the command again with --replace",
+                        t.source)
 
 
 def _codings_by_text(conn, doc: str) -> list[tuple]:

@@ -75,7 +75,11 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def export_csv(conn, out: str | Path, coder: str | None = None) -> int:
+    """Every coding, the machine's too (the file is what ``import-codings`` and ``compare`` read);
+    a coder named who has none is a mistake, not an empty file."""
     rows = coding_rows(conn, coder)
+    if coder and not rows:
+        raise nothing_to_export(conn, out, coder)
     write_text(out, to_csv(rows))
     return len(rows)
 

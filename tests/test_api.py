@@ -6,8 +6,8 @@ import types
 
 import autocode
 
-STAGES = ["ingest", "segment", "corpus", "embed", "cluster", "review", "codebook", "codings", "classify",
-          "learn", "compare", "agreement", "export", "store", "cli", "demo", "errors"]
+STAGES = ["ingest", "segment", "corpus", "embed", "cluster", "review", "codebook", "codings", "features", "classify",
+          "finetune", "learn", "compare", "agreement", "export", "store", "cli", "demo", "errors"]
 
 
 def test_every_public_name_exists():

@@ -626,6 +626,30 @@ def test_export_unknown_format_and_missing_folder(demo_project, tmp_path):
     assert state(demo_project) == before
 
 
+def test_export_csv_for_a_coder_with_no_codings(demo_project, tmp_path):
+    out = tmp_path / "n.csv"
+    assert_clear_error(cli("export", "--coder", "nobody", "--out", out, "--project", demo_project.root),
+                       "coder 'nobody'", "alice, bob")
+    assert not out.exists()
+
+
+# -- an add or import that would only remove coding work ------------------------------------------
+
+def test_add_refuses_another_interview_under_a_coded_name_until_replace(demo_project, tmp_path):
+    other = write(tmp_path / "siteB" / "D01.txt", "Interviewer: How was the week?\nP1: Quiet, for once.\n")
+    before = state(demo_project)
+    assert_clear_error(cli("add", other, "--project", demo_project.root), other, "D01", "--replace")
+    assert state(demo_project) == before
+
+
+def test_import_of_codings_from_another_version_changes_nothing(demo_project, tmp_path):
+    shifted = write(tmp_path / "shifted.csv", "document,start,end,code\nD01,99999990,99999999,credibility\n")
+    before = state(demo_project)
+    assert_clear_error(cli("import-codings", shifted, "--coder", "alice", "--project", demo_project.root),
+                       shifted, "row 2", "beyond the end")
+    assert state(demo_project) == before
+
+
 # -- autocode.toml --------------------------------------------------------------------------------
 
 def test_invalid_settings_toml(project, tmp_path):

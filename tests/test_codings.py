@@ -84,3 +84,71 @@ def test_reference_study_gold_codings_import_as_they_are(tmp_path):
     assert report.documents == sorted(f.stem for f in (study / "transcripts").glob("*.txt"))
     themes = {r[0] for r in p.conn.execute("SELECT DISTINCT c.theme FROM codes c JOIN codings g ON g.code = c.id")}
     assert len(themes) == 5
+
+
+# -- an import that would only remove work is refused --------------------------------------------
+
+def test_offsets_beyond_the_transcript_are_refused_and_change_nothing(demo_project, tmp_path):
+    """Codings made on another version of a transcript (here every offset shifted past its end)
+    would replace the coder's work on it with nothing: the import stops instead."""
+    from conftest import snapshot
+
+    from autocode.errors import AutocodeError
+
+    rows = list(csv.DictReader((DATA / "codings" / "alice_D07.csv").open(encoding="utf-8")))
+    shifted = tmp_path / "shifted.csv"
+    with shifted.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows({**r, "start": int(r["start"]) + 100_000, "end": int(r["end"]) + 100_000} for r in rows)
+    before = snapshot(demo_project)
+    with pytest.raises(AutocodeError) as err:
+        import_codings(demo_project, shifted, "alice")
+    assert err.value.problem.startswith(f"{len(rows)} row(s) start beyond the end of their transcript (rows 2, 3, 4")
+    assert "'D07' has" in err.value.problem and "nothing was imported" in err.value.fix
+    assert err.value.where == str(shifted) and snapshot(demo_project) == before
+
+
+def test_one_row_beyond_the_end_names_its_row(demo_project, tmp_path):
+    from autocode.errors import AutocodeError
+
+    f = tmp_path / "one.csv"
+    f.write_text("document,start,end,code\nD01,0,40,credibility\nD01,99999990,99999999,credibility\n", encoding="utf-8")
+    with pytest.raises(AutocodeError, match=r"1 row\(s\) start beyond the end of their transcript \(row 3; 'D01' has"):
+        import_codings(demo_project, f, "carol")
+
+
+def test_a_file_none_of_whose_rows_lands_is_refused(project, tmp_path):
+    """Spans inside the transcript that cover no utterance (here the line breaks between turns)."""
+    from autocode.errors import AutocodeError
+
+    t = tmp_path / "T.txt"
+    t.write_text("Interviewer: Go on.\nP1: The pay is poor.\nInterviewer: Why?\nP1: Budgets.\n", encoding="utf-8")
+    add_files(project, [t])
+    text = t.read_text(encoding="utf-8")
+    breaks = [i for i, ch in enumerate(text) if ch == "\n"][:2]
+    f = tmp_path / "c.csv"
+    f.write_text("document,start,end,code\n" + "".join(f"T,{i},{i + 1},credibility\n" for i in breaks), encoding="utf-8")
+    with pytest.raises(AutocodeError, match="none of the 2 rows covers an utterance"):
+        import_codings(project, f, "me")
+
+
+def test_every_unknown_code_is_named_at_once(demo_project, tmp_path):
+    from autocode.errors import AutocodeError
+
+    f = tmp_path / "typos.csv"
+    f.write_text("document,utterance,code\nD01,1,credibility\nD01,3,Hope and Recovry\nD01,5,credibilty\n",
+                 encoding="utf-8")
+    with pytest.raises(AutocodeError) as err:
+        import_codings(demo_project, f, "carol")
+    assert err.value.problem == "2 rows name codes that are not in the codebook (row 3: 'Hope and Recovry'; row 4: 'credibilty')"
+    assert "credibility" in err.value.fix
+
+
+def test_csv_export_for_a_coder_with_no_codings_names_the_known_ones(demo_project, tmp_path):
+    from autocode.errors import AutocodeError
+
+    out = tmp_path / "n.csv"
+    with pytest.raises(AutocodeError, match="no codings by coder 'nobody'") as err:
+        export_csv(demo_project.conn, out, coder="nobody")
+    assert err.value.fix == "use one of these coders: alice, bob" and not out.exists()

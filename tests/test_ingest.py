@@ -578,3 +578,28 @@ def test_real_psw_transcripts_flag_the_interviewer():
         assert "Interviewer" in speakers and len(speakers) >= 2, f
         assert all(is_interviewer(turn.speaker) == (turn.speaker == "Interviewer") for turn in t.turns), f
         assert not t.warnings
+
+
+def test_a_different_interview_under_a_coded_transcripts_name_is_refused(tmp_path, project):
+    """Two sites' P01.txt: replacing would drop every coding of the first, so it takes --replace."""
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    add_files(project, [path])
+    code(project, "The team was welcoming from the very first day.", "credibility")
+    other = write(tmp_path / "siteB", "a.txt", "Interviewer: Tell me about your week.\nP2: Busy, as ever on the ward.\n") \
+        if (tmp_path / "siteB").mkdir() is None else None
+    before = snapshot(project)
+    with pytest.raises(AutocodeError) as err:
+        add_files(project, [other])
+    assert err.value.problem == ("this file would replace transcript 'a', already in the project, and none of its "
+                                 "1 coding(s) (by ann) would survive: it looks like a different interview")
+    assert "another name (such as a-2.txt)" in err.value.fix and "--replace" in err.value.fix
+    assert err.value.where == str(other) and snapshot(project) == before
+    report = add_files(project, [other], replace=True)
+    assert report.replaced == ["a"] and report.kept_codings == 0 and codings(project) == []
+
+
+def test_an_uncoded_transcript_is_replaced_without_asking(tmp_path, project):
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    add_files(project, [path])
+    path.write_text("Interviewer: Something else entirely?\nP9: Yes.\n", encoding="utf-8")
+    assert add_files(project, [path]).replaced == ["a"]
