@@ -376,8 +376,10 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
         latest_classifier(p.conn)[0].save(save)
     if as_json:
         return emit_json(metrics)
+    no_code = " plus 'no code'" if "" in metrics.get("counts", {}) else ""
     out.print(f"Trained on {metrics['utterances']} utterances coded by {metrics['coder']} "
-              f"({len(metrics['codes'])} codes plus 'no code').")
+              f"({len(metrics['codes'])} codes{no_code}).")
+    _warn_if_thin(metrics.get("counts", {}))
     if metrics.get("definitions"):
         out.print(f"It also learnt from the codebook's definitions of {metrics['definitions']} codes.")
     if metrics.get("borrowed"):
@@ -387,6 +389,19 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     if cv:
         _print_cv(metrics.get("cross_validation", {}))
     out.print("Next: [bold]autocode suggest FILES[/] to code new transcripts.")
+
+
+FEW = 5   # coded utterances below which a code is little more than a guess to the classifier
+
+
+def _warn_if_thin(counts: dict) -> None:
+    thin = sorted(c for c, n in counts.items() if c and n < FEW)
+    if thin:
+        names = ", ".join(thin[:6]) + (f" and {len(thin) - 6} more" if len(thin) > 6 else "")
+        warn(f"{len(thin)} code{'s' if len(thin) > 1 else ''} ha{'ve' if len(thin) > 1 else 's'} fewer than {FEW} coded "
+             f"utterances ({names}), too few for the classifier to learn {'them' if len(thin) > 1 else 'it'}: "
+             f"its suggestions of {'them' if len(thin) > 1 else 'it'} are guesses. Code a few more examples of each, "
+             "in more than one transcript, and train again.")
 
 
 def _borrowed_words(n: int, weight: float) -> str:
@@ -445,7 +460,10 @@ def _print_cv(cv: dict) -> None:
         out.print(f"Cross-validated by document ({cv['folds']} folds), {level}: kappa {fmt(m['cohen_kappa'])} "
                   f"({kappa_words(m['cohen_kappa'])}), macro-F1 {fmt(m['macro_f1'])}, agreement {fmt(m['percent_agreement'], 0)}%.")
     a = cv.get("abstention") or {}
-    if a.get("threshold") is not None:
+    if a.get("threshold") is not None and a["coverage"] >= 0.999:
+        out.print(f"Suggestions at every confidence agreed substantially (kappa {a['kappa']:.2f}); none needs "
+                  "treating as uncertain.")
+    elif a.get("threshold") is not None:
         out.print(f"Suggestions with confidence {a['threshold']:.2f} or more ({a['coverage']:.0%} of them) agreed "
                   f"substantially (kappa {a['kappa']:.2f}); treat those below as uncertain.")
 
@@ -462,7 +480,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     from .corpus import add_files, read_all
     from .export import COLUMNS, to_csv, write_text
     from .distributed import using
-    from .learn import suggest as run
+    from .learn import learnt_from, suggest as run
     from .progress import step
 
     p = Project.find(project)
@@ -477,6 +495,17 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     if out_file:
         write_text(out_file, to_csv(rows, COLUMNS + ["reason"]))
     _print_suggestions(rows, out_file)
+    if include_coded and clf is None:
+        _warn_if_learnt(*learnt_from(p, rows))
+
+
+def _warn_if_learnt(coder: str, seen: int) -> None:
+    """Comparing the machine with the coder it learnt from, on the utterances it learnt, flatters it."""
+    if seen:
+        warn(f"{seen} of these utterances were coded by {coder} when the classifier learnt from {coder}'s codings, "
+             f"so comparing the machine with {coder} on them flatters it. For an honest figure, see the "
+             "cross-validated agreement 'autocode train' reports, or compare on transcripts coded after training "
+             "or by someone else.")
 
 
 def _print_suggestions(rows: list[dict], out_file) -> None:

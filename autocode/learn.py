@@ -138,6 +138,10 @@ def fit_classifier(inp: Inputs, labels: list[list[str]], themes: dict, C: float,
                                                                 quotable=quotable, sample_weight=weights)
 
 
+ONE_DOCUMENT = ("Cross-validation needs codings in at least two documents, so there is no figure yet for how far "
+                "the suggestions can be trusted: code some utterances in another transcript and train again.")
+
+
 def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], groups: list[str],
                    themes: dict, C: float = 1.0, folds: int = 5, retuned=None,
                    definitions: Definitions | None = None, readings: dict | None = None,
@@ -154,7 +158,7 @@ def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], gro
 
     n_groups, views = len(set(groups)), readings or {"": None}
     if n_groups < 2:
-        return _per(readings, {name: {"note": "cross-validation needs codings in at least two documents"} for name in views})
+        return _per(readings, {name: {"note": ONE_DOCUMENT} for name in views})
     n = len(main) if scored is None else scored
     out = {name: (np.empty(n, dtype=object), np.zeros(n)) for name in views}
     for train, test in GroupKFold(n_splits=min(folds, n_groups)).split(inp.X, main, groups):
@@ -219,7 +223,8 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         weight = borrowed_weight(project)
         utts, main, all_codes, scored = learning_set(conn, coder, borrow=weight > 0)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
-        metrics = {**_counts(coder, main[:scored], len(utts) - scored, fine_tune), "borrowed_weight": weight}
+        metrics = {**_counts(coder, main[:scored], len(utts) - scored, fine_tune), "borrowed_weight": weight,
+                   "last_coding": conn.execute("SELECT MAX(id) FROM codings").fetchone()[0]}
         groups = [u.document for u in utts]
         used = model
         if fine_tune:
@@ -452,6 +457,23 @@ def latest_classifier(conn) -> tuple[ThemeClassifier, dict]:
         raise NotFound("no classifier has been trained in this project yet",
                             "confirm some codings (accept candidates or import-codings), then run 'autocode train'")
     return ThemeClassifier.from_bytes(row["model"]), json.loads(row["metrics"])
+
+
+def learnt_from(project: Project, rows: list[dict]) -> tuple[str, int]:
+    """The coder the project's latest classifier learnt from, and how many of the suggestion
+    ``rows`` are utterances that coder had coded when it was trained: agreement with them
+    there measures memory, not how well it codes new text."""
+    row = project.conn.execute("SELECT created_at, metrics FROM classifiers ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None or not rows:
+        return "", 0
+    metrics = json.loads(row["metrics"])
+    coder, last = metrics.get("coder", ""), metrics.get("last_coding")
+    # the newest coding it could have read; a classifier trained before that was recorded: its time
+    when = ("c.id <= ?", last) if last is not None else ("c.created_at <= ?", row["created_at"])
+    seen = {tuple(r) for r in project.conn.execute(
+        "SELECT u.document, u.idx FROM codings c JOIN utterances u ON u.id = c.utterance"
+        f" WHERE c.coder = ? AND {when[0]}", (coder, when[1]))}
+    return coder, sum((r["document"], r["utterance"]) in seen for r in rows)
 
 
 def suggest(project: Project, documents: list[str] | None = None, classifier: ThemeClassifier | None = None,

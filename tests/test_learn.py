@@ -374,3 +374,23 @@ def test_a_document_in_one_voice_is_no_answer(tmp_path):
     every = utterances(p.conn, participants_only=False)
     assert len(every) == 3 and len({u.speaker for u in every}) == 1
     assert len(set(Surroundings.of(p.conn, every).answers)) == 3
+
+
+def test_suggestions_on_what_the_classifier_learnt_are_flagged(trained, tmp_path):
+    """Comparing the machine with alice on alice's own training utterances flatters it: the CLI
+    warns, from learnt_from's count; a transcript she coded after training is a fair test."""
+    from autocode.codings import import_codings
+    from autocode.learn import learnt_from
+
+    p, _ = trained
+    on_d01 = suggest(p, ["D01"], include_coded=True)
+    coder, seen = learnt_from(p, on_d01)
+    alice_d01 = p.conn.execute("SELECT COUNT(DISTINCT c.utterance) FROM codings c JOIN utterances u ON u.id = c.utterance "
+                               "WHERE c.coder = 'alice' AND u.document = 'D01'").fetchone()[0]
+    assert coder == "alice" and seen == alice_d01 > 0
+    later = tmp_path / "later.csv"
+    later.write_text("document,utterance,code\nD08,1,credibility\n", encoding="utf-8")
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    import_codings(p, later, "alice")   # coded after the training
+    assert learnt_from(p, suggest(p, ["D08"], include_coded=True)) == ("alice", 0)
+
