@@ -126,6 +126,7 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
     """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx) or REFI-QDA projects (.qdpx)."""
     from .corpus import add_files
     from .distributed import using
+    from .ingest import unreadable_in
     from .refi import import_qdpx
 
     p = Project.find(project)
@@ -142,6 +143,11 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
 
     for warning in report.warnings:
         warn(warning)
+    skipped = unreadable_in(others)
+    if skipped:
+        names = ", ".join(f.name for f in skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        warn(f"skipped {len(skipped)} file(s) autocode cannot read ({names}): it reads .txt, .md, .docx, .vtt, .srt, "
+             ".csv, .xlsx and .qdpx. Save a transcript in one of those formats to add it.")
     out.print(f"Added {len(report.added)} document(s), replaced {len(report.replaced)}, "
               f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
     out.print(f"Embedded {report.embedded} participant utterance(s) new to the project.")

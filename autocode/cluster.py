@@ -25,7 +25,10 @@ from .store import Project, default_coder, now
 FILLER = {"um", "uh", "er", "erm", "mm", "hmm", "yeah", "yes", "okay", "ok", "like", "know", "think",
           "mean", "just", "really", "sort", "kind", "actually", "thing", "things", "right", "laughs",
           "pause", "bit", "lot", "quite", "say", "said", "sure", "don", "ve", "ll", "did", "does",
-          "got", "going", "gonna", "way", "probably", "maybe", "suppose", "guess", "well", "oh"}
+          "got", "going", "gonna", "way", "probably", "maybe", "suppose", "guess", "well", "oh",
+          # what the word pattern leaves of "wasn't", "doesn't", "they're": half-words, never a keyword
+          "wasn", "weren", "isn", "aren", "doesn", "didn", "hasn", "haven", "hadn", "couldn", "wouldn",
+          "shouldn", "won", "ain", "re"}
 N_EXAMPLES = 5
 ASSIGN_SIMILARITY = 0.4
 SIZE_DIVISOR = 150        # smallest group: 1/150 of the utterances (at least 5); tuned on dev data

@@ -7,14 +7,13 @@ land on autocode's utterances.
 """
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import codebook as cb
 from .errors import AutocodeError
-from .ingest import decode, read_bytes
+from .ingest import decode, read_bytes, read_delimited
 from .store import Project, default_coder, now
 
 
@@ -31,11 +30,9 @@ class ImportReport:
 
 
 def read_csv(path: Path):
-    import pandas as pd
-
     text = decode(path, read_bytes(path))
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        frame = read_delimited(text)
     except Exception as exc:
         raise AutocodeError(f"cannot be read as CSV ({exc})", "save it again as CSV (UTF-8)", str(path)) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]

@@ -58,18 +58,33 @@ def is_interviewer(speaker: str, extra: tuple[str, ...] = ()) -> bool:
 
 # -- decoding ---------------------------------------------------------------------------
 
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")   # Notepad's "Unicode": its byte-order mark leaves no doubt
+
+
 def decode(path: Path, data: bytes) -> str:
-    """UTF-8 (with or without a byte-order mark), newlines normalised to \\n."""
+    """UTF-8 (with or without a byte-order mark), or UTF-16 with one; newlines normalised to \\n."""
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-16") if data.startswith(UTF16_MARKS) else data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        excel = " (in Excel: Save As, 'CSV UTF-8 (Comma delimited)')" if path.suffix.lower() == ".csv" else ""
         raise AutocodeError(
             f"line {line} is not UTF-8 text (byte 0x{data[exc.start]:02X})",
-            "save the file as UTF-8 (in Word or Notepad: Save As, Encoding: UTF-8) and add it again",
+            f"save the file as UTF-8{excel or ' (in Word or Notepad: Save As, Encoding: UTF-8)'} and run the command again",
             where=str(path),
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_delimited(text: str):
+    """A CSV table as text columns. Excel in much of Europe separates columns with ';' (and
+    some tools with tabs): a header that only splits that way is read that way."""
+    import pandas as pd
+
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    header = str(frame.columns[0]) if len(frame.columns) == 1 else ""
+    sep = next((s for s in (";", "\t") if s in header), None)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep) if sep else frame
 
 
 def read_bytes(path: Path) -> bytes:
@@ -279,8 +294,11 @@ def _load_frame(path: Path, data: bytes):
 
     try:
         if path.suffix.lower() == ".xlsx":
+            if not data.startswith(b"PK"):   # an .xlsx file is a zip archive
+                raise AutocodeError("is not an Excel workbook, though its name ends in .xlsx",
+                                    "open it in Excel and save it again as an Excel Workbook (.xlsx) or CSV UTF-8", str(path))
             return pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False)
-        return pd.read_csv(io.StringIO(decode(path, data)), dtype=str, keep_default_na=False)
+        return read_delimited(decode(path, data))
     except AutocodeError:
         raise
     except Exception as exc:
@@ -355,6 +373,13 @@ def _read(path: str | Path) -> list[Transcript]:
     return [reader(path, text) if reader else read_labelled(path, text, suffix[1:])]
 
 
+def unreadable_in(paths: list[str | Path]) -> list[Path]:
+    """Files inside the folders given that autocode cannot read (hidden files aside), so they
+    are named rather than passed over in silence."""
+    return [f for p in map(Path, paths) if p.is_dir() for f in sorted(p.iterdir())
+            if f.is_file() and f.suffix.lower() not in SUPPORTED and not f.name.startswith((".", "~$"))]
+
+
 def expand_paths(paths: list[str | Path]) -> list[Path]:
     """Files as given, and the supported files inside any folder given."""
     out: list[Path] = []
@@ -370,4 +395,4 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-__all__ = ["Transcript", "Turn", "read_transcripts", "expand_paths", "is_interviewer", "line_of"]
+__all__ = ["Transcript", "Turn", "read_transcripts", "expand_paths", "unreadable_in", "is_interviewer", "line_of"]

@@ -149,3 +149,13 @@ def test_propose_again_over_unchanged_transcripts_reuses_the_candidates(demo_pro
     changed = propose(p, seed=1)  # another seed is another clustering
     assert len(changed) > 0 and '"reused"' not in p.conn.execute(
         "SELECT details FROM decisions WHERE action = 'propose' ORDER BY id DESC").fetchone()[0]
+
+
+def test_keywords_never_show_the_halves_of_contractions():
+    """'wasn't' splits into 'wasn' and 't' under the word pattern; neither is a keyword."""
+    texts = ["The ward wasn't counted and they're short-staffed", "Staff wasn't on the ward, it doesn't work",
+             "Pay isn't fair and they aren't paid", "The pay doesn't reflect the work they're doing"]
+    kw = keywords_by_group(texts, np.array([0, 0, 1, 1]))
+    words = {w for group in kw.values() for phrase in group for w in phrase.split()}
+    assert words and not words & {"wasn", "doesn", "isn", "aren", "re"}
+    assert "ward" in kw[0] and "pay" in kw[1]

@@ -152,3 +152,10 @@ def test_csv_export_for_a_coder_with_no_codings_names_the_known_ones(demo_projec
     with pytest.raises(AutocodeError, match="no codings by coder 'nobody'") as err:
         export_csv(demo_project.conn, out, coder="nobody")
     assert err.value.fix == "use one of these coders: alice, bob" and not out.exists()
+
+
+def test_a_semicolon_separated_codings_file_imports(demo_project, tmp_path):
+    """European Excel's CSV: ';' between columns, and a ';' inside a quoted text left alone."""
+    f = tmp_path / "semi.csv"
+    f.write_text('document;utterance;code;text\nD01;1;credibility;"a; b"\n', encoding="utf-8")
+    assert import_codings(demo_project, f, "carol").codings == 1

@@ -603,3 +603,40 @@ def test_an_uncoded_transcript_is_replaced_without_asking(tmp_path, project):
     add_files(project, [path])
     path.write_text("Interviewer: Something else entirely?\nP9: Yes.\n", encoding="utf-8")
     assert add_files(project, [path]).replaced == ["a"]
+
+
+# -- files as Windows and European Excel save them ------------------------------------------------
+
+def test_utf16_with_a_byte_order_mark_is_read(tmp_path):
+    """Notepad's "Unicode" is UTF-16 with a byte-order mark: unambiguous, so read, not refused."""
+    text = "Interviewer: How was the ward?\r\nP1: Calm, for once. Café open.\r\n"
+    (t,) = read_transcripts(write(tmp_path, "a.txt", b"\xff\xfe" + text.encode("utf-16-le")))
+    assert t.text == text.replace("\r\n", "\n")
+    assert spoken(t) == [("Interviewer", "How was the ward?"), ("P1", "Calm, for once. Café open.")]
+
+
+def test_a_csv_not_in_utf8_says_how_excel_saves_utf8(tmp_path):
+    bad = write(tmp_path, "t.csv", "document,text\nD1,caf\u00e9 \u2013 fine\n".encode("cp1252"))
+    with pytest.raises(AutocodeError) as err:
+        read_transcripts(bad)
+    assert err.value.problem == "line 2 is not UTF-8 text (byte 0xE9)"
+    assert "'CSV UTF-8 (Comma delimited)'" in err.value.fix and "run the command again" in err.value.fix
+
+
+def test_semicolon_separated_tables_are_read(tmp_path):
+    (t,) = read_transcripts(write(tmp_path, "t.csv", "document;speaker;text\nD1;P1;\"Yes, it was fine; mostly.\"\n"))
+    assert t.id == "D1" and spoken(t) == [("P1", "Yes, it was fine; mostly.")]
+
+
+def test_a_file_named_xlsx_that_is_not_a_workbook(tmp_path):
+    with pytest.raises(AutocodeError, match="is not an Excel workbook, though its name ends in .xlsx"):
+        read_transcripts(write(tmp_path, "t.xlsx", "document,text\nD1,hello\n"))
+
+
+def test_files_autocode_cannot_read_in_a_folder_are_named(tmp_path):
+    from autocode.ingest import unreadable_in
+
+    (tmp_path / "in").mkdir()
+    for name in ("a.txt", "notes.pdf", ".DS_Store", "~$draft.docx", "b.CSV"):
+        write(tmp_path / "in", name, "x")
+    assert unreadable_in([tmp_path / "in", tmp_path / "in" / "a.txt"]) == [tmp_path / "in" / "notes.pdf"]
