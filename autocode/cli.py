@@ -196,11 +196,13 @@ def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided
 
 
 ThemeOpt = Annotated[str, typer.Option("--theme", "-t", help="Theme id or name the code belongs to.")]
+CandidateArg = Annotated[int, typer.Argument(help="The candidate's number, as 'autocode candidates' lists it.")]
+DefinitionOpt = Annotated[str, typer.Option(help="What the code means, in a sentence: the classifier learns from it too.")]
 
 
 @command()
-def accept(candidate: int, theme: ThemeOpt = "", name: Annotated[Optional[str], typer.Option(help="Code name (default: the candidate's label).")] = None,
-           definition: str = "", code: Annotated[Optional[str], typer.Option(help="Code id, or an existing code to add these utterances to.")] = None,
+def accept(candidate: CandidateArg, theme: ThemeOpt = "", name: Annotated[Optional[str], typer.Option(help="Code name (default: the candidate's label).")] = None,
+           definition: DefinitionOpt = "", code: Annotated[Optional[str], typer.Option(help="Code id, or an existing code to add these utterances to.")] = None,
            project: ProjectOpt = None, coder: CoderOpt = None):
     """Accept a candidate as a code; its utterances become your codings."""
     result = review.accept(Project.find(project), candidate, theme, name, definition, code, coder)
@@ -210,7 +212,7 @@ def accept(candidate: int, theme: ThemeOpt = "", name: Annotated[Optional[str], 
 
 @command()
 def merge(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates to merge.")], theme: ThemeOpt = "",
-          name: Annotated[Optional[str], typer.Option(help="Name of the merged code.")] = None, definition: str = "",
+          name: Annotated[Optional[str], typer.Option(help="Name of the merged code.")] = None, definition: DefinitionOpt = "",
           code: Annotated[Optional[str], typer.Option(help="Code id, or an existing code.")] = None,
           project: ProjectOpt = None, coder: CoderOpt = None):
     """Merge several candidates into one code."""
@@ -220,14 +222,15 @@ def merge(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates to
 
 
 @command()
-def reject(candidate_ids: list[int], reason: str = "", project: ProjectOpt = None, coder: CoderOpt = None):
+def reject(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates that are not codes.")],
+           reason: Annotated[str, typer.Option(help="Why, for the decision log.")] = "", project: ProjectOpt = None, coder: CoderOpt = None):
     """Reject candidates that are not codes."""
     n = review.reject(Project.find(project), candidate_ids, coder, reason)
     out.print(f"Rejected {n} candidate(s).")
 
 
 @command()
-def split(candidate: int, parts: Annotated[int, typer.Option(help="How many sub-candidates to make.")] = 2,
+def split(candidate: CandidateArg, parts: Annotated[int, typer.Option(help="How many sub-candidates to make.")] = 2,
           project: ProjectOpt = None, coder: CoderOpt = None):
     """Split a candidate that mixes ideas: its utterances are re-clustered into sub-candidates."""
     new = review.split(Project.find(project), candidate, parts, coder)
@@ -288,8 +291,9 @@ def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: Project
 
 
 @command("import", target=codebook_app)
-def codebook_import(file: Path, project: ProjectOpt = None, coder: CoderOpt = None):
-    """Import a codebook: .yaml, or REFI-QDA .qdc (codes with known ids are updated)."""
+def codebook_import(file: Annotated[Path, typer.Argument(help="A codebook .yaml, or a REFI-QDA .qdc from NVivo, ATLAS.ti or MAXQDA.")],
+                    project: ProjectOpt = None, coder: CoderOpt = None):
+    """Import a codebook into the project's: themes and codes with known ids are updated, new ones added, none removed."""
     from .refi import import_qdc
 
     p = Project.find(project)
@@ -311,21 +315,25 @@ def codebook_export(out_file: Annotated[Optional[Path], typer.Option("--out", he
 
 
 @command("rename", target=code_app)
-def code_rename(code: str, new_name: str, project: ProjectOpt = None, coder: CoderOpt = None):
+def code_rename(code: Annotated[str, typer.Argument(help="The code's id or name.")],
+                new_name: Annotated[str, typer.Argument(help="Its new name.")], project: ProjectOpt = None, coder: CoderOpt = None):
     """Rename a code (its id stays the same)."""
     c = review.rename_code(Project.find(project), code, new_name, coder)
     out.print(f"Code {c.id} is now called '{c.name}'.")
 
 
 @command("move", target=code_app)
-def code_move(code: str, theme: str, project: ProjectOpt = None, coder: CoderOpt = None):
+def code_move(code: Annotated[str, typer.Argument(help="The code's id or name.")],
+              theme: Annotated[str, typer.Argument(help="The theme (id or name) to move it to.")], project: ProjectOpt = None, coder: CoderOpt = None):
     """Move a code to another theme."""
     c = review.move_code(Project.find(project), code, theme, coder)
     out.print(f"Code '{c.name}' is now under theme {c.theme}.")
 
 
 @command("add", target=theme_app)
-def theme_add(name: str, definition: str = "", theme_id: Annotated[Optional[str], typer.Option("--id")] = None,
+def theme_add(name: Annotated[str, typer.Argument(help="The theme's name.")],
+              definition: Annotated[str, typer.Option(help="What the theme covers, in a sentence.")] = "",
+              theme_id: Annotated[Optional[str], typer.Option("--id", help="A short id (default: made from the name).")] = None,
               project: ProjectOpt = None, coder: CoderOpt = None):
     """Create a theme."""
     t = review.add_theme(Project.find(project), name, definition, theme_id, coder)
@@ -333,7 +341,8 @@ def theme_add(name: str, definition: str = "", theme_id: Annotated[Optional[str]
 
 
 @command("rename", target=theme_app)
-def theme_rename(theme: str, new_name: str, project: ProjectOpt = None, coder: CoderOpt = None):
+def theme_rename(theme: Annotated[str, typer.Argument(help="The theme's id or name.")],
+                 new_name: Annotated[str, typer.Argument(help="Its new name.")], project: ProjectOpt = None, coder: CoderOpt = None):
     """Rename a theme (its id stays the same)."""
     t = review.rename_theme(Project.find(project), theme, new_name, coder)
     out.print(f"Theme {t.id} is now called '{t.name}'.")
@@ -342,7 +351,8 @@ def theme_rename(theme: str, new_name: str, project: ProjectOpt = None, coder: C
 # -- codings, learning, export -----------------------------------------------------------------
 
 @command("import-codings")
-def import_codings(file: Path, coder: Annotated[Optional[str], typer.Option(help="Whose codings these are (default: the file's 'coder' column).")] = None,
+def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns document and code, and start and end (character offsets) or utterance; 'autocode export' writes one.")],
+                   coder: Annotated[Optional[str], typer.Option(help="Whose codings these are (default: the file's 'coder' column).")] = None,
                    project: ProjectOpt = None):
     """Import a coder's codings from CSV (replaces that coder's codings of those documents)."""
     from .codings import import_codings as run
