@@ -8,7 +8,7 @@ undone (undo.py).
 from __future__ import annotations
 
 from .codings import MACHINE
-from .errors import AutocodeError, NotFound
+from .errors import AutocodeError, Conflict, NotFound
 from .review import _code, _coder
 from .store import Project, now
 from .undo import recorded
@@ -30,16 +30,29 @@ def _code_as(conn, utterance: int, code: str, coder: str) -> None:
                  (utterance, code, coder, now()))
 
 
-def accept(project: Project, utterance: int, code: str | None = None, coder: str | None = None) -> dict:
-    """Accept the machine's code, or, with ``code``, recode the utterance."""
+def accept(project: Project, utterance: int, code: str | None = None, coder: str | None = None,
+           expected: str | None = None) -> dict:
+    """Accept the machine's code, or, with ``code``, recode the utterance. ``expected``: the
+    suggestion the coder saw; a newer one (the model was retrained since) is not accepted unseen."""
     coder = _coder(coder)
     with recorded(project) as conn:
         suggested = _suggestion(conn, utterance)["code"]
+        if code is None and expected is not None and expected != suggested:
+            raise Conflict(f"the suggestion for this utterance changed since you saw it: it is now "
+                           f"'{_code_name(conn, suggested)}', not '{_code_name(conn, expected)}'",
+                           "reload the page to see the current suggestions, then decide again")
         chosen = _code(conn, code).id if code else suggested
         _code_as(conn, utterance, chosen, coder)
         action = "accept-suggestion" if chosen == suggested else "recode-suggestion"
         project.log(action, coder, utterances=[utterance], code=chosen, suggested=suggested)
     return {"utterance": utterance, "code": chosen, "suggested": suggested}
+
+
+def _code_name(conn, code_id: str) -> str:
+    from . import codebook as cb
+
+    code = cb.load(conn).find_code(code_id) if code_id else None
+    return code.name if code else (code_id or "no code")
 
 
 def reject(project: Project, utterance: int, coder: str | None = None) -> dict:

@@ -459,6 +459,12 @@ def latest_classifier(conn) -> tuple[ThemeClassifier, dict]:
     return ThemeClassifier.from_bytes(row["model"]), json.loads(row["metrics"])
 
 
+def trained_coder(conn) -> str | None:
+    """Whose codings the project's latest classifier learnt from (None before any training)."""
+    row = conn.execute("SELECT metrics FROM classifiers ORDER BY id DESC LIMIT 1").fetchone()
+    return None if row is None else json.loads(row["metrics"]).get("coder")
+
+
 def learnt_from(project: Project, rows: list[dict]) -> tuple[str, int]:
     """The coder the project's latest classifier learnt from, and how many of the suggestion
     ``rows`` are utterances that coder had coded when it was trained: agreement with them

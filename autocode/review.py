@@ -76,19 +76,24 @@ def _confirm_members(conn, cids: list[int], code: str, coder: str) -> int:
 
 
 def accept(project: Project, cid: int, theme: str = "", name: str | None = None,
-           definition: str = "", code_id: str | None = None, coder: str | None = None) -> dict:
+           definition: str = "", code_id: str | None = None, coder: str | None = None,
+           new_theme: str | None = None) -> dict:
     """Accept a candidate as a code (new, or an existing one named by ``name``/``code_id``)."""
-    return merge(project, [cid], theme, name, definition, code_id, coder, action="accept")
+    return merge(project, [cid], theme, name, definition, code_id, coder, action="accept", new_theme=new_theme)
 
 
 def merge(project: Project, cids: list[int], theme: str = "", name: str | None = None,
           definition: str = "", code_id: str | None = None, coder: str | None = None,
-          action: str = "merge") -> dict:
-    """Merge candidates into one code; their utterances become the coder's codings."""
+          action: str = "merge", new_theme: str | None = None) -> dict:
+    """Merge candidates into one code; their utterances become the coder's codings. With
+    ``new_theme`` the code goes under a theme of that name made in the same step, so a
+    decision that fails leaves no empty theme behind and is one step to undo."""
     coder = _coder(coder)
     with recorded(project) as conn:
         cands = [_open_candidate(conn, c) for c in dict.fromkeys(cids)]
-        code = _new_code(conn, name or cands[0]["label"], theme, definition, code_id)
+        label = cands[0]["label"] if name is None else _name(name, "code name")
+        theme = _create_theme(conn, new_theme).id if new_theme is not None else theme
+        code = _new_code(conn, label, theme, definition, code_id)
         n = _confirm_members(conn, [c["id"] for c in cands], code.id, coder)
         conn.executemany("UPDATE candidates SET status = ?, code = ? WHERE id = ?",
                          [("accepted" if action == "accept" else "merged", code.id, c["id"]) for c in cands])
@@ -108,9 +113,11 @@ def reject(project: Project, cids: list[int], coder: str | None = None, reason: 
 
 
 def rename_code(project: Project, ref: str, new_name: str, coder: str | None = None) -> cb.Code:
+    new_name = _name(new_name, "code name")
     with recorded(project) as conn:
         code = _code(conn, ref)
-        conn.execute("UPDATE codes SET name = ? WHERE id = ?", (_name(new_name, "code name"), code.id))
+        _refuse_taken(cb.load(conn).find_code(new_name), code.id, "code", new_name)
+        conn.execute("UPDATE codes SET name = ? WHERE id = ?", (new_name, code.id))
         project.log("rename-code", _coder(coder), code=code.id, old=code.name, new=new_name)
     return cb.Code(code.id, new_name, code.definition, code.theme)
 
@@ -126,18 +133,28 @@ def move_code(project: Project, ref: str, theme_ref: str, coder: str | None = No
 def add_theme(project: Project, name: str, definition: str = "", theme_id: str | None = None,
               coder: str | None = None) -> cb.Theme:
     with recorded(project) as conn:
-        if cb.load(conn).find_theme(theme_id or name):
-            raise Conflict(f"a theme '{name}' already exists", "choose another name, or use it as it is")
-        theme = cb.Theme(theme_id or cb.slug(name), name, definition)
-        cb.store(conn, cb.Codebook([theme]))
-        project.log("add-theme", _coder(coder), theme=theme.id, name=name)
+        return _create_theme(conn, name, definition, theme_id, project, _coder(coder))
+
+
+def _create_theme(conn, name: str, definition: str = "", theme_id: str | None = None,
+                  project: Project | None = None, coder: str = "") -> cb.Theme:
+    """A new theme (logged as its own decision when ``project`` is given)."""
+    name = _name(name, "theme name")
+    if cb.load(conn).find_theme(theme_id or name):
+        raise Conflict(f"a theme '{name}' already exists", "choose another name, or use it as it is")
+    theme = cb.Theme(theme_id or cb.slug(name), name, definition)
+    cb.store(conn, cb.Codebook([theme]))
+    if project is not None:
+        project.log("add-theme", coder, theme=theme.id, name=name)
     return theme
 
 
 def rename_theme(project: Project, ref: str, new_name: str, coder: str | None = None) -> cb.Theme:
+    new_name = _name(new_name, "theme name")
     with recorded(project) as conn:
         theme = _theme(conn, ref)
-        conn.execute("UPDATE themes SET name = ? WHERE id = ?", (_name(new_name, "theme name"), theme.id))
+        _refuse_taken(cb.load(conn).find_theme(new_name), theme.id, "theme", new_name)
+        conn.execute("UPDATE themes SET name = ? WHERE id = ?", (new_name, theme.id))
         project.log("rename-theme", _coder(coder), theme=theme.id, old=theme.name, new=new_name)
     return cb.Theme(theme.id, new_name, theme.definition)
 
@@ -242,6 +259,13 @@ def define_code(project: Project, ref: str, definition: str, coder: str | None =
         conn.execute("UPDATE codes SET definition = ? WHERE id = ?", (definition, code.id))
         project.log("define-code", _coder(coder), code=code.id, old=code.definition, new=definition)
     return cb.Code(code.id, code.name, definition, code.theme)
+
+
+def _refuse_taken(holder, own_id: str, what: str, name: str) -> None:
+    """Two codes (or themes) of one name could not be told apart in the codebook or an export."""
+    if holder is not None and holder.id != own_id:
+        raise Conflict(f"another {what} is already called '{holder.name}' ({holder.id})",
+                       "choose another name, or keep using the existing one")
 
 
 def _name(value: str, what: str) -> str:

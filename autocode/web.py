@@ -42,6 +42,7 @@ class AcceptBody(Body):
     definition: str = ""
     theme: str = ""
     code: str | None = None
+    new_theme: str | None = None   # a theme to make for the code, in the same step
 
 
 class MergeBody(AcceptBody):
@@ -88,11 +89,16 @@ class SplitBody(Body):
 
 class VerdictBody(Body):
     code: str | None = None
+    expected: str | None = None   # the suggestion the page showed: if it changed since, the page is stale
 
 
 class ThresholdBody(Body):
     threshold: float
     documents: list[str] | None = None
+
+
+class TrainBody(Body):
+    replace_other: bool = False   # the reviewer confirmed replacing a classifier another coder's codings taught
 
 
 class DocumentsBody(Body):
@@ -218,11 +224,12 @@ def candidate_routes(app: FastAPI) -> None:
 
     @app.post("/api/candidates/{cid}/accept")
     def accept(cid: int, body: AcceptBody, request: Request, p: Project = Depends(open_project)):
-        return review.accept(p, cid, body.theme, body.name, body.definition, body.code, who(request))
+        return review.accept(p, cid, body.theme, body.name, body.definition, body.code, who(request), body.new_theme)
 
     @app.post("/api/candidates/merge")
     def merge(body: MergeBody, request: Request, p: Project = Depends(open_project)):
-        return review.merge(p, body.ids, body.theme, body.name, body.definition, body.code, who(request))
+        return review.merge(p, body.ids, body.theme, body.name, body.definition, body.code, who(request),
+                            new_theme=body.new_theme)
 
     @app.post("/api/candidates/reject")
     def reject(body: RejectBody, request: Request, p: Project = Depends(open_project)):
@@ -293,17 +300,23 @@ def suggestion_routes(app: FastAPI) -> None:
 
     @app.post("/api/suggestions/{uid}/accept")
     def accept(uid: int, body: VerdictBody, request: Request, p: Project = Depends(open_project)):
-        return confirm.accept(p, uid, body.code, who(request))
+        return confirm.accept(p, uid, body.code, who(request), body.expected)
 
     @app.post("/api/suggestions/{uid}/reject")
     def reject(uid: int, request: Request, p: Project = Depends(open_project)):
         return confirm.reject(p, uid, who(request))
 
     @app.post("/api/train")
-    def train(request: Request, p: Project = Depends(open_project)):
-        from .learn import train as fit
+    def train(request: Request, body: TrainBody | None = None, p: Project = Depends(open_project)):
+        from .learn import train as fit, trained_coder
 
-        metrics = fit(p, who(request), evaluate=False)
+        mine, theirs = who(request), trained_coder(p.conn)
+        if theirs and theirs != mine and not (body and body.replace_other):
+            raise Conflict(f"the classifier learnt from {theirs}'s codings, and you are reviewing as {mine}: retraining "
+                           f"here would replace it with one that learns from {mine}'s codings only",
+                           f"to add your decisions to {theirs}'s, start the review as {theirs} ('autocode review "
+                           f"--coder {theirs}'); to learn from {mine}'s codings instead, press Retrain again and confirm")
+        metrics = fit(p, mine, evaluate=False)
         return {"coder": metrics["coder"], "utterances": metrics["utterances"], "codes": metrics["codes"],
                 "borrowed": metrics["borrowed"]}
 
@@ -316,8 +329,11 @@ def suggestion_routes(app: FastAPI) -> None:
 
 def other_routes(app: FastAPI) -> None:
     @app.get("/api/state")
-    def state(p: Project = Depends(open_project)):
-        return {**undo.available(p.conn), "counts": webviews.counts(p.conn)}
+    def state(request: Request, p: Project = Depends(open_project)):
+        from .learn import trained_coder
+
+        return {**undo.available(p.conn), "counts": webviews.counts(p.conn), "coder": request.app.state.coder,
+                "trained_coder": trained_coder(p.conn)}
 
     @app.get("/api/log")
     def log(limit: int = 200, p: Project = Depends(open_project)):

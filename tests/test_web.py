@@ -156,6 +156,29 @@ def test_suggestions_are_accepted_recoded_or_rejected(client, root):
     assert client.get("/api/suggestions?document=D08").json()["undecided"] == view["undecided"] - 3
 
 
+def test_a_suggestion_changed_since_the_page_showed_it_is_not_accepted_unseen(client, root):
+    row = next(r for r in client.get("/api/suggestions?document=D08").json()["rows"] if r["suggested"])
+    stale = "hope_recovery" if row["suggested"] != "hope_recovery" else "credibility"
+    r = client.post(f"/api/suggestions/{row['id']}/accept", headers=OK, json={"expected": stale})
+    assert r.status_code == 409 and "changed since you saw it" in r.json()["error"]
+    assert "reload the page" in r.json()["what_to_do"]
+    assert rows(root, "SELECT count(*) FROM codings WHERE coder = 'carol'") == [(0,)]
+    ok = client.post(f"/api/suggestions/{row['id']}/accept", headers=OK, json={"expected": row["suggested"]})
+    assert ok.status_code == 200 and ok.json()["code"] == row["suggested"]
+
+
+def test_a_code_under_a_new_theme_is_one_step_and_a_failed_one_leaves_no_theme(client, root):
+    first, second = open_ids(root)[:2]
+    r = client.post(f"/api/candidates/{first}/accept", headers=OK, json={"name": "Night shifts", "new_theme": "Working hours"})
+    assert r.status_code == 200 and r.json()["theme"] == "working_hours"
+    assert last_action(root) == ("accept", "carol")
+    again = client.post(f"/api/candidates/{first}/accept", headers=OK, json={"name": "Y", "new_theme": "Stale theme"})
+    assert again.status_code == 409 and rows(root, "SELECT count(*) FROM themes WHERE name = 'Stale theme'") == [(0,)]
+    assert client.post("/api/undo", headers=OK).json()["what"].startswith("accept")
+    assert rows(root, "SELECT count(*) FROM themes WHERE id = 'working_hours'") == [(0,)]   # one undo takes both back
+    assert second in open_ids(root)
+
+
 def test_accept_above_a_confidence_and_least_certain_first(client, root):
     view = client.get("/api/suggestions?document=D08&order=uncertain").json()
     ranked = view["rows"]
@@ -174,7 +197,11 @@ def test_accept_above_a_confidence_and_least_certain_first(client, root):
 
 def test_confirmed_suggestions_train_the_next_classifier(client, root):
     client.post("/api/suggestions/accept-above", headers=OK, json={"threshold": 0.0})
-    r = client.post("/api/train", headers=OK)
+    assert client.get("/api/state").json() | {"trained_coder": "alice", "coder": "carol"} == client.get("/api/state").json()
+    refused = client.post("/api/train", headers=OK)   # alice's classifier is not replaced unasked
+    assert refused.status_code == 409 and "learnt from alice's codings" in refused.json()["error"]
+    assert rows(root, "SELECT coder FROM classifiers ORDER BY id DESC LIMIT 1") == [("alice",)]
+    r = client.post("/api/train", headers=OK, json={"replace_other": True})
     assert r.status_code == 200 and r.json()["coder"] == "carol" and r.json()["utterances"] > 0
     assert rows(root, "SELECT coder FROM classifiers ORDER BY id DESC LIMIT 1") == [("carol",)]
     assert client.post("/api/undo", headers=OK).status_code == 200  # training is no barrier to undo
@@ -209,6 +236,12 @@ def test_every_export_format_downloads(client, fmt):
     ("post", "/api/candidates/FIRST/accept", {"nmae": "typo"}, 422),
     ("post", "/api/candidates/FIRST/accept", {"theme": "no_such_theme", "name": "New"}, 404),
     ("post", "/api/candidates/FIRST/rename", {"label": "   "}, 400),
+    ("post", "/api/candidates/FIRST/accept", {"name": "  ", "theme": "contribution"}, 400),
+    ("post", "/api/candidates/FIRST/accept", {"name": "X", "new_theme": " "}, 400),
+    ("post", "/api/candidates/FIRST/accept", {"name": "X", "new_theme": "What PSWs add, and at what cost"}, 409),
+    ("post", "/api/themes", {"name": "  "}, 400),
+    ("post", "/api/codes/credibility/rename", {"name": "hope and recovery"}, 409),
+    ("post", "/api/themes/contribution/rename", {"name": "What lived experience brings"}, 409),
     ("post", "/api/candidates/FIRST/utterances/99999/remove", None, 404),
     ("post", "/api/themes/no_such/rename", {"name": "x"}, 404),
     ("post", "/api/themes/order", {"ids": ["nope"]}, 404),

@@ -97,12 +97,10 @@ async function decideCode(title, label, action, theme) {
     {name: "code", label: "Or add to an existing code", options: [["", "(a new code)"], ...codes.map(c => [c.id, c.name])]},
   ]);
   if (!values) return;
-  if (values.theme === "__new") {
-    if (!values.newtheme.trim()) return say("Type a name for the new theme, then try again.", true);
-    values.theme = (await post("/api/themes", {name: values.newtheme})).id;
-  }
-  const result = await action({name: values.name, definition: values.definition, theme: values.theme,
-                               code: values.code || null});
+  const fresh = values.theme === "__new";   // the theme is made in the same step as the code
+  if (fresh && !values.newtheme.trim()) return say("Type a name for the new theme, then try again.", true);
+  const result = await action({name: values.name, definition: values.definition, theme: fresh ? "" : values.theme,
+                               code: values.code || null, new_theme: fresh ? values.newtheme : null});
   say(`Coded ${result.codings} utterances as \u201c${result.name}\u201d.`);
 }
 
@@ -164,7 +162,9 @@ const actions = {
     if (values) await post(`/api/codes/${el.dataset.code}/define`, values);
   },
   async "move-code"(el) { await post(`/api/codes/${el.dataset.code}/move`, {theme: el.value}); },
-  async "accept-suggestion"(el) { await post(`/api/suggestions/${el.dataset.utterance}/accept`, {}); },
+  async "accept-suggestion"(el) {   // the code shown: a suggestion changed since is not accepted unseen
+    await post(`/api/suggestions/${el.dataset.utterance}/accept`, {expected: el.dataset.suggested});
+  },
   async "reject-suggestion"(el) { await post(`/api/suggestions/${el.dataset.utterance}/reject`); },
   async recode(el) { if (el.value) await post(`/api/suggestions/${el.dataset.utterance}/accept`, {code: el.value}); },
   async "accept-above"() {
@@ -173,8 +173,12 @@ const actions = {
     say(`Accepted ${result.accepted} suggestions at or above ${threshold}.`);
   },
   async retrain() {
-    say("Training on your confirmed codings\u2026");
-    const model = await post("/api/train");
+    const state = await (await fetch("/api/state")).json();
+    const other = state.trained_coder && state.trained_coder !== state.coder;
+    if (other && !confirm(`The classifier learnt from ${state.trained_coder}'s codings. Retraining here makes one that ` +
+                          `learns from ${state.coder}'s codings only. Replace it?`)) return say("Nothing was retrained.");
+    say(`Training on ${state.coder}'s confirmed codings\u2026`);
+    const model = await post("/api/train", {replace_other: Boolean(other)});
     const result = await post("/api/suggest", {documents: [view.querySelector("#document").value]});
     const borrowed = model.borrowed ? ` (and ${model.borrowed} uncoded ones of the same answers, with their neighbours' codes)` : "";
     say(`Trained on ${model.utterances} utterances${borrowed}; ${result.suggested} new suggestions.`);
@@ -200,6 +204,7 @@ let pending = 0;  // actions still running; tests wait for 0
 
 async function run(name, el) {
   document.body.dataset.pending = String(++pending);
+  say("");   // an earlier message must not read as this action's outcome
   try {
     await actions[name](el);
   } catch (error) {
