@@ -71,7 +71,12 @@ def accept_above(project: Project, threshold: float, documents: list[str] | None
     if not 0.0 <= threshold <= 1.0:
         raise AutocodeError(f"the confidence threshold must be between 0 and 1, not {threshold}",
                             "choose a value such as 0.8")
+    from .corpus import check_documents
+
     coder = _coder(coder)
+    check_documents(project.conn, documents or [])
+    if not _undecided(project.conn, coder, threshold, documents):   # nothing to decide: no decision to log or undo
+        return {"accepted": 0, "threshold": threshold}
     with recorded(project) as conn:
         rows = _undecided(conn, coder, threshold, documents)
         conn.executemany("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",

@@ -220,9 +220,11 @@ def split(project: Project, cid: int, parts: int = 2, coder: str | None = None) 
     from .corpus import utterances
     from .embed import cached_encode
 
+    if parts < 2:
+        raise AutocodeError(f"a split makes at least 2 parts, not {parts}", "split into 2 or more parts")
     with recorded(project) as conn:
         members = utterances(conn, participants_only=False, candidate=_open_candidate(conn, cid)["id"])
-        if not 2 <= parts <= len(members) // 2:
+        if parts > len(members) // 2:
             raise AutocodeError(f"candidate {cid} has {len(members)} utterances, too few to split into {parts}",
                                 "split into fewer parts, or remove single utterances instead")
         X = cached_encode(conn, [u.text for u in members], project.setting("embedding", "model"))

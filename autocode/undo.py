@@ -57,7 +57,8 @@ def redo(project: Project, coder: str | None = None) -> dict:
 def available(conn) -> dict:
     """What undo and redo would do now, for the review page's buttons."""
     u, r = _undoable(conn), _redoable(conn)
-    return {"undo": _what(conn, u) if u and not _blocked(conn, u) else None, "redo": _what(conn, r) if r else None}
+    return {"undo": _what(conn, u) if u and not _blocked(conn, u) else None,
+            "redo": _what(conn, r) if r and not _blocked(conn, r) else None}
 
 
 def _undoable(conn):
@@ -90,21 +91,35 @@ def _what(conn, step) -> str:
     if row is None:
         return "the last decision"
     details = json.loads(row["details"])
-    return details.get("what", row["action"]) if row["action"] in ("undo", "redo") else f"{row['action']} {_brief(details)}".strip()
+    if row["action"] in ("undo", "redo"):
+        return details.get("what", row["action"])
+    return f"{row['action']} {_brief(details, conn)}".strip()
 
 
-def _brief(details: dict) -> str:
+def _brief(details: dict, conn=None) -> str:
     for key in ("candidates", "code", "theme", "utterances", "name"):
         if details.get(key) not in (None, [], ""):
             value = details[key]
+            if key == "utterances" and conn is not None:
+                return _places(conn, value)
             return f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
     return ""
+
+
+def _places(conn, ids: list[int]) -> str:
+    """Utterances as a researcher finds them: transcript and number, not database ids."""
+    shown = ids[:3]
+    rows = conn.execute(f"SELECT document, idx FROM utterances WHERE id IN ({','.join('?' * len(shown))}) "
+                        "ORDER BY document, idx", shown).fetchall()
+    where = ", ".join(f"{r['document']} #{r['idx']}" for r in rows) or ", ".join(map(str, shown))
+    more = f" and {len(ids) - len(shown)} more" if len(ids) > len(shown) else ""
+    return f"{'utterance' if len(ids) == 1 else f'{len(ids)} utterances'} {where}{more}"
 
 
 def _reverse(project: Project, conn, step, kind: str, coder: str | None) -> dict:
     what = _what(conn, step)
     if barrier := _blocked(conn, step):
-        raise Conflict(f"can't undo '{what}': a later '{barrier}' changed the project since",
+        raise Conflict(f"can't {kind} '{what}': a later '{barrier}' changed the project since",
                             "make the opposite decision instead (for example, reject what was accepted)")
     new = conn.execute("INSERT INTO undo_steps (kind, target) VALUES (?, ?)", (kind, step["id"])).lastrowid
     statements = conn.execute("SELECT sql FROM undo_sql WHERE step = ? ORDER BY id DESC", (step["id"],)).fetchall()

@@ -62,6 +62,34 @@ def test_undo_stops_at_a_bulk_step(proposed):
         undo.undo(p, "alice")
 
 
+def test_redo_is_not_offered_past_a_bulk_step_and_says_redo(proposed):
+    p = proposed
+    review.reject(p, [_open(p)[0]], "alice")
+    undo.undo(p, "alice")
+    propose(p)
+    assert undo.available(p.conn)["redo"] is None
+    with pytest.raises(AutocodeError, match="can't redo 'reject candidates .*': a later 'propose'"):
+        undo.redo(p, "alice")
+
+
+def test_undo_names_utterances_by_transcript_and_number(demo_project):
+    p = demo_project
+    from autocode.learn import suggest, train
+
+    train(p, "alice", evaluate=False)
+    uid, doc, idx = p.conn.execute("SELECT u.id, u.document, u.idx FROM utterances u WHERE u.document = 'D07' "
+                                   "AND NOT u.is_interviewer ORDER BY u.idx LIMIT 1").fetchone()
+    suggest(p, ["D07"], include_coded=True)
+    confirm.reject(p, uid, "carol")
+    assert undo.undo(p, "carol")["what"] == f"reject-suggestion utterance {doc} #{idx}"
+
+
+def test_accepting_above_a_threshold_with_nothing_there_is_no_decision(demo_project):
+    before = snapshot(demo_project)
+    assert confirm.accept_above(demo_project, 0.99, ["D07"], "carol") == {"accepted": 0, "threshold": 0.99}
+    assert snapshot(demo_project) == before
+
+
 def test_nothing_to_undo_in_a_new_project(project):
     with pytest.raises(AutocodeError, match="nothing to undo"):
         undo.undo(project)

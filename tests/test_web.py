@@ -250,6 +250,8 @@ def test_every_export_format_downloads(client, fmt):
     ("post", "/api/suggestions/99999/accept", {}, 404),
     ("post", "/api/suggestions/accept-above", {"threshold": 80}, 400),
     ("post", "/api/suggestions/accept-above", {}, 422),
+    ("post", "/api/suggestions/accept-above", {"threshold": 0.8, "documents": ["NOPE"]}, 400),
+    ("post", "/api/candidates/FIRST/split", {"parts": 1}, 400),
     ("post", "/api/redo", None, 409),
     ("get", "/part/nonsense", None, 404),
     ("get", "/api/candidates/99999", None, 404),
