@@ -108,11 +108,13 @@ def _least_certain_first(rows: list[dict], project: Project, document: str) -> l
     from .learn import next_to_confirm
 
     try:
-        ranked = [r["utterance_id"] for r in next_to_confirm(project, len(rows) or 1, [document])]
+        ranked = next_to_confirm(project, len(rows) or 1, [document])
     except AutocodeError:
         ranked = []
-    rank = {u: i for i, u in enumerate(ranked)}
-    return sorted(rows, key=lambda r: (rank.get(r["id"], len(rank)), r["confidence"] or 0.0))
+    rank = {r["utterance_id"]: i for i, r in enumerate(ranked)}
+    doubt = {r["utterance_id"]: r["uncertainty"] for r in ranked}   # shown: it, not confidence, sets the order
+    return sorted(({**r, "uncertainty": doubt.get(r["id"])} for r in rows),
+                  key=lambda r: (rank.get(r["id"], len(rank)), r["confidence"] or 0.0))
 
 
 def log(conn, limit: int = 200) -> list[dict]:

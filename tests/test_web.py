@@ -190,6 +190,10 @@ def test_accept_above_a_confidence_and_least_certain_first(client, root):
     finally:
         p.close()
     assert [r["id"] for r in ranked[:5]] == expected  # the same order as `autocode next`
+    gaps = [1 - r["uncertainty"] for r in ranked[:5]]   # what sets the order is shown, not only the confidence
+    page = client.get("/part/suggestions?document=D08&order=uncertain").text
+    assert f"the runner-up is {round(gaps[0] * 100)} points behind" in page
+    assert "runner-up" not in client.get("/part/suggestions?document=D08").text
     r = client.post("/api/suggestions/accept-above", headers=OK, json={"threshold": 0.5, "documents": ["D08"]})
     n = sum((x["confidence"] or 0) >= 0.5 for x in ranked)
     assert r.json()["accepted"] == n == rows(root, "SELECT count(*) FROM codings WHERE coder = 'carol'")[0][0]
