@@ -8,6 +8,7 @@ our own origin, and must name our host (against DNS rebinding).
 """
 from __future__ import annotations
 
+import html
 import secrets
 import shutil
 import tempfile
@@ -20,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import confirm, review, undo, webviews
 from .errors import AutocodeError, Conflict, NotFound
@@ -119,6 +121,7 @@ def create_app(root: str | Path, coder: str | None = None, token: str | None = N
     app.middleware("http")(guard)
     app.add_exception_handler(AutocodeError, autocode_error)
     app.add_exception_handler(RequestValidationError, bad_request)
+    app.add_exception_handler(StarletteHTTPException, no_such_page)
     for register in (page_routes, candidate_routes, codebook_routes, suggestion_routes, other_routes):
         register(app)
     return app
@@ -164,6 +167,16 @@ def status_of(exc: AutocodeError) -> int:
 
 async def autocode_error(request: Request, exc: AutocodeError) -> JSONResponse:
     return refuse(status_of(exc), exc.problem, exc.fix)
+
+
+async def no_such_page(request: Request, exc: StarletteHTTPException):
+    """A mistyped address gets words and a way back, in the form that was asked for."""
+    if exc.status_code != 404:
+        return refuse(exc.status_code, str(exc.detail), "use the review page itself")
+    if request.url.path.startswith("/api/"):
+        return refuse(404, f"there is no action at {request.url.path}", "use the review page itself")
+    return HTMLResponse(f"<!doctype html><title>Not found</title><p>There is no page at {html.escape(request.url.path)} "
+                        "in this review. <a href=\"/\">Back to the review</a>.</p>", status_code=404)
 
 
 async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:

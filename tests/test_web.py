@@ -276,6 +276,13 @@ def test_bad_requests_get_a_plain_4xx_and_change_nothing(client, root, method, p
     p.close()
 
 
+def test_a_mistyped_address_gets_words_and_a_way_back(client):
+    page = client.get("/nope<b>")
+    assert page.status_code == 404 and "There is no page at /nope&lt;b&gt;" in page.text and 'href="/"' in page.text
+    api = client.get("/api/nothing")
+    assert api.status_code == 404 and api.json()["error"] == "there is no action at /api/nothing"
+
+
 def test_a_body_that_is_not_json_is_refused_plainly(client, root):
     r = client.post(f"/api/candidates/{open_ids(root)[0]}/accept", content=b"{not json",
                     headers={**OK, "Content-Type": "application/json"})
