@@ -181,15 +181,18 @@ def _alpha_batch(M, k, W) -> np.ndarray:
 
 # -- reading figures out in words ------------------------------------------------------------------
 
-LANDIS_KOCH = [(0.0, "poor"), (0.20, "slight"), (0.40, "fair"), (0.60, "moderate"),
-               (0.80, "substantial"), (float("inf"), "almost perfect")]
+# Landis and Koch's bands, by their upper bounds: 0.00-0.20 slight, 0.21-0.40 fair, ... 0.81-1.00 almost perfect
+LANDIS_KOCH = [(0.20, "slight"), (0.40, "fair"), (0.60, "moderate"), (0.80, "substantial"),
+               (float("inf"), "almost perfect")]
 
 
 def kappa_words(kappa: float | None) -> str:
-    """Landis and Koch's (1977) band for a kappa."""
+    """Landis and Koch's (1977) band for a kappa, as it is reported (two decimals): 0.8023
+    reads "0.80", so "substantial", never "almost perfect" beside it."""
     if kappa is None or kappa != kappa:
         return "undefined"
-    return next(word for upper, word in LANDIS_KOCH if kappa < upper or upper == float("inf"))
+    shown = round(kappa, 2)
+    return "poor" if shown < 0 else next(word for upper, word in LANDIS_KOCH if shown <= upper)
 
 
 def alpha_words(alpha: float | None) -> str:

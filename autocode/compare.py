@@ -19,7 +19,7 @@ every participant utterance a coder left uncoded, in documents they coded, as "n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
 
@@ -220,8 +220,8 @@ def compare(codings: list[Coding], coders: list[str], unit: str = "utterance", l
     """Agreement overall, per code, per theme and per document, with disagreements."""
     _check(codings, coders, unit, level, uncoded, overlap)
     themes = {c.code: c.theme for c in codings if c.code}
-    if codes:
-        codings = [c for c in codings if c.code in codes or not c.code]
+    if codes:   # other codes read as "none of these": the units, and each code's figures, stay as unfiltered
+        codings = [c if c.code in codes else replace(c, code="") for c in codings]
     if unit == "segment":
         return segment_report(codings, coders, overlap, themes)
     units = character_units(codings, coders) if unit == "character" else utterance_units(codings, coders, utts, uncoded)
@@ -358,7 +358,9 @@ def _prf(tp: int, predicted: int, actual: int) -> dict:
 
 def segment_report(codings: list[Coding], coders: list[str], overlap: float, themes: dict) -> dict:
     """Per code: each coder's segments that the others matched (overlap >= threshold)."""
-    segs = [c for c in codings if c.code and c.start is not None]
+    coded = [{c.document for c in codings if c.coder == w} for w in coders]
+    shared = set.intersection(*coded) if coded else set()   # a document one coder never coded is not a disagreement
+    segs = [c for c in codings if c.code and c.start is not None and c.document in shared]
     per_code = {}
     for code in sorted({c.code for c in segs}):
         agree = disagree = 0
@@ -375,7 +377,7 @@ def segment_report(codings: list[Coding], coders: list[str], overlap: float, the
     overall = {"n_units": total, "percent_agreement": 100 * total_a / total if total else None,
                "cohen_kappa": None, "krippendorff_alpha": None, "notes": [note]}
     overall["in_words"] = f"{overall['percent_agreement']:.1f}% of coded segments matched" if total else note
-    return {"unit": "segment", "overlap": overlap, "coders": coders, "overall": overall, "per_code": per_code,
+    return {"unit": "segment", "level": "code", "overlap": overlap, "coders": coders, "overall": overall, "per_code": per_code,
             "uncoded": "only coded segments are compared", "per_theme": {}, "per_document": {},
             "confusion": None, "disagreements": []}
 
@@ -421,6 +423,7 @@ def compare_project(project, coders: list[str], documents: list[str] | None = No
     if documents:
         check_documents(project.conn, documents)
     codings, utts = codings_from_project(project.conn, coders, documents)
+    _check_codes(options.get("codes"), codings, [c.id for c in cb.load(project.conn).codes])
     if themes:
         options["codes"] = _codes_of_themes(project.conn, themes, options.get("codes"))
     report = compare(codings, coders, utts=utts, **options)
@@ -442,8 +445,23 @@ def compare_files(paths: list[Path], documents: list[str] | None = None, **optio
     """Compare codings CSV files (one coder each), with no project needed."""
     codings = codings_from_files(paths)
     if documents:
+        known = sorted({c.document for c in codings})
+        unknown = [d for d in documents if d not in known]
+        if unknown:
+            raise AutocodeError(f"no coding in these files is of document {', '.join(map(repr, unknown))}",
+                                f"use documents the files code: {', '.join(known)}")
         codings = [c for c in codings if c.document in documents]
     return compare(codings, list(dict.fromkeys(c.coder for c in codings)), **options)
+
+
+def _check_codes(codes: list[str] | None, codings: list[Coding], codebook: list[str] = ()) -> None:
+    """A misspelt code would compare nothing and report perfect agreement: refuse it by name.
+    (Files alone have no codebook, so there a code nobody used is reported as such instead.)"""
+    known = sorted(set(codebook) | {c.code for c in codings if c.code})
+    unknown = [c for c in codes or [] if c not in known]
+    if unknown:
+        raise AutocodeError(f"no code {', '.join(map(repr, unknown))} in the codebook or these codings",
+                            f"use code ids such as: {', '.join(known[:12])}{' ...' if len(known) > 12 else ''}")
 
 
 def _codes_of_themes(conn, themes: list[str], codes: list[str] | None) -> list[str]:

@@ -137,3 +137,10 @@ def test_krippendorff_rule(alpha, words):
 def test_describe_reads_out_value_interval_and_words():
     assert ag.describe("alpha", 0.71, (0.64, 0.77), ag.alpha_words) == \
         "alpha 0.71 (0.64\u20130.77): acceptable only for tentative conclusions"
+
+
+@pytest.mark.parametrize("kappa, words", [(0.8023, "substantial"), (0.812, "almost perfect"), (0.6049, "moderate"),
+                                          (0.6051, "substantial"), (-0.004, "slight")])
+def test_the_band_is_the_band_of_the_figure_shown(kappa, words):
+    """Reported to two decimals, 0.8023 is 0.80: Landis and Koch's 0.61-0.80, substantial."""
+    assert ag.kappa_words(kappa) == words

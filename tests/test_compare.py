@@ -204,3 +204,43 @@ def test_real_double_coding_converts_and_compares(tmp_path):
     assert r["coders"] == ["primary", "secondary"]
     assert len(r["per_document"]) == 14 and len(r["per_code"]) > 20
     assert 0.3 < r["overall"]["krippendorff_alpha"] < 1
+
+
+# -- filters and units that must not change what they report -----------------------------------------
+
+def test_a_code_filter_reports_that_codes_row_of_the_full_table(demo_project):
+    """An utterance one coder gave the code and the other gave another code is a disagreement
+    on that code, filtered or not."""
+    full = compare_project(demo_project, ["alice", "bob"], ci=False)
+    code = next(c for c, f in full["per_code"].items() if f["cohen_kappa"] is not None and f["cohen_kappa"] < 0.9)
+    one = compare_project(demo_project, ["alice", "bob"], codes=[code], ci=False)
+    for key in ("n_units", "cohen_kappa", "percent_agreement"):
+        assert one["per_code"][code][key] == full["per_code"][code][key], key
+    assert list(one["per_code"]) == [code]
+    assert one["overall"]["n_units"] == full["overall"]["n_units"] and one["disagreements"]
+    assert all(code in (str(d["alice"]) + str(d["bob"])) for d in one["disagreements"])
+
+
+def test_a_misspelt_code_is_refused_by_name(demo_project):
+    with pytest.raises(AutocodeError, match="no code 'credibilty' in the codebook") as err:
+        compare_project(demo_project, ["alice", "bob"], codes=["credibilty"])
+    assert "credibility" in err.value.fix
+
+
+def test_segments_in_documents_one_coder_never_coded_are_not_disagreements(demo_project):
+    everywhere = compare_project(demo_project, ["alice", "bob"], unit="segment")
+    shared = compare_project(demo_project, ["alice", "bob"], unit="segment", documents=["D01", "D04"])
+    assert everywhere["overall"] == shared["overall"]   # bob coded D01 and D04 only
+
+
+def test_segment_comparison_prints(demo_project):
+    result = CliRunner().invoke(app, ["compare", "alice", "bob", "--unit", "segment", "--project", str(demo_project.root)])
+    assert result.exit_code == 0, result.output
+    assert "of coded segments matched" in result.output and "unexpected" not in result.output
+
+
+def test_a_document_no_file_codes_is_refused(tmp_path):
+    a = write_codings(tmp_path / "a.csv", [("D", "1", "", "", "x", "ann")])
+    b = write_codings(tmp_path / "b.csv", [("D", "1", "", "", "x", "ben")])
+    with pytest.raises(AutocodeError, match="no coding in these files is of document 'D99'"):
+        compare_files([a, b], ["D99"])
