@@ -564,7 +564,7 @@ EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", 
 
 
 @command()
-def export(format: Annotated[str, typer.Option("--format", "-f", help="csv, xlsx, docx (quote bank), qdpx or qdc (REFI-QDA).")] = "csv",
+def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help="csv, xlsx, docx (quote bank), qdpx or qdc (REFI-QDA); default: what --out's name ends in, else csv.")] = None,
            coder: Annotated[Optional[str], typer.Option(help="Only this coder's codings (csv, xlsx, docx).")] = None,
            out_file: Annotated[Optional[Path], typer.Option("--out", help="File to write (default: by format).")] = None,
            project: ProjectOpt = None):
@@ -572,9 +572,7 @@ def export(format: Annotated[str, typer.Option("--format", "-f", help="csv, xlsx
     from . import export as ex
     from . import refi
 
-    fmt = format.lower()
-    if fmt not in EXPORTS:
-        raise AutocodeError(f"unknown export format '{format}'", f"use one of: {', '.join(EXPORTS)}")
+    fmt = export_format(format, out_file)
     p = Project.find(project)
     target = out_file or Path(EXPORTS[fmt])
     if fmt == "csv":
@@ -584,6 +582,19 @@ def export(format: Annotated[str, typer.Option("--format", "-f", help="csv, xlsx
         return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA (Import > REFI-QDA).")
     (ex.export_xlsx if fmt == "xlsx" else ex.export_docx)(p.conn, target, coder)
     out.print(f"Wrote {target}.")
+
+
+def export_format(format: str | None, out_file: Path | None) -> str:
+    """The format asked for, else the one the file name says; a name that says another format
+    is refused, since Excel or NVivo would refuse the file."""
+    named = (out_file.suffix.lower().lstrip(".") if out_file else "") or None
+    fmt = (format or (named if named in EXPORTS else "csv")).lower()
+    if fmt not in EXPORTS:
+        raise AutocodeError(f"unknown export format '{format}'", f"use one of: {', '.join(EXPORTS)}")
+    if named in EXPORTS and named != fmt:
+        raise AutocodeError(f"--format {fmt} would write {fmt} data into {out_file.name}, whose name says {named}",
+                            f"name the file {out_file.stem}.{fmt}, or leave out --format to write {named}")
+    return fmt
 
 
 @command()
@@ -623,7 +634,10 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             raise AutocodeError("--themes needs a project (it reads the codebook)", "use --codes with CSV files")
         report = compare_files([Path(i) for i in items], split(documents), **options)
     else:
-        report = compare_project(Project.find(project), items, split(documents), split(themes), **options)
+        p = Project.find(project)
+        report = compare_project(p, items, split(documents), split(themes), **options)
+        from .learn import machine_on_training
+        _warn_if_learnt(*machine_on_training(p, items, split(documents)))
     if disagreements:
         write_disagreements(report["disagreements"], report["coders"], disagreements)
     if csv_file:

@@ -482,6 +482,18 @@ def learnt_from(project: Project, rows: list[dict]) -> tuple[str, int]:
     return coder, sum((r["document"], r["utterance"]) in seen for r in rows)
 
 
+def machine_on_training(project: Project, coders: list[str], documents: list[str] | None = None) -> tuple[str, int]:
+    """:func:`learnt_from` for the machine's stored suggestions, when a comparison sets the
+    machine beside the coder its classifier learnt from."""
+    coder = trained_coder(project.conn)
+    if MACHINE not in coders or coder not in coders:
+        return "", 0
+    sql = "SELECT u.document, u.idx AS utterance FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = ?"
+    if documents:
+        sql += f" AND u.document IN ({','.join('?' * len(documents))})"
+    return learnt_from(project, [dict(r) for r in project.conn.execute(sql, [MACHINE, *(documents or [])])])
+
+
 def suggest(project: Project, documents: list[str] | None = None, classifier: ThemeClassifier | None = None,
             coder: str | None = None, include_coded: bool = False) -> list[dict]:
     """Machine codings for participant utterances no human has coded; replaces earlier suggestions.

@@ -626,6 +626,16 @@ def test_export_unknown_format_and_missing_folder(demo_project, tmp_path):
     assert state(demo_project) == before
 
 
+def test_export_follows_the_file_name_and_refuses_a_name_saying_another_format(demo_project, tmp_path):
+    book = tmp_path / "codings.xlsx"
+    assert cli("export", "--out", book, "--project", demo_project.root).exit_code == 0
+    assert book.read_bytes()[:2] == b"PK"   # a workbook, as the name says, not CSV text
+    wrong = tmp_path / "x.csv"
+    assert_clear_error(cli("export", "--format", "xlsx", "--out", wrong, "--project", demo_project.root),
+                       "x.csv", "x.xlsx")
+    assert not wrong.exists()
+
+
 def test_export_csv_for_a_coder_with_no_codings(demo_project, tmp_path):
     out = tmp_path / "n.csv"
     assert_clear_error(cli("export", "--coder", "nobody", "--out", out, "--project", demo_project.root),

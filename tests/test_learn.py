@@ -394,3 +394,14 @@ def test_suggestions_on_what_the_classifier_learnt_are_flagged(trained, tmp_path
     import_codings(p, later, "alice")   # coded after the training
     assert learnt_from(p, suggest(p, ["D08"], include_coded=True)) == ("alice", 0)
 
+
+
+def test_comparing_the_machine_with_its_teacher_is_flagged(trained):
+    from autocode.learn import machine_on_training
+
+    p, _ = trained
+    suggest(p, ["D01"], include_coded=True)
+    coder, seen = machine_on_training(p, ["alice", "machine"])
+    assert coder == "alice" and seen > 0
+    assert machine_on_training(p, ["bob", "machine"]) == ("", 0)   # bob did not teach it
+    assert machine_on_training(p, ["alice", "machine"], ["D07"])[1] == 0   # no suggestions there
