@@ -619,7 +619,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             overlap: Annotated[float, typer.Option(help="Segment unit: share of overlap that counts as agreement.")] = 0.9,
             reference: Annotated[Optional[str], typer.Option(help="Also give precision/recall/F1 against this coder.")] = None,
             as_json: JsonOpt = False,
-            csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Write per-code figures to this CSV.")] = None,
+            csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Write the per-code (or, with --level theme, per-theme) figures to this CSV.")] = None,
             disagreements: Annotated[Optional[Path], typer.Option(help="Write the disagreement list to this CSV.")] = None,
             seed: Annotated[int, typer.Option(help="Seed of the bootstrap confidence intervals.")] = 0,
             project: ProjectOpt = None):
@@ -650,9 +650,11 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
 def _write_per_code(report: dict, path: Path) -> None:
     from .export import to_csv, write_text
 
-    cols = ["code", "n_units", "percent_agreement", "cohen_kappa", "cohen_kappa_ci", "krippendorff_alpha",
+    level = "theme" if report.get("level") == "theme" and report.get("per_theme") else "code"
+    cols = [level, "n_units", "percent_agreement", "cohen_kappa", "cohen_kappa_ci", "krippendorff_alpha",
             "krippendorff_alpha_ci", "fleiss_kappa", "brennan_prediger", "in_words"]
-    write_text(path, to_csv([{"code": c, **f} for c, f in report["per_code"].items()], cols))
+    spans = lambda f: {k: f"{v[0]:.3f}–{v[1]:.3f}" for k, v in f.items() if k.endswith("_ci") and v}  # noqa: E731
+    write_text(path, to_csv([{level: c, **f, **spans(f)} for c, f in report[f"per_{level}"].items()], cols))
 
 
 def _print_report(report: dict, disagreements) -> None:
@@ -662,16 +664,38 @@ def _print_report(report: dict, disagreements) -> None:
     out.print(Text(f"Overall: {fmt(o.get('percent_agreement'), 1)}% agreement; {o['in_words']}."))
     for note in o.get("notes", []):
         out.print(Text(f"Note: {note}."))
-    table = Table("code", "units", "agree %", "kappa (95% CI)", "alpha (95% CI)", "reading", title="Per code (present or absent)")
-    for code, f in report["per_code"].items():
-        table.add_row(Text(code), str(f.get("n_units", "")), fmt(f.get("percent_agreement"), 1),
-                      _with_ci(f.get("cohen_kappa"), f.get("cohen_kappa_ci")),
-                      _with_ci(f.get("krippendorff_alpha"), f.get("krippendorff_alpha_ci")), Text(_reading(f)))
-    out.print(table)
+    level = "theme" if report["level"] == "theme" and report.get("per_theme") else "code"
+    _print_figures(report[f"per_{level}"], level, f"Per {level} (present or absent)")
+    if len(report.get("per_document") or {}) > 1:
+        _print_figures(report["per_document"], "document", "Per document")
+    _print_reference(report.get("against_reference"))
     _print_confusion(report.get("confusion"), report["coders"])
     n = len(report["disagreements"])
     out.print(f"{n} disagreements" + (f", written to {disagreements}." if disagreements else
                                       ". Write them out for the consensus meeting with --disagreements FILE.csv."))
+
+
+def _print_figures(rows: dict, what: str, title: str) -> None:
+    """One row of figures per code, theme or document: Cohen's kappa for two coders, Fleiss'
+    for more (Cohen's is defined for pairs only)."""
+    fleiss = any("fleiss_kappa" in f for f in rows.values())
+    name = "Fleiss' kappa" if fleiss else "kappa (95% CI)"
+    table = Table(what, "units", "agree %", name, "alpha (95% CI)", "reading", title=title)
+    for key, f in rows.items():
+        kappa = fmt(f.get("fleiss_kappa")) if fleiss else _with_ci(f.get("cohen_kappa"), f.get("cohen_kappa_ci"))
+        table.add_row(Text(key), str(f.get("n_units", "")), fmt(f.get("percent_agreement"), 1), kappa,
+                      _with_ci(f.get("krippendorff_alpha"), f.get("krippendorff_alpha_ci")), Text(_reading(f)))
+    out.print(table)
+
+
+def _print_reference(against: dict | None) -> None:
+    """Precision, recall and F1 of each coder against the reference coder, per code."""
+    for who, per_code in (against or {}).items():
+        table = Table("code", "precision", "recall", "F1", "reference's / coder's", title=f"{who} against the reference")
+        for code, f in per_code.items():
+            table.add_row(Text(code), fmt(f["precision"]), fmt(f["recall"]), fmt(f["f1"]),
+                          f"{f['n_reference']} / {f['n_coder']}")
+        out.print(table)
 
 
 def _print_confusion(matrix: dict | None, coders: list[str]) -> None:
@@ -679,18 +703,20 @@ def _print_confusion(matrix: dict | None, coders: list[str]) -> None:
     labels = sorted(set(matrix or {}) | {b for row in (matrix or {}).values() for b in row})
     if not matrix or len(labels) > 12:
         return
-    table = Table(f"{coders[0]} \\ {coders[1]}", *labels, title="Confusion matrix (units)")
-    for a in labels:
-        table.add_row(Text(a), *[str(matrix.get(a, {}).get(b, 0) or "") for b in labels])
+    table = Table(f"{coders[0]} \\ {coders[1]}", *map(str, range(1, len(labels) + 1)),
+                  title="Confusion matrix (units); columns numbered as the rows")
+    for i, a in enumerate(labels, 1):
+        table.add_row(Text(f"{i}. {a}"), *[str(matrix.get(a, {}).get(b, 0) or "") for b in labels])
     out.print(table)
 
 
 def _reading(f: dict) -> str:
     from .agreement import alpha_words, kappa_words
 
-    if f.get("krippendorff_alpha") is None and f.get("cohen_kappa") is None:
+    kappa = f.get("cohen_kappa", f.get("fleiss_kappa"))
+    if f.get("krippendorff_alpha") is None and kappa is None:
         return "; ".join(f.get("notes", [])) or "undefined"
-    parts = [kappa_words(f["cohen_kappa"])] if f.get("cohen_kappa") is not None else []
+    parts = [kappa_words(kappa)] if kappa is not None else []
     return "; ".join(parts + [f"alpha: {alpha_words(f.get('krippendorff_alpha'))}"])
 
 

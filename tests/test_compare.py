@@ -244,3 +244,24 @@ def test_a_document_no_file_codes_is_refused(tmp_path):
     b = write_codings(tmp_path / "b.csv", [("D", "1", "", "", "x", "ben")])
     with pytest.raises(AutocodeError, match="no coding in these files is of document 'D99'"):
         compare_files([a, b], ["D99"])
+
+
+def test_the_printed_report_has_the_levels_table_documents_and_reference(demo_project, tmp_path):
+    per_theme = tmp_path / "themes.csv"
+    result = runner.invoke(app, ["compare", "alice", "bob", "--level", "theme", "--reference", "alice",
+                                 "--csv", str(per_theme), "--project", str(demo_project.root)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "Per theme (present or absent)" in text and "Per code" not in text
+    assert "Per document" in text and "D01" in text and "bob against the reference" in text
+    rows = list(csv.DictReader(per_theme.open(encoding="utf-8")))
+    assert rows[0]["theme"] and "–" in rows[0]["cohen_kappa_ci"] and "(" not in rows[0]["cohen_kappa_ci"]
+
+
+def test_three_coders_print_fleiss_kappa(tmp_path):
+    rng = np.random.default_rng(1)
+    files = [write_codings(tmp_path / f"{who}.csv", [("D", str(i), "", "", rng.choice(["x", "y"]), who) for i in range(30)])
+             for who in ("ann", "ben", "cat")]
+    result = runner.invoke(app, ["compare", *map(str, files)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0 and "Fleiss' kappa" in result.output and "undefined" not in result.output.split("Per code")[1]
