@@ -19,6 +19,7 @@ every participant utterance a coder left uncoded, in documents they coded, as "n
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 from pathlib import Path
@@ -432,8 +433,13 @@ def compare_project(project, coders: list[str], documents: list[str] | None = No
 
 
 def add_context(conn, rows: list[dict]) -> None:
-    """The utterances just before and after each disagreement, as a consensus meeting needs."""
+    """The utterances just before and after each disagreement, as a consensus meeting needs;
+    for a span of characters, its own text."""
     for row in rows:
+        span = re.fullmatch(r"(\d+)-(\d+)", str(row["unit"]))
+        if span and not row.get("text"):
+            doc = conn.execute("SELECT text FROM documents WHERE id = ?", (row["document"],)).fetchone()
+            row["text"] = doc[0][int(span[1]):int(span[2])] if doc else ""
         if not str(row["unit"]).isdigit():
             continue
         near = dict(conn.execute("SELECT idx, speaker || ': ' || text FROM utterances WHERE document = ? AND idx IN (?, ?)",

@@ -265,3 +265,11 @@ def test_three_coders_print_fleiss_kappa(tmp_path):
              for who in ("ann", "ben", "cat")]
     result = runner.invoke(app, ["compare", *map(str, files)], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "Fleiss' kappa" in result.output and "undefined" not in result.output.split("Per code")[1]
+
+
+def test_character_disagreements_carry_their_text(demo_project):
+    r = compare_project(demo_project, ["alice", "bob"], unit="character", ci=False)
+    row = r["disagreements"][0]
+    start, end = map(int, row["unit"].split("-"))
+    doc = demo_project.conn.execute("SELECT text FROM documents WHERE id = ?", (row["document"],)).fetchone()[0]
+    assert row["text"] == doc[start:end] and row["text"].strip()
