@@ -629,7 +629,15 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     options = dict(unit=unit, level=level, uncoded=uncoded, overlap=overlap, reference=reference,
                    codes=split(codes), seed=seed)
-    if all(i.lower().endswith(".csv") for i in items):
+    files = [i for i in items if i.lower().endswith(".csv")]
+    if files and len(files) < len(items):
+        names = [i for i in items if i not in files]
+        raise AutocodeError(f"{', '.join(files)} {'is a file' if len(files) == 1 else 'are files'} and "
+                            f"{', '.join(names)} {'is a coder' if len(names) == 1 else 'are coders'}: compare either "
+                            "coders in a project or codings files, not both",
+                            f"export the coder{'s' if len(names) > 1 else ''} first ('autocode export --coder "
+                            f"{names[0]} --out {names[0]}.csv') and compare the files")
+    if files:
         if themes:
             raise AutocodeError("--themes needs a project (it reads the codebook)", "use --codes with CSV files")
         report = compare_files([Path(i) for i in items], split(documents), **options)

@@ -626,6 +626,13 @@ def test_export_unknown_format_and_missing_folder(demo_project, tmp_path):
     assert state(demo_project) == before
 
 
+def test_compare_refuses_a_mix_of_files_and_coders(demo_project, tmp_path):
+    alice = tmp_path / "alice.csv"
+    assert cli("export", "--coder", "alice", "--out", alice, "--project", demo_project.root).exit_code == 0
+    assert_clear_error(cli("compare", alice, "bob", "--project", demo_project.root),
+                       "is a file and bob is a coder", "--coder bob --out bob.csv")
+
+
 def test_export_follows_the_file_name_and_refuses_a_name_saying_another_format(demo_project, tmp_path):
     book = tmp_path / "codings.xlsx"
     assert cli("export", "--out", book, "--project", demo_project.root).exit_code == 0
