@@ -42,7 +42,8 @@ def candidate(conn, cid: int) -> dict:
     members = conn.execute(
         "SELECT u.id, u.document, u.idx, u.speaker, u.text, m.distance FROM candidate_members m"
         " JOIN utterances u ON u.id = m.utterance WHERE m.candidate = ? ORDER BY m.distance", (cid,)).fetchall()
-    card = {**dict(row), "keywords": json.loads(row["keywords"])}
+    nearest = cb.load(conn).find_code(row["nearest_code"] or "") if row["nearest_code"] else None
+    card = {**dict(row), "keywords": json.loads(row["keywords"]), "nearest_theme": nearest.theme if nearest else ""}
     return {"candidate": card, "members": [_in_context(conn, dict(m)) for m in members], **_choices(conn)}
 
 

@@ -71,6 +71,9 @@ def test_an_opened_candidate_shows_every_member_in_context(client, root):
     assert len(data["members"]) == data["candidate"]["size"]
     assert any(m["before"] for m in data["members"]) and any(m["after"] for m in data["members"])
     assert str(escape(data["members"][0]["text"])) in client.get(f"/part/candidate/{cid}").text
+    card = next(c for c in client.get("/api/candidates").json()["candidates"] if c["id"] == cid)
+    assert data["candidate"]["nearest_theme"] == card["nearest_theme"]   # opened or not, Accept offers the same theme
+    assert f'data-theme="{card["nearest_theme"]}"' in client.get(f"/part/candidate/{cid}").text
 
 
 def test_the_codebook_has_counts_quotes_and_a_theme_by_participant_matrix(client):
