@@ -101,7 +101,10 @@ async function decideCode(title, label, action, theme) {
   if (fresh && !values.newtheme.trim()) return say("Type a name for the new theme, then try again.", true);
   const result = await action({name: values.name, definition: values.definition, theme: fresh ? "" : values.theme,
                                code: values.code || null, new_theme: fresh ? values.newtheme : null});
-  say(`Coded ${result.codings} utterances as \u201c${result.name}\u201d.`);
+  const chosen = (themes.find(t => t.id === result.theme) || {name: fresh ? values.newtheme.trim() : result.theme}).name;
+  const existing = codes.some(c => c.id === result.code);   // an existing code keeps its own theme
+  say(`Coded ${result.codings} utterances as \u201c${result.name}\u201d` +
+      (existing ? `, the existing code under \u201c${chosen}\u201d.` : ` under \u201c${chosen}\u201d.`));
 }
 
 const actions = {
