@@ -670,6 +670,10 @@ def _print_report(report: dict, disagreements) -> None:
     out.print(Text(f"Compared {', '.join(report['coders'])} by {report['unit']} ({report['level']}s): "
                    f"{o['n_units']} units. {report['uncoded'].capitalize()}."))
     out.print(Text(f"Overall: {fmt(o.get('percent_agreement'), 1)}% agreement; {o['in_words']}."))
+    if o.get("brennan_prediger") is not None:
+        out.print(Text(f"Brennan-Prediger kappa {o['brennan_prediger']:.2f} (chance taken as every category equally likely)."))
+    for pair, f in (o.get("pairs") or {}).items():
+        out.print(Text(f"  {pair}: {fmt(f.get('percent_agreement'), 1)}% agreement; {f['in_words']}."))
     for note in o.get("notes", []):
         out.print(Text(f"Note: {note}."))
     level = "theme" if report["level"] == "theme" and report.get("per_theme") else "code"

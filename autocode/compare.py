@@ -88,6 +88,8 @@ def _explain(out: dict, k: int) -> None:
     words = []
     if out.get("cohen_kappa") is not None:
         words.append(ag.describe("kappa", out["cohen_kappa"], out.get("cohen_kappa_ci"), ag.kappa_words))
+    if out.get("fleiss_kappa") is not None:
+        words.append(ag.describe("Fleiss' kappa", out["fleiss_kappa"], None, ag.kappa_words))
     if out.get("krippendorff_alpha") is not None:
         words.append(ag.describe("alpha", out["krippendorff_alpha"], out.get("krippendorff_alpha_ci"), ag.alpha_words))
     out["in_words"] = "; ".join(words) or "; ".join(out["notes"])
