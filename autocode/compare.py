@@ -295,7 +295,8 @@ def _per_label(units, coders, weights, target, mapping, ci, seed) -> dict:
     w = None if weights is None else weights[keep]
     out = figures(_table(sub, coders, lambda s: _binary(s, target, mapping)), w, n_categories=2, ci=ci, seed=seed)
     out["n_documents"] = len(docs)
-    out["present"] = {w: int(sum(has(u[w]) for u in sub.codes)) for w in coders}
+    compared = [u for u in sub.codes if sum(u[w] is not None for w in coders) >= 2]   # the n_units above
+    out["present"] = {w: int(sum(has(u[w]) for u in compared)) for w in coders}
     if not docs:
         out["notes"].insert(0, f"nobody used '{target}' in these units")
         out["in_words"] = "; ".join(out["notes"])

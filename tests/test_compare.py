@@ -273,3 +273,11 @@ def test_character_disagreements_carry_their_text(demo_project):
     start, end = map(int, row["unit"].split("-"))
     doc = demo_project.conn.execute("SELECT text FROM documents WHERE id = ?", (row["document"],)).fetchone()[0]
     assert row["text"] == doc[start:end] and row["text"].strip()
+
+
+def test_how_often_each_coder_used_a_code_counts_the_compared_units_only(demo_project):
+    """alice coded D01-D07 and bob D01 and D04: her uses elsewhere are not part of the comparison."""
+    r = compare_project(demo_project, ["alice", "bob"], ci=False)
+    both = compare_project(demo_project, ["alice", "bob"], documents=["D01", "D04"], ci=False)
+    for code, f in both["per_code"].items():
+        assert r["per_code"][code]["present"] == f["present"], code
