@@ -21,9 +21,9 @@ def _coder(coder: str | None) -> str:
 def _open_candidate(conn, cid: int) -> dict:
     row = conn.execute("SELECT * FROM candidates WHERE id = ?", (cid,)).fetchone()
     if row is None:
-        raise NotFound(f"there is no candidate {cid}", "list candidates with 'autocode candidates'")
+        raise NotFound(f"there is no candidate {cid}", "see the open candidates ('autocode candidates', or the review page's Candidates)")
     if row["status"] != "open":
-        raise Conflict(f"candidate {cid} was already {row['status']}", "see 'autocode log' for who decided it")
+        raise Conflict(f"candidate {cid} was already {row['status']}", "see who decided it in the decision log ('autocode log', or the review page's Decision log)")
     return dict(row)
 
 
@@ -32,7 +32,7 @@ def _theme(conn, ref: str) -> cb.Theme:
     if theme is None:
         names = ", ".join(f"{t.id} ({t.name})" for t in cb.load(conn).themes) or "none yet"
         if not ref.strip():
-            raise AutocodeError("a new code needs a theme", f"name one with --theme; themes: {names}")
+            raise AutocodeError("a new code needs a theme", f"choose a theme (--theme on the command line, or the Theme field on the review page); themes: {names}")
         raise NotFound(f"there is no theme '{ref}'",
                             f"use one of: {names}; or create it first with: autocode theme add \"{ref}\"")
     return theme
