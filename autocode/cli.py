@@ -625,6 +625,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             project: ProjectOpt = None):
     """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
     from .compare import compare_files, compare_project, write_disagreements
+    from .learn import machine_on_training
 
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     options = dict(unit=unit, level=level, uncoded=uncoded, overlap=overlap, reference=reference,
@@ -644,7 +645,6 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     else:
         p = Project.find(project)
         report = compare_project(p, items, split(documents), split(themes), **options)
-        from .learn import machine_on_training
         _warn_if_learnt(*machine_on_training(p, items, split(documents)))
     if disagreements:
         write_disagreements(report["disagreements"], report["coders"], disagreements)
@@ -658,7 +658,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
 def _write_per_code(report: dict, path: Path) -> None:
     from .export import to_csv, write_text
 
-    level = "theme" if report.get("level") == "theme" and report.get("per_theme") else "code"
+    level = _level_of(report)
     cols = [level, "n_units", "percent_agreement", "cohen_kappa", "cohen_kappa_ci", "krippendorff_alpha",
             "krippendorff_alpha_ci", "fleiss_kappa", "brennan_prediger", "in_words"]
     spans = lambda f: {k: f"{v[0]:.3f}–{v[1]:.3f}" for k, v in f.items() if k.endswith("_ci") and v}  # noqa: E731
@@ -676,7 +676,7 @@ def _print_report(report: dict, disagreements) -> None:
         out.print(Text(f"  {pair}: {fmt(f.get('percent_agreement'), 1)}% agreement; {f['in_words']}."))
     for note in o.get("notes", []):
         out.print(Text(f"Note: {note}."))
-    level = "theme" if report["level"] == "theme" and report.get("per_theme") else "code"
+    level = _level_of(report)
     _print_figures(report[f"per_{level}"], level, f"Per {level} (present or absent)")
     if len(report.get("per_document") or {}) > 1:
         _print_figures(report["per_document"], "document", "Per document")
@@ -685,6 +685,11 @@ def _print_report(report: dict, disagreements) -> None:
     n = len(report["disagreements"])
     out.print(f"{n} disagreements" + (f", written to {disagreements}." if disagreements else
                                       ". Write them out for the consensus meeting with --disagreements FILE.csv."))
+
+
+def _level_of(report: dict) -> str:
+    """Themes when the comparison was at theme level and has theme figures (segments have none), else codes."""
+    return "theme" if report.get("level") == "theme" and report.get("per_theme") else "code"
 
 
 def _print_figures(rows: dict, what: str, title: str) -> None:

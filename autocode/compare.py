@@ -438,11 +438,14 @@ def compare_project(project, coders: list[str], documents: list[str] | None = No
 def add_context(conn, rows: list[dict]) -> None:
     """The utterances just before and after each disagreement, as a consensus meeting needs;
     for a span of characters, its own text."""
+    texts: dict[str, str] = {}   # each document read once, however many spans it has
     for row in rows:
         span = re.fullmatch(r"(\d+)-(\d+)", str(row["unit"]))
         if span and not row.get("text"):
-            doc = conn.execute("SELECT text FROM documents WHERE id = ?", (row["document"],)).fetchone()
-            row["text"] = doc[0][int(span[1]):int(span[2])] if doc else ""
+            if row["document"] not in texts:
+                doc = conn.execute("SELECT text FROM documents WHERE id = ?", (row["document"],)).fetchone()
+                texts[row["document"]] = doc[0] if doc else ""
+            row["text"] = texts[row["document"]][int(span[1]):int(span[2])]
         if not str(row["unit"]).isdigit():
             continue
         near = dict(conn.execute("SELECT idx, speaker || ': ' || text FROM utterances WHERE document = ? AND idx IN (?, ?)",

@@ -7,6 +7,7 @@ undone (undo.py).
 """
 from __future__ import annotations
 
+from . import codebook as cb
 from .codings import MACHINE
 from .errors import AutocodeError, Conflict, NotFound
 from .review import _code, _coder
@@ -49,8 +50,6 @@ def accept(project: Project, utterance: int, code: str | None = None, coder: str
 
 
 def _code_name(conn, code_id: str) -> str:
-    from . import codebook as cb
-
     code = cb.load(conn).find_code(code_id) if code_id else None
     return code.name if code else (code_id or "no code")
 

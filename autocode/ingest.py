@@ -78,13 +78,12 @@ def decode(path: Path, data: bytes) -> str:
 
 def read_delimited(text: str):
     """A CSV table as text columns. Excel in much of Europe separates columns with ';' (and
-    some tools with tabs): a header that only splits that way is read that way."""
+    some tools with tabs): a header line with no comma but one of those is read that way."""
     import pandas as pd
 
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    header = str(frame.columns[0]) if len(frame.columns) == 1 else ""
-    sep = next((s for s in (";", "\t") if s in header), None)
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep) if sep else frame
+    header = text.split("\n", 1)[0]
+    sep = next((s for s in (";", "\t") if s in header and "," not in header), ",")
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
 
 
 def read_bytes(path: Path) -> bytes:

@@ -459,23 +459,27 @@ def latest_classifier(conn) -> tuple[ThemeClassifier, dict]:
     return ThemeClassifier.from_bytes(row["model"]), json.loads(row["metrics"])
 
 
+def _latest_training(conn) -> tuple[str | None, dict]:
+    """When the project's latest classifier was trained, and its metrics ((None, {}) before any)."""
+    row = conn.execute("SELECT created_at, metrics FROM classifiers ORDER BY id DESC LIMIT 1").fetchone()
+    return (None, {}) if row is None else (row["created_at"], json.loads(row["metrics"]))
+
+
 def trained_coder(conn) -> str | None:
     """Whose codings the project's latest classifier learnt from (None before any training)."""
-    row = conn.execute("SELECT metrics FROM classifiers ORDER BY id DESC LIMIT 1").fetchone()
-    return None if row is None else json.loads(row["metrics"]).get("coder")
+    return _latest_training(conn)[1].get("coder")
 
 
 def learnt_from(project: Project, rows: list[dict]) -> tuple[str, int]:
     """The coder the project's latest classifier learnt from, and how many of the suggestion
     ``rows`` are utterances that coder had coded when it was trained: agreement with them
     there measures memory, not how well it codes new text."""
-    row = project.conn.execute("SELECT created_at, metrics FROM classifiers ORDER BY id DESC LIMIT 1").fetchone()
-    if row is None or not rows:
+    created, metrics = _latest_training(project.conn)
+    if created is None or not rows:
         return "", 0
-    metrics = json.loads(row["metrics"])
     coder, last = metrics.get("coder", ""), metrics.get("last_coding")
     # the newest coding it could have read; a classifier trained before that was recorded: its time
-    when = ("c.id <= ?", last) if last is not None else ("c.created_at <= ?", row["created_at"])
+    when = ("c.id <= ?", last) if last is not None else ("c.created_at <= ?", created)
     seen = {tuple(r) for r in project.conn.execute(
         "SELECT u.document, u.idx FROM codings c JOIN utterances u ON u.id = c.utterance"
         f" WHERE c.coder = ? AND {when[0]}", (coder, when[1]))}

@@ -133,19 +133,18 @@ def move_code(project: Project, ref: str, theme_ref: str, coder: str | None = No
 def add_theme(project: Project, name: str, definition: str = "", theme_id: str | None = None,
               coder: str | None = None) -> cb.Theme:
     with recorded(project) as conn:
-        return _create_theme(conn, name, definition, theme_id, project, _coder(coder))
+        theme = _create_theme(conn, name, definition, theme_id)
+        project.log("add-theme", _coder(coder), theme=theme.id, name=theme.name)
+    return theme
 
 
-def _create_theme(conn, name: str, definition: str = "", theme_id: str | None = None,
-                  project: Project | None = None, coder: str = "") -> cb.Theme:
-    """A new theme (logged as its own decision when ``project`` is given)."""
+def _create_theme(conn, name: str, definition: str = "", theme_id: str | None = None) -> cb.Theme:
+    """A new theme, for a decision of its own or as part of one (accepting a code under it)."""
     name = _name(name, "theme name")
     if cb.load(conn).find_theme(theme_id or name):
         raise Conflict(f"a theme '{name}' already exists", "choose another name, or use it as it is")
     theme = cb.Theme(theme_id or cb.slug(name), name, definition)
     cb.store(conn, cb.Codebook([theme]))
-    if project is not None:
-        project.log("add-theme", coder, theme=theme.id, name=name)
     return theme
 
 

@@ -96,11 +96,11 @@ def _what(conn, step) -> str:
     return f"{row['action']} {_brief(details, conn)}".strip()
 
 
-def _brief(details: dict, conn=None) -> str:
+def _brief(details: dict, conn) -> str:
     for key in ("candidates", "code", "theme", "utterances", "name"):
         if details.get(key) not in (None, [], ""):
             value = details[key]
-            if key == "utterances" and conn is not None:
+            if key == "utterances":
                 return _places(conn, value)
             return f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
     return ""

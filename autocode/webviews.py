@@ -27,11 +27,14 @@ def _choices(conn) -> dict:
 def candidates(conn) -> dict:
     """Open candidates as cards, plus the themes and codes a decision can name."""
     codes = {c.id: c for c in cb.load(conn).codes}
-    cards = list_candidates(conn, "open")
-    for c in cards:
-        nearest = codes.get(c["nearest_code"] or "")
-        c["nearest_name"], c["nearest_theme"] = (nearest.name, nearest.theme) if nearest else (None, "")
-    return {"candidates": cards, **_choices(conn)}
+    return {"candidates": [_with_nearest(c, codes) for c in list_candidates(conn, "open")], **_choices(conn)}
+
+
+def _with_nearest(card: dict, codes: dict) -> dict:
+    """The name and theme of the codebook code a candidate is most like: Accept offers that theme."""
+    nearest = codes.get(card["nearest_code"] or "")
+    card["nearest_name"], card["nearest_theme"] = (nearest.name, nearest.theme) if nearest else (None, "")
+    return card
 
 
 def candidate(conn, cid: int) -> dict:
@@ -42,8 +45,7 @@ def candidate(conn, cid: int) -> dict:
     members = conn.execute(
         "SELECT u.id, u.document, u.idx, u.speaker, u.text, m.distance FROM candidate_members m"
         " JOIN utterances u ON u.id = m.utterance WHERE m.candidate = ? ORDER BY m.distance", (cid,)).fetchall()
-    nearest = cb.load(conn).find_code(row["nearest_code"] or "") if row["nearest_code"] else None
-    card = {**dict(row), "keywords": json.loads(row["keywords"]), "nearest_theme": nearest.theme if nearest else ""}
+    card = _with_nearest({**dict(row), "keywords": json.loads(row["keywords"])}, {c.id: c for c in cb.load(conn).codes})
     return {"candidate": card, "members": [_in_context(conn, dict(m)) for m in members], **_choices(conn)}
 
 

@@ -640,3 +640,9 @@ def test_files_autocode_cannot_read_in_a_folder_are_named(tmp_path):
     for name in ("a.txt", "notes.pdf", ".DS_Store", "~$draft.docx", "b.CSV"):
         write(tmp_path / "in", name, "x")
     assert unreadable_in([tmp_path / "in", tmp_path / "in" / "a.txt"]) == [tmp_path / "in" / "notes.pdf"]
+
+
+def test_semicolon_tables_with_unquoted_commas_in_the_text_are_read(tmp_path):
+    """The separator is read off the header line, so commas in the text never decide it."""
+    (t,) = read_transcripts(write(tmp_path, "t.csv", "document;speaker;text\nD1;P1;Yes, fine, mostly\nD1;P1;And then, later\n"))
+    assert spoken(t) == [("P1", "Yes, fine, mostly"), ("P1", "And then, later")]
