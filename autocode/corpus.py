@@ -33,16 +33,34 @@ def read_all(paths: list[str | Path]) -> list[Transcript]:
     if not files:
         raise AutocodeError("no transcript files found", "name files, or a folder holding .txt, .md, .docx, .vtt, .srt, .csv or .xlsx files",
                             ", ".join(map(str, paths)))
-    transcripts = [t for f in files for t in read_transcripts(f)]
+    transcripts, problems = [], []
+    for f in files:
+        try:
+            transcripts.extend(read_transcripts(f))
+        except AutocodeError as exc:
+            problems.append(exc)
+    _refuse_unreadable(problems)
     seen: dict[str, str] = {}
     for t in transcripts:
         if t.id in seen and seen[t.id] != t.source:
+            table = any(Path(s).suffix.lower() in (".csv", ".xlsx") for s in (t.source, seen[t.id]))
             raise AutocodeError(
                 f"two files give the same document id '{t.id}' ({seen[t.id]} and {t.source})",
+                "change the 'document' column in the table" if table else
                 "rename one of them: the document id is the file name without its extension",
             )
         seen[t.id] = t.source
     return transcripts
+
+
+def _refuse_unreadable(problems: list[AutocodeError]) -> None:
+    """Every file that cannot be read, in one message, so a folder is fixed in one go."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        listed = "\n".join(f"  {p.where}: {p.problem}. {p.fix[:1].upper()}{p.fix[1:]}." for p in problems)
+        raise AutocodeError(f"{len(problems)} files cannot be read, so nothing was added:\n{listed}",
+                            "fix or move those files, then add the folder again")
 
 
 def utterance_rows(t: Transcript, interviewer: tuple[str, ...]) -> list[tuple]:

@@ -7,6 +7,7 @@ end-exclusive code-point spans into it, so ``text[turn.start:turn.end]`` is what
 from __future__ import annotations
 
 import hashlib
+import html
 import io
 import re
 from collections import Counter
@@ -20,6 +21,13 @@ TABLE_FORMATS = {".csv", ".xlsx"}
 SUPPORTED = TEXT_FORMATS | TABLE_FORMATS
 INTERVIEWER_LABELS = {"interviewer", "i", "q", "int", "researcher", "moderator", "facilitator"}
 UNKNOWN_SPEAKER = "Participant"
+HEADING = "(heading)"   # lines before the first speaker label: a title, a date; kept, never coded
+# Labels that head a transcript's particulars ("Date: 12 March", "Location: Zoom") or a
+# table's columns, not a speaker's words; a line so labelled continues what came before it.
+NOT_SPEAKERS = {"study", "project", "title", "date", "time", "location", "place", "site", "setting",
+                "duration", "length", "recording", "file", "transcript", "transcribed by", "transcriber",
+                "note", "notes", "topic", "language", "overall", "summary", "keywords", "attendees",
+                "present", "speaker", "name", "who", "text", "timestamp", "start time", "end time"}
 
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 _LABEL = re.compile(
@@ -27,6 +35,12 @@ _LABEL = re.compile(
     r"(?P<name>[^\s:\[\]()*_][^:\[\]()*\n]{0,39}?)"
     rf"[ \t]*(?:\(\s*{_TIME}\s*\))?[ \t]*:(?:\*\*|__)?"  # Name (00:01:02): text
     r"[ \t]*(?P<text>.*)$"
+)
+# Otter and Word's own transcription put the speaker and a time on a line of their own
+# ("Dr Berg  0:10"), the speech on the lines below.
+_HEADER = re.compile(
+    r"^[ \t]*(?P<name>[^\s:\[\]()*_\d][^:\[\]()*\n]{0,39}?)"
+    rf"[ \t]+(?:\(\s*{_TIME}\s*\)|\[{_TIME}\]|{_TIME})[ \t]*$"
 )
 
 
@@ -51,9 +65,11 @@ class Transcript:
 
 
 def is_interviewer(speaker: str, extra: tuple[str, ...] = ()) -> bool:
-    """Interviewer labels, with or without a number ("Interviewer 2", "Int1")."""
+    """Interviewer labels, with or without a number ("Interviewer 2", "Int1"). A transcript's
+    heading is not a participant's either, so it is left out of coding as the interviewer is."""
     name = re.sub(r"[\s_-]*\d+$", "", speaker.strip()).lower()
-    return name in INTERVIEWER_LABELS or speaker.strip().lower() in {e.lower() for e in extra}
+    return (name in INTERVIEWER_LABELS or speaker == HEADING
+            or speaker.strip().lower() in {e.lower() for e in extra})
 
 
 # -- decoding ---------------------------------------------------------------------------
@@ -106,11 +122,21 @@ def parse_labelled(text: str) -> tuple[list[Turn], bool]:
     "What I said was: no" is not mistaken for a speaker. Returns (turns, found_labels).
     """
     lines = _lines_with_offsets(text)
-    matches = [(_LABEL.match(line), start) for line, start in lines]
-    labels = speaker_labels([m.group("name") for m, _ in matches if m and m.group("text").strip()])
+    found = [_label(line) for line, _ in lines]
+    labels = speaker_labels([f[0] for f in found if f and f[2]])
     if not labels:
         return _paragraph_turns(text), False
-    return _labelled_turns(text, lines, matches, labels), True
+    return _labelled_turns(text, lines, found, labels), True
+
+
+def _label(line: str) -> tuple[str, int, bool] | None:
+    """The speaker label a line starts with: (name, where the speech starts, whether speech
+    follows). A name-and-time line's speech starts on the next line."""
+    if m := _HEADER.match(line):
+        return m.group("name").strip(), len(line) + 1, True
+    if m := _LABEL.match(line):
+        return m.group("name").strip(), m.start("text"), bool(m.group("text").strip())
+    return None
 
 
 def speaker_labels(names: list[str]) -> set[str]:
@@ -120,8 +146,8 @@ def speaker_labels(names: list[str]) -> set[str]:
     """
     names = [n.strip() for n in names]
     counts = {n: names.count(n) for n in set(names)}
-    return {n for n, c in counts.items()
-            if any(ch.isalpha() for ch in n) and (c >= 2 or is_interviewer(n) or _looks_like_name(n))}
+    return {n for n, c in counts.items() if any(ch.isalpha() for ch in n) and n.lower() not in NOT_SPEAKERS
+            and (c >= 2 or is_interviewer(n) or _looks_like_name(n))}
 
 
 def _looks_like_name(label: str) -> bool:
@@ -137,16 +163,15 @@ def _lines_with_offsets(text: str) -> list[tuple[str, int]]:
     return out
 
 
-def _labelled_turns(text, lines, matches, labels) -> list[Turn]:
+def _labelled_turns(text, lines, found, labels) -> list[Turn]:
     turns: list[Turn] = []
-    for (line, start), (m, _) in zip(lines, matches):
-        if m and m.group("name").strip() in labels:
-            body_start = start + m.start("text")
-            turns.append(Turn(m.group("name").strip(), body_start, start + len(line)))
+    for (line, start), label in zip(lines, found):
+        if label and label[0] in labels:
+            turns.append(Turn(label[0], start + label[1], start + len(line)))
         elif line.strip() and turns:
             turns[-1].end = start + len(line)
-        elif line.strip():  # text before the first label: keep it, speaker unknown
-            turns.append(Turn(UNKNOWN_SPEAKER, start, start + len(line)))
+        elif line.strip():  # text before the first label: a title or date, kept but not coded
+            turns.append(Turn(HEADING, start, start + len(line)))
     return [_trim(text, t) for t in turns if text[t.start:t.end].strip()]
 
 
@@ -171,6 +196,11 @@ def read_labelled(path: Path, text: str, fmt: str) -> Transcript:
     if not turns:
         raise AutocodeError("the transcript has no text", "check you exported the right file", str(path))
     t = Transcript(path.stem, str(path), fmt, text, turns, _sha(text))
+    if turns[0].speaker == HEADING:
+        first = text[turns[0].start:turns[0].end].split("\n")[0][:60]
+        t.warnings.append(
+            f"{path}: the text before the first speaker label ('{first}') is kept as the transcript's heading "
+            "and not coded. If it is someone's words, put their label in front of it and add the file again.")
     if not found:
         t.warnings.append(
             f"{path}: no speaker labels found (like 'Interviewer:' or 'P1:'), so the whole file "
@@ -182,16 +212,43 @@ def read_labelled(path: Path, text: str, fmt: str) -> Transcript:
 def read_docx(path: Path, data: bytes) -> Transcript:
     import docx  # python-docx
 
+    if path.name.startswith("~$"):
+        raise AutocodeError("is the lock file Word keeps while a document is open, not a transcript",
+                            "close the document in Word, and add the document itself", str(path))
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception:
         raise AutocodeError(
             "cannot be opened as a Word document", "open it in Word and save it again as .docx", str(path)
         ) from None
-    text = "\n".join(p.text for p in document.paragraphs).replace("\r\n", "\n").replace("\r", "\n")
+    text = "\n".join(_docx_lines(document)).replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise AutocodeError("the document has no text", "check you chose the right file", str(path))
     return read_labelled(path, text, "docx")
+
+
+def _docx_lines(document) -> list[str]:
+    """Paragraphs and table rows in reading order: transcripts are often laid out as a table."""
+    from docx.table import Table
+
+    lines: list[str] = []
+    for block in document.iter_inner_content():
+        lines.extend(_row_line(r) for r in block.rows) if isinstance(block, Table) else lines.append(block.text)
+    return lines
+
+
+def _row_line(row) -> str:
+    """A table row as a labelled line: | Dr Khan | They help. | reads "Dr Khan: They help.", and
+    a column of times is left out. A cell merged across columns counts once."""
+    cells, seen = [], set()
+    for cell in row.cells:
+        text = " ".join(cell.text.split())
+        if id(cell._tc) not in seen and text and not re.fullmatch(rf"[\[(]?{_TIME}[\])]?", text):
+            cells.append(text)
+        seen.add(id(cell._tc))
+    if len(cells) >= 2 and len(cells[0]) <= 40 and ":" not in cells[0]:
+        return f"{cells[0]}: {' '.join(cells[1:])}"
+    return " ".join(cells)
 
 
 # -- captions: .vtt, .srt -------------------------------------------------------------------
@@ -206,8 +263,7 @@ def read_vtt(path: Path, text: str) -> Transcript:
             f"is not a valid WebVTT caption file ({exc})",
             "export the transcript again from Zoom or Teams as .vtt", str(path),
         ) from None
-    cues = [(c.voice, _strip_tags(c.text)) for c in captions]
-    return _from_cues(path, "vtt", cues)
+    return _from_cues(path, "vtt", [_voices(c.raw_text) for c in captions])
 
 
 def read_srt(path: Path, text: str) -> Transcript:
@@ -222,19 +278,32 @@ def read_srt(path: Path, text: str) -> Transcript:
             f"is not a valid .srt subtitle file{near}",
             "export the transcript again as .srt, or save it as .txt", str(path),
         ) from None
-    return _from_cues(path, "srt", [(None, _strip_tags(s.content)) for s in subtitles])
+    return _from_cues(path, "srt", [[(None, line) for line in s.content.split("\n")] for s in subtitles])
 
 
-def _strip_tags(text: str) -> str:
-    return re.sub(r"</?[^>]+>", "", text).replace("\n", " ").strip()
+def _voices(raw: str) -> list[tuple[str | None, str]]:
+    """A cue's lines with their voice: Teams marks each speaker <v Name>...</v>, and one cue can
+    hold two of them."""
+    parts = re.split(r"<v(?:\.[^\s>]*)?\s+([^>]*)>", raw)
+    pieces = [(None, parts[0])] + [(parts[i].strip() or None, parts[i + 1]) for i in range(1, len(parts), 2)]
+    return [(voice, line) for voice, text in pieces for line in text.split("\n")]
 
 
-def _from_cues(path: Path, fmt: str, cues: list[tuple[str | None, str]]) -> Transcript:
-    """Merge consecutive cues of one speaker into turns and build ``Speaker: text`` lines."""
-    found = [(v, m) for v, b in cues for m in [None if v else _LABEL.match(b)]]
-    labels = speaker_labels([m.group("name") for _, m in found if m])
+def _clean(text: str) -> str:
+    """Caption text without its markup: tags such as <i> gone, escapes such as &amp; read."""
+    return html.unescape(re.sub(r"</?[^>]+>", "", text)).strip()
+
+
+def _from_cues(path: Path, fmt: str, cues: list[list[tuple[str | None, str]]]) -> Transcript:
+    """Merge consecutive lines of one speaker into turns and build ``Speaker: text`` lines.
+
+    A cue whose first line starts "Name:" (Zoom) is that speaker's; a later line of the cue
+    starting with a speaker's label known from the cues' first lines hands over to them."""
+    lines = [(i == 0, voice, _clean(line)) for cue in cues for i, (voice, line) in enumerate(cue)]
+    found = [None if voice else _LABEL.match(text) for _, voice, text in lines]
+    labels = speaker_labels([m.group("name") for (first, _, _), m in zip(lines, found) if m and first])
     merged: list[list[str]] = []
-    for (voice, body), (_, m) in zip(cues, found):
+    for (first, voice, body), m in zip(lines, found):
         speaker = voice
         if m and m.group("name").strip() in labels:
             speaker, body = m.group("name").strip(), m.group("text").strip()
@@ -384,7 +453,8 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in SUPPORTED))
+            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in SUPPORTED
+                              and not f.name.startswith((".", "~$"))))   # hidden files, Word's lock files
         else:
             out.append(p)
     return out

@@ -289,6 +289,20 @@ def test_batch_add_good_folder_plus_missing_file_adds_nothing(project, tmp_path)
     assert state(project) == before
 
 
+def test_folder_with_several_bad_files_names_them_all_at_once(project, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    shutil.copy(TRANSCRIPTS / "D01.txt", folder / "D01.txt")
+    empty, nocues = write(folder / "empty.txt", ""), write(folder / "nocues.vtt", "WEBVTT\n\n")
+    write(folder / "~$D01.docx", b"\x05owner")          # Word's lock file: passed over, not an error
+    before = state(project)
+    result = cli("add", folder, "--project", project.root)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert mentions(result.output, "2 files cannot be read, so nothing was added")
+    assert mentions(result.output, empty) and mentions(result.output, nocues) and "~$" not in result.output
+    assert state(project) == before
+
+
 def test_batch_add_into_a_project_with_documents_changes_nothing(with_d01, tmp_path):
     before = state(with_d01)
     bad = write(tmp_path / "empty.txt", "")

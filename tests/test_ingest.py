@@ -12,7 +12,7 @@ import pytest
 from autocode import Project
 from autocode.corpus import add_files, utterances
 from autocode.errors import AutocodeError
-from autocode.ingest import is_interviewer, read_transcripts
+from autocode.ingest import HEADING, is_interviewer, read_transcripts
 
 from conftest import SHARED, snapshot
 
@@ -122,10 +122,35 @@ def test_txt_clock_times_are_not_speakers(tmp_path):
     assert spoken(t)[1] == ("P1", "At lunch.\n12:30: we met\n12:30: again")
 
 
-def test_txt_text_before_first_label_is_kept(tmp_path):
-    t = read_one(write(tmp_path, "a.txt", "Recorded on Monday.\nInterviewer: Hi.\nP1: Hello.\nP1: Bye.\n"))
-    assert spoken(t)[0] == ("Participant", "Recorded on Monday.")
+def test_txt_text_before_first_label_is_kept_as_heading_not_coded(tmp_path, project):
+    path = write(tmp_path, "a.txt", "Recorded on Monday.\nInterviewer: Hi.\nP1: Hello.\nP1: Bye.\n")
+    t = read_one(path)
+    assert spoken(t)[0] == (HEADING, "Recorded on Monday.")
     assert [s for s, _ in spoken(t)[1:]] == ["Interviewer", "P1", "P1"]
+    assert "heading" in t.warnings[0] and "Recorded on Monday." in t.warnings[0]
+    add_files(project, [path])
+    assert [r[1] for r in stored(project, "a") if not r[2]] == ["P1", "P1"]   # the heading is not coded
+
+
+def test_txt_particulars_are_not_speakers(tmp_path):
+    text = ("Study: Peer support in psychiatry\nDate: 12 March 2024\nLocation: Zoom\nDuration: 45 min\n\n"
+            "Interviewer: What changed?\nDr Khan: A lot.\nOverall: they have changed the ward culture.\n"
+            "Interviewer: How?\nDr Khan: Slowly.\n")
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert [s for s, _ in spoken(t)] == [HEADING, "Interviewer", "Dr Khan", "Interviewer", "Dr Khan"]
+    assert spoken(t)[2] == ("Dr Khan", "A lot.\nOverall: they have changed the ward culture.")
+    assert_turn_offsets(t)
+
+
+@pytest.mark.parametrize("time", ["0:03", "00:00:03", "(00:03)", "[00:03]"])
+def test_txt_name_and_time_on_a_line_of_their_own(tmp_path, time):
+    """Otter and Word's transcription: the speaker and a time, then the speech below."""
+    text = (f"Interviewer  {time}\nWhat do peer workers add?\n\nDr Lars Berg  {time}\nThey add hope, mostly.\n"
+            f"And time.\n\nInterviewer  {time}\nThanks.\n")
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert spoken(t) == [("Interviewer", "What do peer workers add?"),
+                         ("Dr Lars Berg", "They add hope, mostly.\nAnd time."), ("Interviewer", "Thanks.")]
+    assert_turn_offsets(t)
 
 
 def test_txt_unicode_crlf_and_bom_offsets_exact(tmp_path):
@@ -270,6 +295,57 @@ def test_srt_sentence_with_colon_is_not_a_speaker(tmp_path):
            "3\n00:00:05,000 --> 00:00:07,000\nBob: Really?\n")
     t = read_one(write(tmp_path, "s.srt", srt))
     assert spoken(t) == [("Alice", "I asked him straight out. What he said was: no."), ("Bob", "Really?")]
+
+
+def test_vtt_one_cue_two_speakers(tmp_path):
+    """Teams and Zoom both put a quick exchange in one cue: the second speaker keeps their words."""
+    teams = ("WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\n<v Interviewer>Great.</v>\n"
+             "<v Dr O'Brien>But the pay is poor.</v>\n\n2\n00:00:05.000 --> 00:00:06.000\n<v Interviewer>Why?</v>\n")
+    t = read_one(write(tmp_path, "t.vtt", teams))
+    assert spoken(t) == [("Interviewer", "Great."), ("Dr O'Brien", "But the pay is poor."), ("Interviewer", "Why?")]
+    zoom = ("WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\nInterviewer: OK.\nDr Yara Haddad: But honestly the "
+            "supervision is thin.\n\n2\n00:00:05.000 --> 00:00:06.000\nDr Yara Haddad: Very thin.\n\n"
+            "3\n00:00:07.000 --> 00:00:08.000\nInterviewer: Go on.\nWhat I said was: no.\n")
+    t = read_one(write(tmp_path, "z.vtt", zoom))
+    assert spoken(t) == [("Interviewer", "OK."), ("Dr Yara Haddad", "But honestly the supervision is thin. Very thin."),
+                         ("Interviewer", "Go on. What I said was: no.")]
+    assert_turn_offsets(t)
+
+
+def test_captions_escapes_are_read(tmp_path):
+    vtt = ("WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\nDr Hana Novak: They&#39;re great &amp; calm &lt;3.\n\n"
+           "2\n00:00:05.000 --> 00:00:06.000\nInterviewer: Why?\n")
+    assert spoken(read_one(write(tmp_path, "e.vtt", vtt)))[0] == ("Dr Hana Novak", "They're great & calm <3.")
+    srt = "1\n00:00:01,000 --> 00:00:03,000\nAlice: Fish &amp; chips.\n\n2\n00:00:03,000 --> 00:00:05,000\nBob: Yes.\n"
+    assert spoken(read_one(write(tmp_path, "e.srt", srt)))[0] == ("Alice", "Fish & chips.")
+
+
+def test_docx_transcript_laid_out_as_a_table(tmp_path):
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    document.add_heading("Interview P11", 1)
+    table = document.add_table(0, 3)
+    for row in [("Time", "Speaker", "Text"), ("00:01", "Interviewer", "What do peer workers bring?"),
+                ("00:05", "Dr Olu Ade", "They bring lived experience\nand hope."), ("00:12", "Interviewer", "Thanks.")]:
+        cells = table.add_row().cells
+        for cell, value in zip(cells, row):
+            cell.text = value
+    document.add_paragraph("End of interview.")
+    path = tmp_path / "table_P11.docx"
+    document.save(path)
+    t = read_one(path)
+    assert spoken(t)[1:] == [("Interviewer", "What do peer workers bring?"),
+                             ("Dr Olu Ade", "They bring lived experience and hope."),
+                             ("Interviewer", "Thanks.\nEnd of interview.")]
+    assert spoken(t)[0][0] == HEADING
+    assert_turn_offsets(t)
+
+
+def test_word_lock_file_is_named_as_such(tmp_path):
+    path = tmp_path / "~$good3.docx"
+    path.write_bytes(b"\x05Tom   ")
+    with pytest.raises(AutocodeError, match="lock file Word keeps"):
+        read_transcripts(path)
 
 
 def test_csv_several_documents_with_ids(tmp_path):
