@@ -121,7 +121,7 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new proj
 @command()
 def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
         interviewer: Annotated[Optional[list[str]], typer.Option(help="Another speaker label to treat as the interviewer.")] = None,
-        replace: Annotated[bool, typer.Option("--replace", help="Replace a coded transcript of the same name even when none of its codings would survive.")] = False,
+        replace: Annotated[bool, typer.Option("--replace", help="Replace a transcript of the same name even when some of its codings would not survive, or it came from another file.")] = False,
         cluster: ClusterOpt = None, project: ProjectOpt = None, coder: CoderOpt = None):
     """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx) or REFI-QDA projects (.qdpx)."""
     from .corpus import add_files
@@ -152,7 +152,8 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
               f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
     out.print(f"Embedded {report.embedded} participant utterance(s) new to the project.")
     if report.replaced:
-        out.print(f"Kept {report.kept_codings} coding(s) whose text is unchanged in the new versions.")
+        edited = f", {report.followed_codings} of them on utterances you edited lightly" if report.followed_codings else ""
+        out.print(f"Kept {report.kept_codings} coding(s) in the new versions{edited}.")
     out.print("Next: [bold]autocode propose[/] to find candidate codes.")
 
 

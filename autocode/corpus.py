@@ -24,6 +24,7 @@ class AddReport:
     unchanged: list[str] = field(default_factory=list)
     utterances: int = 0
     kept_codings: int = 0
+    followed_codings: int = 0    # of those, kept on utterances edited lightly (a typo fixed)
     embedded: int = 0            # utterances embedded now (the rest were cached)
     warnings: list[str] = field(default_factory=list)
 
@@ -82,9 +83,10 @@ def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str,
     """Add (or re-add) transcripts; returns what happened to each document.
 
     ``embed`` also embeds the participant utterances the project has no embedding of yet,
-    in the same transaction, so that ``propose`` finds them ready. A file that would replace
-    a coded transcript and keep none of its codings is refused unless ``replace``: it is more
-    likely another interview with the same file name than a corrected version of this one.
+    in the same transaction, so that ``propose`` finds them ready. Without ``replace``, a new
+    version may not lose coding work: a file is refused when it would drop codings, and when it
+    comes from another folder and keeps none (more likely another interview with the same file
+    name than a corrected version of this one).
     """
     interviewer = tuple(interviewer) + tuple(project.setting("ingest", "interviewer"))
     transcripts = read_all(paths)
@@ -112,10 +114,12 @@ def _embed_new(project: Project, conn, prepared: list[tuple], documents: set[str
 
 
 def _store(conn, t: Transcript, rows: list[tuple], report: AddReport, replace: bool = False) -> None:
-    old = conn.execute("SELECT sha256 FROM documents WHERE id = ?", (t.id,)).fetchone()
+    old = conn.execute("SELECT sha256, source FROM documents WHERE id = ?", (t.id,)).fetchone()
     if old and old["sha256"] == t.sha256:
         report.unchanged.append(t.id)
         return
+    if old and not replace and not _same_file(old["source"], t.source) and not _has_codings(conn, t.id):
+        _refuse_other_file(t, old["source"])
     saved = _codings_by_text(conn, t.id) if old else []
     conn.execute("DELETE FROM documents WHERE id = ?", (t.id,))
     conn.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
@@ -123,10 +127,13 @@ def _store(conn, t: Transcript, rows: list[tuple], report: AddReport, replace: b
     conn.executemany(
         "INSERT INTO utterances (document, idx, speaker, is_interviewer, start, end, text, source_id)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(t.id, *r) for r in rows])
-    kept = _restore_codings(conn, t.id, saved)
+    kept, followed, dropped = _restore_codings(conn, t.id, saved)
     if saved and not kept and not replace:
         _refuse_replacing(t, saved)
+    if dropped and not replace:
+        _refuse_dropping(t, dropped)
     report.kept_codings += kept
+    report.followed_codings += followed
     (report.replaced if old else report.added).append(t.id)
     report.utterances += len(rows)
 
@@ -138,6 +145,34 @@ def _refuse_replacing(t: Transcript, saved: list) -> None:
                         f"to add it as a new transcript, give the file another name (such as {t.id}-2{Path(t.source).suffix}); "
                         "to replace the old transcript and drop its codings, run the command again with --replace",
                         t.source)
+
+
+def _refuse_dropping(t: Transcript, dropped: list) -> None:
+    shown = "; ".join(f"'{_clip(r['text'])}' ({r['code'] or 'no code'}, by {r['coder']})" for r in dropped[:3])
+    more = f"; and {len(dropped) - 3} more" if len(dropped) > 3 else ""
+    raise AutocodeError(f"this new version of transcript '{t.id}' would drop {len(dropped)} coding(s), on utterances "
+                        f"whose text changed too much to follow: {shown}{more}",
+                        "keep a copy of the codings first (autocode export --out codings.csv), then run the command "
+                        "again with --replace to add the new version without them; nothing was added", t.source)
+
+
+def _refuse_other_file(t: Transcript, before: str) -> None:
+    raise AutocodeError(f"transcript '{t.id}' was added from another file ({before}), and this one reads differently",
+                        f"if it is another interview, give the file another name (such as {t.id}-2{Path(t.source).suffix}); "
+                        "if it is a new version of the same one, run the command again with --replace", t.source)
+
+
+def _same_file(before: str, now: str) -> bool:
+    return Path(before).resolve() == Path(now).resolve()
+
+
+def _has_codings(conn, doc: str) -> bool:
+    return conn.execute("SELECT 1 FROM codings c JOIN utterances u ON u.id = c.utterance WHERE u.document = ?"
+                        " LIMIT 1", (doc,)).fetchone() is not None
+
+
+def _clip(text: str, width: int = 50) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
 def _codings_by_text(conn, doc: str) -> list[tuple]:
@@ -156,16 +191,34 @@ def _occurrences(rows) -> dict[tuple[str, int], object]:
     return out
 
 
-def _restore_codings(conn, doc: str, saved: list[tuple]) -> int:
-    """Re-attach codings to utterances whose text is unchanged in the new version."""
-    new = _occurrences(conn.execute("SELECT text, id FROM utterances WHERE document = ? ORDER BY idx", (doc,)))
-    old_idx = _occurrences(dict.fromkeys((s[0], s[1]) for s in saved))
-    place = {idx: key for key, idx in old_idx.items()}
-    kept = [(new[place[s[1]]], *s[2:]) for s in saved if place[s[1]] in new]
+def _restore_codings(conn, doc: str, saved: list[tuple]) -> tuple[int, int, list]:
+    """Re-attach codings to the new version's utterances: where the text is unchanged, or, for
+    an utterance edited lightly (a typo fixed), to the one that reads nearly the same.
+    Returns (codings kept, of which on edited utterances, codings dropped)."""
+    rows = conn.execute("SELECT text, id FROM utterances WHERE document = ? ORDER BY idx", (doc,)).fetchall()
+    new = _occurrences(rows)
+    place = {idx: key for key, idx in _occurrences(dict.fromkeys((s[0], s[1]) for s in saved)).items()}
+    target = {idx: new[key] for idx, key in place.items() if key in new}
+    edited = _edited({idx: key[0] for idx, key in place.items() if idx not in target}, rows, set(target.values()))
     before = conn.total_changes
     conn.executemany("INSERT OR IGNORE INTO codings (utterance, code, coder, confidence, reason, created_at)"
-                     " VALUES (?, ?, ?, ?, ?, ?)", kept)
-    return conn.total_changes - before
+                     " VALUES (?, ?, ?, ?, ?, ?)", [((target | edited)[s[1]], *s[2:]) for s in saved if s[1] in target | edited])
+    followed = sum(1 for s in saved if s[1] in edited)
+    return conn.total_changes - before, followed, [s for s in saved if s[1] not in target | edited]
+
+
+def _edited(old: dict[int, str], rows, taken: set[int]) -> dict[int, int]:
+    """Old utterance idx -> the id of the unclaimed new utterance whose text is at least 80% the same."""
+    from difflib import SequenceMatcher
+
+    free, out = [r for r in rows if r[1] not in taken], {}
+    for idx, text in old.items():
+        scored = [(SequenceMatcher(None, text, r[0]).ratio(), r) for r in free]
+        ratio, best = max(scored, key=lambda x: x[0], default=(0.0, None))
+        if ratio >= 0.8:
+            out[idx] = best[1]
+            free.remove(best)
+    return out
 
 
 # -- reading ---------------------------------------------------------------------------------

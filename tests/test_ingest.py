@@ -560,13 +560,48 @@ def test_readding_changed_file_keeps_codings_of_unchanged_text(tmp_path, project
     code(project, "The role was never explained to us properly.", "hope_recovery")
     path.write_text(TRANSCRIPT.replace("The role was never explained to us properly.",
                                        "Nobody ever explained the role to us."), encoding="utf-8")
-    report = add_files(project, [path])
-    assert report.replaced == ["a"] and report.kept_codings == 1
+    before = snapshot(project)
+    with pytest.raises(AutocodeError) as err:   # a coding would be lost: not without --replace
+        add_files(project, [path])
+    assert err.value.problem == ("this new version of transcript 'a' would drop 1 coding(s), on utterances whose "
+                                 "text changed too much to follow: 'The role was never explained to us properly.' "
+                                 "(hope_recovery, by ann)")
+    assert "autocode export" in err.value.fix and "--replace" in err.value.fix and snapshot(project) == before
+    report = add_files(project, [path], replace=True)
+    assert report.replaced == ["a"] and report.kept_codings == 1 and report.followed_codings == 0
     assert codings(project) == [("a", "The team was welcoming from the very first day.", "credibility", "ann")]
     doc = project.conn.execute("SELECT text FROM documents WHERE id = 'a'").fetchone()[0]
     assert "Nobody ever explained" in doc and "never explained to us properly" not in doc
     assert [r[5] for r in stored(project, "a")][1] == "Nobody ever explained the role to us."
     assert_stored_offsets(project)
+
+
+def test_readding_follows_codings_onto_lightly_edited_utterances(tmp_path, project):
+    """A typo fixed in a coded utterance keeps its coding; the new text is what is coded."""
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    add_files(project, [path])
+    code(project, "The team was welcoming from the very first day.", "credibility")
+    code(project, "The role was never explained to us properly.", "hope_recovery")
+    path.write_text(TRANSCRIPT.replace("never explained to us properly.", "never explained to us, properly!"),
+                    encoding="utf-8")
+    report = add_files(project, [path])
+    assert report.kept_codings == 2 and report.followed_codings == 1
+    assert sorted(codings(project)) == [("a", "The role was never explained to us, properly!", "hope_recovery", "ann"),
+                                        ("a", "The team was welcoming from the very first day.", "credibility", "ann")]
+
+
+def test_another_files_uncoded_transcript_of_the_same_name_is_not_replaced_silently(tmp_path, project):
+    """siteA/P01.txt then siteB/P01.txt: the second is another interview until the researcher says not."""
+    (tmp_path / "siteA").mkdir(), (tmp_path / "siteB").mkdir()
+    first = write(tmp_path / "siteA", "a.txt", TRANSCRIPT)
+    add_files(project, [first])
+    other = write(tmp_path / "siteB", "a.txt", "Interviewer: Tell me about your week.\nP2: Busy, as ever.\n")
+    before = snapshot(project)
+    with pytest.raises(AutocodeError) as err:
+        add_files(project, [other])
+    assert err.value.problem == f"transcript 'a' was added from another file ({first}), and this one reads differently"
+    assert "a-2.txt" in err.value.fix and "--replace" in err.value.fix and snapshot(project) == before
+    assert add_files(project, [other], replace=True).replaced == ["a"]
 
 
 def test_readding_keeps_imported_codings(tmp_path, project):
