@@ -300,6 +300,11 @@ def codebook_import(file: Annotated[Path, typer.Argument(help="A codebook .yaml,
     p = Project.find(project)
     counts = import_qdc(p, file, coder) if file.suffix.lower() == ".qdc" else review.import_codebook(p, file, coder)
     out.print(f"Imported {counts['themes']} themes and {counts['codes']} codes from {file}.")
+    if counts.get("renamed"):
+        out.print(f"Renamed, as the file names them: {'; '.join(counts['renamed'])}.")
+    if counts.get("kept"):
+        out.print(f"Kept {len(counts['kept'])} theme(s) and code(s) the file does not mention (autocode never removes "
+                  f"them on import): {', '.join(counts['kept'][:8])}{' ...' if len(counts['kept']) > 8 else ''}.")
 
 
 @command("export", target=codebook_app)
@@ -361,6 +366,14 @@ def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns
     r = run(Project.find(project), file, coder)
     out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
               f"for {len(r.documents)} document(s).")
+    for who, before, differ in r.replaced:
+        if differ:
+            warn(f"this replaced {who}'s {before} earlier coding(s) of {', '.join(r.documents[:5])}"
+                 f"{' ...' if len(r.documents) > 5 else ''}; {differ} differ. If the file is another coder's work, "
+                 f"import it again with --coder THEIR-NAME, then import {who}'s own file again to restore theirs.")
+    if r.interviewer:
+        warn(f"{r.interviewer} coding(s) landed on the interviewer's words, which autocode leaves out of training and "
+             "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
     if r.unmatched:
         warn(f"{len(r.unmatched)} row(s) covered no utterance (rows "
              f"{', '.join(map(str, r.unmatched[:10]))}{'...' if len(r.unmatched) > 10 else ''}); check their offsets.")

@@ -6,6 +6,7 @@ definition, codes: [...]}]``), and stored in the project's ``themes`` and ``code
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,13 +44,20 @@ class Codebook:
         return next((c.theme for c in self.codes if c.id == code_id), "")
 
     def find_code(self, ref: str) -> Code | None:
-        """A code by id or by name, ignoring case and surrounding spaces."""
-        ref = ref.strip().lower()
-        return next((c for c in self.codes if c.id.lower() == ref or c.name.strip().lower() == ref), None)
+        """A code by id or by name, as a person would match it (see :func:`same_name`)."""
+        return next((c for c in self.codes if same_name(c.id, ref) or same_name(c.name, ref)), None)
 
     def find_theme(self, ref: str) -> Theme | None:
-        ref = ref.strip().lower()
-        return next((t for t in self.themes if t.id.lower() == ref or t.name.strip().lower() == ref), None)
+        return next((t for t in self.themes if same_name(t.id, ref) or same_name(t.name, ref)), None)
+
+    def nearest(self, ref: str, kind: str = "code") -> str | None:
+        """The code (or theme) name closest to a mistyped ``ref``, for "did you mean"."""
+        from difflib import get_close_matches
+
+        items = self.codes if kind == "code" else self.themes
+        names = {name_key(x.name): x.name for x in items} | {name_key(x.id): x.name for x in items}
+        hit = get_close_matches(name_key(ref), list(names), n=1, cutoff=0.75)
+        return names[hit[0]] if hit else None
 
     def to_dict(self) -> dict:
         return {"themes": [
@@ -58,9 +66,23 @@ class Codebook:
             for t in self.themes]}
 
 
+def name_key(name: str) -> str:
+    """A name as people mean it: one Unicode form (macOS and Windows type "ô" differently),
+    case, curly apostrophes and quotes (Excel and Word put them in), and spacing set aside."""
+    text = unicodedata.normalize("NFC", name).casefold()
+    text = text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}))
+    return " ".join(text.split())
+
+
+def same_name(a: str, b: str) -> bool:
+    return name_key(a) == name_key(b)
+
+
 def slug(name: str) -> str:
-    """A code or theme id made from its name: lower case, words joined by underscores."""
-    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60] or "code"
+    """A code or theme id made from its name: lower case, accents dropped ("Équipe" -> equipe),
+    words joined by underscores. Letters of other scripts are kept."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", name.lower()) if not unicodedata.combining(ch))
+    return re.sub(r"[\W_]+", "_", plain).strip("_")[:60] or "code"
 
 
 # -- YAML ------------------------------------------------------------------------------------
@@ -83,7 +105,7 @@ def load_yaml(path: str | Path) -> Codebook:
 def parse(data, where: str = "codebook") -> Codebook:
     if not isinstance(data, dict) or not isinstance(data.get("themes"), list):
         raise AutocodeError("a codebook needs a 'themes:' list at the top", "see data/codebook.yaml for the shape", where)
-    book, seen = Codebook(), set()
+    book, seen = Codebook(), {}
     for i, t in enumerate(data["themes"], start=1):
         theme = _theme(t, i, where)
         if not isinstance(t.get("codes") or [], list):
@@ -91,8 +113,10 @@ def parse(data, where: str = "codebook") -> Codebook:
         for j, c in enumerate(t.get("codes") or [], start=1):
             code = _code(c, f"theme '{theme.id}', code {j}", where, theme.id)
             if code.id in seen:
-                raise AutocodeError(f"code id '{code.id}' appears twice", "give each code its own id", where)
-            seen.add(code.id)
+                raise AutocodeError(f"codes '{seen[code.id]}' and '{code.name}' both have the id '{code.id}'"
+                                    " (made from the name where the file gives none)",
+                                    "give each code its own 'id:' line, or its own name", where)
+            seen[code.id] = code.name
             theme.codes.append(code)
         book.themes.append(theme)
     if len({t.id for t in book.themes}) != len(book.themes):

@@ -27,6 +27,8 @@ class ImportReport:
     no_code: int = 0
     unmatched: list[int] = field(default_factory=list)   # CSV rows that covered no utterance
     documents: list[str] = field(default_factory=list)
+    replaced: list[tuple[str, int, int]] = field(default_factory=list)   # (coder, codings before, how many differ)
+    interviewer: int = 0          # codings that landed on the interviewer's words
 
 
 def read_csv(path: Path):
@@ -55,8 +57,9 @@ def _resolve_code(book: cb.Codebook, value: str, row: int, path: Path) -> str:
     code = book.find_code(value)
     if code is None:
         known = ", ".join(c.id for c in book.codes) or "(the codebook is empty)"
+        guess = book.nearest(value)
         raise AutocodeError(
-            f"row {row}: unknown code '{value}'",
+            f"row {row}: unknown code '{value}'" + (f" (did you mean '{guess}'?)" if guess else ""),
             f"use a code id or name from the codebook ({known}), or add the code first "
             "(autocode codebook import FILE.yaml, or accept a candidate)", str(path))
     return code.id
@@ -133,7 +136,10 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
         pairs = _drop_redundant_no_code(pairs)
         report.documents = sorted({d.strip() for d in frame["document"]})
         for who in sorted({k[2] for k in pairs} | ({coder} if coder else set())):
-            _replace(conn, who, report.documents, {k: v for k, v in pairs.items() if k[2] == who})
+            before, differ = _replace(conn, who, report.documents, {k: v for k, v in pairs.items() if k[2] == who})
+            if before:
+                report.replaced.append((who, before, differ))
+        report.interviewer = _on_interviewer(conn, {k[0] for k in pairs if k[1]})
         report.codings = sum(1 for k in pairs if k[1])
         report.no_code = sum(1 for k in pairs if not k[1])
         project.log("import-codings", decided_by or default_coder(), file=str(path),
@@ -157,12 +163,13 @@ def _check_placed(frame, unmatched: list[int], length: dict[str, int], path: Pat
     """Refuse a file whose codings would replace a coder's work with nothing: rows whose offsets
     lie beyond the end of their transcript (coded on another version of it), or a file none of
     whose rows lands on an utterance. Nothing has been changed yet."""
-    beyond = [i for i in unmatched if "start" in frame.columns and str(frame.at[i - 2, "start"]).strip()
-              and int(float(frame.at[i - 2, "start"])) >= length[frame.at[i - 2, "document"].strip()]]
+    beyond = [i for i, rec in enumerate(frame.to_dict("records"), start=2)
+              if not str(rec.get("utterance", "")).strip() and str(rec.get("end", "")).strip()
+              and int(float(rec["end"])) > length[rec["document"].strip()]]
     if beyond:
         doc = frame.at[beyond[0] - 2, "document"].strip()
         rows = ", ".join(map(str, beyond[:10])) + ("..." if len(beyond) > 10 else "")
-        raise AutocodeError(f"{len(beyond)} row(s) start beyond the end of their transcript ({'row' if len(beyond) == 1 else 'rows'} {rows}; "
+        raise AutocodeError(f"{len(beyond)} row(s) end beyond the end of their transcript ({'row' if len(beyond) == 1 else 'rows'} {rows}; "
                             f"'{doc}' has {length[doc]} characters), so they were coded on another version of it",
                             "export the codings again from the version of the transcript in this project, or "
                             "give an 'utterance' column instead of offsets; nothing was imported", str(path))
@@ -186,11 +193,23 @@ def _drop_redundant_no_code(pairs: dict) -> dict:
     return {k: v for k, v in pairs.items() if k[1] or (k[0], k[2]) not in coded}
 
 
-def _replace(conn, coder: str, documents: list[str], pairs: dict) -> None:
-    conn.execute(f"DELETE FROM codings WHERE coder = ? AND utterance IN (SELECT id FROM utterances"
-                 f" WHERE document IN ({','.join('?' * len(documents))}))", [coder, *documents])
+def _replace(conn, coder: str, documents: list[str], pairs: dict) -> tuple[int, int]:
+    """Returns how many codings the coder had in these documents, and how many of the old and
+    new codings differ, so that replacing someone's work is never silent."""
+    where = (f"coder = ? AND utterance IN (SELECT id FROM utterances"
+             f" WHERE document IN ({','.join('?' * len(documents))}))")
+    old = {tuple(r) for r in conn.execute(f"SELECT utterance, code FROM codings WHERE {where}", [coder, *documents])}
+    new = {(uid, code) for uid, code, _ in pairs}
+    conn.execute(f"DELETE FROM codings WHERE {where}", [coder, *documents])
     conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, created_at) VALUES (?, ?, ?, ?, ?)",
                      [(uid, code, coder, conf, now()) for (uid, code, _), conf in pairs.items()])
+    return len(old), len(old ^ new)
+
+
+def _on_interviewer(conn, uids: set[int]) -> int:
+    ids = list(uids)
+    return sum(conn.execute(f"SELECT COUNT(*) FROM utterances WHERE is_interviewer = 1 AND id IN ({','.join('?' * len(chunk))})",
+                            chunk).fetchone()[0] for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)))
 
 
 # -- reading ----------------------------------------------------------------------------------

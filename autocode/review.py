@@ -28,21 +28,27 @@ def _open_candidate(conn, cid: int) -> dict:
 
 
 def _theme(conn, ref: str) -> cb.Theme:
-    theme = cb.load(conn).find_theme(ref) if ref.strip() else None
+    book = cb.load(conn)
+    theme = book.find_theme(ref) if ref.strip() else None
     if theme is None:
-        names = ", ".join(f"{t.id} ({t.name})" for t in cb.load(conn).themes) or "none yet"
+        names = ", ".join(f"{t.id} ({t.name})" for t in book.themes)
         if not ref.strip():
-            raise AutocodeError("a new code needs a theme", f"choose a theme (--theme on the command line, or the Theme field on the review page); themes: {names}")
-        raise NotFound(f"there is no theme '{ref}'",
-                            f"use one of: {names}; or create it first with: autocode theme add \"{ref}\"")
+            raise AutocodeError("a new code needs a theme", "choose a theme (--theme on the command line, or the Theme "
+                                f"field on the review page); themes: {names or 'none yet: create one with autocode theme add NAME'}")
+        guess = book.nearest(ref, "theme")
+        raise NotFound(f"there is no theme '{ref}'" + (f" (did you mean '{guess}'?)" if guess else ""),
+                       (f"use one of: {names}; or " if names else "the project has no themes yet: ")
+                       + f"create it first with: autocode theme add \"{ref}\"")
     return theme
 
 
 def _code(conn, ref: str) -> cb.Code:
-    code = cb.load(conn).find_code(ref)
+    book = cb.load(conn)
+    code = book.find_code(ref)
     if code is None:
-        raise NotFound(f"there is no code '{ref}' in the codebook",
-                            "see the codes with 'autocode codebook', or check the spelling")
+        guess = book.nearest(ref)
+        raise NotFound(f"there is no code '{ref}' in the codebook" + (f" (did you mean '{guess}'?)" if guess else ""),
+                       "see the codes with 'autocode codebook', or check the spelling")
     return code
 
 
@@ -57,8 +63,9 @@ def _new_code(conn, name: str, theme_ref: str, definition: str, code_id: str | N
     return cb.Code(new_id, name, definition, theme.id)
 
 
-def _unique_id(conn, base: str) -> str:
-    taken = {r[0] for r in conn.execute("SELECT id FROM codes")}
+def _unique_id(conn, base: str, table: str = "codes") -> str:
+    """``base``, or ``base_2``, ``base_3``...: two names can make one id ("Été", "été!")."""
+    taken = {r[0] for r in conn.execute(f"SELECT id FROM {table}")}
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}_{n}", n + 1
@@ -140,10 +147,13 @@ def add_theme(project: Project, name: str, definition: str = "", theme_id: str |
 
 def _create_theme(conn, name: str, definition: str = "", theme_id: str | None = None) -> cb.Theme:
     """A new theme, for a decision of its own or as part of one (accepting a code under it)."""
-    name = _name(name, "theme name")
-    if cb.load(conn).find_theme(theme_id or name):
+    name, book = _name(name, "theme name"), cb.load(conn)
+    if book.find_theme(name):
         raise Conflict(f"a theme '{name}' already exists", "choose another name, or use it as it is")
-    theme = cb.Theme(theme_id or cb.slug(name), name, definition)
+    if theme_id and any(t.id == theme_id for t in book.themes):
+        raise Conflict(f"the theme id '{theme_id}' is taken, by theme '{next(t.name for t in book.themes if t.id == theme_id)}'",
+                       "choose another id, or leave --id out and one is made from the name")
+    theme = cb.Theme(theme_id or _unique_id(conn, cb.slug(name), "themes"), name, definition)
     cb.store(conn, cb.Codebook([theme]))
     return theme
 
@@ -159,11 +169,37 @@ def rename_theme(project: Project, ref: str, new_name: str, coder: str | None = 
 
 
 def import_codebook(project: Project, path: str | Path, coder: str | None = None) -> dict:
+    """Merge a codebook file into the project's. Returns the counts, and the themes and codes
+    the file renamed ("old -> new"), so that no change to the codebook goes unsaid."""
     book = cb.load_yaml(path)
     with project.transaction() as conn:
+        before = cb.load(conn)
+        _refuse_name_clashes(before, book, path)
         counts = cb.store(conn, book)
-        project.log("import-codebook", _coder(coder), file=str(path), **counts)
-    return counts
+        renamed = _renamed(before, book)
+        project.log("import-codebook", _coder(coder), file=str(path), renamed=renamed, **counts)
+    ids = {t.id for t in book.themes} | {c.id for c in book.codes}
+    kept = [x.name for x in before.themes + before.codes if x.id not in ids]
+    return {**counts, "renamed": renamed, "kept": kept}
+
+
+def _refuse_name_clashes(before: cb.Codebook, book: cb.Codebook, path) -> None:
+    """A name the project already gives to a code (or theme) of another id would make two of
+    one name, and every later lookup by name ambiguous."""
+    for kind, new, old in (("theme", book.themes, before.themes), ("code", book.codes, before.codes)):
+        for item in new:
+            clash = next((o for o in old if cb.same_name(o.name, item.name) and o.id != item.id), None)
+            if clash and not any(n.id == clash.id for n in new):
+                raise AutocodeError(f"the file's {kind} '{item.name}' (id {item.id}) has the name of the project's "
+                                    f"{kind} of id {clash.id}", f"give it id {clash.id} in the file to update that "
+                                    f"{kind}, or another name to add a new one; nothing was imported", str(path))
+
+
+def _renamed(before: cb.Codebook, book: cb.Codebook) -> list[str]:
+    old = {("theme", t.id): t.name for t in before.themes} | {("code", c.id): c.name for c in before.codes}
+    new = [("theme", t.id, t.name) for t in book.themes] + [("code", c.id, c.name) for c in book.codes]
+    return [f"{kind} '{old[kind, i]}' -> '{name}'" for kind, i, name in new
+            if (kind, i) in old and old[kind, i] != name]
 
 
 # -- finer decisions, made from the browser review ----------------------------------------------

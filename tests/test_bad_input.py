@@ -386,7 +386,7 @@ def test_init_on_an_existing_project(project):
 @pytest.mark.parametrize("yaml_text, fragments", [
     ("themes:\n  - id: a\n   name: [broken\n", ["not valid YAML", "line 3"]),
     ("themes: {a: 1}\n", ["'themes:' list"]),
-    ("themes:\n  - id: a\n    codes:\n      - id: x\n      - id: x\n", ["'x' appears twice"]),
+    ("themes:\n  - id: a\n    codes:\n      - id: x\n      - id: x\n", ["both have the id 'x'"]),
     ("themes:\n  - definition: no id or name\n", ["theme 1", "'id' or a 'name'"]),
 ], ids=["bad-yaml", "no-themes-list", "duplicate-code", "theme-without-id"])
 def test_init_with_broken_codebook_creates_nothing(tmp_path, yaml_text, fragments):

@@ -51,6 +51,20 @@ def test_import_replaces_the_coders_earlier_coding(demo_project, tmp_path):
     assert other > 0
 
 
+def test_import_says_whose_codings_it_replaced_and_what_landed_on_the_interviewer(demo_project, tmp_path):
+    """ben edits alice's export and forgets --coder: the report says alice's work was replaced."""
+    conn = demo_project.conn
+    had = conn.execute("SELECT COUNT(*) FROM codings c JOIN utterances u ON u.id = c.utterance "
+                       "WHERE coder = 'alice' AND u.document = 'D01'").fetchone()[0]
+    first = conn.execute("SELECT idx FROM utterances WHERE document = 'D01' AND is_interviewer = 1 ORDER BY idx").fetchone()[0]
+    f = tmp_path / "ben.csv"
+    f.write_text(f"document,utterance,code,coder\nD01,{first},credibility,alice\n", encoding="utf-8")
+    report = import_codings(demo_project, f)
+    assert report.replaced == [("alice", had, had + 1)] and report.interviewer == 1
+    again = import_codings(demo_project, f)
+    assert again.replaced == [("alice", 1, 0)]
+
+
 def test_no_code_rows_are_kept_as_coded_no_code(demo_project):
     n = demo_project.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = 'alice' AND code = ''").fetchone()[0]
     assert n > 0
@@ -104,7 +118,7 @@ def test_offsets_beyond_the_transcript_are_refused_and_change_nothing(demo_proje
     before = snapshot(demo_project)
     with pytest.raises(AutocodeError) as err:
         import_codings(demo_project, shifted, "alice")
-    assert err.value.problem.startswith(f"{len(rows)} row(s) start beyond the end of their transcript (rows 2, 3, 4")
+    assert err.value.problem.startswith(f"{len(rows)} row(s) end beyond the end of their transcript (rows 2, 3, 4")
     assert "'D07' has" in err.value.problem and "nothing was imported" in err.value.fix
     assert err.value.where == str(shifted) and snapshot(demo_project) == before
 
@@ -114,7 +128,10 @@ def test_one_row_beyond_the_end_names_its_row(demo_project, tmp_path):
 
     f = tmp_path / "one.csv"
     f.write_text("document,start,end,code\nD01,0,40,credibility\nD01,99999990,99999999,credibility\n", encoding="utf-8")
-    with pytest.raises(AutocodeError, match=r"1 row\(s\) start beyond the end of their transcript \(row 3; 'D01' has"):
+    with pytest.raises(AutocodeError, match=r"1 row\(s\) end beyond the end of their transcript \(row 3; 'D01' has"):
+        import_codings(demo_project, f, "carol")
+    f.write_text("document,start,end,code\nD01,98,9999999,credibility\n", encoding="utf-8")   # starts inside, ends past
+    with pytest.raises(AutocodeError, match=r"1 row\(s\) end beyond the end of their transcript \(row 2; 'D01' has"):
         import_codings(demo_project, f, "carol")
 
 

@@ -1,0 +1,81 @@
+"""The codebook: names matched as people mean them, ids that never collide, imports that say
+what they changed."""
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from autocode import codebook as cb
+from autocode.errors import AutocodeError, Conflict, NotFound
+from autocode.review import add_theme, import_codebook, move_code
+
+from conftest import snapshot
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Team dynamics", "team_dynamics"), ("Équipe", "equipe"), ("Rôle des pairs", "role_des_pairs"),
+    ("Patients’ views", "patients_views"), ("Ωμέγα", "ωμεγα"), ("!!!", "code")])
+def test_ids_are_made_from_names_without_losing_letters(name, expected):
+    assert cb.slug(name) == expected
+
+
+def test_names_match_as_a_person_means_them(project):
+    book = cb.load(project.conn)
+    curly = "Clinicians\u2019 own lived experience"          # as Excel and Word auto-correct it
+    assert book.find_code(curly).id == "clinician_disclosure"
+    assert book.find_code("  clinicians'   OWN lived experience ").id == "clinician_disclosure"
+    assert cb.same_name(unicodedata.normalize("NFD", "Rôle flou"), "Rôle flou")   # macOS's form of ô
+    assert book.nearest("Credibility and raport") == "Credibility and rapport"
+    assert book.nearest("something else entirely") is None
+
+
+def test_a_new_theme_never_takes_over_an_existing_one(project):
+    """'Team dynamics' makes the id team_dynamics; a theme of another name may already hold it."""
+    assert cb.load(project.conn).find_theme("team_dynamics").name == "PSWs in the team"   # the demo codebook's
+    theme = add_theme(project, "Team dynamics")
+    assert theme.id == "team_dynamics_2"
+    names = dict(project.conn.execute("SELECT id, name FROM themes").fetchall())
+    assert names["team_dynamics"] == "PSWs in the team" and names["team_dynamics_2"] == "Team dynamics"
+    assert add_theme(project, "Été").id == "ete" and add_theme(project, "été!").id == "ete_2"
+    with pytest.raises(Conflict) as err:
+        add_theme(project, "Another", theme_id="team_dynamics")
+    assert err.value.problem == "the theme id 'team_dynamics' is taken, by theme 'PSWs in the team'"
+
+
+def test_mistyped_names_get_a_suggestion(project):
+    with pytest.raises(NotFound, match="did you mean 'Credibility and rapport'"):
+        move_code(project, "Credibility and raport", "contribution")
+    with pytest.raises(NotFound, match="did you mean 'What lived experience brings'"):
+        move_code(project, "credibility", "What lived experience bring")
+
+
+def test_codebook_import_says_what_it_renamed_and_what_it_kept(project, tmp_path):
+    path = tmp_path / "book.yaml"
+    path.write_text("themes:\n  - id: lived_experience\n    name: Lived experience\n    codes:\n"
+                    "      - id: credibility\n        name: Credibility\n", encoding="utf-8")
+    result = import_codebook(project, path, "tester")
+    assert result["renamed"] == ["theme 'What lived experience brings' -> 'Lived experience'",
+                                 "code 'Credibility and rapport' -> 'Credibility'"]
+    assert "Hope and recovery" in result["kept"] and "Credibility" not in result["kept"]
+
+
+def test_codebook_import_refuses_a_second_code_of_the_same_name(project, tmp_path):
+    path = tmp_path / "book.yaml"
+    path.write_text("themes:\n  - id: lived_experience\n    codes:\n      - id: rapport\n"
+                    "        name: Credibility and rapport\n", encoding="utf-8")
+    before = snapshot(project)
+    with pytest.raises(AutocodeError) as err:
+        import_codebook(project, path, "tester")
+    assert err.value.problem == ("the file's code 'Credibility and rapport' (id rapport) has the name of the "
+                                 "project's code of id credibility")
+    assert "give it id credibility" in err.value.fix and snapshot(project) == before
+
+
+def test_codes_without_ids_that_make_one_id_are_named(tmp_path):
+    path = tmp_path / "book.yaml"
+    path.write_text("themes:\n  - id: t\n    codes:\n      - Patients' views\n      - Patients\u2019 views\n", encoding="utf-8")
+    with pytest.raises(AutocodeError) as err:
+        cb.load_yaml(path)
+    assert err.value.problem == ("codes 'Patients' views' and 'Patients\u2019 views' both have the id 'patients_views'"
+                                 " (made from the name where the file gives none)")
