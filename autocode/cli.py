@@ -605,6 +605,9 @@ def export_format(format: str | None, out_file: Path | None) -> str:
     fmt = (format or (named if named in EXPORTS else "csv")).lower()
     if fmt not in EXPORTS:
         raise AutocodeError(f"unknown export format '{format}'", f"use one of: {', '.join(EXPORTS)}")
+    if named and named not in EXPORTS and not format:
+        raise AutocodeError(f"autocode does not write .{named} files ({out_file.name})",
+                            f"name the file with one of: {', '.join('.' + e for e in EXPORTS)} (for Excel: .xlsx)")
     if named in EXPORTS and named != fmt:
         raise AutocodeError(f"--format {fmt} would write {fmt} data into {out_file.name}, whose name says {named}",
                             f"name the file {out_file.stem}.{fmt}, or leave out --format to write {named}")

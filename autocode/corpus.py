@@ -258,12 +258,14 @@ def utterances(conn, documents: list[str] | None = None, participants_only: bool
 
 
 def participant_numbers(documents: list[str]) -> dict[str, str]:
-    """How papers cite participants: D07 -> "7", P12 -> "12"; the whole id where it holds no
-    single number, or where two ids would share one (P1 and D1)."""
-    found = {d: re.findall(r"\d+", d) for d in documents}
-    number = {d: str(int(runs[0])) if len(runs) == 1 else d for d, runs in found.items()}
-    taken = list(number.values())
-    return {d: n if taken.count(n) == 1 else d for d, n in number.items()}
+    """How papers cite participants: D07 -> "7", P12 -> "12". Where any id holds no single
+    number, or two would share one (P1 and D1), every id is cited whole, so that one quote bank
+    never mixes "(3)" with "(zoom_P01)"."""
+    runs = {d: re.findall(r"\d+", d) for d in documents}
+    number = {d: str(int(r[0])) for d, r in runs.items() if len(r) == 1}
+    if len(number) == len(documents) and len(set(number.values())) == len(number):
+        return number
+    return {d: d for d in documents}
 
 
 def document_ids(conn) -> list[str]:

@@ -76,11 +76,12 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 def export_csv(conn, out: str | Path, coder: str | None = None) -> int:
     """Every coding, the machine's too (the file is what ``import-codings`` and ``compare`` read);
-    a coder named who has none is a mistake, not an empty file."""
+    a coder named who has none is a mistake, not an empty file. The byte-order mark tells Excel
+    the file is UTF-8: without it, Excel on Windows shows "Ça" as "Ã‡a"."""
     rows = coding_rows(conn, coder)
     if coder and not rows:
         raise nothing_to_export(conn, out, coder)
-    write_text(out, to_csv(rows))
+    write_text(out, "\ufeff" + to_csv(rows))
     return len(rows)
 
 

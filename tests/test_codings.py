@@ -77,7 +77,7 @@ def test_no_code_rows_are_kept_as_coded_no_code(demo_project):
 def test_export_then_import_round_trips_exactly(demo_project, tmp_path):
     out = tmp_path / "all.csv"
     n = export_csv(demo_project.conn, out)
-    header = out.read_text(encoding="utf-8").splitlines()[0]
+    header = out.read_text(encoding="utf-8-sig").splitlines()[0]
     assert header == ",".join(COLUMNS)
     fresh = Project.create(tmp_path / "fresh")
     import_codebook(fresh, DATA / "codebook.yaml", "t")

@@ -19,7 +19,7 @@ def test_demo_runs_every_step_and_keeps_the_project(tmp_path):
         assert step in text
     assert result["candidates"] >= 4 and result["accepted"] == 1 and result["merged"] == 2
     assert result["theme_kappa"] > 0.3 and result["suggested"] > 50
-    rows = list(csv.DictReader((tmp_path / "demo" / "codings.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((tmp_path / "demo" / "codings.csv").open(encoding="utf-8-sig")))
     assert len(rows) == result["exported"]
     assert {"alice", "bob", "demo-reviewer", "machine"} <= {r["coder"] for r in rows}
     suggested = list(csv.DictReader((tmp_path / "demo" / "suggestions.csv").open(encoding="utf-8")))

@@ -280,8 +280,9 @@ def test_pick_quotes_prefers_fitting_length_then_new_participants():
 
 def test_participant_labels():
     docs = ["D07", "P12", "interview_3", "007", "focus-group", "P1_followup"]
-    assert participant_numbers(docs) == {"D07": "D07", "P12": "12", "interview_3": "3", "007": "007",
-                                         "focus-group": "focus-group", "P1_followup": "1"}  # 7 twice: ids kept
+    assert participant_numbers(docs) == {d: d for d in docs}   # 7 twice, and one id with no number: all whole
+    assert participant_numbers(["P12", "interview_3", "P1_followup"]) == {"P12": "12", "interview_3": "3",
+                                                                        "P1_followup": "1"}
     assert participant_numbers(["D01", "D02"]) == {"D01": "1", "D02": "2"}
     assert participant_numbers(["P1", "D1"]) == {"P1": "P1", "D1": "D1"}  # numbers alone would be ambiguous
     assert MACHINE == LEARN_MACHINE
@@ -339,3 +340,23 @@ def test_failed_save_leaves_the_old_file_and_no_temporary_one(tmp_path):
         write_file(out, broken)
     assert out.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["c.xlsx"]
+
+
+def test_csv_opens_in_excel_as_utf8(demo_project, tmp_path):
+    """Excel on Windows reads a CSV as UTF-8 only when it starts with the byte-order mark."""
+    from autocode.export import export_csv
+
+    out = tmp_path / "codings.csv"
+    export_csv(demo_project.conn, out)
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfdocument,")
+
+
+@pytest.mark.parametrize("name", ["codings.xls", "codings.pdf"])
+def test_a_file_name_autocode_cannot_write_is_refused(name):
+    from autocode.cli import export_format
+
+    with pytest.raises(AutocodeError) as err:
+        export_format(None, Path(name))
+    assert err.value.problem == f"autocode does not write {Path(name).suffix} files ({name})"
+    assert ".xlsx" in err.value.fix
+    assert export_format("csv", Path(name)) == "csv" and export_format(None, Path("codings")) == "csv"

@@ -129,7 +129,8 @@ def test_prevalence_leaves_out_participants_the_coder_has_not_read(demo_project)
 # -- participants and quotes -----------------------------------------------------------------------------
 
 def test_participant_ids_are_written_as_papers_write_them():
-    assert document_numbers(["D07", "P12", "interview"]) == {"D07": "7", "P12": "12", "interview": "interview"}
+    assert document_numbers(["D07", "P12"]) == {"D07": "7", "P12": "12"}
+    assert document_numbers(["D07", "P12", "interview"]) == {"D07": "D07", "P12": "P12", "interview": "interview"}
     assert document_numbers(["A1", "B1", "2024-03-P5"]) == {"A1": "A1", "B1": "B1", "2024-03-P5": "2024-03-P5"}
     conn = sqlite3.connect(":memory:")
     conn.row_factory = sqlite3.Row
