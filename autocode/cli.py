@@ -690,7 +690,8 @@ def _print_report(report: dict, disagreements) -> None:
     if o.get("brennan_prediger") is not None:
         out.print(Text(f"Brennan-Prediger kappa {o['brennan_prediger']:.2f} (chance taken as every category equally likely)."))
     for pair, f in (o.get("pairs") or {}).items():
-        out.print(Text(f"  {pair}: {fmt(f.get('percent_agreement'), 1)}% agreement; {f['in_words']}."))
+        shared = f"{fmt(f.get('percent_agreement'), 1)}% agreement" if f.get("n_units") else "no unit coded by both"
+        out.print(Text(f"  {pair}: {shared}; {f['in_words']}." if f.get("n_units") else f"  {pair}: {shared}."))
     for note in o.get("notes", []):
         out.print(Text(f"Note: {note}."))
     level = _level_of(report)

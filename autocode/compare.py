@@ -71,6 +71,9 @@ def figures(table: ag.Table, weights=None, n_categories: int | None = None, ci: 
         out["cohen_kappa"] = ag._cohen(M, k, weights)
     if n_coders >= 3:
         out["fleiss_kappa"] = ag._fleiss(M, k, weights)
+        if out["n_units"] and not (M >= 0).all(axis=1).any():
+            out["notes"].append(f"no unit was coded by all {n_coders} coders, so Fleiss' kappa is undefined; "
+                                "the figures for each pair of coders are below")
     if ci and out["n_units"] >= 2:
         out["krippendorff_alpha_ci"] = ag.bootstrap_ci("alpha", M, k, weights, seed=seed)
         if n_coders == 2:

@@ -511,7 +511,7 @@ def suggest(project: Project, documents: list[str] | None = None, classifier: Th
         if not targets:
             return []
         inp = inputs(conn, targets, resolve_model_in(project, clf.model), project.setting("embedding", "batch_size"))
-        rows = distributed.score(_suggestions, clf, targets, inp)  # on a Dask cluster if one is in use
+        rows = _current_themes(conn, distributed.score(_suggestions, clf, targets, inp))  # on a Dask cluster if one is in use
         _store_machine(conn, rows)
         project.log("suggest", coder or default_coder(), documents=sorted({u.document for u in targets}),
                     utterances=len(rows))
@@ -530,9 +530,18 @@ def next_to_confirm(project: Project, n: int = 20, documents: list[str] | None =
         if not targets or n <= 0:
             return []
         inp = inputs(conn, targets, resolve_model_in(project, clf.model), project.setting("embedding", "batch_size"))
-        rows = distributed.score(_suggestions, clf, targets, inp)  # in parts, as suggest: memory stays bounded
+        rows = _current_themes(conn, distributed.score(_suggestions, clf, targets, inp))  # in parts: memory stays bounded
     order = sorted(range(len(rows)), key=lambda i: (-rows[i]["uncertainty"], i))
     return [rows[i] for i in one_per_answer(order, inp.answers)[:n]]
+
+
+def _current_themes(conn, rows: list[dict]) -> list[dict]:
+    """Each suggestion under its code's theme in the codebook now: a code moved since training
+    keeps its id, and the classifier remembers the theme it had then."""
+    book = cb.load(conn)
+    for r in rows:
+        r["theme"] = book.theme_of(r["code"]) or r["theme"]
+    return rows
 
 
 def one_per_answer(order, answers) -> list[int]:

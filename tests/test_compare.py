@@ -267,6 +267,18 @@ def test_three_coders_print_fleiss_kappa(tmp_path):
     assert result.exit_code == 0 and "Fleiss' kappa" in result.output and "undefined" not in result.output.split("Per code")[1]
 
 
+def test_three_coders_who_never_all_coded_one_unit_are_told_why_fleiss_is_missing(tmp_path):
+    """ann and ben coded utterances 0-9, ben and cat 10-19: each pair shares units, all three none."""
+    rows = {"ann": range(10), "ben": range(20), "cat": range(10, 20)}
+    files = [write_codings(tmp_path / f"{who}.csv", [("D", str(i), "", "", "xy"[i % 2], who) for i in units])
+             for who, units in rows.items()]
+    r = compare_files(files, ci=False)
+    assert r["overall"]["fleiss_kappa"] is None
+    assert "no unit was coded by all 3 coders, so Fleiss' kappa is undefined" in r["overall"]["notes"][0]
+    result = runner.invoke(app, ["compare", *map(str, files)], env={"COLUMNS": "200"})
+    assert "ann ~ cat: no unit coded by both." in result.output and "undefined%" not in result.output
+
+
 def test_character_disagreements_carry_their_text(demo_project):
     r = compare_project(demo_project, ["alice", "bob"], unit="character", ci=False)
     row = r["disagreements"][0]

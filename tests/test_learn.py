@@ -65,6 +65,16 @@ def test_suggest_codes_an_unseen_transcript(trained):
     assert stored == len(rows)
 
 
+def test_suggestions_follow_a_code_moved_since_training(trained):
+    from autocode.review import move_code
+
+    p, _ = trained
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    move_code(p, "credibility", "role_ambiguity")
+    rows = suggest(p, ["D08"])
+    assert {r["theme"] for r in rows if r["code"] == "credibility"} == {"role_ambiguity"}
+
+
 def test_suggest_skips_utterances_a_person_coded(trained):
     p, _ = trained
     rows = suggest(p, ["D01"])
