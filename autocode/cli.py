@@ -209,6 +209,17 @@ def accept(candidate: CandidateArg, theme: ThemeOpt = "", name: Annotated[Option
     result = review.accept(Project.find(project), candidate, theme, name, definition, code, coder)
     out.print(f"Candidate {candidate} is now code '{result['name']}' ({result['code']}) under theme "
               f"'{result['theme']}', with {result['codings']} coded utterances.")
+    _say_what_accepting_added(result)
+
+
+def _say_what_accepting_added(result: dict) -> None:
+    """What an accept or merge into an existing code did beyond the obvious."""
+    if result.get("theme_not_used"):
+        warn(f"the code '{result['name']}' already exists under theme '{result['theme']}', so --theme "
+             f"{result['theme_not_used']} was not used. To move the code: autocode code move {result['code']} "
+             f"{result['theme_not_used']}")
+    if result.get("also_coded"):
+        out.print(f"{result['also_coded']} of these utterances already had another of your codes; they now carry both.")
 
 
 @command()
@@ -220,6 +231,7 @@ def merge(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates to
     result = review.merge(Project.find(project), candidate_ids, theme, name, definition, code, coder)
     out.print(f"Merged {len(set(candidate_ids))} candidates into code '{result['name']}' ({result['code']}), "
               f"{result['codings']} coded utterances.")
+    _say_what_accepting_added(result)
 
 
 @command()
@@ -701,7 +713,7 @@ def _print_report(report: dict, disagreements) -> None:
     _print_reference(report.get("against_reference"))
     _print_confusion(report.get("confusion"), report["coders"])
     n = len(report["disagreements"])
-    out.print(f"{n} disagreements" + (f", written to {disagreements}." if disagreements else
+    out.print(f"{n} disagreement{'' if n == 1 else 's'}" + (f", written to {disagreements}." if disagreements else
                                       ". Write them out for the consensus meeting with --disagreements FILE.csv."))
 
 

@@ -112,8 +112,9 @@ def _prevalence_html(data: dict) -> str:
     if not prev["participants"]:
         return _section("prevalence", "Theme prevalence per participant", "<p>No participant has been coded yet.</p>")
     rows = [[escape(t["name"]), escape(t["in_words"]), str(t["utterances"])] for t in prev["themes"]]
-    note = (f'<p class="muted">{prev["not_coded"]} participants not yet coded by {escape(str(data["coder"]))} '
-            "are left out.</p>" if prev["not_coded"] else "")
+    one = prev["not_coded"] == 1
+    note = (f'<p class="muted">{prev["not_coded"]} participant{"" if one else "s"} not yet coded by '
+            f'{escape(str(data["coder"]))} {"is" if one else "are"} left out.</p>' if prev["not_coded"] else "")
     figure = (f"<figure>{heatmap_svg(prev)}<figcaption>Utterances per theme and participant; darker cells hold "
               "more. Participants are numbered as in the quotes.</figcaption></figure>")
     return _section("prevalence", "Theme prevalence per participant",

@@ -100,13 +100,25 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
         cands = [_open_candidate(conn, c) for c in dict.fromkeys(cids)]
         label = cands[0]["label"] if name is None else _name(name, "code name")
         theme = _create_theme(conn, new_theme).id if new_theme is not None else theme
+        existed = cb.load(conn).find_code(code_id or label) is not None
         code = _new_code(conn, label, theme, definition, code_id)
         n = _confirm_members(conn, [c["id"] for c in cands], code.id, coder)
         conn.executemany("UPDATE candidates SET status = ?, code = ? WHERE id = ?",
                          [("accepted" if action == "accept" else "merged", code.id, c["id"]) for c in cands])
         project.log(action, coder, candidates=[c["id"] for c in cands], code=code.id,
                     name=code.name, theme=code.theme, codings=n)
-    return {"code": code.id, "name": code.name, "theme": code.theme, "codings": n}
+        also = _also_coded(conn, [c["id"] for c in cands], code.id, coder)
+    asked = cb.load(project.conn).find_theme(theme) if theme and existed else None
+    return {"code": code.id, "name": code.name, "theme": code.theme, "codings": n, "existing": existed,
+            "theme_not_used": asked.id if asked and asked.id != code.theme else None, "also_coded": also}
+
+
+def _also_coded(conn, cids: list[int], code: str, coder: str) -> int:
+    """How many of the candidates' utterances the coder had already given another code."""
+    marks = ",".join("?" * len(cids))
+    return conn.execute(f"SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ? AND code NOT IN (?, '') AND "
+                        f"utterance IN (SELECT utterance FROM candidate_members WHERE candidate IN ({marks}))",
+                        [coder, code, *cids]).fetchone()[0]
 
 
 def reject(project: Project, cids: list[int], coder: str | None = None, reason: str = "") -> int:

@@ -179,3 +179,19 @@ def test_accept_above_takes_only_confident_undecided_suggestions(demo_project):
 def test_a_verdict_needs_a_suggestion(demo_project):
     with pytest.raises(AutocodeError, match="no machine suggestion"):
         confirm.accept(demo_project, 1)
+
+
+def test_accepting_into_an_existing_code_says_what_it_did(proposed):
+    """An existing code keeps its theme (the --theme asked for is reported unused), and the
+    utterances alice had already coded otherwise are counted: they now carry both codes."""
+    p = proposed
+    first = _open(p)[0]
+    result = review.accept(p, first, theme="contribution", name="Credibility and rapport", coder="alice")
+    assert result["existing"] and result["code"] == "credibility" and result["theme"] == "lived_experience"
+    assert result["theme_not_used"] == "contribution"
+    members = [r[0] for r in p.conn.execute("SELECT utterance FROM candidate_members WHERE candidate = ?", (first,))]
+    other = p.conn.execute(f"SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = 'alice' AND code NOT IN "
+                           f"('credibility', '') AND utterance IN ({','.join('?' * len(members))})", members).fetchone()[0]
+    assert result["also_coded"] == other
+    fresh = review.accept(p, _open(p)[0], theme="contribution", name="A brand new code", coder="alice")
+    assert not fresh["existing"] and fresh["theme_not_used"] is None
