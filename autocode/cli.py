@@ -124,7 +124,7 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
         replace: Annotated[bool, typer.Option("--replace", help="Replace a transcript of the same name even when some of its codings would not survive, or it came from another file.")] = False,
         cluster: ClusterOpt = None, project: ProjectOpt = None, coder: CoderOpt = None):
     """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx) or REFI-QDA projects (.qdpx)."""
-    from .corpus import add_files
+    from .corpus import add_files, summary
     from .distributed import using
     from .ingest import unreadable_in
     from .refi import import_qdpx
@@ -150,11 +150,42 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
              ".csv, .xlsx and .qdpx. Save a transcript in one of those formats to add it.")
     out.print(f"Added {len(report.added)} document(s), replaced {len(report.replaced)}, "
               f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
+    if report.reflagged:
+        out.print(f"Marked the interviewer anew in {len(report.reflagged)} unchanged document(s): {', '.join(report.reflagged)}.")
+    changed = report.added + report.replaced + report.reflagged
+    if 0 < len(changed) <= 10:   # enough to see at a glance that each was read as meant
+        for d in summary(p.conn, changed):
+            out.print(Text(f"  {d['document']}: {speakers_line(d)}"))
     out.print(f"Embedded {report.embedded} participant utterance(s) new to the project.")
     if report.replaced:
         edited = f", {report.followed_codings} of them on utterances you edited lightly" if report.followed_codings else ""
         out.print(f"Kept {report.kept_codings} coding(s) in the new versions{edited}.")
     out.print("Next: [bold]autocode propose[/] to find candidate codes.")
+
+
+def speakers_line(d: dict) -> str:
+    """'Interviewer (not coded) 12, Dr Khan 30 utterances': who speaks in a document."""
+    parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''} {s['utterances']}" for s in d["speakers"]]
+    return ", ".join(parts) + " utterances" if parts else "no utterances"
+
+
+@command()
+def documents(as_json: JsonOpt = False, project: ProjectOpt = None):
+    """List the transcripts: who speaks in each, how many utterances, and how many codings by people."""
+    from .corpus import summary
+
+    rows = summary(Project.find(project).conn)
+    if as_json:
+        return emit_json(rows)
+    if not rows:
+        return out.print("No transcripts yet. Next: [bold]autocode add FILES[/].")
+    table = Table("document", "format", "speakers (utterances)", "codings", title=f"{len(rows)} transcript(s)")
+    for d in rows:
+        table.add_row(Text(d["document"]), d["format"], Text(speakers_line(d)), str(d["codings"]))
+    out.print(table)
+    out.print("A speaker marked (not coded) is taken for the interviewer. If the interviewer is not marked, add the "
+              "file again with --interviewer NAME; to mark them in every file you add later, list the name under "
+              "'interviewer' in the \\[ingest] part of autocode.toml.")
 
 
 # -- candidates --------------------------------------------------------------------------------

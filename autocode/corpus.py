@@ -22,6 +22,7 @@ class AddReport:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    reflagged: list[str] = field(default_factory=list)   # unchanged, but who is the interviewer changed
     utterances: int = 0
     kept_codings: int = 0
     followed_codings: int = 0    # of those, kept on utterances edited lightly (a typo fixed)
@@ -101,9 +102,9 @@ def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str,
             _store(conn, t, rows, report, replace)
         if embed:
             report.embedded = _embed_new(project, conn, prepared, set(report.added + report.replaced))
-        if report.added or report.replaced:  # adding the same files again changes nothing
+        if report.added or report.replaced or report.reflagged:  # adding the same files again changes nothing
             project.log("add", coder or default_coder(), added=report.added, replaced=report.replaced,
-                        unchanged=report.unchanged)
+                        unchanged=report.unchanged, interviewer_changed=report.reflagged)
     return report
 
 
@@ -117,6 +118,8 @@ def _store(conn, t: Transcript, rows: list[tuple], report: AddReport, replace: b
     old = conn.execute("SELECT sha256, source FROM documents WHERE id = ?", (t.id,)).fetchone()
     if old and old["sha256"] == t.sha256:
         report.unchanged.append(t.id)
+        if _reflag(conn, t.id, rows):
+            report.reflagged.append(t.id)
         return
     if old and not replace and not _same_file(old["source"], t.source) and not _has_codings(conn, t.id):
         _refuse_other_file(t, old["source"])
@@ -145,6 +148,16 @@ def _refuse_replacing(t: Transcript, saved: list) -> None:
                         f"to add it as a new transcript, give the file another name (such as {t.id}-2{Path(t.source).suffix}); "
                         "to replace the old transcript and drop its codings, run the command again with --replace",
                         t.source)
+
+
+def _reflag(conn, doc: str, rows: list[tuple]) -> bool:
+    """Mark the interviewer in an unchanged transcript when ``--interviewer`` names them this
+    time. Marks are only added: a later add without the option leaves them as they are."""
+    named = {r[1] for r in rows if r[2]}
+    before = conn.total_changes
+    conn.executemany("UPDATE utterances SET is_interviewer = 1 WHERE document = ? AND speaker = ? AND is_interviewer = 0",
+                     [(doc, speaker) for speaker in named])
+    return conn.total_changes > before
 
 
 def _refuse_dropping(t: Transcript, dropped: list) -> None:
@@ -266,6 +279,26 @@ def participant_numbers(documents: list[str]) -> dict[str, str]:
     if len(number) == len(documents) and len(set(number.values())) == len(number):
         return number
     return {d: d for d in documents}
+
+
+def summary(conn, documents: list[str] | None = None) -> list[dict]:
+    """Each document's speakers and how many utterances each has, and its codings by people:
+    what a researcher checks to see that a transcript was read as they meant it."""
+    from .codings import MACHINE
+
+    where = f" WHERE d.id IN ({','.join('?' * len(documents))})" if documents else ""
+    rows = conn.execute("SELECT d.id, d.format, u.speaker, MAX(u.is_interviewer), COUNT(u.id) FROM documents d "
+                        f"LEFT JOIN utterances u ON u.document = d.id{where} GROUP BY d.id, u.speaker "
+                        "ORDER BY d.id, MIN(u.idx)", documents or []).fetchall()
+    coded = dict(conn.execute("SELECT u.document, COUNT(*) FROM codings c JOIN utterances u ON u.id = c.utterance "
+                              "WHERE c.coder != ? GROUP BY u.document", (MACHINE,)).fetchall())
+    out: dict[str, dict] = {}
+    for doc, fmt, speaker, interviewer, n in rows:
+        d = out.setdefault(doc, {"document": doc, "format": fmt, "speakers": [], "utterances": 0, "codings": coded.get(doc, 0)})
+        if speaker is not None:
+            d["speakers"].append({"speaker": speaker, "interviewer": bool(interviewer), "utterances": n})
+            d["utterances"] += n
+    return list(out.values())
 
 
 def document_ids(conn) -> list[str]:

@@ -535,3 +535,16 @@ def test_train_prints_the_setting_in_brackets_not_as_markup(demo_project, monkey
                            env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     assert "3 uncoded utterances" in r.output and "under [classifier] in autocode.toml" in r.output
+
+
+def test_documents_lists_who_speaks_and_the_codings(demo_project):
+    rows = cli_json("documents", "--project", demo_project.root)
+    assert [d["document"] for d in rows] == [f"D0{i}" for i in range(1, 8)]
+    d01 = rows[0]
+    assert d01["speakers"][0] == {"speaker": "Interviewer", "interviewer": True,
+                                  "utterances": d01["speakers"][0]["utterances"]}
+    n = demo_project.conn.execute("SELECT COUNT(*) FROM codings c JOIN utterances u ON u.id = c.utterance "
+                                  "WHERE u.document = 'D01'").fetchone()[0]
+    assert d01["codings"] == n and d01["utterances"] == sum(s["utterances"] for s in d01["speakers"])
+    text = flat(cli("documents", "--project", demo_project.root).output)
+    assert "7 transcript(s)" in text and "Interviewer (not coded)" in text and "--interviewer NAME" in text

@@ -757,3 +757,22 @@ def test_semicolon_tables_with_unquoted_commas_in_the_text_are_read(tmp_path):
     """The separator is read off the header line, so commas in the text never decide it."""
     (t,) = read_transcripts(write(tmp_path, "t.csv", "document;speaker;text\nD1;P1;Yes, fine, mostly\nD1;P1;And then, later\n"))
     assert spoken(t) == [("P1", "Yes, fine, mostly"), ("P1", "And then, later")]
+
+
+def test_summary_shows_who_speaks_in_each_transcript_and_interviewer_can_be_named_later(tmp_path, project):
+    """A transcript added before --interviewer was known: adding it again with the option marks
+    the interviewer, without replacing the transcript; adding it once more without the option
+    leaves the mark."""
+    from autocode.corpus import summary
+
+    path = write(tmp_path, "teams.vtt", "WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\n<v Sam Jones>What do they bring?</v>\n\n"
+                 "2\n00:00:05.000 --> 00:00:09.000\n<v Dr Ade>Hope.</v>\n\n3\n00:00:10.000 --> 00:00:11.000\n<v Sam Jones>Thanks.</v>\n")
+    add_files(project, [path])
+    assert summary(project.conn) == [{"document": "teams", "format": "vtt", "codings": 0, "utterances": 3, "speakers": [
+        {"speaker": "Sam Jones", "interviewer": False, "utterances": 2}, {"speaker": "Dr Ade", "interviewer": False, "utterances": 1}]}]
+    report = add_files(project, [path], interviewer=("Sam Jones",))
+    assert report.reflagged == ["teams"] and report.unchanged == ["teams"]
+    assert summary(project.conn)[0]["speakers"][0]["interviewer"] is True
+    assert add_files(project, [path]).reflagged == []
+    assert summary(project.conn)[0]["speakers"][0]["interviewer"] is True
+    assert [r[1] for r in stored(project, "teams") if not r[2]] == ["Dr Ade"]
