@@ -18,6 +18,16 @@ from .store import Project, default_coder
 
 # Decisions that rewrite many rows without recording them: undo cannot reach past one.
 BARRIERS = ("add", "propose", "import-codings", "import-qdpx", "import-codebook", "suggest")
+# Decisions and bulk steps as a researcher would say them.
+DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "split": "splitting",
+         "rename-code": "renaming", "move-code": "moving", "add-theme": "adding", "rename-theme": "renaming",
+         "rename-candidate": "renaming", "remove-utterance": "taking an utterance out of",
+         "move-utterance": "moving an utterance out of", "reorder-themes": "reordering the themes",
+         "define-code": "defining", "accept-suggestion": "accepting the suggestion for",
+         "recode-suggestion": "recoding the suggestion for", "reject-suggestion": "rejecting the suggestion for",
+         "accept-suggestions": "accepting the suggestions above a confidence", "add": "adding transcripts", "propose": "proposing candidates",
+         "import-codings": "importing codings", "import-qdpx": "importing a REFI-QDA project",
+         "import-codebook": "importing a codebook", "suggest": "suggesting codes"}
 
 
 @contextmanager
@@ -41,7 +51,8 @@ def undo(project: Project, coder: str | None = None) -> dict:
     with project.transaction() as conn:
         step = _undoable(conn)
         if step is None:
-            raise Conflict("there is nothing to undo", "make a review decision first")
+            raise Conflict("there is nothing to undo", "undo takes back review decisions (accepting, merging, rejecting, "
+                           "splitting, renaming, moving); adding transcripts, importing and suggesting are not undone")
         return _reverse(project, conn, step, "undo", coder)
 
 
@@ -93,7 +104,19 @@ def _what(conn, step) -> str:
     details = json.loads(row["details"])
     if row["action"] in ("undo", "redo"):
         return details.get("what", row["action"])
-    return f"{row['action']} {_brief(details, conn)}".strip()
+    return f"{DOING.get(row['action'], row['action'])} {_brief(details, conn)}".strip()
+
+
+def _opposite(conn, step) -> str:
+    """The command that makes the opposite decision, where there is one."""
+    row = conn.execute("SELECT action, details FROM decisions WHERE id = ?", (step["decision"],)).fetchone()
+    d = json.loads(row["details"]) if row else {}
+    command = {"rename-code": lambda: f'autocode code rename {d["code"]} "{d["old"]}"',
+               "move-code": lambda: f'autocode code move {d["code"]} {d["old"]}',
+               "rename-theme": lambda: f'autocode theme rename {d["theme"]} "{d["old"]}"'}.get(row["action"] if row else "")
+    if command:
+        return f"make the opposite decision instead: {command()}"
+    return "make the opposite decision instead, on the review page (autocode review) or with the commands that made it"
 
 
 def _brief(details: dict, conn) -> str:
@@ -102,7 +125,8 @@ def _brief(details: dict, conn) -> str:
             value = details[key]
             if key == "utterances":
                 return _places(conn, value)
-            return f"{key} {', '.join(map(str, value)) if isinstance(value, list) else value}"
+            word = key[:-1] if isinstance(value, list) and len(value) == 1 else key   # "candidate 3"
+            return f"{word} {', '.join(map(str, value)) if isinstance(value, list) else value}"
     return ""
 
 
@@ -119,8 +143,8 @@ def _places(conn, ids: list[int]) -> str:
 def _reverse(project: Project, conn, step, kind: str, coder: str | None) -> dict:
     what = _what(conn, step)
     if barrier := _blocked(conn, step):
-        raise Conflict(f"can't {kind} '{what}': a later '{barrier}' changed the project since",
-                            "make the opposite decision instead (for example, reject what was accepted)")
+        raise Conflict(f"can't {kind} {what}: {DOING.get(barrier, barrier)} (autocode {barrier}) changed the project since",
+                       _opposite(conn, step))
     new = conn.execute("INSERT INTO undo_steps (kind, target) VALUES (?, ?)", (kind, step["id"])).lastrowid
     statements = conn.execute("SELECT sql FROM undo_sql WHERE step = ? ORDER BY id DESC", (step["id"],)).fetchall()
     conn.execute("PRAGMA defer_foreign_keys = ON")

@@ -25,7 +25,7 @@ def test_undo_puts_every_row_back_and_redo_makes_it_again(proposed):
     first, second = _open(p)[:2]
     review.merge(p, [first, second], theme="contribution", name="Both together", coder="alice")
     after = snapshot(p)
-    assert undo.undo(p, "alice")["what"].startswith("merge")
+    assert undo.undo(p, "alice")["what"].startswith("merging candidates")
     undone = snapshot(p)
     for table in ("candidates", "candidate_members", "codes", "themes", "codings"):
         assert undone[table] == before[table], table
@@ -58,7 +58,7 @@ def test_undo_stops_at_a_bulk_step(proposed):
     review.reject(p, [_open(p)[0]], "alice")
     propose(p)
     assert undo.available(p.conn)["undo"] is None
-    with pytest.raises(AutocodeError, match="later 'propose'"):
+    with pytest.raises(AutocodeError, match=r"proposing candidates \(autocode propose\) changed the project"):
         undo.undo(p, "alice")
 
 
@@ -68,7 +68,7 @@ def test_redo_is_not_offered_past_a_bulk_step_and_says_redo(proposed):
     undo.undo(p, "alice")
     propose(p)
     assert undo.available(p.conn)["redo"] is None
-    with pytest.raises(AutocodeError, match="can't redo 'reject candidates .*': a later 'propose'"):
+    with pytest.raises(AutocodeError, match=r"can't redo rejecting candidate \d+: proposing candidates \(autocode propose\) changed the project since"):
         undo.redo(p, "alice")
 
 
@@ -81,7 +81,7 @@ def test_undo_names_utterances_by_transcript_and_number(demo_project):
                                    "AND NOT u.is_interviewer ORDER BY u.idx LIMIT 1").fetchone()
     suggest(p, ["D07"], include_coded=True)
     confirm.reject(p, uid, "carol")
-    assert undo.undo(p, "carol")["what"] == f"reject-suggestion utterance {doc} #{idx}"
+    assert undo.undo(p, "carol")["what"] == f"rejecting the suggestion for utterance {doc} #{idx}"
 
 
 def test_accepting_above_a_threshold_with_nothing_there_is_no_decision(demo_project):
@@ -195,3 +195,23 @@ def test_accepting_into_an_existing_code_says_what_it_did(proposed):
     assert result["also_coded"] == other
     fresh = review.accept(p, _open(p)[0], theme="contribution", name="A brand new code", coder="alice")
     assert not fresh["existing"] and fresh["theme_not_used"] is None
+
+
+def test_a_blocked_undo_names_the_command_that_reverses_it(proposed):
+    from autocode.corpus import add_files
+    from conftest import DATA
+
+    p = proposed
+    review.move_code(p, "credibility", "contribution", "alice")
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    with pytest.raises(AutocodeError) as err:
+        undo.undo(p, "alice")
+    assert err.value.problem == ("can't undo moving code credibility: adding transcripts (autocode add) changed "
+                                 "the project since")
+    assert err.value.fix == "make the opposite decision instead: autocode code move credibility lived_experience"
+
+
+def test_nothing_to_undo_says_what_undo_covers(demo_project):
+    with pytest.raises(AutocodeError) as err:
+        undo.undo(demo_project, "alice")
+    assert "importing and suggesting are not undone" in err.value.fix

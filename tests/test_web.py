@@ -217,7 +217,7 @@ def test_confirmed_suggestions_train_the_next_classifier(client, root):
     client.post(f"/api/suggestions/{first['id']}/reject", headers=OK)
     assert client.post("/api/suggest", headers=OK, json={"documents": ["D08"]}).json()["suggested"] > 50
     late = client.post("/api/undo", headers=OK)  # suggesting rewrote many rows: undo stops there, plainly
-    assert late.status_code == 409 and "later 'suggest'" in late.json()["error"]
+    assert late.status_code == 409 and "suggesting codes (autocode suggest) changed" in late.json()["error"]
 
 
 # -- exports ---------------------------------------------------------------------------------------------
