@@ -321,7 +321,9 @@ def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: Project
     if ctx.invoked_subcommand:
         return
     conn = Project.find(project).conn
-    book, counts = cb.load(conn), cb.code_counts(conn)
+    from .codings import MACHINE
+
+    book, counts, machine = cb.load(conn), cb.code_counts(conn), cb.code_counts(conn, MACHINE)
     if as_json:
         return emit_json(book.to_dict())
     if not book.themes:
@@ -330,7 +332,9 @@ def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: Project
     for t in book.themes:
         branch = tree.add(Text.assemble((t.name, "bold"), " ", (f"({t.id})", "dim")))
         for c in t.codes:
-            branch.add(Text.assemble(c.name, " ", (f"({c.id}, {counts.get(c.id, 0)} codings)", "dim")))
+            people, suggested = counts.get(c.id, 0) - machine.get(c.id, 0), machine.get(c.id, 0)
+            also = f", {suggested} suggested" if suggested else ""
+            branch.add(Text.assemble(c.name, " ", (f"({c.id}, {people} coded by people{also})", "dim")))
     out.print(tree)
 
 

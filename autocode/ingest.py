@@ -335,16 +335,21 @@ def _from_rows(path, fmt, doc_id, rows, presegmented) -> Transcript:
 def read_table(path: Path, data: bytes) -> list[Transcript]:
     """One row per utterance; columns ``document`` and ``text``, optional ``speaker``, ``id``."""
     frame = _load_frame(path, data)
-    columns = {c.strip().lower(): c for c in frame.columns}
+    sheets = _sheet_names(data) if path.suffix.lower() == ".xlsx" else []
+    columns = {str(c).strip().lower(): c for c in frame.columns}
     if "text" not in columns:
+        first = f" of the first sheet, '{sheets[0]}', the one autocode reads" if len(sheets) > 1 else ""
         raise AutocodeError(
-            f"the table has no 'text' column (columns found: {', '.join(map(str, frame.columns))})",
-            "rename the column holding what was said to 'text' and add the file again", str(path),
+            f"the table has no 'text' column (columns found{first}: {', '.join(map(str, frame.columns))})",
+            "rename the column holding what was said to 'text'"
+            + (", or move that sheet first," if first else "") + " and add the file again", str(path),
         )
     docs: dict[str, list] = {}
+    blank = []
     for i, row in enumerate(frame.to_dict("records")):
         text = " ".join(str(row[columns["text"]]).split())
         if not text:
+            blank.append(i + 2)
             continue
         doc = str(row[columns["document"]]).strip() if "document" in columns else path.stem
         if not doc:
@@ -354,7 +359,26 @@ def read_table(path: Path, data: bytes) -> list[Transcript]:
         docs.setdefault(doc, []).append((speaker or UNKNOWN_SPEAKER, text, source_id))
     if not docs:
         raise AutocodeError("the table has no rows with text", "check the 'text' column is filled in", str(path))
-    return [_from_rows(path, path.suffix[1:], d, rows, presegmented=True) for d, rows in docs.items()]
+    found = [_from_rows(path, path.suffix[1:], d, rows, presegmented=True) for d, rows in docs.items()]
+    found[0].warnings.extend(_table_warnings(path, blank, sheets))
+    return found
+
+
+def _table_warnings(path: Path, blank: list[int], sheets: list[str]) -> list[str]:
+    notes = []
+    if blank:
+        shown = ", ".join(map(str, blank[:8])) + (" ..." if len(blank) > 8 else "")
+        notes.append(f"{path}: {len(blank)} row(s) with an empty 'text' were left out (rows {shown}).")
+    if len(sheets) > 1:
+        notes.append(f"{path}: only the first sheet, '{sheets[0]}', was read; the workbook's other sheets "
+                     f"({', '.join(sheets[1:])}) were not. Save each sheet as a workbook of its own to add it.")
+    return notes
+
+
+def _sheet_names(data: bytes) -> list[str]:
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(data), read_only=True).sheetnames
 
 
 def _load_frame(path: Path, data: bytes):

@@ -776,3 +776,21 @@ def test_summary_shows_who_speaks_in_each_transcript_and_interviewer_can_be_name
     assert add_files(project, [path]).reflagged == []
     assert summary(project.conn)[0]["speakers"][0]["interviewer"] is True
     assert [r[1] for r in stored(project, "teams") if not r[2]] == ["Dr Ade"]
+
+
+def test_table_rows_left_out_and_sheets_not_read_are_named(tmp_path):
+    pd = pytest.importorskip("pandas")
+    [t] = read_transcripts(write(tmp_path, "t.csv", "speaker,text\nP1,One.\nP1,\nP1,   \nP1,Two.\n"))
+    assert spoken(t) == [("P1", "One."), ("P1", "Two.")]
+    assert t.warnings == [f"{tmp_path / 't.csv'}: 2 row(s) with an empty 'text' were left out (rows 3, 4)."]
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame({"speaker": ["P1"], "text": ["Hello."]}).to_excel(xl, sheet_name="P01", index=False)
+        pd.DataFrame({"speaker": ["P2"], "text": ["Hi."]}).to_excel(xl, sheet_name="P02", index=False)
+    [t] = read_transcripts(path)
+    assert spoken(t) == [("P1", "Hello.")] and "only the first sheet, 'P01', was read" in t.warnings[0]
+    with pd.ExcelWriter(path) as xl:
+        pd.DataFrame({"notes": ["x"]}).to_excel(xl, sheet_name="About", index=False)
+        pd.DataFrame({"text": ["Hi."]}).to_excel(xl, sheet_name="Data", index=False)
+    with pytest.raises(AutocodeError, match="of the first sheet, 'About', the one autocode reads"):
+        read_transcripts(path)
