@@ -295,5 +295,15 @@ def _quotes(doc, quotes: list[Quote], labels: dict[str, str]) -> None:
     if not quotes:
         doc.add_paragraph().add_run("No quotes coded.").italic = True
     for q in quotes:
-        text = " ".join(xml_safe(q.text).split())
-        doc.add_paragraph(f"\u201c{text}\u201d ({labels.get(q.document, q.document)})")
+        doc.add_paragraph(f"\u201c{quotation(xml_safe(q.text))}\u201d ({labels.get(q.document, q.document)})")
+
+
+def quotation(text: str) -> str:
+    """A quote as papers print it: an utterance that starts or stops mid-sentence (long turns
+    are cut at clause boundaries) is marked with an ellipsis there, so it is not read as whole."""
+    text = " ".join(text.split())
+    if text[:1].islower():
+        text = "\u2026" + text
+    if not re.search(r"[.!?\u2026][\"'\u201d\u2019)\]]*$", text):
+        text = text.rstrip(",;:\u2014\u2013- ") + "\u2026"
+    return text

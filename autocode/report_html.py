@@ -10,6 +10,8 @@ from html import escape
 import numpy as np
 
 from .codings import MACHINE
+from .export import quotation
+
 CSS = """
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d9dee7; --accent: #1f5f99; --soft: #f4f6fa; }
 * { box-sizing: border-box; }
@@ -134,7 +136,7 @@ def _quotes_html(data: dict) -> str:
 
 def _quote_html(q: dict) -> str:
     conf = f' <span class="conf">confidence {q["confidence"]:.2f}</span>' if q.get("confidence") is not None else ""
-    return (f"<blockquote>\u201c{escape(q['text'])}\u201d <span class=\"who\">{escape(q['participant'])}</span>"
+    return (f"<blockquote>\u201c{escape(quotation(q['text']))}\u201d <span class=\"who\">{escape(q['participant'])}</span>"
             f"{conf}</blockquote>")
 
 

@@ -17,7 +17,7 @@ from autocode import codebook as cb
 from autocode.errors import AutocodeError
 from autocode.corpus import participant_numbers
 from autocode.export import (COLUMNS, CODEBOOK_COLUMNS, MACHINE, QUOTE_COLUMNS, Quote, export_docx, export_xlsx,
-                             pick_quotes, sheet_titles, write_file)
+                             pick_quotes, quotation, sheet_titles, write_file)
 from autocode.learn import MACHINE as LEARN_MACHINE
 
 QUOTE = re.compile(r"^\u201c(.+)\u201d \((.+)\)$", re.S)
@@ -71,7 +71,7 @@ def coded_texts(conn, code: str, coder: str | None = None) -> dict[str, set[str]
         f" WHERE c.code = ? AND u.is_interviewer = 0 AND {who}", (code, arg)).fetchall()
     out: dict[str, set[str]] = {}
     for text, doc in rows:
-        out.setdefault(" ".join(text.split()), set()).add(doc)
+        out.setdefault(quotation(text), set()).add(doc)   # as the quote bank prints it
     return out
 
 
@@ -276,6 +276,15 @@ def test_pick_quotes_prefers_fitting_length_then_new_participants():
     assert pick_quotes([a1, c_fit, e_fit2], n=2, quoted=Counter({("E", "P"): 3})) == [a1, e_fit2]  # agreement first
     assert pick_quotes([a1, c_fit, q("E", 1, 15)], n=2, quoted=Counter({("A", "P"): 3})) == [c_fit, q("E", 1, 15)]
     assert pick_quotes([]) == []
+
+
+@pytest.mark.parametrize("text, printed", [
+    ("They help. A lot.", "They help. A lot."), ("Yes!", "Yes!"), ('I said "no."', 'I said "no."'),
+    ("and then  the team,\nyou know,", "\u2026and then the team, you know\u2026"),
+    ("It depends on the ward \u2014", "It depends on the ward\u2026")])
+def test_a_quote_cut_mid_sentence_is_marked_so(text, printed):
+    """Long turns are cut at clause boundaries: a paper must not print a part as a whole sentence."""
+    assert quotation(text) == printed
 
 
 def test_participant_labels():
