@@ -152,6 +152,10 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
               f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
     if report.reflagged:
         out.print(f"Marked the interviewer anew in {len(report.reflagged)} unchanged document(s): {', '.join(report.reflagged)}.")
+    if report.reflagged_codings:
+        warn(f"{report.reflagged_codings} coding(s) by people are on utterances now marked as the interviewer's, which "
+             "training and agreement leave out. If that speaker is not the interviewer, remove the name from "
+             "--interviewer and from [ingest] in autocode.toml.")
     changed = report.added + report.replaced + report.reflagged
     if 0 < len(changed) <= 10:   # enough to see at a glance that each was read as meant
         for d in summary(p.conn, changed):
@@ -465,7 +469,12 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
         out.print(_tuning_words(metrics), markup=False)   # it may name a folder of the user's
     if cv:
         _print_cv(metrics.get("cross_validation", {}))
-    out.print("Next: [bold]autocode suggest FILES[/] to code new transcripts.")
+    if metrics.get("accepted_unread"):
+        out.print(f"{metrics['accepted_unread']} of these codings are suggestions accepted above a confidence without "
+                  "being read one by one: the classifier learns from them, but the agreement figures leave them out, "
+                  "since the classifier agreeing with its own suggestions would flatter it.")
+    out.print("Next: [bold]autocode suggest[/] to code the project's uncoded transcripts, or "
+              "[bold]autocode suggest FILES[/] for new ones.")
 
 
 FEW = 5   # coded utterances below which a code is little more than a guess to the classifier
@@ -536,13 +545,17 @@ def _print_cv(cv: dict) -> None:
         m = cv[level]
         out.print(f"Cross-validated by document ({cv['folds']} folds), {level}: kappa {fmt(m['cohen_kappa'])} "
                   f"({kappa_words(m['cohen_kappa'])}), macro-F1 {fmt(m['macro_f1'])}, agreement {fmt(m['percent_agreement'], 0)}%.")
+    out.print(f"In plain words: trained without a transcript, the classifier gave that transcript's utterances "
+              f"the coder's own code {fmt(cv['codes']['percent_agreement'], 0)}% of the time "
+              f"(their theme {fmt(cv['themes']['percent_agreement'], 0)}%).")
     a = cv.get("abstention") or {}
     if a.get("threshold") is not None and a["coverage"] >= 0.999:
         out.print(f"Suggestions at every confidence agreed substantially (kappa {a['kappa']:.2f}); none needs "
                   "treating as uncertain.")
     elif a.get("threshold") is not None:
-        out.print(f"Suggestions with confidence {a['threshold']:.2f} or more ({a['coverage']:.0%} of them) agreed "
-                  f"substantially (kappa {a['kappa']:.2f}); treat those below as uncertain.")
+        on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
+        out.print(f"Suggestions with confidence {a['threshold']:.3g} or more ({a['coverage']:.0%} of them) agreed "
+                  f"substantially{on} (kappa {a['kappa']:.2f}); treat those below as uncertain.")
 
 
 @command()
@@ -597,6 +610,23 @@ def _print_suggestions(rows: list[dict], out_file) -> None:
     out.print(table)
     out.print(f"Wrote all suggestions to {out_file}." if out_file else
               "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
+
+
+@command("accept-suggestions")
+def accept_suggestions(above: Annotated[float, typer.Option("--above", help="Accept the suggestions with at least this confidence (0 to 1).")],
+                       documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids (default: all).")] = None,
+                       project: ProjectOpt = None, coder: CoderOpt = None):
+    """Accept, as your codings, the suggestions at or above a confidence that you have not decided yet."""
+    from .confirm import accept_above
+
+    docs = [d.strip() for d in documents.split(",")] if documents else None
+    r = accept_above(Project.find(project), above, docs, coder)
+    if not r["accepted"]:
+        return out.print(f"No undecided suggestion has confidence {above:g} or more. Next: [bold]autocode suggest[/], "
+                         "or a lower --above.")
+    out.print(f"Accepted {r['accepted']} suggestion(s) with confidence {above:g} or more as your codings "
+              "('autocode undo' takes them back). They are marked as accepted unread: training learns from them, "
+              "but its agreement figures leave them out.")
 
 
 @command("next")

@@ -64,6 +64,11 @@ def reject(project: Project, utterance: int, coder: str | None = None) -> dict:
     return {"utterance": utterance, "code": "", "suggested": suggested}
 
 
+# The reason a coding made by accepting suggestions in bulk carries: nobody read it, so
+# cross-validation learns from it but does not score the classifier on it (learn.train).
+UNREAD = "suggestion accepted above a confidence, unread"
+
+
 def accept_above(project: Project, threshold: float, documents: list[str] | None = None,
                  coder: str | None = None) -> dict:
     """Accept every suggestion at or above ``threshold`` that the coder has not decided yet."""
@@ -78,8 +83,8 @@ def accept_above(project: Project, threshold: float, documents: list[str] | None
         return {"accepted": 0, "threshold": threshold}
     with recorded(project) as conn:
         rows = _undecided(conn, coder, threshold, documents)
-        conn.executemany("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
-                         [(u, c, coder, now()) for u, c in rows])
+        conn.executemany("INSERT INTO codings (utterance, code, coder, reason, created_at) VALUES (?, ?, ?, ?, ?)",
+                         [(u, c, coder, UNREAD, now()) for u, c in rows])
         project.log("accept-suggestions", coder, threshold=threshold, documents=documents or [],
                     utterances=[u for u, _ in rows])
     return {"accepted": len(rows), "threshold": threshold}

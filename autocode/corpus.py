@@ -12,6 +12,7 @@ from pathlib import Path
 from . import progress
 from .embed import embed_missing
 from .errors import AutocodeError
+from .codings import MACHINE
 from .ingest import Transcript, expand_paths, is_interviewer, read_transcripts
 from .segment import split_turns
 from .store import Project, default_coder, now
@@ -23,6 +24,7 @@ class AddReport:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     reflagged: list[str] = field(default_factory=list)   # unchanged, but who is the interviewer changed
+    reflagged_codings: int = 0   # people's codings on the utterances now marked as the interviewer's
     utterances: int = 0
     kept_codings: int = 0
     followed_codings: int = 0    # of those, kept on utterances edited lightly (a typo fixed)
@@ -118,23 +120,27 @@ def _store(conn, t: Transcript, rows: list[tuple], report: AddReport, replace: b
     old = conn.execute("SELECT sha256, source FROM documents WHERE id = ?", (t.id,)).fetchone()
     if old and old["sha256"] == t.sha256:
         report.unchanged.append(t.id)
-        if _reflag(conn, t.id, rows):
+        if marked := _reflag(conn, t.id, rows):
             report.reflagged.append(t.id)
+            report.reflagged_codings += marked - 1
         return
     if old and not replace and not _same_file(old["source"], t.source) and not _has_codings(conn, t.id):
         _refuse_other_file(t, old["source"])
     saved = _codings_by_text(conn, t.id) if old else []
+    before = conn.execute("SELECT text, idx FROM utterances WHERE document = ? ORDER BY idx", (t.id,)).fetchall()
     conn.execute("DELETE FROM documents WHERE id = ?", (t.id,))
     conn.execute("INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-                 (t.id, t.source, t.format, t.sha256, t.text, now()))
+                 (t.id, str(Path(t.source).resolve()), t.format, t.sha256, t.text, now()))
     conn.executemany(
         "INSERT INTO utterances (document, idx, speaker, is_interviewer, start, end, text, source_id)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [(t.id, *r) for r in rows])
-    kept, followed, dropped = _restore_codings(conn, t.id, saved)
-    if saved and not kept and not replace:
-        _refuse_replacing(t, saved)
-    if dropped and not replace:
-        _refuse_dropping(t, dropped)
+    kept, followed, dropped = _restore_codings(conn, t.id, saved, before)
+    human, lost = ([r for r in x if r["coder"] != MACHINE] for x in (saved, dropped))  # suggestions are made again
+    same = len({r["text"] for r in before} & {r[5] for r in rows}) / max(1, len(before))
+    if human and len(lost) == len(human) and same < 0.5 and not replace:   # another interview, not a new version
+        _refuse_replacing(t, human)
+    if lost and not replace:
+        _refuse_dropping(t, lost)
     report.kept_codings += kept
     report.followed_codings += followed
     (report.replaced if old else report.added).append(t.id)
@@ -150,14 +156,20 @@ def _refuse_replacing(t: Transcript, saved: list) -> None:
                         t.source)
 
 
-def _reflag(conn, doc: str, rows: list[tuple]) -> bool:
+def _reflag(conn, doc: str, rows: list[tuple]) -> int:
     """Mark the interviewer in an unchanged transcript when ``--interviewer`` names them this
-    time. Marks are only added: a later add without the option leaves them as they are."""
-    named = {r[1] for r in rows if r[2]}
-    before = conn.total_changes
-    conn.executemany("UPDATE utterances SET is_interviewer = 1 WHERE document = ? AND speaker = ? AND is_interviewer = 0",
-                     [(doc, speaker) for speaker in named])
-    return conn.total_changes > before
+    time. Marks are only added: a later add without the option leaves them as they are.
+    Returns 0 when nothing changed, else 1 + people's codings on the newly marked utterances
+    (which training and agreement now leave out, so the researcher is told)."""
+    named = sorted({r[1] for r in rows if r[2]})
+    if not named:
+        return 0
+    marks = ",".join("?" * len(named))
+    newly = f"document = ? AND speaker IN ({marks}) AND is_interviewer = 0"
+    coded = conn.execute(f"SELECT COUNT(*) FROM codings WHERE coder != ? AND utterance IN "
+                         f"(SELECT id FROM utterances WHERE {newly})", (MACHINE, doc, *named)).fetchone()[0]
+    changed = conn.execute(f"UPDATE utterances SET is_interviewer = 1 WHERE {newly}", (doc, *named)).rowcount
+    return 1 + coded if changed else 0
 
 
 def _refuse_dropping(t: Transcript, dropped: list) -> None:
@@ -176,6 +188,7 @@ def _refuse_other_file(t: Transcript, before: str) -> None:
 
 
 def _same_file(before: str, now: str) -> bool:
+    """Sources are stored resolved; one stored as typed (before 2026-12-07) is resolved here."""
     return Path(before).resolve() == Path(now).resolve()
 
 
@@ -188,9 +201,12 @@ def _clip(text: str, width: int = 50) -> str:
     return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
-def _codings_by_text(conn, doc: str) -> list[tuple]:
+CODING = ("code", "coder", "confidence", "reason", "created_at")
+
+
+def _codings_by_text(conn, doc: str) -> list:
     return conn.execute(
-        "SELECT u.text, u.idx, c.code, c.coder, c.confidence, c.reason, c.created_at FROM codings c"
+        f"SELECT u.text, u.idx, u.speaker, {', '.join('c.' + k for k in CODING)} FROM codings c"
         " JOIN utterances u ON u.id = c.utterance WHERE u.document = ? ORDER BY u.idx", (doc,)).fetchall()
 
 
@@ -204,33 +220,47 @@ def _occurrences(rows) -> dict[tuple[str, int], object]:
     return out
 
 
-def _restore_codings(conn, doc: str, saved: list[tuple]) -> tuple[int, int, list]:
+def _restore_codings(conn, doc: str, saved: list, before: list) -> tuple[int, int, list]:
     """Re-attach codings to the new version's utterances: where the text is unchanged, or, for
     an utterance edited lightly (a typo fixed), to the one that reads nearly the same.
-    Returns (codings kept, of which on edited utterances, codings dropped)."""
-    rows = conn.execute("SELECT text, id FROM utterances WHERE document = ? ORDER BY idx", (doc,)).fetchall()
-    new = _occurrences(rows)
-    place = {idx: key for key, idx in _occurrences(dict.fromkeys((s[0], s[1]) for s in saved)).items()}
-    target = {idx: new[key] for idx, key in place.items() if key in new}
-    edited = _edited({idx: key[0] for idx, key in place.items() if idx not in target}, rows, set(target.values()))
-    before = conn.total_changes
+    ``before`` is the old version's (text, idx) of every utterance. Returns (codings kept, of
+    which on edited utterances, codings dropped)."""
+    rows = conn.execute("SELECT text, id, idx, speaker FROM utterances WHERE document = ? ORDER BY idx", (doc,)).fetchall()
+    new = _occurrences((r["text"], r["id"]) for r in rows)
+    unchanged = {idx: new[key] for key, idx in _occurrences((r["text"], r["idx"]) for r in before).items() if key in new}
+    edited = _edited({s["idx"]: s for s in saved if s["idx"] not in unchanged}, unchanged, rows)
+    target = unchanged | edited
+    done = conn.total_changes
     conn.executemany("INSERT OR IGNORE INTO codings (utterance, code, coder, confidence, reason, created_at)"
-                     " VALUES (?, ?, ?, ?, ?, ?)", [((target | edited)[s[1]], *s[2:]) for s in saved if s[1] in target | edited])
-    followed = sum(1 for s in saved if s[1] in edited)
-    return conn.total_changes - before, followed, [s for s in saved if s[1] not in target | edited]
+                     " VALUES (?, ?, ?, ?, ?, ?)", [(target[s["idx"]], *(s[k] for k in CODING)) for s in saved if s["idx"] in target])
+    followed = sum(1 for s in saved if s["idx"] in edited)
+    return conn.total_changes - done, followed, [s for s in saved if s["idx"] not in target]
 
 
-def _edited(old: dict[int, str], rows, taken: set[int]) -> dict[int, int]:
-    """Old utterance idx -> the id of the unclaimed new utterance whose text is at least 80% the same."""
+FOLLOW_RATIO = 0.8    # how alike an edited utterance must read to keep its codings
+FOLLOW_CHARS = 20     # shorter ones ("Yes.", "No, never.") change meaning with a word
+
+
+def _edited(old: dict, unchanged: dict[int, int], rows) -> dict[int, int]:
+    """Old utterance idx -> the id of the new utterance it became by a light edit: the same
+    speaker's, between the same unchanged neighbours, reading at least FOLLOW_RATIO alike."""
     from difflib import SequenceMatcher
 
-    free, out = [r for r in rows if r[1] not in taken], {}
-    for idx, text in old.items():
-        scored = [(SequenceMatcher(None, text, r[0]).ratio(), r) for r in free]
-        ratio, best = max(scored, key=lambda x: x[0], default=(0.0, None))
-        if ratio >= 0.8:
-            out[idx] = best[1]
-            free.remove(best)
+    position = {r["id"]: r["idx"] for r in rows}
+    anchors = sorted((idx, position[uid]) for idx, uid in unchanged.items())
+    taken, out = set(unchanged.values()), {}
+    for idx, s in old.items():
+        lo = max((n for o, n in anchors if o < idx), default=-1)
+        hi = min((n for o, n in anchors if o > idx), default=len(rows))
+        best, score = None, FOLLOW_RATIO
+        for r in rows[lo + 1:hi]:
+            match = SequenceMatcher(None, s["text"], r["text"])
+            if (r["id"] not in taken and r["speaker"] == s["speaker"] and len(s["text"]) >= FOLLOW_CHARS
+                    and match.quick_ratio() >= score and match.ratio() >= score):
+                best, score = r["id"], match.ratio()
+        if best is not None:
+            out[idx] = best
+            taken.add(best)
     return out
 
 
@@ -284,8 +314,6 @@ def participant_numbers(documents: list[str]) -> dict[str, str]:
 def summary(conn, documents: list[str] | None = None) -> list[dict]:
     """Each document's speakers and how many utterances each has, and its codings by people:
     what a researcher checks to see that a transcript was read as they meant it."""
-    from .codings import MACHINE
-
     where = f" WHERE d.id IN ({','.join('?' * len(documents))})" if documents else ""
     rows = conn.execute("SELECT d.id, d.format, u.speaker, MAX(u.is_interviewer), COUNT(u.id) FROM documents d "
                         f"LEFT JOIN utterances u ON u.document = d.id{where} GROUP BY d.id, u.speaker "

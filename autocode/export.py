@@ -299,11 +299,10 @@ def _quotes(doc, quotes: list[Quote], labels: dict[str, str]) -> None:
 
 
 def quotation(text: str) -> str:
-    """A quote as papers print it: an utterance that starts or stops mid-sentence (long turns
-    are cut at clause boundaries) is marked with an ellipsis there, so it is not read as whole."""
+    """A quote as papers print it. Long turns are cut into utterances at a comma, semicolon,
+    colon or dash (``segment._split_long``); an utterance that stops at one is marked with an
+    ellipsis, so that it is not read as the participant's whole sentence."""
     text = " ".join(text.split())
-    if text[:1].islower():
-        text = "\u2026" + text
-    if not re.search(r"[.!?\u2026][\"'\u201d\u2019)\]]*$", text):
+    if re.search(r"(?:[,;:]|\s[-\u2013\u2014]+)$", text):
         text = text.rstrip(",;:\u2014\u2013- ") + "\u2026"
     return text

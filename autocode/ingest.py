@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import AutocodeError, line_of
 
@@ -21,13 +22,17 @@ TABLE_FORMATS = {".csv", ".xlsx"}
 SUPPORTED = TEXT_FORMATS | TABLE_FORMATS
 INTERVIEWER_LABELS = {"interviewer", "i", "q", "int", "researcher", "moderator", "facilitator"}
 UNKNOWN_SPEAKER = "Participant"
-HEADING = "(heading)"   # lines before the first speaker label: a title, a date; kept, never coded
-# Labels that head a transcript's particulars ("Date: 12 March", "Location: Zoom") or a
-# table's columns, not a speaker's words; a line so labelled continues what came before it.
-NOT_SPEAKERS = {"study", "project", "title", "date", "time", "location", "place", "site", "setting",
-                "duration", "length", "recording", "file", "transcript", "transcribed by", "transcriber",
-                "note", "notes", "topic", "language", "overall", "summary", "keywords", "attendees",
-                "present", "speaker", "name", "who", "text", "timestamp", "start time", "end time"}
+NOT_SPOKEN = "(not spoken)"   # a heading, a date, a transcriber's note: kept, never coded
+# Particulars a transcript notes above or between its speakers ("Date: 12 March", "Note: shows
+# a leaflet", "Age: 34"): a line so labelled is kept as not spoken.
+NOTES = {"study", "project", "title", "date", "time", "location", "place", "site", "setting", "duration",
+         "length", "recording", "file", "transcript", "transcribed by", "transcriber", "note", "notes",
+         "topic", "language", "keywords", "attendees", "present", "timestamp", "start time", "end time",
+         "age", "gender", "sex", "ethnicity", "occupation", "profession", "grade", "specialty"}
+# Words that start a sentence or head a table's column, never a speaker's label.
+NOT_SPEAKERS = NOTES | {"overall", "summary", "speaker", "name", "who", "text"}
+# Lines a transcription service adds that nobody said (Otter's).
+_SERVICE_LINE = re.compile(r"^\s*(?:SUMMARY KEYWORDS|SPEAKERS|Transcribed by https?://\S+)\s*$")
 
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?"
 _LABEL = re.compile(
@@ -68,7 +73,7 @@ def is_interviewer(speaker: str, extra: tuple[str, ...] = ()) -> bool:
     """Interviewer labels, with or without a number ("Interviewer 2", "Int1"). A transcript's
     heading is not a participant's either, so it is left out of coding as the interviewer is."""
     name = re.sub(r"[\s_-]*\d+$", "", speaker.strip()).lower()
-    return (name in INTERVIEWER_LABELS or speaker == HEADING
+    return (name in INTERVIEWER_LABELS or speaker == NOT_SPOKEN
             or speaker.strip().lower() in {e.lower() for e in extra})
 
 
@@ -123,20 +128,39 @@ def parse_labelled(text: str) -> tuple[list[Turn], bool]:
     """
     lines = _lines_with_offsets(text)
     found = [_label(line) for line, _ in lines]
-    labels = speaker_labels([f[0] for f in found if f and f[2]])
+    labels = speaker_labels([f.name for f in found if f and f.speaks and not f.own_line]) | _own_line_labels(found)
     if not labels:
         return _paragraph_turns(text), False
     return _labelled_turns(text, lines, found, labels), True
 
 
-def _label(line: str) -> tuple[str, int, bool] | None:
-    """The speaker label a line starts with: (name, where the speech starts, whether speech
-    follows). A name-and-time line's speech starts on the next line."""
+class Label(NamedTuple):
+    name: str
+    offset: int       # where the speech starts, from the start of the line
+    speaks: bool      # whether speech follows the label
+    own_line: bool    # a name-and-time line: the speech starts on the next line
+
+
+def _label(line: str) -> Label | None:
+    """The speaker label a line starts with, if any. A colon between digits ("9:03AM") is a
+    clock's, not a label's."""
     if m := _HEADER.match(line):
-        return m.group("name").strip(), len(line) + 1, True
-    if m := _LABEL.match(line):
-        return m.group("name").strip(), m.start("text"), bool(m.group("text").strip())
-    return None
+        return Label(m.group("name").strip(), len(line) + 1, True, True)
+    m = _LABEL.match(line)
+    if m is None:
+        return None
+    colon = line.rfind(":", 0, m.start("text"))
+    if 0 < colon < len(line) - 1 and line[colon - 1].isdigit() and line[colon + 1].isdigit():
+        return None
+    return Label(m.group("name").strip(), m.start("text"), bool(m.group("text").strip()), False)
+
+
+def _own_line_labels(found: list[Label | None]) -> set[str]:
+    """Name-and-time labels count only when the name recurs (Otter repeats every speaker's), so
+    a line such as "Lunch 12:30" inside an answer is not taken for a speaker."""
+    names = [f.name for f in found if f and f.own_line]
+    return {n for n in set(names) if any(ch.isalpha() for ch in n) and n.lower() not in NOT_SPEAKERS
+            and (names.count(n) >= 2 or is_interviewer(n))}
 
 
 def speaker_labels(names: list[str]) -> set[str]:
@@ -166,13 +190,28 @@ def _lines_with_offsets(text: str) -> list[tuple[str, int]]:
 def _labelled_turns(text, lines, found, labels) -> list[Turn]:
     turns: list[Turn] = []
     for (line, start), label in zip(lines, found):
-        if label and label[0] in labels:
-            turns.append(Turn(label[0], start + label[1], start + len(line)))
-        elif line.strip() and turns:
+        if label and label.name in labels:
+            turns.append(Turn(label.name, start + label.offset, start + len(line)))
+        elif _is_note(line, label) or (line.strip() and not turns):   # before the first label: a title, a date
+            turns.append(Turn(NOT_SPOKEN, start, start + len(line)))
+        elif line.strip():
             turns[-1].end = start + len(line)
-        elif line.strip():  # text before the first label: a title or date, kept but not coded
-            turns.append(Turn(HEADING, start, start + len(line)))
-    return [_trim(text, t) for t in turns if text[t.start:t.end].strip()]
+    turns = [_trim(text, t) for t in turns if text[t.start:t.end].strip()]
+    return _words_before_first_label(text, turns)
+
+
+def _is_note(line: str, label: Label | None) -> bool:
+    return bool(label and not label.own_line and label.name.lower() in NOTES) or bool(_SERVICE_LINE.match(line))
+
+
+def _words_before_first_label(text: str, turns: list[Turn]) -> list[Turn]:
+    """Text before the first label is a heading only when it reads like one (a few short
+    lines); paragraphs there are someone's words, kept for coding as before."""
+    if turns and turns[0].speaker == NOT_SPOKEN:
+        lines = [l for l in text[turns[0].start:turns[0].end].split("\n") if l.strip()]
+        if len(lines) > 10 or any(len(l.split()) > 25 for l in lines):
+            turns[0].speaker = UNKNOWN_SPEAKER
+    return turns
 
 
 def _paragraph_turns(text: str) -> list[Turn]:
@@ -196,10 +235,11 @@ def read_labelled(path: Path, text: str, fmt: str) -> Transcript:
     if not turns:
         raise AutocodeError("the transcript has no text", "check you exported the right file", str(path))
     t = Transcript(path.stem, str(path), fmt, text, turns, _sha(text))
-    if turns[0].speaker == HEADING:
-        first = text[turns[0].start:turns[0].end].split("\n")[0][:60]
+    if turns[0].speaker == NOT_SPOKEN:
+        head = text[turns[0].start:turns[0].end].split("\n")
+        first = head[0][:60] + (f"' and {len(head) - 1} more line(s)" if len(head) > 1 else "'")
         t.warnings.append(
-            f"{path}: the text before the first speaker label ('{first}') is kept as the transcript's heading "
+            f"{path}: the text before the first speaker label ('{first}) is kept as the transcript's heading "
             "and not coded. If it is someone's words, put their label in front of it and add the file again.")
     if not found:
         t.warnings.append(
@@ -233,22 +273,29 @@ def _docx_lines(document) -> list[str]:
 
     lines: list[str] = []
     for block in document.iter_inner_content():
-        lines.extend(_row_line(r) for r in block.rows) if isinstance(block, Table) else lines.append(block.text)
+        if isinstance(block, Table):
+            lines.extend(_row_line(r) for r in block.rows)
+        else:
+            lines.append(block.text)
     return lines
 
 
 def _row_line(row) -> str:
-    """A table row as a labelled line: | Dr Khan | They help. | reads "Dr Khan: They help.", and
-    a column of times is left out. A cell merged across columns counts once."""
+    """A table row as a labelled line: | Dr Khan | They help. | reads "Dr Khan: They help.". A
+    column of times is left out, a header row (| Speaker | Text |) too, and a cell merged
+    across columns counts once."""
     cells, seen = [], set()
     for cell in row.cells:
         text = " ".join(cell.text.split())
-        if id(cell._tc) not in seen and text and not re.fullmatch(rf"[\[(]?{_TIME}[\])]?", text):
+        if id(cell._tc) not in seen and not re.fullmatch(rf"[\[(]?{_TIME}[\])]?", text):
             cells.append(text)
         seen.add(id(cell._tc))
-    if len(cells) >= 2 and len(cells[0]) <= 40 and ":" not in cells[0]:
-        return f"{cells[0]}: {' '.join(cells[1:])}"
-    return " ".join(cells)
+    filled = [c for c in cells if c]
+    if not filled or all(c.lower() in NOT_SPEAKERS for c in filled):
+        return ""
+    if len(cells) >= 2 and cells[0] and len(cells[0]) <= 40 and ":" not in cells[0]:
+        return f"{cells[0]}: {' '.join(c for c in cells[1:] if c)}".rstrip()
+    return " ".join(filled)
 
 
 # -- captions: .vtt, .srt -------------------------------------------------------------------

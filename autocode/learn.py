@@ -145,11 +145,12 @@ ONE_DOCUMENT = ("Cross-validation needs codings in at least two documents, so th
 def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], groups: list[str],
                    themes: dict, C: float = 1.0, folds: int = 5, retuned=None,
                    definitions: Definitions | None = None, readings: dict | None = None,
-                   scored: int | None = None, borrowed: float = BORROWED) -> dict:
+                   scored: int | None = None, borrowed: float = BORROWED, unscored: set[int] = frozenset()) -> dict:
     """Document-fold agreement of the classifier with the coder, for codes and for themes, and
     the confidence below which a suggestion is better called uncertain (see :func:`abstention`).
     Only the first ``scored`` rows (all when None) are scored: the rest borrowed their codes and
-    only teach their folds, each counting ``borrowed``.
+    only teach their folds, each counting ``borrowed``; rows in ``unscored`` (suggestions accepted
+    unread) teach but are not scored either, since scoring the classifier on its own output flatters it.
     ``retuned(train_rows)``, when given, returns the inputs and definitions read by a model tuned
     on those rows only. ``readings`` ({name: models kept}, see :func:`reading`) scores several
     ways of reading the same folds, each fold's model made once; the result is then one
@@ -168,7 +169,9 @@ def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], gro
             f, d = (fold, defs) if keep is None else (reading(fold, keep), defs and defs.reading(keep))
             out[name][0][test], out[name][1][test] = fit_assess(f, all_codes, train, test, themes, C, d,
                                                                     row_weights(train, scored, borrowed))
-    return _per(readings, {name: _cv_summary(main[:n], predicted, confidence, themes, min(folds, n_groups), n_groups)
+    keep = np.array([i for i in range(n) if i not in unscored], dtype=int)
+    return _per(readings, {name: _cv_summary(np.asarray(main[:n], dtype=object)[keep], predicted[keep], confidence[keep],
+                                             themes, min(folds, n_groups), n_groups)
                            for name, (predicted, confidence) in out.items()})
 
 
@@ -181,7 +184,8 @@ def _cv_summary(main, predicted, confidence, themes: dict, folds: int, documents
     level = as_theme if len(set(themes.values())) > 1 else (lambda c: c)
     return {"folds": folds, "documents": documents,
             "codes": pair_agreement(main, predicted), "themes": pair_agreement(as_theme(main), as_theme(predicted)),
-            "abstention": abstention(level(np.asarray(main, dtype=object)), level(predicted), confidence)}
+            "abstention": {**abstention(level(np.asarray(main, dtype=object)), level(predicted), confidence),
+                           "level": "themes" if level is as_theme else "codes"}}
 
 
 SUBSTANTIAL = 0.61  # Landis and Koch: kappa from 0.61 is "substantial" agreement
@@ -241,9 +245,11 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)
         metrics["definitions"] = len({c.id for c in cb.load(conn).codes if c.definition} & {c for cs in all_codes for c in cs})
+        unread = _unread_rows(conn, coder, utts[:scored])
+        metrics["accepted_unread"] = len(unread)
         if evaluate and not fine_tune:
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, groups, themes, C, definitions=defs,
-                                                         scored=scored, borrowed=weight)
+                                                         scored=scored, borrowed=weight, unscored=unread)
         # an utterance with two codes teaches both
         clf = fit_classifier(inp, all_codes, themes, C, defs, model=used, quotable=scored,
                              weights=row_weights(range(len(utts)), scored, weight))
@@ -254,6 +260,14 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
     if fine_tune:  # earlier tunings are dead weight
         _forget_old_tunings(project, used)
     return metrics
+
+
+def _unread_rows(conn, coder: str, utts: list[Utterance]) -> set[int]:
+    """Rows of ``utts`` the coder coded only by accepting suggestions in bulk (confirm.UNREAD)."""
+    from .confirm import UNREAD
+
+    unread = {r[0] for r in conn.execute("SELECT utterance FROM codings WHERE coder = ? AND reason = ?", (coder, UNREAD))}
+    return {i for i, u in enumerate(utts) if u.id in unread}
 
 
 def _counts(coder: str, coded: list[str], borrowed: int, fine_tune: bool) -> dict:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from autocode import Project
 from autocode.cli import app
 
-from conftest import DATA
+from conftest import DATA, query
 
 TRANSCRIPTS = DATA / "transcripts"
 CODEBOOK = DATA / "codebook.yaml"
@@ -557,3 +557,16 @@ def test_codebook_counts_people_and_suggestions_apart(demo_project):
     people = demo_project.conn.execute("SELECT COUNT(*) FROM codings WHERE code = 'credibility' AND coder != 'machine'").fetchone()[0]
     text = flat(cli("codebook", "--project", demo_project.root).output)
     assert f"Credibility and rapport (credibility, {people} coded by people, 1 suggested)" in text
+
+
+def test_accept_suggestions_above_a_confidence_on_the_command_line(tmp_path, _review_template):
+    import shutil
+
+    root = tmp_path / "p"
+    shutil.copytree(_review_template, root)
+    undecided = query(root, "SELECT COUNT(*) FROM codings WHERE coder = 'machine' AND confidence >= 0.5")[0][0]
+    text = flat(cli("accept-suggestions", "--above", "0.5", "--coder", "carol", "--project", root).output)
+    assert f"Accepted {undecided} suggestion(s) with confidence 0.5 or more" in text
+    assert query(root, "SELECT COUNT(*) FROM codings WHERE coder = 'carol'")[0][0] == undecided
+    again = flat(cli("accept-suggestions", "--above", "0.5", "--coder", "carol", "--project", root).output)
+    assert "No undecided suggestion" in again

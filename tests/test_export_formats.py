@@ -280,8 +280,9 @@ def test_pick_quotes_prefers_fitting_length_then_new_participants():
 
 @pytest.mark.parametrize("text, printed", [
     ("They help. A lot.", "They help. A lot."), ("Yes!", "Yes!"), ('I said "no."', 'I said "no."'),
-    ("and then  the team,\nyou know,", "\u2026and then the team, you know\u2026"),
-    ("It depends on the ward \u2014", "It depends on the ward\u2026")])
+    ("and then  the team,\nyou know,", "and then the team, you know\u2026"),
+    ("It depends on the ward \u2014", "It depends on the ward\u2026"), ("It helped (a lot)", "It helped (a lot)"),
+    ("yeah I think so", "yeah I think so"), ("", "")])
 def test_a_quote_cut_mid_sentence_is_marked_so(text, printed):
     """Long turns are cut at clause boundaries: a paper must not print a part as a whole sentence."""
     assert quotation(text) == printed

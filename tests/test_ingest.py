@@ -12,7 +12,7 @@ import pytest
 from autocode import Project
 from autocode.corpus import add_files, utterances
 from autocode.errors import AutocodeError
-from autocode.ingest import HEADING, is_interviewer, read_transcripts
+from autocode.ingest import NOT_SPOKEN, is_interviewer, read_transcripts
 
 from conftest import SHARED, snapshot
 
@@ -125,7 +125,7 @@ def test_txt_clock_times_are_not_speakers(tmp_path):
 def test_txt_text_before_first_label_is_kept_as_heading_not_coded(tmp_path, project):
     path = write(tmp_path, "a.txt", "Recorded on Monday.\nInterviewer: Hi.\nP1: Hello.\nP1: Bye.\n")
     t = read_one(path)
-    assert spoken(t)[0] == (HEADING, "Recorded on Monday.")
+    assert spoken(t)[0] == (NOT_SPOKEN, "Recorded on Monday.")
     assert [s for s, _ in spoken(t)[1:]] == ["Interviewer", "P1", "P1"]
     assert "heading" in t.warnings[0] and "Recorded on Monday." in t.warnings[0]
     add_files(project, [path])
@@ -137,8 +137,8 @@ def test_txt_particulars_are_not_speakers(tmp_path):
             "Interviewer: What changed?\nDr Khan: A lot.\nOverall: they have changed the ward culture.\n"
             "Interviewer: How?\nDr Khan: Slowly.\n")
     t = read_one(write(tmp_path, "a.txt", text))
-    assert [s for s, _ in spoken(t)] == [HEADING, "Interviewer", "Dr Khan", "Interviewer", "Dr Khan"]
-    assert spoken(t)[2] == ("Dr Khan", "A lot.\nOverall: they have changed the ward culture.")
+    assert [s for s, _ in spoken(t)] == [NOT_SPOKEN] * 4 + ["Interviewer", "Dr Khan", "Interviewer", "Dr Khan"]
+    assert spoken(t)[5] == ("Dr Khan", "A lot.\nOverall: they have changed the ward culture.")
     assert_turn_offsets(t)
 
 
@@ -146,10 +146,11 @@ def test_txt_particulars_are_not_speakers(tmp_path):
 def test_txt_name_and_time_on_a_line_of_their_own(tmp_path, time):
     """Otter and Word's transcription: the speaker and a time, then the speech below."""
     text = (f"Interviewer  {time}\nWhat do peer workers add?\n\nDr Lars Berg  {time}\nThey add hope, mostly.\n"
-            f"And time.\n\nInterviewer  {time}\nThanks.\n")
+            f"And time.\n\nInterviewer  {time}\nThanks.\n\nDr Lars Berg  {time}\nA pleasure.\n")
     t = read_one(write(tmp_path, "a.txt", text))
     assert spoken(t) == [("Interviewer", "What do peer workers add?"),
-                         ("Dr Lars Berg", "They add hope, mostly.\nAnd time."), ("Interviewer", "Thanks.")]
+                         ("Dr Lars Berg", "They add hope, mostly.\nAnd time."), ("Interviewer", "Thanks."),
+                         ("Dr Lars Berg", "A pleasure.")]
     assert_turn_offsets(t)
 
 
@@ -297,6 +298,32 @@ def test_srt_sentence_with_colon_is_not_a_speaker(tmp_path):
     assert spoken(t) == [("Alice", "I asked him straight out. What he said was: no."), ("Bob", "Really?")]
 
 
+def test_otter_export_opening_footer_and_times_inside_answers(tmp_path):
+    """Otter's date line, keyword block and footer are nobody's words; a name and a time inside
+    an answer ("Lunch 12:30", "Dr Smith 10:30") is not a new speaker; a transcriber's note is
+    kept apart from the speech."""
+    text = ("Interview P04\nMon, 6/5 9:03AM \u2022 48:52\nAge: 34\nSUMMARY KEYWORDS\npeer support, workers, ward\n"
+            "SPEAKERS\nDr Berg, Maria\n\nMaria  0:03\nWhat changed?\n\nDr Berg  0:10\nI saw\nDr Smith 10:30\n"
+            "that day. Then\nLunch 12:30\nand the ward.\nNote: shows a leaflet\n\nMaria  0:40\nThanks.\n\n"
+            "Dr Berg  0:45\nA pleasure.\n\nTranscribed by https://otter.ai\n")
+    t = read_one(write(tmp_path, "P04.txt", text))
+    said = spoken(t)
+    first = next(i for i, (who, _) in enumerate(said) if who != NOT_SPOKEN)
+    assert "\n".join(x for _, x in said[:first]) == ("Interview P04\nMon, 6/5 9:03AM \u2022 48:52\nAge: 34\n"
+                                                    "SUMMARY KEYWORDS\npeer support, workers, ward\nSPEAKERS\nDr Berg, Maria")
+    assert said[first:] == [("Maria", "What changed?"),
+                            ("Dr Berg", "I saw\nDr Smith 10:30\nthat day. Then\nLunch 12:30\nand the ward."),
+                            (NOT_SPOKEN, "Note: shows a leaflet"), ("Maria", "Thanks."), ("Dr Berg", "A pleasure."),
+                            (NOT_SPOKEN, "Transcribed by https://otter.ai")]
+    assert_turn_offsets(t)
+
+
+def test_paragraphs_before_the_first_label_stay_someones_words(tmp_path):
+    long = " ".join(["word"] * 40) + "."
+    t = read_one(write(tmp_path, "a.txt", f"{long}\n\nInterviewer: Go on.\nP1: Well.\nP1: Yes.\n"))
+    assert spoken(t)[0] == ("Participant", long) and not any("heading" in w for w in t.warnings)
+
+
 def test_vtt_one_cue_two_speakers(tmp_path):
     """Teams and Zoom both put a quick exchange in one cue: the second speaker keeps their words."""
     teams = ("WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\n<v Interviewer>Great.</v>\n"
@@ -337,7 +364,7 @@ def test_docx_transcript_laid_out_as_a_table(tmp_path):
     assert spoken(t)[1:] == [("Interviewer", "What do peer workers bring?"),
                              ("Dr Olu Ade", "They bring lived experience and hope."),
                              ("Interviewer", "Thanks.\nEnd of interview.")]
-    assert spoken(t)[0][0] == HEADING
+    assert spoken(t)[0][0] == NOT_SPOKEN
     assert_turn_offsets(t)
 
 
@@ -794,3 +821,71 @@ def test_table_rows_left_out_and_sheets_not_read_are_named(tmp_path):
         pd.DataFrame({"text": ["Hi."]}).to_excel(xl, sheet_name="Data", index=False)
     with pytest.raises(AutocodeError, match="of the first sheet, 'About', the one autocode reads"):
         read_transcripts(path)
+
+
+def test_docx_tables_that_are_not_speech(tmp_path):
+    """A particulars table (| Age | 34 |) is not a speaker's, and a row whose speech cell is empty
+    does not hand the speaker's name to the one before."""
+    docx = pytest.importorskip("docx")
+    document = docx.Document()
+    about = document.add_table(0, 2)
+    for row in [("Age", "34"), ("Grade", "Consultant")]:
+        cells = about.add_row().cells
+        cells[0].text, cells[1].text = row
+    talk = document.add_table(0, 2)
+    for row in [("Interviewer", "Was it clear?"), ("Maria", "Yes."), ("Interviewer", ""), ("Maria", "Mostly.")]:
+        cells = talk.add_row().cells
+        cells[0].text, cells[1].text = row
+    path = tmp_path / "t.docx"
+    document.save(path)
+    said = spoken(read_one(path))
+    assert said == [(NOT_SPOKEN, "Age: 34"), (NOT_SPOKEN, "Grade: Consultant"), ("Interviewer", "Was it clear?"),
+                    ("Maria", "Yes."), ("Maria", "Mostly.")]
+
+
+def test_a_coding_never_follows_onto_another_answer_or_speaker(tmp_path, project):
+    """Q1's answer is rewritten; Q3's answer reads nearly the same. The coding must not jump
+    there: an edited utterance is looked for between the same unchanged neighbours only."""
+    text = ("Interviewer: Did the peer worker help with the first admission?\nP1: Yes, it really helped me a lot then.\n"
+            "Interviewer: And with the discharge planning afterwards?\nP1: Not much, to be honest with you.\n"
+            "Interviewer: And the second admission, last winter?\nP1: Yes, it really helped me a lot there.\n")
+    path = write(tmp_path, "a.txt", text)
+    add_files(project, [path])
+    code(project, "Yes, it really helped me a lot then.", "hope_recovery")
+    path.write_text(text.replace("Yes, it really helped me a lot then.", "Honestly I could not say, it was a blur."),
+                    encoding="utf-8")
+    with pytest.raises(AutocodeError, match="would drop 1 coding"):
+        add_files(project, [path])
+
+
+def test_suggestions_alone_never_block_a_new_version(tmp_path, project):
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    add_files(project, [path])
+    code(project, "The team was welcoming from the very first day.", "credibility")
+    code(project, "The role was never explained to us properly.", "hope_recovery", coder="machine")
+    path.write_text(TRANSCRIPT.replace("The role was never explained to us properly.",
+                                       "Nobody ever explained the role to us."), encoding="utf-8")
+    report = add_files(project, [path])
+    assert report.replaced == ["a"] and codings(project) == [
+        ("a", "The team was welcoming from the very first day.", "credibility", "ann")]
+
+
+def test_the_same_file_by_another_path_is_the_same_file(tmp_path, project, monkeypatch):
+    (tmp_path / "in").mkdir()
+    path = write(tmp_path / "in", "a.txt", TRANSCRIPT)
+    monkeypatch.chdir(tmp_path)
+    add_files(project, [Path("in/a.txt")])
+    path.write_text(TRANSCRIPT + "P1: One more thing about the rota.\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path / "in")
+    assert add_files(project, [path]).replaced == ["a"]      # absolute now, relative before: one file
+    source = project.conn.execute("SELECT source FROM documents").fetchone()[0]
+    assert source == str(path.resolve())
+
+
+def test_marking_an_interviewer_later_counts_the_codings_it_takes_out_of_use(tmp_path, project):
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    add_files(project, [path])
+    code(project, "The team was welcoming from the very first day.", "credibility")
+    speaker = project.conn.execute("SELECT speaker FROM utterances WHERE text LIKE 'The team was%'").fetchone()[0]
+    report = add_files(project, [path], interviewer=(speaker,))
+    assert report.reflagged == ["a"] and report.reflagged_codings == 1

@@ -7,7 +7,7 @@ import pytest
 from autocode import AutocodeError, ThemeClassifier, suggest
 from autocode.corpus import add_files, utterances
 from autocode.store import Project
-from autocode.learn import MACHINE, latest_classifier, training_set
+from autocode.learn import MACHINE, latest_classifier, train, training_set
 from conftest import DATA, snapshot
 
 
@@ -415,3 +415,20 @@ def test_comparing_the_machine_with_its_teacher_is_flagged(trained):
     assert coder == "alice" and seen > 0
     assert machine_on_training(p, ["bob", "machine"]) == ("", 0)   # bob did not teach it
     assert machine_on_training(p, ["alice", "machine"], ["D07"])[1] == 0   # no suggestions there
+
+
+def test_suggestions_accepted_unread_teach_but_are_not_scored(trained):
+    """Accepting suggestions in bulk then cross-validating would score the classifier on its own
+    output; those codings are marked and left out of the figures."""
+    from autocode import confirm
+    from autocode.confirm import UNREAD
+
+    p, before = trained
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    suggest(p, ["D08"])
+    accepted = confirm.accept_above(p, 0.0, ["D08"], "alice")["accepted"]
+    assert accepted > 0
+    assert p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = 'alice' AND reason = ?", (UNREAD,)).fetchone()[0] == accepted
+    m = train(p, "alice")
+    assert m["accepted_unread"] == accepted and m["utterances"] == before["utterances"] + accepted
+    assert m["cross_validation"]["codes"]["n_units"] == before["cross_validation"]["codes"]["n_units"]
