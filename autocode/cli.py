@@ -187,7 +187,8 @@ def documents(as_json: JsonOpt = False, project: ProjectOpt = None):
     for d in rows:
         table.add_row(Text(d["document"]), d["format"], Text(speakers_line(d)), str(d["codings"]))
     out.print(table)
-    out.print("A speaker marked (not coded) is taken for the interviewer. If the interviewer is not marked, add the "
+    out.print("A speaker marked (not coded) is left out of coding: the interviewer, and '(not spoken)' lines such as "
+              "a heading or a transcriber's note. If the interviewer is not marked, add the "
               "file again with --interviewer NAME; to mark them in every file you add later, list the name under "
               "'interviewer' in the \\[ingest] part of autocode.toml.")
 
@@ -420,7 +421,7 @@ def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns
     for who, before, differ in r.replaced:
         if differ:
             warn(f"this replaced {who}'s {before} earlier coding(s) of {', '.join(r.documents[:5])}"
-                 f"{' ...' if len(r.documents) > 5 else ''}; {differ} differ. If the file is another coder's work, "
+                 f"{' ...' if len(r.documents) > 5 else ''}; {differ} utterance(s) are now coded differently. If the file is another coder's work, "
                  f"import it again with --coder THEIR-NAME, then import {who}'s own file again to restore theirs.")
     if r.interviewer:
         warn(f"{r.interviewer} coding(s) landed on the interviewer's words, which autocode leaves out of training and "
@@ -672,7 +673,10 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
         (refi.export_qdpx(p.conn, target, p.root.name) if fmt == "qdpx" else refi.export_qdc(p.conn, target))
         return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA (Import > REFI-QDA).")
     (ex.export_xlsx if fmt == "xlsx" else ex.export_docx)(p.conn, target, coder)
-    out.print(f"Wrote {target}.")
+    suggested = p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
+    left_out = f" It holds people's codings; the {suggested} suggestions are left out (--coder machine exports them)." \
+        if suggested and not coder else ""
+    out.print(f"Wrote {target}.{left_out}")
 
 
 def export_format(format: str | None, out_file: Path | None) -> str:
@@ -740,6 +744,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
         p = Project.find(project)
         report = compare_project(p, items, split(documents), split(themes), **options)
         _warn_if_learnt(*machine_on_training(p, items, split(documents)))
+    _refuse_if_nothing_shared(report)
     if disagreements:
         write_disagreements(report["disagreements"], report["coders"], disagreements)
     if csv_file:
@@ -759,6 +764,16 @@ def _write_per_code(report: dict, path: Path) -> None:
     write_text(path, to_csv([{level: c, **f, **spans(f)} for c, f in report[f"per_{level}"].items()], cols))
 
 
+def _refuse_if_nothing_shared(report: dict) -> None:
+    """Coders who coded nothing in common get one line on what to do, not a page of "undefined"."""
+    if report["overall"].get("n_units", 1):
+        return
+    who = report["coders"]
+    fix = ("have the machine code the utterances the others coded: autocode suggest --documents DOCS --include-coded"
+           if "machine" in who else "compare documents both coded, or code some of the same transcripts")
+    raise AutocodeError(f"{' and '.join(who)} coded no {report['unit']} in common, so there is no agreement to measure", fix)
+
+
 def _print_report(report: dict, disagreements) -> None:
     o = report["overall"]
     out.print(Text(f"Compared {', '.join(report['coders'])} by {report['unit']} ({report['level']}s): "
@@ -771,6 +786,12 @@ def _print_report(report: dict, disagreements) -> None:
         out.print(Text(f"  {pair}: {shared}; {f['in_words']}." if f.get("n_units") else f"  {pair}: {shared}."))
     for note in o.get("notes", []):
         out.print(Text(f"Note: {note}."))
+    if report.get("several_codes"):
+        n = report["several_codes"]
+        out.print(Text(f"Note: {n} {report['unit']}{'s carry' if n != 1 else ' carries'} two or more codes from one coder. "
+                       "Overall, such a unit counts as agreed only when the coders gave the same set of codes "
+                       "(a machine suggesting one code never matches a coder's two); the per-code table below "
+                       "counts each code on its own."))
     level = _level_of(report)
     _print_figures(report[f"per_{level}"], level, f"Per {level} (present or absent)")
     if len(report.get("per_document") or {}) > 1:

@@ -27,7 +27,7 @@ class ImportReport:
     no_code: int = 0
     unmatched: list[int] = field(default_factory=list)   # CSV rows that covered no utterance
     documents: list[str] = field(default_factory=list)
-    replaced: list[tuple[str, int, int]] = field(default_factory=list)   # (coder, codings before, how many differ)
+    replaced: list[tuple[str, int, int]] = field(default_factory=list)   # (coder, codings before, utterances coded differently)
     interviewer: int = 0          # codings that landed on the interviewer's words
 
 
@@ -198,12 +198,16 @@ def _replace(conn, coder: str, documents: list[str], pairs: dict) -> tuple[int, 
     new codings differ, so that replacing someone's work is never silent."""
     where = (f"coder = ? AND utterance IN (SELECT id FROM utterances"
              f" WHERE document IN ({','.join('?' * len(documents))}))")
-    old = {tuple(r) for r in conn.execute(f"SELECT utterance, code FROM codings WHERE {where}", [coder, *documents])}
-    new = {(uid, code) for uid, code, _ in pairs}
+    old: dict[int, set] = {}
+    for uid, code in conn.execute(f"SELECT utterance, code FROM codings WHERE {where}", [coder, *documents]):
+        old.setdefault(uid, set()).add(code)
+    new: dict[int, set] = {}
+    for uid, code, _ in pairs:
+        new.setdefault(uid, set()).add(code)
     conn.execute(f"DELETE FROM codings WHERE {where}", [coder, *documents])
     conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, created_at) VALUES (?, ?, ?, ?, ?)",
                      [(uid, code, coder, conf, now()) for (uid, code, _), conf in pairs.items()])
-    return len(old), len(old ^ new)
+    return sum(map(len, old.values())), sum(1 for uid in old.keys() | new.keys() if old.get(uid) != new.get(uid))
 
 
 def _on_interviewer(conn, uids: set[int]) -> int:

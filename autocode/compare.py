@@ -241,7 +241,8 @@ def compare(codings: list[Coding], coders: list[str], unit: str = "utterance", l
                             for t in sorted(set(themes.values()) - {""})},
               "per_document": _per_document(units, coders, weights, mapping, seed, ci),
               "confusion": confusion(units, coders, mapping) if len(coders) == 2 else None,
-              "disagreements": disagreements(units, coders, mapping)}
+              "disagreements": disagreements(units, coders, mapping),
+              "several_codes": sum(1 for u in units.codes if sum(1 for s in u.values() if s and len(s) > 1))}
     if reference:
         report["against_reference"] = precision_recall(units, coders, reference, all_codes)
     return report

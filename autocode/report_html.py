@@ -69,10 +69,13 @@ def _summary_html(data: dict) -> str:
     s, coder = data["summary"], data.get("coder")
     who = (f"<strong>{escape(coder)}</strong> has coded {s['coded_utterances']} of them, {s['with_a_code']} with "
            "a code." if coder else "Nobody has coded them yet.")
+    first = data["participants"][0] if data["participants"] else None
+    example = (f", e.g. ({escape(str(first['label']))}) for transcript {escape(str(first['document']))}"
+               if first else "")
     return (f"<p>{s['documents']} transcripts, {len(data['participants'])} participants, "
             f"{s['participant_utterances']} participant utterances. {who}</p>"
             f'<p class="meta">Made by autocode on {escape(data["generated"])}. Participants are numbered '
-            "as in the quotes, e.g. (7) for transcript D07.</p>")
+            f"as in the quotes{example}.</p>")
 
 
 def _section(sid: str, title: str, body: str) -> str:

@@ -186,6 +186,7 @@ def import_codebook(project: Project, path: str | Path, coder: str | None = None
     book = cb.load_yaml(path)
     with project.transaction() as conn:
         before = cb.load(conn)
+        _adopt_ids(before, book)
         _refuse_name_clashes(before, book, path)
         counts = cb.store(conn, book)
         renamed = _renamed(before, book)
@@ -193,6 +194,19 @@ def import_codebook(project: Project, path: str | Path, coder: str | None = None
     ids = {t.id for t in book.themes} | {c.id for c in book.codes}
     kept = [x.name for x in before.themes + before.codes if x.id not in ids]
     return {**counts, "renamed": renamed, "kept": kept}
+
+
+def _adopt_ids(before: cb.Codebook, book: cb.Codebook) -> None:
+    """A theme or code the file names without an id takes the id the project already gives that
+    name, so re-importing a codebook updates it (ids made from names changed on 2026-12-07:
+    "Équipe" became equipe, not quipe)."""
+    for kind, new, old in (("theme", book.themes, before.themes), ("code", book.codes, before.codes)):
+        for item in new:
+            same = next((o for o in old if cb.same_name(o.name, item.name)), None)
+            if same and item.id == cb.slug(item.name) and same.id != item.id:
+                item.id = same.id
+                for code in getattr(item, "codes", []):
+                    code.theme = item.id
 
 
 def _refuse_name_clashes(before: cb.Codebook, book: cb.Codebook, path) -> None:

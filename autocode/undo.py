@@ -25,7 +25,7 @@ DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "spli
          "move-utterance": "moving an utterance out of", "reorder-themes": "reordering the themes",
          "define-code": "defining", "accept-suggestion": "accepting the suggestion for",
          "recode-suggestion": "recoding the suggestion for", "reject-suggestion": "rejecting the suggestion for",
-         "accept-suggestions": "accepting the suggestions above a confidence", "add": "adding transcripts", "propose": "proposing candidates",
+"add": "adding transcripts", "propose": "proposing candidates",
          "import-codings": "importing codings", "import-qdpx": "importing a REFI-QDA project",
          "import-codebook": "importing a codebook", "suggest": "suggesting codes"}
 
@@ -104,6 +104,9 @@ def _what(conn, step) -> str:
     details = json.loads(row["details"])
     if row["action"] in ("undo", "redo"):
         return details.get("what", row["action"])
+    if row["action"] == "accept-suggestions":
+        return (f"accepting {len(details.get('utterances', []))} suggestion(s) at confidence "
+                f"{details.get('threshold', 0):g} or more")
     return f"{DOING.get(row['action'], row['action'])} {_brief(details, conn)}".strip()
 
 

@@ -79,3 +79,19 @@ def test_codes_without_ids_that_make_one_id_are_named(tmp_path):
         cb.load_yaml(path)
     assert err.value.problem == ("codes 'Patients' views' and 'Patients\u2019 views' both have the id 'patients_views'"
                                  " (made from the name where the file gives none)")
+
+
+def test_a_codebook_without_ids_updates_the_codes_of_the_same_name(project, tmp_path):
+    """Ids made from names may differ from the project's (an older autocode made 'quipe' of
+    'Équipe'): a name the project knows keeps the project's id."""
+    with project.transaction() as conn:
+        conn.execute("INSERT INTO themes (id, name, definition, position) VALUES ('quipe', 'Équipe', '', 99)")
+        conn.execute("INSERT INTO codes (id, theme, name, definition, position) VALUES ('r_le', 'quipe', 'Rôle', '', 99)")
+    path = tmp_path / "book.yaml"
+    path.write_text("themes:\n  - name: Équipe\n    definition: La vie d'équipe\n    codes:\n"
+                    "      - name: Rôle\n        definition: Ce que fait le pair\n", encoding="utf-8")
+    result = import_codebook(project, path, "tester")
+    book = cb.load(project.conn)
+    assert book.find_theme("Équipe").id == "quipe" and book.find_theme("Équipe").definition == "La vie d'équipe"
+    assert book.find_code("Rôle").id == "r_le" and book.find_code("Rôle").theme == "quipe"
+    assert result["renamed"] == [] and len(book.themes) == len({t.id for t in book.themes})

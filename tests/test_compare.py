@@ -293,3 +293,20 @@ def test_how_often_each_coder_used_a_code_counts_the_compared_units_only(demo_pr
     both = compare_project(demo_project, ["alice", "bob"], documents=["D01", "D04"], ci=False)
     for code, f in both["per_code"].items():
         assert r["per_code"][code]["present"] == f["present"], code
+
+
+def test_coders_with_nothing_in_common_get_one_line_on_what_to_do(tmp_path):
+    a = write_codings(tmp_path / "a.csv", [("D", "1", "", "", "x", "ann")])
+    b = write_codings(tmp_path / "b.csv", [("D", "2", "", "", "x", "ben")])
+    result = runner.invoke(app, ["compare", str(a), str(b)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "ann and ben coded no utterance in common" in result.output and "undefined" not in result.output
+
+
+def test_units_with_several_codes_are_counted_and_explained(tmp_path):
+    a = write_codings(tmp_path / "a.csv", [("D", "1", "", "", "x", "ann"), ("D", "1", "", "", "y", "ann"),
+                                           ("D", "2", "", "", "x", "ann")])
+    b = write_codings(tmp_path / "b.csv", [("D", "1", "", "", "x", "ben"), ("D", "2", "", "", "x", "ben")])
+    assert compare_files([a, b], ci=False)["several_codes"] == 1
+    result = runner.invoke(app, ["compare", str(a), str(b)], env={"COLUMNS": "300"})
+    assert "1 utterance carries two or more codes from one coder" in result.output
