@@ -599,15 +599,24 @@ def _warn_if_learnt(coder: str, seen: int) -> None:
              "or by someone else.")
 
 
+def shorten(text: str, width: int) -> str:
+    """Text cut at a word, with an ellipsis, for a table cell."""
+    import textwrap
+
+    return textwrap.shorten(text, width, placeholder=" \u2026")
+
+
 def _print_suggestions(rows: list[dict], out_file) -> None:
     if not rows:
         return out.print("Nothing to suggest: every participant utterance there is already coded by a person.")
     coded = [r for r in rows if r["code"]]
     out.print(f"Suggested codes for {len(rows)} utterances ({len(coded)} with a code, "
               f"{len(rows) - len(coded)} 'no code').")
-    table = Table("document", "#", "code", "conf.", "text")
+    table = Table("document", "#", "code", "conf.", "text",
+                  title=f"The {min(10, len(coded))} most confident of {len(coded)} suggested codes")
     for r in sorted(coded, key=lambda r: -r["confidence"])[:10]:
-        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"]), f"{r['confidence']:.2f}", Text(r["text"][:90]))
+        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"]), f"{r['confidence']:.2f}",
+                      Text(shorten(r["text"], 100)))
     out.print(table)
     out.print(f"Wrote all suggestions to {out_file}." if out_file else
               "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
@@ -643,10 +652,11 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
         return emit_json(rows)
     if not rows:
         return out.print("Nothing to confirm: every participant utterance there is already coded by a person.")
-    table = Table("document", "#", "suggested code", "conf.", "uncert.", "text")
+    table = Table("document", "#", "suggested code", "conf.", "margin", "text",
+                  title="Least sure first: the smaller the margin over the second likeliest code, the closer the call")
     for r in rows:
         table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"] or "(no code)"),
-                      f"{r['confidence']:.2f}", f"{r['uncertainty']:.2f}", Text(r["text"][:80]))
+                      f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(shorten(r["text"], 100)))
     out.print(table)
     out.print("Code these first (import-codings or the review page), then [bold]autocode train[/] again: "
               "they teach the classifier most.")

@@ -92,7 +92,7 @@ def test_cli_next_lists_them_as_json_and_as_a_table(trained):
     assert len(rows) == 4 and all(KEYS <= set(r) for r in rows)
     assert rows == next_to_confirm(trained, n=4, documents=["D08"])
     table = CliRunner().invoke(app, ["next", "--n", "3", "--project", root])
-    assert table.exit_code == 0 and "uncert." in table.stdout and "autocode train" in " ".join(table.stdout.split())
+    assert table.exit_code == 0 and "margin" in table.stdout and "autocode train" in " ".join(table.stdout.split())
 
 
 def test_cli_next_without_a_classifier_says_what_to_do(demo_project):
