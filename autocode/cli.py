@@ -877,8 +877,34 @@ def log(limit: Annotated[int, typer.Option(help="How many recent decisions to sh
         return emit_json([{**r, "details": json.loads(r["details"])} for r in rows])
     table = Table("#", "time", "coder", "action", "details")
     for r in rows:
-        table.add_row(str(r["id"]), r["time"], Text(r["coder"]), r["action"], Text(r["details"][:100]))
+        table.add_row(str(r["id"]), _local_time(r["time"]), Text(r["coder"]), r["action"],
+                      Text(_details_words(json.loads(r["details"]))))
     out.print(table)
+    out.print("Times are this computer's; --json gives every detail, times in UTC.")
+
+
+def _local_time(stamp: str) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
+def _details_words(details: dict) -> str:
+    """A decision's details as a line to read: database ids counted, long lists cut, nested
+    figures left to --json."""
+    parts = []
+    for key, value in details.items():
+        if value in (None, "", [], {}) or isinstance(value, dict):
+            continue
+        if key in ("utterances", "candidates") and isinstance(value, list) and len(value) > 3:
+            value = f"{len(value)}"
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value[:5])) + (f" and {len(value) - 5} more" if len(value) > 5 else "")
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)
 
 
 @command()

@@ -339,6 +339,8 @@ def test_log_lists_every_decision_with_time_and_coder(study):
     table = flat(cli("log", "--project", study).stdout)
     for action in ("import-codebook", "propose", "move-code"):
         assert action in table
+    assert "added: D01, D02, D03, D04" in table and '{"' not in table     # read as words, not JSON
+    assert "Times are this computer's" in table
 
 
 # -- import-codings, train, suggest ----------------------------------------------------------
