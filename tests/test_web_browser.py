@@ -178,6 +178,7 @@ def test_an_opened_candidate_loses_one_utterance_and_gives_another_to_a_code(pag
 def test_codebook_and_suggestions_views(page, served):
     root, _ = served
     settled(page, lambda: page.click('[role=tab][data-view="codebook"]'))
+    page.wait_for_selector(".theme")   # a render of the view before may settle first on a busy machine
     assert page.locator(".theme").count() == 5 and page.locator(".matrix td.on").count() > 0
     shot(page, "codebook")
     settled(page, lambda: (page.click('.theme[data-theme="team_dynamics"] [data-action="theme-up"]')))
