@@ -608,7 +608,8 @@ def shorten(text: str, width: int) -> str:
 
 def _print_suggestions(rows: list[dict], out_file) -> None:
     if not rows:
-        return out.print("Nothing to suggest: every participant utterance there is already coded by a person.")
+        return out.print("Nothing to suggest: the coder the classifier learnt from has coded every participant "
+                         "utterance there. To compare the machine with a coder there, add --include-coded.")
     coded = [r for r in rows if r["code"]]
     out.print(f"Suggested codes for {len(rows)} utterances ({len(coded)} with a code, "
               f"{len(rows) - len(coded)} 'no code').")
@@ -651,7 +652,8 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
     if as_json:
         return emit_json(rows)
     if not rows:
-        return out.print("Nothing to confirm: every participant utterance there is already coded by a person.")
+        return out.print("Nothing to confirm: the coder the classifier learnt from has coded every participant "
+                         "utterance there. Add transcripts, or train on another coder's codings.")
     table = Table("document", "#", "suggested code", "conf.", "margin", "text",
                   title="Least sure first: the smaller the margin over the second likeliest code, the closer the call")
     for r in rows:

@@ -514,14 +514,15 @@ def machine_on_training(project: Project, coders: list[str], documents: list[str
 
 def suggest(project: Project, documents: list[str] | None = None, classifier: ThemeClassifier | None = None,
             coder: str | None = None, include_coded: bool = False) -> list[dict]:
-    """Machine codings for participant utterances no human has coded; replaces earlier suggestions.
+    """Machine codings for participant utterances the classifier's teacher has not coded;
+    replaces earlier suggestions.
 
     ``include_coded`` codes the utterances people coded too, so the machine can be compared
     with them (``autocode compare alice machine``).
     """
     with project.transaction() as conn:
         clf = _classifier_for(conn, documents, classifier)
-        targets = _targets(conn, documents, include_coded)
+        targets = _targets(conn, documents, include_coded, None if classifier else trained_coder(conn))
         if not targets:
             return []
         inp = inputs(conn, targets, resolve_model_in(project, clf.model), project.setting("embedding", "batch_size"))
@@ -540,7 +541,7 @@ def next_to_confirm(project: Project, n: int = 20, documents: list[str] | None =
     ``uncertainty`` (1 minus the gap between the two likeliest codes). Stores no coding."""
     with project.transaction() as conn:
         clf = _classifier_for(conn, documents)
-        targets = _targets(conn, documents, include_coded=False)
+        targets = _targets(conn, documents, include_coded=False, teacher=trained_coder(conn))
         if not targets or n <= 0:
             return []
         inp = inputs(conn, targets, resolve_model_in(project, clf.model), project.setting("embedding", "batch_size"))
@@ -581,12 +582,18 @@ def _classifier_for(conn, documents: list[str] | None, classifier: ThemeClassifi
     return classifier or latest_classifier(conn)[0]
 
 
-def _targets(conn, documents: list[str] | None, include_coded: bool) -> list[Utterance]:
+def _targets(conn, documents: list[str] | None, include_coded: bool, teacher: str | None = None) -> list[Utterance]:
     """Participant utterances of ``documents`` (all when None, checked by the caller), less
-    those a person coded."""
-    human = set() if include_coded else {
-        r[0] for r in conn.execute("SELECT DISTINCT utterance FROM codings WHERE coder != ?", (MACHINE,))}
-    return [u for u in utterances(conn, documents) if u.id not in human]
+    those the classifier's teacher has coded: the suggestions are for what they still have to
+    code, and a second coder's codings (a reliability check) leave an utterance open, so the
+    machine can be compared with that coder. With no teacher known, less those anyone coded."""
+    if include_coded:
+        return utterances(conn, documents)
+    sql, args = "SELECT DISTINCT utterance FROM codings WHERE coder != ?", [MACHINE]
+    if teacher:
+        sql, args = sql + " AND coder = ?", args + [teacher]
+    done = {r[0] for r in conn.execute(sql, args)}
+    return [u for u in utterances(conn, documents) if u.id not in done]
 
 
 def _suggestions(clf: ThemeClassifier, targets: list[Utterance], inp: Inputs) -> list[dict]:

@@ -432,3 +432,20 @@ def test_suggestions_accepted_unread_teach_but_are_not_scored(trained):
     m = train(p, "alice")
     assert m["accepted_unread"] == accepted and m["utterances"] == before["utterances"] + accepted
     assert m["cross_validation"]["codes"]["n_units"] == before["cross_validation"]["codes"]["n_units"]
+
+
+def test_a_second_coders_codings_leave_utterances_open_for_suggestions(trained, tmp_path):
+    """carol double-codes part of D08 for a reliability check; alice, whom the classifier learnt
+    from, has not coded it, so the machine still suggests there and can be compared with carol."""
+    from autocode import import_codings
+    from autocode.learn import next_to_confirm
+
+    p, _ = trained
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    first = p.conn.execute("SELECT idx FROM utterances WHERE document = 'D08' AND is_interviewer = 0 ORDER BY idx").fetchone()[0]
+    f = tmp_path / "carol.csv"
+    f.write_text(f"document,utterance,code\nD08,{first},credibility\n", encoding="utf-8")
+    import_codings(p, f, "carol")
+    rows = suggest(p, ["D08"])
+    assert first in {r["utterance"] for r in rows}
+    assert first in {r["utterance"] for r in next_to_confirm(p, 1000, ["D08"])}
