@@ -212,7 +212,30 @@ def agreement(project: Project, book: cb.Codebook, coder: str | None) -> dict | 
     if coder is None or not others:
         return None
     names = {c.id: c.name for c in book.codes} | {t.id: t.name for t in book.themes}
-    return {"coder": coder, "pairs": [_pair(project, coder, other, names) for other in others]}
+    pairs = [(coder, other) for other in others]
+    if MACHINE in others:   # the machine against the other people too: there it coded text it never learnt
+        pairs += [(other, MACHINE) for other in others if other != MACHINE]
+    return {"coder": coder, "pairs": [_pair(project, a, b, names) for a, b in pairs]}
+
+
+def cautions(project: Project, a: str, b: str) -> list[str]:
+    """Why agreement between ``a`` and ``b`` may flatter the machine, in words (as the CLI warns)."""
+    from .confirm import UNREAD
+    from .learn import machine_on_training
+
+    if MACHINE not in (a, b):
+        return []
+    out = []
+    teacher, seen = machine_on_training(project, [a, b])
+    if seen:
+        out.append(f"the machine learnt from {teacher}'s codings of {seen} of these utterances, so agreement "
+                   "there measures memory, not coding")
+    person = b if a == MACHINE else a
+    unread = project.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ? AND reason = ?", (person, UNREAD)).fetchone()[0]
+    if unread:
+        out.append(f"{unread} of {person}'s codings are the machine's suggestions accepted unread, so they agree "
+                   "with it by construction")
+    return out
 
 
 def _pair(project: Project, a: str, b: str, names: dict) -> dict:
@@ -225,7 +248,8 @@ def _pair(project: Project, a: str, b: str, names: dict) -> dict:
              "labels": {w: _name_labels(d.get(w), names) for w in (a, b)}}
             for d in report["disagreements"][:DISAGREEMENTS_SHOWN]]
     return {"coders": [a, b], **_figures(o), "per_theme": themes, "disagreements": rows,
-            "n_disagreements": len(report["disagreements"]), "uncoded": report["uncoded"]}
+            "n_disagreements": len(report["disagreements"]), "uncoded": report["uncoded"],
+            "cautions": cautions(project, a, b)}
 
 
 def _figures(f: dict) -> dict:

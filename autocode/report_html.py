@@ -22,6 +22,7 @@ h2 { font-size: 1.4rem; margin: 2.6rem 0 .6rem; padding-bottom: .3rem; border-bo
 h3 { font-size: 1.12rem; margin: 1.6rem 0 .3rem; }
 h4 { font-size: 1rem; margin: 1.1rem 0 .3rem; color: var(--accent); }
 p.meta, .muted { color: var(--muted); }
+p.caution { border-left: 3px solid #b7791f; padding-left: .6em; color: #744210; }
 nav { background: var(--soft); padding: .6rem 1rem; border-radius: 6px; margin: 1rem 0; }
 nav a { margin-right: 1.2rem; color: var(--accent); text-decoration: none; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .92rem; }
@@ -155,7 +156,8 @@ def _pair_html(p: dict) -> str:
         return f"<h3>{a} and {b}</h3><p>Nothing to compare: {escape(p['in_words'] or '')}.</p>"
     head = (f"<h3>{a} and {b}</h3><p>Over {p['n_units']} utterances both coded: "
             f"{_n(p['percent_agreement'], 1, '%')} agreement; {escape(p['in_words'] or '')}.</p>"
-            f'<p class="muted">{escape(p["uncoded"].capitalize())}.</p>')
+            f'<p class="muted">{escape(p["uncoded"].capitalize())}.</p>'
+            + "".join(f'<p class="caution">Read with care: {escape(c)}.</p>' for c in p.get("cautions", [])))
     themes = [[escape(t["name"]), str(t["n_units"]), _n(t["percent_agreement"], 1, "%"), _n(t["cohen_kappa"]),
                _n(t["krippendorff_alpha"]), escape(t["in_words"] or "")] for t in p["per_theme"]]
     return head + "<h4>Per theme</h4>" + _table(["Theme", "Units", "Agreement", "Kappa", "Alpha", "In words"],

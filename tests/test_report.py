@@ -13,7 +13,8 @@ import pytest
 from autocode import AutocodeError, Project
 from autocode.compare import compare_project
 from autocode.corpus import participant_numbers as document_numbers
-from autocode.report import (curve, participants, primary_coder, render_html, report_data,
+from autocode import codebook as cb
+from autocode.report import (agreement, curve, participants, primary_coder, render_html, report_data,
                              write_report)
 
 SECTIONS = ("codebook", "prevalence", "quotes", "agreement", "classifier")
@@ -274,3 +275,17 @@ def test_headless_chromium_renders_the_report(report_file, tmp_path):
     keep = os.environ.get("AUTOCODE_KEEP_SCREENSHOT")
     if keep:
         shutil.copy(png, keep)
+
+
+def test_the_machine_is_compared_with_every_person_and_flattering_pairs_say_why(demo_project, tmp_path):
+    """alice taught the classifier; bob coded D01 and D04 too. The report sets the machine beside
+    bob as well as alice, and says that its agreement with alice is partly memory."""
+    from autocode.learn import suggest, train
+
+    train(demo_project, "alice", evaluate=False)
+    suggest(demo_project, ["D01", "D04"], include_coded=True)
+    got = agreement(demo_project, cb.load(demo_project.conn), "alice")
+    assert [tuple(p["coders"]) for p in got["pairs"]] == [("alice", "bob"), ("alice", "machine"), ("bob", "machine")]
+    by = {tuple(p["coders"]): p for p in got["pairs"]}
+    assert by[("alice", "bob")]["cautions"] == [] and by[("bob", "machine")]["cautions"] == []
+    assert "the machine learnt from alice's codings" in by[("alice", "machine")]["cautions"][0]
