@@ -899,7 +899,7 @@ def _details_words(details: dict) -> str:
     figures left to --json."""
     parts = []
     for key, value in details.items():
-        if value in (None, "", [], {}) or isinstance(value, dict):
+        if value in (None, "", [], {}) or isinstance(value, dict) or key == "step":   # step: an internal number
             continue
         if key in ("utterances", "candidates") and isinstance(value, list) and len(value) > 3:
             value = f"{len(value)}"

@@ -74,10 +74,11 @@ def figures(table: ag.Table, weights=None, n_categories: int | None = None, ci: 
         if out["n_units"] and not (M >= 0).all(axis=1).any():
             out["notes"].append(f"no unit was coded by all {n_coders} coders, so Fleiss' kappa is undefined; "
                                 "the figures for each pair of coders are below")
-    if ci and out["n_units"] >= 2:
-        out["krippendorff_alpha_ci"] = ag.bootstrap_ci("alpha", M, k, weights, seed=seed)
+    if ci and out["n_units"] >= 2:   # resample the compared units only, so others never move the interval
+        Mc, wc = M[coded], None if weights is None else np.asarray(weights)[coded]
+        out["krippendorff_alpha_ci"] = ag.bootstrap_ci("alpha", Mc, k, wc, seed=seed)
         if n_coders == 2:
-            out["cohen_kappa_ci"] = ag.bootstrap_ci("kappa", M, k, weights, seed=seed)
+            out["cohen_kappa_ci"] = ag.bootstrap_ci("kappa", Mc, k, wc, seed=seed)
     _explain(out, k)
     return out
 

@@ -310,3 +310,16 @@ def test_units_with_several_codes_are_counted_and_explained(tmp_path):
     assert compare_files([a, b], ci=False)["several_codes"] == 1
     result = runner.invoke(app, ["compare", str(a), str(b)], env={"COLUMNS": "300"})
     assert "1 utterance carries two or more codes from one coder" in result.output
+
+
+def test_confidence_intervals_depend_on_the_compared_units_only(tmp_path):
+    """Codings of a document only one coder coded change nothing in the figures, intervals included."""
+    rng = np.random.default_rng(3)
+    rows = [("D", str(i), "", "", rng.choice(["x", "y"]), who) for i in range(40) for who in ("ann", "ben")]
+    a = write_codings(tmp_path / "a.csv", [r for r in rows if r[5] == "ann"])
+    b = write_codings(tmp_path / "b.csv", [r for r in rows if r[5] == "ben"])
+    extra = write_codings(tmp_path / "b2.csv", [r for r in rows if r[5] == "ben"]
+                          + [("E", str(i), "", "", "x", "ben") for i in range(30)])
+    one, two = (compare_files([a, other])["overall"] for other in (b, extra))
+    assert one["cohen_kappa"] == two["cohen_kappa"] and one["cohen_kappa_ci"] == two["cohen_kappa_ci"]
+    assert one["krippendorff_alpha_ci"] == two["krippendorff_alpha_ci"]
