@@ -154,8 +154,8 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
         out.print(f"Marked the interviewer anew in {len(report.reflagged)} unchanged document(s): {', '.join(report.reflagged)}.")
     if report.reflagged_codings:
         warn(f"{report.reflagged_codings} coding(s) by people are on utterances now marked as the interviewer's, which "
-             "training and agreement leave out. If that speaker is not the interviewer, remove the name from "
-             "--interviewer and from [ingest] in autocode.toml.")
+             "training and agreement leave out. If that speaker is not the interviewer, add the file again with "
+             "--replace, leaving their name out of --interviewer and out of [ingest] in autocode.toml.")
     changed = report.added + report.replaced + report.reflagged
     if 0 < len(changed) <= 10:   # enough to see at a glance that each was read as meant
         for d in summary(p.conn, changed):
@@ -599,6 +599,16 @@ def _warn_if_learnt(coder: str, seen: int) -> None:
              "or by someone else.")
 
 
+def _warn_if_unread(conn, coders: list[str]) -> None:
+    """A coder's suggestions accepted unread are the machine's codings under their name."""
+    from .confirm import unread_overlap, unread_words
+
+    for a in coders:
+        for b in coders:
+            if a != b and (n := unread_overlap(conn, a, b)):
+                warn(unread_words(n, a, b) + ".")
+
+
 def shorten(text: str, width: int) -> str:
     """Text cut at a word, with an ellipsis, for a table cell."""
     import textwrap
@@ -608,8 +618,8 @@ def shorten(text: str, width: int) -> str:
 
 def _print_suggestions(rows: list[dict], out_file) -> None:
     if not rows:
-        return out.print("Nothing to suggest: the coder the classifier learnt from has coded every participant "
-                         "utterance there. To compare the machine with a coder there, add --include-coded.")
+        return out.print("Nothing to suggest: every participant utterance there is coded already (by the coder the "
+                         "classifier learnt from). To set the machine beside their codings, add --include-coded.")
     coded = [r for r in rows if r["code"]]
     out.print(f"Suggested codes for {len(rows)} utterances ({len(coded)} with a code, "
               f"{len(rows) - len(coded)} 'no code').")
@@ -756,6 +766,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
         p = Project.find(project)
         report = compare_project(p, items, split(documents), split(themes), **options)
         _warn_if_learnt(*machine_on_training(p, items, split(documents)))
+        _warn_if_unread(p.conn, items)
     _refuse_if_nothing_shared(report)
     if disagreements:
         write_disagreements(report["disagreements"], report["coders"], disagreements)
@@ -781,9 +792,11 @@ def _refuse_if_nothing_shared(report: dict) -> None:
     if report["overall"].get("n_units", 1):
         return
     who = report["coders"]
-    fix = ("have the machine code the utterances the others coded: autocode suggest --documents DOCS --include-coded"
-           if "machine" in who else "compare documents both coded, or code some of the same transcripts")
-    raise AutocodeError(f"{' and '.join(who)} coded no {report['unit']} in common, so there is no agreement to measure", fix)
+    fix = ("have the machine code the documents the others coded: autocode suggest --documents DOCS (add "
+           "--include-coded where the coder it learnt from coded them)" if "machine" in who else
+           "compare documents they both coded, or have them code some of the same transcripts")
+    names = ", ".join(who[:-1]) + " and " + who[-1]
+    raise AutocodeError(f"{names} coded no {report['unit']} in common, so there is no agreement to measure", fix)
 
 
 def _print_report(report: dict, disagreements) -> None:

@@ -69,6 +69,19 @@ def reject(project: Project, utterance: int, coder: str | None = None) -> dict:
 UNREAD = "suggestion accepted above a confidence, unread"
 
 
+def unread_overlap(conn, coder: str, other: str) -> int:
+    """How many of ``coder``'s codings that ``other`` also coded were suggestions accepted unread:
+    agreement on them is the machine's, not ``coder``'s."""
+    return conn.execute("SELECT COUNT(DISTINCT a.utterance) FROM codings a JOIN codings b ON b.utterance = a.utterance"
+                        " WHERE a.coder = ? AND a.reason = ? AND b.coder = ?", (coder, UNREAD, other)).fetchone()[0]
+
+
+def unread_words(n: int, coder: str, other: str) -> str:
+    then = ("they agree with it by construction" if other == MACHINE else
+            f"on those utterances {other} is compared with the machine, not with {coder}")
+    return f"{n} of {coder}'s codings of utterances {other} also coded are suggestions accepted unread, so {then}"
+
+
 def accept_above(project: Project, threshold: float, documents: list[str] | None = None,
                  coder: str | None = None) -> dict:
     """Accept every suggestion at or above ``threshold`` that the coder has not decided yet."""

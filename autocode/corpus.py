@@ -120,7 +120,7 @@ def _store(conn, t: Transcript, rows: list[tuple], report: AddReport, replace: b
     old = conn.execute("SELECT sha256, source FROM documents WHERE id = ?", (t.id,)).fetchone()
     if old and old["sha256"] == t.sha256:
         report.unchanged.append(t.id)
-        if marked := _reflag(conn, t.id, rows):
+        if marked := _reflag(conn, t.id, rows, unmark=replace):
             report.reflagged.append(t.id)
             report.reflagged_codings += marked - 1
         return
@@ -151,24 +151,26 @@ def _refuse_replacing(t: Transcript, saved: list) -> None:
     coders = ", ".join(sorted({r["coder"] for r in saved}))
     raise AutocodeError(f"this file would replace transcript '{t.id}', already in the project, and none of its "
                         f"{len(saved)} coding(s) (by {coders}) would survive: it looks like a different interview",
-                        f"to add it as a new transcript, give the file another name (such as {t.id}-2{Path(t.source).suffix}); "
+                        f"to add it as a new transcript, give the file another name (such as {t.id}-2{Path(t.source.split('#')[0]).suffix}); "
                         "to replace the old transcript and drop its codings, run the command again with --replace",
                         t.source)
 
 
-def _reflag(conn, doc: str, rows: list[tuple]) -> int:
+def _reflag(conn, doc: str, rows: list[tuple], unmark: bool = False) -> int:
     """Mark the interviewer in an unchanged transcript when ``--interviewer`` names them this
-    time. Marks are only added: a later add without the option leaves them as they are.
+    time. Marks are only added (a later add without the option leaves them), unless ``unmark``
+    (``--replace``): then the marks are made exactly as this add reads them.
     Returns 0 when nothing changed, else 1 + people's codings on the newly marked utterances
     (which training and agreement now leave out, so the researcher is told)."""
-    named = sorted({r[1] for r in rows if r[2]})
-    if not named:
-        return 0
+    named = sorted({r[1] for r in rows if r[2]}) or [""]
     marks = ",".join("?" * len(named))
     newly = f"document = ? AND speaker IN ({marks}) AND is_interviewer = 0"
     coded = conn.execute(f"SELECT COUNT(*) FROM codings WHERE coder != ? AND utterance IN "
                          f"(SELECT id FROM utterances WHERE {newly})", (MACHINE, doc, *named)).fetchone()[0]
     changed = conn.execute(f"UPDATE utterances SET is_interviewer = 1 WHERE {newly}", (doc, *named)).rowcount
+    if unmark:
+        changed += conn.execute(f"UPDATE utterances SET is_interviewer = 0 WHERE document = ? AND is_interviewer = 1"
+                                f" AND speaker NOT IN ({marks})", (doc, *named)).rowcount
     return 1 + coded if changed else 0
 
 
@@ -183,13 +185,14 @@ def _refuse_dropping(t: Transcript, dropped: list) -> None:
 
 def _refuse_other_file(t: Transcript, before: str) -> None:
     raise AutocodeError(f"transcript '{t.id}' was added from another file ({before}), and this one reads differently",
-                        f"if it is another interview, give the file another name (such as {t.id}-2{Path(t.source).suffix}); "
+                        f"if it is another interview, give the file another name (such as {t.id}-2{Path(t.source.split('#')[0]).suffix}); "
                         "if it is a new version of the same one, run the command again with --replace", t.source)
 
 
 def _same_file(before: str, now: str) -> bool:
-    """Sources are stored resolved; one stored as typed (before 2026-12-07) is resolved here."""
-    return Path(before).resolve() == Path(now).resolve()
+    """Sources are stored resolved; one stored as typed (before 2026-12-07) is resolved here.
+    A .qdpx's documents are "ARCHIVE#id"."""
+    return before == now or Path(before).resolve() == Path(now).resolve()
 
 
 def _has_codings(conn, doc: str) -> bool:

@@ -23,14 +23,17 @@ SUPPORTED = TEXT_FORMATS | TABLE_FORMATS
 INTERVIEWER_LABELS = {"interviewer", "i", "q", "int", "researcher", "moderator", "facilitator"}
 UNKNOWN_SPEAKER = "Participant"
 NOT_SPOKEN = "(not spoken)"   # a heading, a date, a transcriber's note: kept, never coded
-# Particulars a transcript notes above or between its speakers ("Date: 12 March", "Note: shows
-# a leaflet", "Age: 34"): a line so labelled is kept as not spoken.
-NOTES = {"study", "project", "title", "date", "time", "location", "place", "site", "setting", "duration",
-         "length", "recording", "file", "transcript", "transcribed by", "transcriber", "note", "notes",
-         "topic", "language", "keywords", "attendees", "present", "timestamp", "start time", "end time",
-         "age", "gender", "sex", "ethnicity", "occupation", "profession", "grade", "specialty"}
+# Particulars a transcript notes above its speakers ("Date: 12 March", "Age: 34"): never a
+# speaker's label. Above the first label they are the heading; further down, the words of
+# whoever was speaking ("Time: we never had enough of it").
+PARTICULARS = {"study", "project", "title", "date", "time", "location", "place", "site", "setting", "duration",
+               "length", "recording", "file", "transcript", "topic", "language", "keywords", "attendees",
+               "present", "start time", "end time", "age", "gender", "sex", "ethnicity", "occupation",
+               "profession", "grade", "specialty"}
+# A transcriber's notes between the speakers ("Note: shows a leaflet"): kept as not spoken.
+NOTES = {"note", "notes", "transcriber", "transcriber's note", "transcribed by", "timestamp"}
 # Words that start a sentence or head a table's column, never a speaker's label.
-NOT_SPEAKERS = NOTES | {"overall", "summary", "speaker", "name", "who", "text"}
+NOT_SPEAKERS = PARTICULARS | NOTES | {"overall", "summary", "speaker", "name", "who", "text"}
 # Lines a transcription service adds that nobody said (Otter's).
 _SERVICE_LINE = re.compile(r"^\s*(?:SUMMARY KEYWORDS|SPEAKERS|Transcribed by https?://\S+)\s*$")
 
@@ -156,11 +159,14 @@ def _label(line: str) -> Label | None:
 
 
 def _own_line_labels(found: list[Label | None]) -> set[str]:
-    """Name-and-time labels count only when the name recurs (Otter repeats every speaker's), so
-    a line such as "Lunch 12:30" inside an answer is not taken for a speaker."""
+    """Name-and-time labels, in a file laid out that way: some name recurs (Otter repeats its
+    speakers'). Then a name said once counts too, if it looks like a name (a focus group's quiet
+    member); in a file of "Name: text" lines, "Lunch 12:30" inside an answer is no speaker."""
     names = [f.name for f in found if f and f.own_line]
-    return {n for n in set(names) if any(ch.isalpha() for ch in n) and n.lower() not in NOT_SPEAKERS
-            and (names.count(n) >= 2 or is_interviewer(n))}
+    usable = {n for n in set(names) if any(ch.isalpha() for ch in n) and n.lower() not in NOT_SPEAKERS}
+    if not any(names.count(n) >= 2 or is_interviewer(n) for n in usable):
+        return set()
+    return {n for n in usable if names.count(n) >= 2 or is_interviewer(n) or _looks_like_name(n)}
 
 
 def speaker_labels(names: list[str]) -> set[str]:

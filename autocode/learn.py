@@ -170,9 +170,15 @@ def cross_validate(inp: Inputs, main: list[str], all_codes: list[list[str]], gro
             out[name][0][test], out[name][1][test] = fit_assess(f, all_codes, train, test, themes, C, d,
                                                                     row_weights(train, scored, borrowed))
     keep = np.array([i for i in range(n) if i not in unscored], dtype=int)
+    if not keep.size:
+        return _per(readings, {name: {"note": ALL_UNREAD} for name in views})
     return _per(readings, {name: _cv_summary(np.asarray(main[:n], dtype=object)[keep], predicted[keep], confidence[keep],
                                              themes, min(folds, n_groups), n_groups)
                            for name, (predicted, confidence) in out.items()})
+
+
+ALL_UNREAD = ("No agreement figure: every coding it learnt from is a suggestion accepted unread, and scoring the "
+              "classifier on its own suggestions would flatter it. Code some utterances one by one, then train again.")
 
 
 def _per(readings: dict | None, summaries: dict) -> dict:
@@ -230,6 +236,8 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
         metrics = {**_counts(coder, main[:scored], len(utts) - scored, fine_tune), "borrowed_weight": weight,
                    "last_coding": conn.execute("SELECT MAX(id) FROM codings").fetchone()[0]}
         groups = [u.document for u in utts]
+        unread = _unread_rows(conn, coder, utts[:scored])
+        metrics["accepted_unread"] = len(unread)
         used = model
         if fine_tune:
             labels = tuning_labels(all_codes[:scored], themes)   # borrowed codes tune nothing
@@ -238,15 +246,13 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
                 general = inputs(conn, utts, model, batch)   # once, however many losses are tried
                 metrics.update(choose_tuning(conn, utts, labels, (model, base), batch, tuning, lambda retuned: choose_reading(
                     general, main, all_codes, groups, themes, C, retuned, scored=scored, borrowed=weight,
-                    readings=None if asked == AUTO else {asked: READINGS[asked]})))
+                    unscored=unread, readings=None if asked == AUTO else {asked: READINGS[asked]})))
             metrics.setdefault("reading", DEFAULT_READING if asked == AUTO else asked)
             metrics.update({"reading_asked": asked} if asked != AUTO else {})
             used = _tuned_reading(project, metrics, tuning, utts[:scored], labels, (model, base), coder)
         inp = inputs(conn, utts, resolve_model_in(project, used), batch)
         defs = definitions(conn, resolve_model_in(project, used), batch)
         metrics["definitions"] = len({c.id for c in cb.load(conn).codes if c.definition} & {c for cs in all_codes for c in cs})
-        unread = _unread_rows(conn, coder, utts[:scored])
-        metrics["accepted_unread"] = len(unread)
         if evaluate and not fine_tune:
             metrics["cross_validation"] = cross_validate(inp, main, all_codes, groups, themes, C, definitions=defs,
                                                          scored=scored, borrowed=weight, unscored=unread)
@@ -314,14 +320,14 @@ def _tuned_reading(project: Project, metrics: dict, tuning: dict, utts: list[Utt
 
 def choose_reading(inp: Inputs, main, all_codes, groups, themes: dict, C: float, retuned,
                    definitions: Definitions | None = None, scored: int | None = None,
-                   borrowed: float = BORROWED, readings: dict | None = None) -> dict:
+                   borrowed: float = BORROWED, readings: dict | None = None, unscored: set[int] = frozenset()) -> dict:
     """Cross-validate each of ``readings`` (default :data:`READINGS`) on the same folds and keep
     the one with the best kappa at the level the classifier decides (themes when the codebook
     has several, else codes); a tie goes to the simpler one."""
     readings = readings or READINGS
     level = "themes" if len(set(themes.values())) > 1 else "codes"
     results = cross_validate(inp, main, all_codes, groups, themes, C, retuned=retuned, definitions=definitions,
-                             readings=readings, scored=scored, borrowed=borrowed)
+                             readings=readings, scored=scored, borrowed=borrowed, unscored=unscored)
     score = {n: (r.get(level) or {}).get("cohen_kappa") for n, r in results.items()}
     best = max(readings, key=lambda n: -2 if score[n] is None else score[n])  # the first of equals
     default = DEFAULT_READING if DEFAULT_READING in readings else best

@@ -294,6 +294,8 @@ def import_qdpx(project, path: str | Path, coder: str | None = None) -> dict:
     found = read_qdpx(path)
     interviewer = tuple(project.setting("ingest", "interviewer"))
     prepared = [read_labelled(Path(f"{doc}.txt"), text, "qdpx") for doc, text in found.documents]
+    for t in prepared:   # where the text came from: this archive, not a file of its own
+        t.source = f"{Path(path).resolve()}#{t.id}"
     report = AddReport(warnings=[w for t in prepared for w in t.warnings])
     with project.transaction() as conn:
         cb.store(conn, found.codebook)

@@ -220,28 +220,24 @@ def agreement(project: Project, book: cb.Codebook, coder: str | None) -> dict | 
 
 def cautions(project: Project, a: str, b: str) -> list[str]:
     """Why agreement between ``a`` and ``b`` may flatter the machine, in words (as the CLI warns)."""
-    from .confirm import UNREAD
+    from .confirm import unread_overlap, unread_words
     from .learn import machine_on_training
 
-    if MACHINE not in (a, b):
-        return []
     out = []
     teacher, seen = machine_on_training(project, [a, b])
     if seen:
         out.append(f"the machine learnt from {teacher}'s codings of {seen} of these utterances, so agreement "
                    "there measures memory, not coding")
-    person = b if a == MACHINE else a
-    unread = project.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ? AND reason = ?", (person, UNREAD)).fetchone()[0]
-    if unread:
-        out.append(f"{unread} of {person}'s codings are the machine's suggestions accepted unread, so they agree "
-                   "with it by construction")
+    for person, other in ((a, b), (b, a)):
+        if unread := unread_overlap(project.conn, person, other):
+            out.append(unread_words(unread, person, other))
     return out
 
 
 def _pair(project: Project, a: str, b: str, names: dict) -> dict:
     from .compare import compare_project
 
-    report = compare_project(project, [a, b])
+    report = compare_project(project, [a, b], ci=False)   # the report shows no intervals: no bootstrap
     o = report["overall"]
     themes = [{"id": t, "name": names.get(t, t), **_figures(f)} for t, f in report["per_theme"].items()]
     rows = [{**{k: d.get(k, "") for k in ("document", "unit", "text", "before", "after")},

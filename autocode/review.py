@@ -200,10 +200,11 @@ def _adopt_ids(before: cb.Codebook, book: cb.Codebook) -> None:
     """A theme or code the file names without an id takes the id the project already gives that
     name, so re-importing a codebook updates it (ids made from names changed on 2026-12-07:
     "Équipe" became equipe, not quipe)."""
-    for kind, new, old in (("theme", book.themes, before.themes), ("code", book.codes, before.codes)):
+    for new, old in ((book.themes, before.themes), (book.codes, before.codes)):
         for item in new:
             same = next((o for o in old if cb.same_name(o.name, item.name)), None)
-            if same and item.id == cb.slug(item.name) and same.id != item.id:
+            free = same and not any(n.id == same.id for n in new)   # never two of the file's items on one id
+            if free and item.id == cb.slug(item.name) and same.id != item.id:
                 item.id = same.id
                 for code in getattr(item, "codes", []):
                     code.theme = item.id

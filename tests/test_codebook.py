@@ -95,3 +95,14 @@ def test_a_codebook_without_ids_updates_the_codes_of_the_same_name(project, tmp_
     assert book.find_theme("Équipe").id == "quipe" and book.find_theme("Équipe").definition == "La vie d'équipe"
     assert book.find_code("Rôle").id == "r_le" and book.find_code("Rôle").theme == "quipe"
     assert result["renamed"] == [] and len(book.themes) == len({t.id for t in book.themes})
+
+
+def test_adopting_ids_never_puts_two_of_the_files_codes_on_one_id(project, tmp_path):
+    """'Money' was 'Costs' in the project (id costs); a file naming both keeps both."""
+    with project.transaction() as conn:
+        conn.execute("INSERT INTO codes (id, theme, name, definition, position) VALUES ('costs', 'contribution', 'Money', '', 99)")
+    path = tmp_path / "book.yaml"
+    path.write_text("themes:\n  - id: contribution\n    codes:\n      - name: Money\n      - name: Costs\n", encoding="utf-8")
+    import_codebook(project, path, "tester")
+    names = {c.id: c.name for c in cb.load(project.conn).codes}
+    assert names["costs"] == "Costs" and "Money" in names.values()

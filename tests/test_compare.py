@@ -323,3 +323,16 @@ def test_confidence_intervals_depend_on_the_compared_units_only(tmp_path):
     one, two = (compare_files([a, other])["overall"] for other in (b, extra))
     assert one["cohen_kappa"] == two["cohen_kappa"] and one["cohen_kappa_ci"] == two["cohen_kappa_ci"]
     assert one["krippendorff_alpha_ci"] == two["krippendorff_alpha_ci"]
+
+
+def test_a_coders_unread_accepted_suggestions_are_named_when_compared(demo_project):
+    from autocode import confirm
+    from autocode.learn import suggest, train
+
+    train(demo_project, "alice", evaluate=False)
+    suggest(demo_project, ["D04"], include_coded=True)
+    n = confirm.accept_above(demo_project, 0.0, ["D04"], "zoe")["accepted"]
+    result = runner.invoke(app, ["compare", "zoe", "bob", "--project", str(demo_project.root)], env={"COLUMNS": "300"})
+    flat = " ".join(result.output.split())
+    assert f"{n} of zoe's codings of utterances bob also coded are suggestions accepted unread" in flat
+    assert "bob is compared with the machine, not with zoe" in flat

@@ -137,8 +137,8 @@ def test_txt_particulars_are_not_speakers(tmp_path):
             "Interviewer: What changed?\nDr Khan: A lot.\nOverall: they have changed the ward culture.\n"
             "Interviewer: How?\nDr Khan: Slowly.\n")
     t = read_one(write(tmp_path, "a.txt", text))
-    assert [s for s, _ in spoken(t)] == [NOT_SPOKEN] * 4 + ["Interviewer", "Dr Khan", "Interviewer", "Dr Khan"]
-    assert spoken(t)[5] == ("Dr Khan", "A lot.\nOverall: they have changed the ward culture.")
+    assert [s for s, _ in spoken(t)] == [NOT_SPOKEN, "Interviewer", "Dr Khan", "Interviewer", "Dr Khan"]
+    assert spoken(t)[2] == ("Dr Khan", "A lot.\nOverall: they have changed the ward culture.")
     assert_turn_offsets(t)
 
 
@@ -298,24 +298,33 @@ def test_srt_sentence_with_colon_is_not_a_speaker(tmp_path):
     assert spoken(t) == [("Alice", "I asked him straight out. What he said was: no."), ("Bob", "Really?")]
 
 
-def test_otter_export_opening_footer_and_times_inside_answers(tmp_path):
-    """Otter's date line, keyword block and footer are nobody's words; a name and a time inside
-    an answer ("Lunch 12:30", "Dr Smith 10:30") is not a new speaker; a transcriber's note is
-    kept apart from the speech."""
+def test_otter_export_opening_footer_and_a_speaker_heard_once(tmp_path):
+    """Otter's date line, keyword block and footer are nobody's words; a transcriber's note is
+    kept apart from the speech; a focus group member who speaks once is a speaker."""
     text = ("Interview P04\nMon, 6/5 9:03AM \u2022 48:52\nAge: 34\nSUMMARY KEYWORDS\npeer support, workers, ward\n"
-            "SPEAKERS\nDr Berg, Maria\n\nMaria  0:03\nWhat changed?\n\nDr Berg  0:10\nI saw\nDr Smith 10:30\n"
-            "that day. Then\nLunch 12:30\nand the ward.\nNote: shows a leaflet\n\nMaria  0:40\nThanks.\n\n"
+            "SPEAKERS\nDr Berg, Maria\n\nMaria  0:03\nWhat changed?\n\nDr Berg  0:10\nI saw it that day.\n"
+            "Then the ward.\nNote: shows a leaflet\n\nBen  0:30\nSame for me.\n\nMaria  0:40\nThanks.\n\n"
             "Dr Berg  0:45\nA pleasure.\n\nTranscribed by https://otter.ai\n")
     t = read_one(write(tmp_path, "P04.txt", text))
     said = spoken(t)
     first = next(i for i, (who, _) in enumerate(said) if who != NOT_SPOKEN)
     assert "\n".join(x for _, x in said[:first]) == ("Interview P04\nMon, 6/5 9:03AM \u2022 48:52\nAge: 34\n"
                                                     "SUMMARY KEYWORDS\npeer support, workers, ward\nSPEAKERS\nDr Berg, Maria")
-    assert said[first:] == [("Maria", "What changed?"),
-                            ("Dr Berg", "I saw\nDr Smith 10:30\nthat day. Then\nLunch 12:30\nand the ward."),
-                            (NOT_SPOKEN, "Note: shows a leaflet"), ("Maria", "Thanks."), ("Dr Berg", "A pleasure."),
-                            (NOT_SPOKEN, "Transcribed by https://otter.ai")]
+    assert said[first:] == [("Maria", "What changed?"), ("Dr Berg", "I saw it that day.\nThen the ward."),
+                            (NOT_SPOKEN, "Note: shows a leaflet"), ("Ben", "Same for me."), ("Maria", "Thanks."),
+                            ("Dr Berg", "A pleasure."), (NOT_SPOKEN, "Transcribed by https://otter.ai")]
     assert_turn_offsets(t)
+
+
+def test_names_and_times_inside_answers_of_a_colon_labelled_transcript(tmp_path):
+    """"Dr Smith 10:30" or "Lunch 12:30" on a line of its own inside an answer is no speaker in a
+    file of "Name: text" lines; nor is a line starting "Time:" a note."""
+    text = ("Interviewer: What happened?\nP1: I saw\nDr Smith 10:30\nthat day. Then\nLunch 12:30\n"
+            "Time: we never had enough of it.\nInterviewer: Thanks.\n")
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert spoken(t) == [("Interviewer", "What happened?"),
+                         ("P1", "I saw\nDr Smith 10:30\nthat day. Then\nLunch 12:30\nTime: we never had enough of it."),
+                         ("Interviewer", "Thanks.")]
 
 
 def test_paragraphs_before_the_first_label_stay_someones_words(tmp_path):
@@ -839,7 +848,7 @@ def test_docx_tables_that_are_not_speech(tmp_path):
     path = tmp_path / "t.docx"
     document.save(path)
     said = spoken(read_one(path))
-    assert said == [(NOT_SPOKEN, "Age: 34"), (NOT_SPOKEN, "Grade: Consultant"), ("Interviewer", "Was it clear?"),
+    assert said == [(NOT_SPOKEN, "Age: 34\nGrade: Consultant"), ("Interviewer", "Was it clear?"),
                     ("Maria", "Yes."), ("Maria", "Mostly.")]
 
 
@@ -889,3 +898,13 @@ def test_marking_an_interviewer_later_counts_the_codings_it_takes_out_of_use(tmp
     speaker = project.conn.execute("SELECT speaker FROM utterances WHERE text LIKE 'The team was%'").fetchone()[0]
     report = add_files(project, [path], interviewer=(speaker,))
     assert report.reflagged == ["a"] and report.reflagged_codings == 1
+
+
+def test_replace_takes_back_an_interviewer_mark_given_by_mistake(tmp_path, project):
+    path = write(tmp_path, "a.txt", TRANSCRIPT)
+    add_files(project, [path])
+    speaker = project.conn.execute("SELECT speaker FROM utterances WHERE text LIKE 'The team was%'").fetchone()[0]
+    add_files(project, [path], interviewer=(speaker,))
+    assert add_files(project, [path]).reflagged == []                     # a plain add leaves the mark
+    assert add_files(project, [path], replace=True).reflagged == ["a"]    # --replace reads the marks afresh
+    assert [r[1] for r in stored(project, "a") if r[1] == speaker and r[2]] == []

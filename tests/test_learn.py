@@ -449,3 +449,14 @@ def test_a_second_coders_codings_leave_utterances_open_for_suggestions(trained, 
     rows = suggest(p, ["D08"])
     assert first in {r["utterance"] for r in rows}
     assert first in {r["utterance"] for r in next_to_confirm(p, 1000, ["D08"])}
+
+
+def test_training_on_suggestions_accepted_unread_alone_gives_a_note_not_a_figure(demo_project):
+    from autocode import confirm
+    from autocode.learn import ALL_UNREAD
+
+    train(demo_project, "alice", evaluate=False)
+    suggest(demo_project, ["D01", "D02", "D03"], include_coded=True)
+    assert confirm.accept_above(demo_project, 0.0, ["D01", "D02", "D03"], "zoe")["accepted"] > 0
+    m = train(demo_project, "zoe")
+    assert m["cross_validation"] == {"note": ALL_UNREAD}
