@@ -99,8 +99,9 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
     with recorded(project) as conn:
         cands = [_open_candidate(conn, c) for c in dict.fromkeys(cids)]
         label = cands[0]["label"] if name is None else _name(name, "code name")
-        theme = _create_theme(conn, new_theme).id if new_theme is not None else theme
         existed = cb.load(conn).find_code(code_id or label) is not None
+        if new_theme is not None and not existed:   # an existing code keeps its theme: make no empty one
+            theme = _create_theme(conn, new_theme).id
         code = _new_code(conn, label, theme, definition, code_id)
         n = _confirm_members(conn, [c["id"] for c in cands], code.id, coder)
         conn.executemany("UPDATE candidates SET status = ?, code = ? WHERE id = ?",
@@ -109,8 +110,9 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
                     name=code.name, theme=code.theme, codings=n)
         also = _also_coded(conn, [c["id"] for c in cands], code.id, coder)
     asked = cb.load(project.conn).find_theme(theme) if theme and existed else None
+    unused = new_theme if new_theme is not None and existed else (asked.id if asked and asked.id != code.theme else None)
     return {"code": code.id, "name": code.name, "theme": code.theme, "codings": n, "existing": existed,
-            "theme_not_used": asked.id if asked and asked.id != code.theme else None, "also_coded": also}
+            "theme_not_used": unused, "also_coded": also}
 
 
 def _also_coded(conn, cids: list[int], code: str, coder: str) -> int:

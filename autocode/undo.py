@@ -123,14 +123,22 @@ def _opposite(conn, step) -> str:
 
 
 def _brief(details: dict, conn) -> str:
-    for key in ("candidates", "code", "theme", "utterances", "name"):
+    for key in ("candidates", "utterances", "code", "theme", "name"):
         if details.get(key) not in (None, [], ""):
             value = details[key]
             if key == "utterances":
                 return _places(conn, value)
+            if key in ("code", "theme") and isinstance(value, str):
+                return f"{key} \u201c{_name_of(conn, key, value)}\u201d"
             word = key[:-1] if isinstance(value, list) and len(value) == 1 else key   # "candidate 3"
             return f"{word} {', '.join(map(str, value)) if isinstance(value, list) else value}"
     return ""
+
+
+def _name_of(conn, kind: str, item: str) -> str:
+    """A code's or theme's name as the researcher sees it (the id if it is gone)."""
+    row = conn.execute(f"SELECT name FROM {kind}s WHERE id = ?", (item,)).fetchone()
+    return row[0] if row else item
 
 
 def _places(conn, ids: list[int]) -> str:

@@ -206,7 +206,7 @@ def test_a_blocked_undo_names_the_command_that_reverses_it(proposed):
     add_files(p, [DATA / "transcripts" / "D08.txt"])
     with pytest.raises(AutocodeError) as err:
         undo.undo(p, "alice")
-    assert err.value.problem == ("can't undo moving code credibility: adding transcripts (autocode add) changed "
+    assert err.value.problem == ("can't undo moving code \u201cCredibility and rapport\u201d: adding transcripts (autocode add) changed "
                                  "the project since")
     assert err.value.fix == "make the opposite decision instead: autocode code move credibility lived_experience"
 
@@ -215,3 +215,11 @@ def test_nothing_to_undo_says_what_undo_covers(demo_project):
     with pytest.raises(AutocodeError) as err:
         undo.undo(demo_project, "alice")
     assert "importing and suggesting are not undone" in err.value.fix
+
+
+def test_accepting_into_an_existing_code_under_a_new_theme_makes_no_empty_theme(proposed):
+    p = proposed
+    themes = p.conn.execute("SELECT COUNT(*) FROM themes").fetchone()[0]
+    result = review.accept(p, _open(p)[0], name="Credibility and rapport", coder="alice", new_theme="Honesty")
+    assert result["theme"] == "lived_experience" and result["theme_not_used"] == "Honesty"
+    assert p.conn.execute("SELECT COUNT(*) FROM themes").fetchone()[0] == themes

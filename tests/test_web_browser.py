@@ -193,3 +193,21 @@ def test_codebook_and_suggestions_views(page, served):
     assert db(root, "SELECT code FROM codings WHERE utterance = ? AND coder = 'erin'", uid) == suggested
     settled(page, lambda: page.select_option("#order", "position"))
     shot(page, "suggestions")
+
+
+def test_accept_above_refuses_an_empty_box_and_asks_first(page, served):
+    """An empty box once read as 0 and accepted every suggestion; "80" means 0.8."""
+    root, _ = served
+    settled(page, lambda: page.click('[role=tab][data-view="suggestions"]'))
+    doc = page.eval_on_selector("#document", "s => s.value")
+    page.fill("#threshold", "")
+    page.click('[data-action="accept-above"]')
+    page.wait_for_selector("#status.bad")
+    assert "Type a confidence first" in page.inner_text("#status")
+    assert db(root, "SELECT COUNT(*) FROM codings WHERE coder = 'erin'") == [(0,)]
+    expected = db(root, "SELECT COUNT(*) FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = "
+                        "'machine' AND c.confidence >= 0.8 AND u.document = ?", doc)[0][0]
+    page.fill("#threshold", "80")
+    page.once("dialog", lambda d: d.accept())
+    settled(page, lambda: page.click('[data-action="accept-above"]'))
+    assert db(root, "SELECT COUNT(*) FROM codings WHERE coder = 'erin'") == [(expected,)]

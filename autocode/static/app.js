@@ -103,8 +103,12 @@ async function decideCode(title, label, action, theme) {
                                code: values.code || null, new_theme: fresh ? values.newtheme : null});
   const chosen = (themes.find(t => t.id === result.theme) || {name: fresh ? values.newtheme.trim() : result.theme}).name;
   const existing = codes.some(c => c.id === result.code);   // an existing code keeps its own theme
+  const notes = [];
+  if (result.theme_not_used) notes.push("the theme you chose was not used: an existing code stays under its own theme (move it in the Codebook view)");
+  if (result.also_coded) notes.push(`${result.also_coded} of these utterances already had another of your codes, and now carry both`);
   say(`Coded ${result.codings} utterances as \u201c${result.name}\u201d` +
-      (existing ? `, the existing code under \u201c${chosen}\u201d.` : ` under \u201c${chosen}\u201d.`));
+      (existing ? `, the existing code under \u201c${chosen}\u201d.` : ` under \u201c${chosen}\u201d.`) +
+      (notes.length ? ` Note: ${notes.join("; ")}.` : ""));
 }
 
 const actions = {
@@ -171,20 +175,28 @@ const actions = {
   async "reject-suggestion"(el) { await post(`/api/suggestions/${el.dataset.utterance}/reject`); },
   async recode(el) { if (el.value) await post(`/api/suggestions/${el.dataset.utterance}/accept`, {code: el.value}); },
   async "accept-above"() {
-    const threshold = Number(view.querySelector("#threshold").value);
-    const result = await post("/api/suggestions/accept-above", {threshold, documents: [view.querySelector("#document").value]});
+    const typed = view.querySelector("#threshold").value.trim().replace(/%$/, "");
+    if (typed === "" || Number.isNaN(Number(typed))) return say("Type a confidence first, such as 0.8, then press Accept.", true);
+    const threshold = Number(typed) > 1 ? Number(typed) / 100 : Number(typed);   // "80" and "80%" mean 0.8
+    const doc = view.querySelector("#document").value;
+    if (!confirm(`Accept, as your codings, every undecided suggestion in ${doc} with confidence ${threshold} or more? ` +
+                 "They are marked as accepted unread.")) return say("Nothing was accepted.");
+    const result = await post("/api/suggestions/accept-above", {threshold, documents: [doc]});
     say(`Accepted ${result.accepted} suggestions at or above ${threshold}.`);
   },
   async retrain() {
     const state = await (await fetch("/api/state")).json();
     const other = state.trained_coder && state.trained_coder !== state.coder;
     if (other && !confirm(`The classifier learnt from ${state.trained_coder}'s codings. Retraining here makes one that ` +
-                          `learns from ${state.coder}'s codings only. Replace it?`)) return say("Nothing was retrained.");
+                          `learns from ${state.coder}'s codings only, and new suggestions end undo for the decisions ` +
+                          `made before them. Replace it? (autocode train --coder ${state.trained_coder} brings it back.)`))
+      return say("Nothing was retrained.");
     say(`Training on ${state.coder}'s confirmed codings\u2026`);
     const model = await post("/api/train", {replace_other: Boolean(other)});
     const result = await post("/api/suggest", {documents: [view.querySelector("#document").value]});
     const borrowed = model.borrowed ? ` (and ${model.borrowed} uncoded ones of the same answers, with their neighbours' codes)` : "";
-    say(`Trained on ${model.utterances} utterances${borrowed}; ${result.suggested} new suggestions.`);
+    say(`Trained on ${model.utterances} utterances${borrowed}; ${result.suggested} new suggestions. ` +
+        "Decisions made before them can no longer be undone.");
   },
   async "pick-document"() { current.query = suggestionQuery(); },
   async "pick-order"() { current.query = suggestionQuery(); },
@@ -211,7 +223,8 @@ async function run(name, el) {
   try {
     await actions[name](el);
   } catch (error) {
-    if (!statusBox.classList.contains("bad")) say(`That did not work: ${error.message}`, true);
+    if (error instanceof TypeError) say("The review server has stopped: run autocode review again, then reload this page.", true);
+    else if (!statusBox.classList.contains("bad")) say(`That did not work: ${error.message}`, true);
   }
   try { await refresh(); } finally { document.body.dataset.pending = String(--pending); }
 }
