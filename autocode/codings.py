@@ -231,6 +231,8 @@ def labels_by_utterance(conn, coder: str) -> dict[int, list[str]]:
 
 
 def require_coder(conn, coder: str) -> None:
-    if coder not in coders(conn):
-        raise AutocodeError(f"coder '{coder}' has no codings in this project",
-                            f"use one of: {', '.join(coders(conn)) or '(none yet: import codings or accept candidates)'}")
+    if coder not in coders(conn):   # the machine is named only where asked for: it is no one to learn from
+        people = [c for c in coders(conn) if c != MACHINE]
+        fix = ("have the machine suggest codes first: autocode train, then autocode suggest" if coder == MACHINE else
+               f"use one of: {', '.join(people) or '(none yet: import codings or accept candidates)'}")
+        raise AutocodeError(f"coder '{coder}' has no codings in this project", fix)

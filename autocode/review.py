@@ -162,8 +162,9 @@ def add_theme(project: Project, name: str, definition: str = "", theme_id: str |
 def _create_theme(conn, name: str, definition: str = "", theme_id: str | None = None) -> cb.Theme:
     """A new theme, for a decision of its own or as part of one (accepting a code under it)."""
     name, book = _name(name, "theme name"), cb.load(conn)
-    if book.find_theme(name):
-        raise Conflict(f"a theme '{name}' already exists", "choose another name, or use it as it is")
+    if taken := book.find_theme(name):
+        called = "" if cb.same_name(taken.name, name) else f" (the id of theme '{taken.name}')"
+        raise Conflict(f"a theme '{name}' already exists{called}", "choose another name, or use it as it is")
     if theme_id and any(t.id == theme_id for t in book.themes):
         raise Conflict(f"the theme id '{theme_id}' is taken, by theme '{next(t.name for t in book.themes if t.id == theme_id)}'",
                        "choose another id, or leave --id out and one is made from the name")

@@ -106,3 +106,9 @@ def test_adopting_ids_never_puts_two_of_the_files_codes_on_one_id(project, tmp_p
     import_codebook(project, path, "tester")
     names = {c.id: c.name for c in cb.load(project.conn).codes}
     assert names["costs"] == "Costs" and "Money" in names.values()
+
+
+def test_a_theme_name_that_is_another_themes_id_names_that_theme(project):
+    with pytest.raises(Conflict) as err:
+        add_theme(project, "team_dynamics")
+    assert err.value.problem == "a theme 'team_dynamics' already exists (the id of theme 'PSWs in the team')"

@@ -178,3 +178,15 @@ def test_a_semicolon_separated_codings_file_imports(demo_project, tmp_path):
     f = tmp_path / "semi.csv"
     f.write_text('document;utterance;code;text\nD01;1;credibility;"a; b"\n', encoding="utf-8")
     assert import_codings(demo_project, f, "carol").codings == 1
+
+
+def test_an_unknown_coder_is_told_the_people_and_the_machine_how_to_appear(demo_project):
+    from autocode.codings import require_coder
+    from autocode.errors import AutocodeError
+
+    with pytest.raises(AutocodeError) as err:
+        require_coder(demo_project.conn, "zed")
+    assert err.value.fix == "use one of: alice, bob"
+    with pytest.raises(AutocodeError) as err:
+        require_coder(demo_project.conn, "machine")
+    assert "autocode suggest" in err.value.fix
