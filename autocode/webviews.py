@@ -71,7 +71,18 @@ def codebook(conn, coder: str) -> dict:
         for c in t["codes"]:
             c["quotes"] = quotes.get(c["id"], [])[:3]
     return {"whose": whose, "book": themes, "matrix": report.prevalence(conn, book, whose, people),
-            "exports": EXPORTS, **_choices(conn)}
+            "exports": EXPORTS, "coded": _coded_by(conn, whose), "main": _main_if_other(conn, whose), **_choices(conn)}
+
+
+def _coded_by(conn, coder: str | None) -> int:
+    return conn.execute("SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ?", (coder,)).fetchone()[0]
+
+
+def _main_if_other(conn, whose: str | None) -> dict | None:
+    """The main coder, when the counts shown are someone else's: a reviewer's first decisions
+    would otherwise look like the project's coding gone."""
+    main = report.primary_coder(conn)
+    return None if main in (None, whose) else {"coder": main, "coded": _coded_by(conn, main)}
 
 
 def documents(conn) -> list[dict]:

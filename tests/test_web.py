@@ -422,3 +422,13 @@ def test_candidates_can_be_found_from_the_page(client, root):
     assert last_action(root) == ("propose", "carol")
     card = client.get("/api/candidates").json()["candidates"][0]
     assert card["nearest_theme"]  # the accept form starts on the theme of the closest code
+
+
+def test_codebook_view_says_whose_counts_and_where_the_main_coders_are(client, root):
+    """carol's first decision switches the counts to hers; the page says alice's are still there."""
+    uid = rows(root, "SELECT c.utterance FROM codings c WHERE c.coder = 'machine' LIMIT 1")[0][0]
+    assert client.post(f"/api/suggestions/{uid}/accept", headers=OK, json={}).status_code == 200
+    page = " ".join(client.get("/part/codebook").text.split())
+    alice = rows(root, "SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = 'alice'")[0][0]
+    assert "carol's codings (1 utterance)" in page
+    assert f"alice has coded {alice}: start the review with <code>--coder alice</code>" in page
