@@ -77,9 +77,11 @@ def unread_overlap(conn, coder: str, other: str) -> int:
 
 
 def unread_words(n: int, coder: str, other: str) -> str:
-    then = ("they agree with it by construction" if other == MACHINE else
-            f"on those utterances {other} is compared with the machine, not with {coder}")
-    return f"{n} of {coder}'s codings of utterances {other} also coded are suggestions accepted unread, so {then}"
+    if other == MACHINE:
+        return (f"{n} of {coder}'s codings of utterances the machine also coded are its suggestions accepted unread, "
+                "so they agree with the machine's suggestions by construction")
+    return (f"{n} of {coder}'s codings of utterances {other} also coded are suggestions accepted unread, so on "
+            f"those utterances {other} is compared with the machine, not with {coder}")
 
 
 def accept_above(project: Project, threshold: float, documents: list[str] | None = None,

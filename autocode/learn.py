@@ -228,6 +228,9 @@ def train(project: Project, coder: str, C: float | None = None, evaluate: bool =
     model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
     tuning = tuning_settings(project) if fine_tune else None
     base, asked = tuning_source(project, model) if fine_tune else (model, AUTO)
+    if coder == MACHINE:
+        raise AutocodeError("the machine's suggestions are no one's coding to learn from",
+                            "train on a person's codings: autocode train --coder NAME")
     with project.transaction() as conn:
         require_coder(conn, coder)
         weight = borrowed_weight(project)

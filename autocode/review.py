@@ -100,6 +100,7 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
         cands = [_open_candidate(conn, c) for c in dict.fromkeys(cids)]
         label = cands[0]["label"] if name is None else _name(name, "code name")
         existed = cb.load(conn).find_code(code_id or label) is not None
+        new_theme = new_theme.strip() if new_theme is not None else None
         if new_theme is not None and not existed:   # an existing code keeps its theme: make no empty one
             theme = _create_theme(conn, new_theme).id
         code = _new_code(conn, label, theme, definition, code_id)

@@ -105,8 +105,8 @@ def _what(conn, step) -> str:
     if row["action"] in ("undo", "redo"):
         return details.get("what", row["action"])
     if row["action"] == "accept-suggestions":
-        return (f"accepting {len(details.get('utterances', []))} suggestion(s) at confidence "
-                f"{details.get('threshold', 0):g} or more")
+        n = len(details.get("utterances", []))
+        return f"accepting {n} suggestion{'' if n == 1 else 's'} at confidence {details.get('threshold', 0):g} or more"
     return f"{DOING.get(row['action'], row['action'])} {_brief(details, conn)}".strip()
 
 
@@ -164,7 +164,7 @@ def _reverse(project: Project, conn, step, kind: str, coder: str | None) -> dict
         for (sql,) in statements:
             conn.execute(sql)
     except sqlite3.IntegrityError:
-        raise Conflict(f"can't {kind} '{what}': later decisions depend on it",
+        raise Conflict(f"can't {kind} {what}: later decisions depend on it",
                             f"{kind} those later decisions first") from None
     finally:
         conn.execute("UPDATE undo_state SET step = NULL")

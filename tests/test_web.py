@@ -431,4 +431,4 @@ def test_codebook_view_says_whose_counts_and_where_the_main_coders_are(client, r
     page = " ".join(client.get("/part/codebook").text.split())
     alice = rows(root, "SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = 'alice'")[0][0]
     assert "carol's codings (1 utterance)" in page
-    assert f"alice has coded {alice}: start the review with <code>--coder alice</code>" in page
+    assert f"alice has coded {alice} utterances: start the review with <code>--coder \"alice\"</code>" in page

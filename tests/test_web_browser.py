@@ -203,11 +203,13 @@ def test_accept_above_refuses_an_empty_box_and_asks_first(page, served):
     page.fill("#threshold", "")
     page.click('[data-action="accept-above"]')
     page.wait_for_selector("#status.bad")
-    assert "Type a confidence first" in page.inner_text("#status")
+    assert "Type a confidence from 0 to 1" in page.inner_text("#status")
+    typed = {text: page.evaluate("t => confidenceTyped(t)", text) for text in ("0.8", "0,8", "80%", "80", "1.5", "-1", "1e3")}
+    assert typed == {"0.8": 0.8, "0,8": 0.8, "80%": 0.8, "80": None, "1.5": None, "-1": None, "1e3": None}
     assert db(root, "SELECT COUNT(*) FROM codings WHERE coder = 'erin'") == [(0,)]
     expected = db(root, "SELECT COUNT(*) FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = "
                         "'machine' AND c.confidence >= 0.8 AND u.document = ?", doc)[0][0]
-    page.fill("#threshold", "80")
+    page.fill("#threshold", "80%")
     page.once("dialog", lambda d: d.accept())
     settled(page, lambda: page.click('[data-action="accept-above"]'))
     assert db(root, "SELECT COUNT(*) FROM codings WHERE coder = 'erin'") == [(expected,)]

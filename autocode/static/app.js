@@ -12,8 +12,15 @@ function say(text, bad) {  // the status line under the header
   statusBox.className = bad ? "bad" : "good";
 }
 
+class ServerGone extends Error {}   // the review server stopped: no answer at all, not a refusal
+const GONE = "The review server has stopped: run autocode review again, then reload this page.";
+
+async function reach(path, options) {
+  try { return await fetch(path, options); } catch (error) { throw new ServerGone(GONE); }
+}
+
 async function post(path, body) {
-  const response = await fetch(path, {
+  const response = await reach(path, {
     method: "POST", headers: {"Content-Type": "application/json", "X-Autocode-Token": TOKEN},
     body: JSON.stringify(body || {}),
   });
@@ -34,7 +41,8 @@ async function show(name, query) {
 }
 
 async function refresh() {
-  const response = await fetch(`/part/${current.name}${current.query}`);
+  let response;
+  try { response = await reach(`/part/${current.name}${current.query}`); } catch (error) { return say(GONE, true); }
   const focused = document.activeElement && document.activeElement.dataset.id;
   view.innerHTML = await response.text();
   if (!response.ok) { view.innerHTML = ""; say("That view could not be shown; go back to Candidates.", true); }
@@ -97,10 +105,11 @@ async function decideCode(title, label, action, theme) {
     {name: "code", label: "Or add to an existing code", options: [["", "(a new code)"], ...codes.map(c => [c.id, c.name])]},
   ]);
   if (!values) return;
-  const fresh = values.theme === "__new";   // the theme is made in the same step as the code
+  const fresh = values.theme === "__new" && !values.code;   // the theme is made in the same step as the code
   if (fresh && !values.newtheme.trim()) return say("Type a name for the new theme, then try again.", true);
-  const result = await action({name: values.name, definition: values.definition, theme: fresh ? "" : values.theme,
-                               code: values.code || null, new_theme: fresh ? values.newtheme : null});
+  const result = await action({name: values.name, definition: values.definition,   // an existing code keeps its theme
+                               theme: fresh || values.code ? "" : values.theme,
+                               code: values.code || null, new_theme: fresh ? values.newtheme.trim() : null});
   const chosen = (themes.find(t => t.id === result.theme) || {name: fresh ? values.newtheme.trim() : result.theme}).name;
   const existing = codes.some(c => c.id === result.code);   // an existing code keeps its own theme
   const notes = [];
@@ -175,9 +184,8 @@ const actions = {
   async "reject-suggestion"(el) { await post(`/api/suggestions/${el.dataset.utterance}/reject`); },
   async recode(el) { if (el.value) await post(`/api/suggestions/${el.dataset.utterance}/accept`, {code: el.value}); },
   async "accept-above"() {
-    const typed = view.querySelector("#threshold").value.trim().replace(/%$/, "");
-    if (typed === "" || Number.isNaN(Number(typed))) return say("Type a confidence first, such as 0.8, then press Accept.", true);
-    const threshold = Number(typed) > 1 ? Number(typed) / 100 : Number(typed);   // "80" and "80%" mean 0.8
+    const threshold = confidenceTyped(view.querySelector("#threshold").value);
+    if (threshold === null) return say("Type a confidence from 0 to 1, such as 0.8, or a percentage, such as 80%, then press Accept.", true);
     const doc = view.querySelector("#document").value;
     if (!confirm(`Accept, as your codings, every undecided suggestion in ${doc} with confidence ${threshold} or more? ` +
                  "They are marked as accepted unread.")) return say("Nothing was accepted.");
@@ -185,24 +193,37 @@ const actions = {
     say(`Accepted ${result.accepted} suggestions at or above ${threshold}.`);
   },
   async retrain() {
-    const state = await (await fetch("/api/state")).json();
+    const doc = view.querySelector("#document").value;   // before any wait: the view may change meanwhile
+    const state = await (await reach("/api/state")).json();
     const other = state.trained_coder && state.trained_coder !== state.coder;
+    if (!other && state.undo && !confirm("Retraining makes new suggestions, and decisions made before them can no " +
+                                         "longer be undone. Retrain now?")) return say("Nothing was retrained.");
     if (other && !confirm(`The classifier learnt from ${state.trained_coder}'s codings. Retraining here makes one that ` +
                           `learns from ${state.coder}'s codings only, and new suggestions end undo for the decisions ` +
                           `made before them. Replace it? (autocode train --coder ${state.trained_coder} brings it back.)`))
       return say("Nothing was retrained.");
     say(`Training on ${state.coder}'s confirmed codings\u2026`);
     const model = await post("/api/train", {replace_other: Boolean(other)});
-    const result = await post("/api/suggest", {documents: [view.querySelector("#document").value]});
+    const result = await post("/api/suggest", {documents: [doc]});
     const borrowed = model.borrowed ? ` (and ${model.borrowed} uncoded ones of the same answers, with their neighbours' codes)` : "";
-    say(`Trained on ${model.utterances} utterances${borrowed}; ${result.suggested} new suggestions. ` +
-        "Decisions made before them can no longer be undone.");
+    say(`Trained on ${model.utterances} utterances${borrowed}; ${result.suggested} new suggestions.` +
+        (result.suggested ? " Decisions made before them can no longer be undone." : ""));
   },
   async "pick-document"() { current.query = suggestionQuery(); },
   async "pick-order"() { current.query = suggestionQuery(); },
   async undo() { const r = await post("/api/undo"); say(`Undone: ${r.what}.`); },
   async redo() { const r = await post("/api/redo"); say(`Redone: ${r.what}.`); },
 };
+
+function confidenceTyped(text) {
+  // "0.8", "0,8" (a decimal comma) and "80%" mean 0.8; anything else is refused, not guessed
+  const typed = text.trim().replace(",", ".");
+  const percent = typed.endsWith("%");
+  const number = Number(percent ? typed.slice(0, -1) : typed);
+  if (typed === "" || !/^[0-9.]+%?$/.test(typed) || Number.isNaN(number)) return null;
+  const value = percent ? number / 100 : number;
+  return value >= 0 && value <= 1 ? value : null;
+}
 
 function suggestionQuery() {
   return `?document=${encodeURIComponent(view.querySelector("#document").value)}&order=${view.querySelector("#order").value}`;
@@ -223,7 +244,7 @@ async function run(name, el) {
   try {
     await actions[name](el);
   } catch (error) {
-    if (error instanceof TypeError) say("The review server has stopped: run autocode review again, then reload this page.", true);
+    if (error instanceof ServerGone) say(GONE, true);
     else if (!statusBox.classList.contains("bad")) say(`That did not work: ${error.message}`, true);
   }
   try { await refresh(); } finally { document.body.dataset.pending = String(--pending); }
