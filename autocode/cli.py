@@ -37,7 +37,7 @@ out = Console(soft_wrap=False)
 err = Console(stderr=True)
 
 ProjectOpt = Annotated[Optional[Path], typer.Option("--project", "-p", help="Project folder (default: the one you are in).")]
-CoderOpt = Annotated[Optional[str], typer.Option("--coder", help="Who made the decision (default: your user name).")]
+CoderOpt = Annotated[Optional[str], typer.Option("--coder", help="Your name as a coder: the decision is logged, and any codings it makes are stored, under it (default: your login name).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ClusterOpt = Annotated[Optional[str], typer.Option(
     "--cluster", help="Run the embedding (and scoring) on a Dask cluster: its scheduler address, or 'local'.")]
@@ -168,9 +168,9 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
 
 
 def speakers_line(d: dict) -> str:
-    """'Interviewer (not coded) 12, Dr Khan 30 utterances': who speaks in a document."""
-    parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''} {s['utterances']}" for s in d["speakers"]]
-    return ", ".join(parts) + " utterances" if parts else "no utterances"
+    """'Interviewer (not coded): 12, Dr Khan: 30 utterances': who speaks in a document."""
+    parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''}: {s['utterances']}" for s in d["speakers"]]
+    return ", ".join(parts) + (" utterance" if d["utterances"] == 1 else " utterances") if parts else "no utterances"
 
 
 @command()
@@ -225,7 +225,7 @@ def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided
         return out.print("No open candidates. Run [bold]autocode propose[/] first.")
     table = Table("id", "label", "size", "docs", "people", "closest code", "example quotes", show_lines=True)
     for r in rows:
-        quotes = "\n".join(f"\u201c{e['text'][:110]}\u201d ({e['document']})" for e in r["examples"][:3])
+        quotes = "\n".join(f"\u201c{shorten(e['text'], 110)}\u201d ({e['document']})" for e in r["examples"][:3])
         table.add_row(str(r["id"]), Text.assemble(r["label"], "\n", (", ".join(r["keywords"][:6]), "dim")), str(r["size"]),
                       str(r["n_documents"]), str(r["n_participants"]), Text(r["nearest_code"] or "-"), Text(quotes))
     out.print(table)
@@ -417,7 +417,8 @@ def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns
 
     r = run(Project.find(project), file, coder)
     out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
-              f"for {len(r.documents)} document(s).")
+              f"for {len(r.documents)} document(s)." + (" (Rows coding parts of one utterance with the same code "
+                                                         "make one coding.)" if r.codings + r.no_code < r.rows else ""))
     for who, before, differ in r.replaced:
         if differ:
             warn(f"this replaced {who}'s {before} earlier coding(s) of {', '.join(r.documents[:5])}"
@@ -441,11 +442,12 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
           cv: Annotated[bool, typer.Option("--cv/--no-cv", help="Cross-validate by document (on by default).")] = True,
           as_json: JsonOpt = False, project: ProjectOpt = None):
     """Train the classifier on a coder's confirmed codings and report cross-validated agreement."""
-    from .learn import idle_tuning_settings, latest_classifier, train as run
+    from .learn import idle_tuning_settings, latest_classifier, latest_metrics, train as run
 
     from .progress import step
 
     p = Project.find(project)
+    before = latest_metrics(p.conn)
     idle = idle_tuning_settings(p, fine_tune)
     if idle:
         one = len(idle) == 1
@@ -454,6 +456,10 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
              f"{'it' if one else 'them'}, or remove {'that line' if one else 'those lines'} to silence this.")
     with step("Training the classifier" + (" and cross-validating it" if cv else "")):
         metrics = run(p, coder or default_coder(), evaluate=cv, fine_tune=fine_tune)
+    if before.get("coder") not in (None, metrics["coder"]):   # the review page asks first; say it here at least
+        warn(f"this classifier learns from {metrics['coder']}'s {metrics['utterances']} coded utterances; it replaced "
+             f"the one that learnt from {before['coder']}'s {before.get('utterances', '')}. To go back: autocode train "
+             f"--coder {before['coder']}")
     if save:
         latest_classifier(p.conn)[0].save(save)
     if as_json:
@@ -463,7 +469,8 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
               f"({len(metrics['codes'])} codes{no_code}).")
     _warn_if_thin(metrics.get("counts", {}))
     if metrics.get("definitions"):
-        out.print(f"It also learnt from the codebook's definitions of {metrics['definitions']} codes.")
+        n = metrics["definitions"]
+        out.print(f"It also learnt from the codebook's definition{'' if n == 1 else 's'} of {n} code{'' if n == 1 else 's'}.")
     if metrics.get("borrowed"):
         out.print(_borrowed_words(metrics["borrowed"], metrics["borrowed_weight"]), markup=False)
     if metrics.get("fine_tuned"):
@@ -551,8 +558,9 @@ def _print_cv(cv: dict) -> None:
               f"(their theme {fmt(cv['themes']['percent_agreement'], 0)}%).")
     a = cv.get("abstention") or {}
     if a.get("threshold") is not None and a["coverage"] >= 0.999:
-        out.print(f"Suggestions at every confidence agreed substantially (kappa {a['kappa']:.2f}); none needs "
-                  "treating as uncertain.")
+        on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
+        out.print(f"Suggestions at every confidence agreed substantially{on} (kappa {a['kappa']:.2f}); none needs "
+                  "treating as uncertain at that level.")
     elif a.get("threshold") is not None:
         on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
         out.print(f"Suggestions with confidence {a['threshold']:.3g} or more ({a['coverage']:.0%} of them) agreed "
@@ -655,7 +663,7 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
           documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids (default: all).")] = None,
           as_json: JsonOpt = False, project: ProjectOpt = None):
     """List the uncoded utterances to confirm next: those the classifier is least sure about."""
-    from .learn import next_to_confirm
+    from .learn import next_to_confirm, trained_coder
 
     docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else None
     rows = next_to_confirm(Project.find(project), n, docs)
@@ -665,13 +673,14 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
         return out.print("Nothing to confirm: the coder the classifier learnt from has coded every participant "
                          "utterance there. Add transcripts, or train on another coder's codings.")
     table = Table("document", "#", "suggested code", "conf.", "margin", "text",
-                  title="Least sure first: the smaller the margin over the second likeliest code, the closer the call")
+                  title="Least sure first: the smaller the margin between the two likeliest themes, the closer the call")
     for r in rows:
         table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"] or "(no code)"),
                       f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(shorten(r["text"], 100)))
     out.print(table)
-    out.print("Code these first (import-codings or the review page), then [bold]autocode train[/] again: "
-              "they teach the classifier most.")
+    teacher = trained_coder(Project.find(project).conn)
+    out.print(f"Code these first (as {teacher}, on the review page or with import-codings), then "
+              f"[bold]autocode train --coder {teacher}[/] again: they teach the classifier most.")
 
 
 EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", "qdpx": "project.qdpx", "qdc": "codebook.qdc"}
@@ -690,7 +699,11 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
     p = Project.find(project)
     target = out_file or Path(EXPORTS[fmt])
     if fmt == "csv":
-        return out.print(f"Wrote {ex.export_csv(p.conn, target, coder)} codings to {target}.")
+        n = ex.export_csv(p.conn, target, coder)
+        suggested = p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
+        also = f", the machine's {suggested} unreviewed suggestions among them (coder 'machine')" \
+            if suggested and not coder else ""
+        return out.print(f"Wrote {n} codings to {target}{also}.")
     if fmt in ("qdpx", "qdc"):
         (refi.export_qdpx(p.conn, target, p.root.name) if fmt == "qdpx" else refi.export_qdc(p.conn, target))
         return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA (Import > REFI-QDA).")

@@ -152,7 +152,8 @@ def _check_codes(book: cb.Codebook, frame, path: Path) -> None:
     """Every unknown code in one message, so the coder fixes the file once, not once per row."""
     unknown = [(i, v) for i, v in enumerate(frame["code"], start=2) if v.strip() and book.find_code(v) is None]
     if len(unknown) > 1:
-        shown = "; ".join(f"row {i}: '{v}'" for i, v in unknown[:8]) + (f"; and {len(unknown) - 8} more" if len(unknown) > 8 else "")
+        guess = lambda v: f" (did you mean '{g}'?)" if (g := book.nearest(v)) else ""  # noqa: E731
+        shown = "; ".join(f"row {i}: '{v}'{guess(v)}" for i, v in unknown[:8]) + (f"; and {len(unknown) - 8} more" if len(unknown) > 8 else "")
         known = ", ".join(c.id for c in book.codes) or "(the codebook is empty)"
         raise AutocodeError(f"{len(unknown)} rows name codes that are not in the codebook ({shown})",
                             f"use code ids or names from the codebook ({known}), or add the codes first "

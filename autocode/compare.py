@@ -122,6 +122,11 @@ def codings_from_files(paths: list[Path], conn=None) -> list[Coding]:
     names = []
     for path, rows in files:
         found = {str(r.get("coder", "")).strip() for r in rows} - {""}
+        if len(found) > 1:   # everyone's codings in one file would be compared as one coder's
+            raise AutocodeError(f"the file holds the codings of {len(found)} coders ({', '.join(sorted(found))}), "
+                                "and a file compared must hold one coder's",
+                                "export each coder to a file of their own (autocode export --coder NAME --out "
+                                "NAME.csv), or compare the coders by name inside the project", str(path))
         names.append(found.pop() if len(found) == 1 else path.stem)
     if len(set(names)) < len(names):  # the same coder twice (intra-coder agreement): name them by file
         names = [path.stem for path, _ in files]

@@ -488,6 +488,11 @@ def _latest_training(conn) -> tuple[str | None, dict]:
     return (None, {}) if row is None else (row["created_at"], json.loads(row["metrics"]))
 
 
+def latest_metrics(conn) -> dict:
+    """What the project's latest training reported ({} before any)."""
+    return _latest_training(conn)[1]
+
+
 def trained_coder(conn) -> str | None:
     """Whose codings the project's latest classifier learnt from (None before any training)."""
     return _latest_training(conn)[1].get("coder")

@@ -350,7 +350,8 @@ def test_import_codings_uses_the_coder_column(trained):
     assert {r["coder"] for r in source} == {"alice"}
     out = flat(trained["imported"].stdout)
     assert re.fullmatch(rf"Imported (\d+) codings and (\d+) 'no code' decisions from {len(source)} rows "
-                        r"for 3 document\(s\)\.", out), out
+                        r"for 3 document\(s\)\. \(Rows coding parts of one utterance with the same code make "
+                        r"one coding\.\)", out), out
     p = Project(trained["root"])
     try:
         coders = {r[0] for r in p.conn.execute("SELECT DISTINCT coder FROM codings")}
@@ -572,3 +573,14 @@ def test_accept_suggestions_above_a_confidence_on_the_command_line(tmp_path, _re
     assert query(root, "SELECT COUNT(*) FROM codings WHERE coder = 'carol'")[0][0] == undecided
     again = flat(cli("accept-suggestions", "--above", "0.5", "--coder", "carol", "--project", root).output)
     assert "No undecided suggestion" in again
+
+
+def test_training_another_coder_says_which_classifier_it_replaced(tmp_path, _trained_template):
+    import shutil
+
+    root = tmp_path / "p"
+    shutil.copytree(_trained_template[0], root)
+    result = cli("train", "--coder", "bob", "--no-cv", "--project", root)
+    text = flat(result.output)
+    assert "it replaced the one that learnt from alice's" in text and "autocode train --coder alice" in text
+    assert "Wrote" in flat(cli("export", "--out", tmp_path / "x.csv", "--project", root).output)

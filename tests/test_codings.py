@@ -160,7 +160,8 @@ def test_every_unknown_code_is_named_at_once(demo_project, tmp_path):
                  encoding="utf-8")
     with pytest.raises(AutocodeError) as err:
         import_codings(demo_project, f, "carol")
-    assert err.value.problem == "2 rows name codes that are not in the codebook (row 3: 'Hope and Recovry'; row 4: 'credibilty')"
+    assert err.value.problem == ("2 rows name codes that are not in the codebook (row 3: 'Hope and Recovry' (did you "
+                                 "mean 'Hope and recovery'?); row 4: 'credibilty' (did you mean 'Credibility and rapport'?))")
     assert "credibility" in err.value.fix
 
 
@@ -190,3 +191,13 @@ def test_an_unknown_coder_is_told_the_people_and_the_machine_how_to_appear(demo_
     with pytest.raises(AutocodeError) as err:
         require_coder(demo_project.conn, "machine")
     assert "autocode suggest" in err.value.fix
+
+
+def test_several_mistyped_codes_each_get_a_suggestion(demo_project, tmp_path):
+    from autocode.errors import AutocodeError
+
+    f = tmp_path / "typo.csv"
+    f.write_text("document,utterance,code\nD01,3,Unclear rol\nD01,4,Credibilty and raport\n", encoding="utf-8")
+    with pytest.raises(AutocodeError) as err:
+        import_codings(demo_project, f, "carol")
+    assert "row 3: 'Credibilty and raport' (did you mean 'Credibility and rapport'?)" in err.value.problem

@@ -336,3 +336,12 @@ def test_a_coders_unread_accepted_suggestions_are_named_when_compared(demo_proje
     flat = " ".join(result.output.split())
     assert f"{n} of zoe's codings of utterances bob also coded are suggestions accepted unread" in flat
     assert "bob is compared with the machine, not with zoe" in flat
+
+
+def test_a_file_holding_several_coders_is_refused_with_what_to_do(tmp_path):
+    both = write_codings(tmp_path / "all.csv", [("D", "1", "", "", "x", "ann"), ("D", "1", "", "", "y", "ben")])
+    other = write_codings(tmp_path / "c.csv", [("D", "1", "", "", "x", "cat")])
+    with pytest.raises(AutocodeError) as err:
+        compare_files([both, other], ci=False)
+    assert err.value.problem.startswith("the file holds the codings of 2 coders (ann, ben)")
+    assert "autocode export --coder NAME" in err.value.fix and err.value.where == str(both)
