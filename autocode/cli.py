@@ -279,6 +279,14 @@ def reject(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates t
 
 
 @command()
+def reopen(candidate_ids: Annotated[list[int], typer.Argument(help="Rejected candidates to put back among the open ones.")],
+           project: ProjectOpt = None, coder: CoderOpt = None):
+    """Reopen rejected candidates, when undo can no longer reach the rejection."""
+    n = review.reopen(Project.find(project), candidate_ids, coder)
+    out.print(f"Reopened {n} candidate(s). Next: [bold]autocode candidates[/] to review them again.")
+
+
+@command()
 def split(candidate: CandidateArg, parts: Annotated[int, typer.Option(help="How many sub-candidates to make.")] = 2,
           project: ProjectOpt = None, coder: CoderOpt = None):
     """Split a candidate that mixes ideas: its utterances are re-clustered into sub-candidates."""

@@ -134,6 +134,20 @@ def reject(project: Project, cids: list[int], coder: str | None = None, reason: 
     return len(set(cids))
 
 
+def reopen(project: Project, cids: list[int], coder: str | None = None) -> int:
+    """Put rejected candidates back among the open ones: the opposite of :func:`reject`, for
+    when undo can no longer reach it."""
+    with recorded(project) as conn:
+        for c in dict.fromkeys(cids):
+            row = conn.execute("SELECT status FROM candidates WHERE id = ?", (c,)).fetchone()
+            if row is None or row["status"] != "rejected":
+                raise Conflict(f"candidate {c} is not rejected" + (f" (it is {row['status']})" if row else ""),
+                               "only rejected candidates can be reopened; see them with autocode candidates --all")
+            conn.execute("UPDATE candidates SET status = 'open' WHERE id = ?", (c,))
+        project.log("reopen", _coder(coder), candidates=list(dict.fromkeys(cids)))
+    return len(set(cids))
+
+
 def rename_code(project: Project, ref: str, new_name: str, coder: str | None = None) -> cb.Code:
     new_name = _name(new_name, "code name")
     with recorded(project) as conn:

@@ -19,7 +19,7 @@ from .store import Project, default_coder
 # Decisions that rewrite many rows without recording them: undo cannot reach past one.
 BARRIERS = ("add", "propose", "import-codings", "import-qdpx", "import-codebook", "suggest")
 # Decisions and bulk steps as a researcher would say them.
-DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "split": "splitting",
+DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "reopen": "reopening", "split": "splitting",
          "rename-code": "renaming", "move-code": "moving", "add-theme": "adding", "rename-theme": "renaming",
          "rename-candidate": "renaming", "remove-utterance": "taking an utterance out of",
          "move-utterance": "moving an utterance out of", "reorder-themes": "reordering the themes",
@@ -116,7 +116,9 @@ def _opposite(conn, step) -> str:
     d = json.loads(row["details"]) if row else {}
     command = {"rename-code": lambda: f'autocode code rename {d["code"]} "{d["old"]}"',
                "move-code": lambda: f'autocode code move {d["code"]} {d["old"]}',
-               "rename-theme": lambda: f'autocode theme rename {d["theme"]} "{d["old"]}"'}.get(row["action"] if row else "")
+               "rename-theme": lambda: f'autocode theme rename {d["theme"]} "{d["old"]}"',
+               "reject": lambda: f'autocode reopen {" ".join(map(str, d["candidates"]))}',
+               "reopen": lambda: f'autocode reject {" ".join(map(str, d["candidates"]))}'}.get(row["action"] if row else "")
     if command:
         return f"make the opposite decision instead: {command()}"
     return "make the opposite decision instead, on the review page (autocode review) or with the commands that made it"

@@ -223,3 +223,22 @@ def test_accepting_into_an_existing_code_under_a_new_theme_makes_no_empty_theme(
     result = review.accept(p, _open(p)[0], name="Credibility and rapport", coder="alice", new_theme="Honesty")
     assert result["theme"] == "lived_experience" and result["theme_not_used"] == "Honesty"
     assert p.conn.execute("SELECT COUNT(*) FROM themes").fetchone()[0] == themes
+
+
+def test_a_rejection_undo_cannot_reach_is_reopened_by_command(proposed, tmp_path):
+    from autocode import import_codings
+
+    p = proposed
+    first = _open(p)[0]
+    review.reject(p, [first], "alice")
+    f = tmp_path / "c.csv"
+    f.write_text("document,utterance,code\nD01,3,credibility\n", encoding="utf-8")
+    import_codings(p, f, "carol")
+    with pytest.raises(AutocodeError) as err:
+        undo.undo(p, "alice")
+    assert err.value.fix == f"make the opposite decision instead: autocode reopen {first}"
+    assert review.reopen(p, [first], "alice") == 1 and first in _open(p)
+    with pytest.raises(AutocodeError, match=f"candidate {first} is not rejected \\(it is open\\)"):
+        review.reopen(p, [first], "alice")
+    assert undo.undo(p, "alice")["what"] == f"reopening candidate {first}"
+    assert first not in _open(p)
