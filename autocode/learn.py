@@ -628,17 +628,20 @@ def reason(examples: list[tuple[str, float]], words: list[str] = (), also: list[
     any other code that probably applies as well (the coder decides whether to add it)."""
     parts = []
     if examples:
-        parts.append("closest confirmed examples: " + "; ".join(f"\u201c{_short(t)}\u201d ({s:.2f})" for t, s in examples))
+        parts.append("closest confirmed examples: " + "; ".join(f"\u201c{_short(t)}\u201d (similarity {s:.2f})"
+                                                               for t, s in examples))
     if words:
         parts.append("words that drove it: " + ", ".join(f"\u201c{w}\u201d" for w in words))
     if also:
-        parts.append("may also be: " + ", ".join(f"{c} ({p:.2f})" for c, p in also))
+        parts.append("may also be: " + ", ".join(f"{c} (confidence {p:.2f})" for c, p in also))
     return "; ".join(parts)
 
 
 def _short(text: str, n: int = 90) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1].rstrip() + "\u2026"
+    """Text cut at a word, not inside one, so a quoted example never reads as a typo."""
+    import textwrap
+
+    return textwrap.shorten(text, n, placeholder="\u2026")
 
 
 def _store_machine(conn, rows: list[dict]) -> None:
