@@ -615,16 +615,6 @@ def _warn_if_learnt(coder: str, seen: int) -> None:
              "or by someone else.")
 
 
-def _warn_if_unread(conn, coders: list[str]) -> None:
-    """A coder's suggestions accepted unread are the machine's codings under their name."""
-    from .confirm import unread_overlap, unread_words
-
-    for a in coders:
-        for b in coders:
-            if a != b and (n := unread_overlap(conn, a, b)):
-                warn(unread_words(n, a, b) + ".")
-
-
 def shorten(text: str, width: int) -> str:
     """Text cut at a word, with an ellipsis, for a table cell."""
     import textwrap
@@ -765,6 +755,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             seed: Annotated[int, typer.Option(help="Seed of the bootstrap confidence intervals.")] = 0,
             project: ProjectOpt = None):
     """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
+    from .cli_agreement import print_report, refuse_if_nothing_shared, warn_if_unread, write_per_code
     from .compare import compare_files, compare_project, write_disagreements
     from .learn import machine_on_training
 
@@ -787,120 +778,15 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
         p = Project.find(project)
         report = compare_project(p, items, split(documents), split(themes), **options)
         _warn_if_learnt(*machine_on_training(p, items, split(documents)))
-        _warn_if_unread(p.conn, items)
-    _refuse_if_nothing_shared(report)
+        warn_if_unread(p.conn, items)
+    refuse_if_nothing_shared(report)
     if disagreements:
         write_disagreements(report["disagreements"], report["coders"], disagreements)
     if csv_file:
-        _write_per_code(report, csv_file)
+        write_per_code(report, csv_file)
     if as_json:
         return emit_json(report)
-    _print_report(report, disagreements)
-
-
-def _write_per_code(report: dict, path: Path) -> None:
-    from .export import to_csv, write_text
-
-    level = _level_of(report)
-    cols = [level, "n_units", "percent_agreement", "cohen_kappa", "cohen_kappa_ci", "krippendorff_alpha",
-            "krippendorff_alpha_ci", "fleiss_kappa", "brennan_prediger", "in_words"]
-    spans = lambda f: {k: f"{v[0]:.3f}–{v[1]:.3f}" for k, v in f.items() if k.endswith("_ci") and v}  # noqa: E731
-    write_text(path, to_csv([{level: c, **f, **spans(f)} for c, f in report[f"per_{level}"].items()], cols))
-
-
-def _refuse_if_nothing_shared(report: dict) -> None:
-    """Coders who coded nothing in common get one line on what to do, not a page of "undefined"."""
-    if report["overall"].get("n_units", 1):
-        return
-    who = report["coders"]
-    fix = ("have the machine code the documents the others coded: autocode suggest --documents DOCS (add "
-           "--include-coded where the coder it learnt from coded them)" if "machine" in who else
-           "compare documents they both coded, or have them code some of the same transcripts")
-    names = ", ".join(who[:-1]) + " and " + who[-1]
-    raise AutocodeError(f"{names} coded no {report['unit']} in common, so there is no agreement to measure", fix)
-
-
-def _print_report(report: dict, disagreements) -> None:
-    o = report["overall"]
-    out.print(Text(f"Compared {', '.join(report['coders'])} by {report['unit']} ({report['level']}s): "
-                   f"{o['n_units']} units. {report['uncoded'].capitalize()}."))
-    out.print(Text(f"Overall: {fmt(o.get('percent_agreement'), 1)}% agreement; {o['in_words']}."))
-    if o.get("brennan_prediger") is not None:
-        out.print(Text(f"Brennan-Prediger kappa {o['brennan_prediger']:.2f} (chance taken as every category equally likely)."))
-    for pair, f in (o.get("pairs") or {}).items():
-        shared = f"{fmt(f.get('percent_agreement'), 1)}% agreement" if f.get("n_units") else "no unit coded by both"
-        out.print(Text(f"  {pair}: {shared}; {f['in_words']}." if f.get("n_units") else f"  {pair}: {shared}."))
-    for note in o.get("notes", []):
-        out.print(Text(f"Note: {note}."))
-    if report.get("several_codes"):
-        n = report["several_codes"]
-        out.print(Text(f"Note: {n} {report['unit']}{'s carry' if n != 1 else ' carries'} two or more codes from one coder. "
-                       "Overall, such a unit counts as agreed only when the coders gave the same set of codes "
-                       "(a machine suggesting one code never matches a coder's two); the per-code table below "
-                       "counts each code on its own."))
-    level = _level_of(report)
-    _print_figures(report[f"per_{level}"], level, f"Per {level} (present or absent)")
-    if len(report.get("per_document") or {}) > 1:
-        _print_figures(report["per_document"], "document", "Per document")
-    _print_reference(report.get("against_reference"))
-    _print_confusion(report.get("confusion"), report["coders"])
-    n = len(report["disagreements"])
-    out.print(f"{n} disagreement{'' if n == 1 else 's'}" + (f", written to {disagreements}." if disagreements else
-                                      ". Write them out for the consensus meeting with --disagreements FILE.csv."))
-
-
-def _level_of(report: dict) -> str:
-    """Themes when the comparison was at theme level and has theme figures (segments have none), else codes."""
-    return "theme" if report.get("level") == "theme" and report.get("per_theme") else "code"
-
-
-def _print_figures(rows: dict, what: str, title: str) -> None:
-    """One row of figures per code, theme or document: Cohen's kappa for two coders, Fleiss'
-    for more (Cohen's is defined for pairs only)."""
-    fleiss = any("fleiss_kappa" in f for f in rows.values())
-    name = "Fleiss' kappa" if fleiss else "kappa (95% CI)"
-    table = Table(what, "units", "agree %", name, "alpha (95% CI)", "reading", title=title)
-    for key, f in rows.items():
-        kappa = fmt(f.get("fleiss_kappa")) if fleiss else _with_ci(f.get("cohen_kappa"), f.get("cohen_kappa_ci"))
-        table.add_row(Text(key), str(f.get("n_units", "")), fmt(f.get("percent_agreement"), 1), kappa,
-                      _with_ci(f.get("krippendorff_alpha"), f.get("krippendorff_alpha_ci")), Text(_reading(f)))
-    out.print(table)
-
-
-def _print_reference(against: dict | None) -> None:
-    """Precision, recall and F1 of each coder against the reference coder, per code."""
-    for who, per_code in (against or {}).items():
-        table = Table("code", "precision", "recall", "F1", "reference's / coder's", title=f"{who} against the reference")
-        for code, f in per_code.items():
-            table.add_row(Text(code), fmt(f["precision"]), fmt(f["recall"]), fmt(f["f1"]),
-                          f"{f['n_reference']} / {f['n_coder']}")
-        out.print(table)
-
-
-def _print_confusion(matrix: dict | None, coders: list[str]) -> None:
-    """Rows: the first coder's codes; columns: the second's. Only when it fits on a screen."""
-    labels = sorted(set(matrix or {}) | {b for row in (matrix or {}).values() for b in row})
-    if not matrix or len(labels) > 12:
-        return
-    table = Table(f"{coders[0]} \\ {coders[1]}", *map(str, range(1, len(labels) + 1)),
-                  title="Confusion matrix (units); columns numbered as the rows")
-    for i, a in enumerate(labels, 1):
-        table.add_row(Text(f"{i}. {a}"), *[str(matrix.get(a, {}).get(b, 0) or "") for b in labels])
-    out.print(table)
-
-
-def _reading(f: dict) -> str:
-    from .agreement import alpha_words, kappa_words
-
-    kappa = f.get("cohen_kappa", f.get("fleiss_kappa"))
-    if f.get("krippendorff_alpha") is None and kappa is None:
-        return "; ".join(f.get("notes", [])) or "undefined"
-    parts = [kappa_words(kappa)] if kappa is not None else []
-    return "; ".join(parts + [f"alpha: {alpha_words(f.get('krippendorff_alpha'))}"])
-
-
-def _with_ci(value, ci) -> str:
-    return fmt(value) + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+    print_report(report, disagreements)
 
 
 @command()
