@@ -217,6 +217,7 @@ def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided
                as_json: JsonOpt = False, project: ProjectOpt = None):
     """List candidate codes with keywords and example quotes."""
     from .cluster import list_candidates
+    from .corpus import clip
 
     rows = list_candidates(Project.find(project).conn, None if all_ else "open")
     if as_json:
@@ -225,7 +226,7 @@ def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided
         return out.print("No open candidates. Run [bold]autocode propose[/] first.")
     table = Table("id", "label", "size", "docs", "people", "closest code", "example quotes", show_lines=True)
     for r in rows:
-        quotes = "\n".join(f"\u201c{shorten(e['text'], 110)}\u201d ({e['document']})" for e in r["examples"][:3])
+        quotes = "\n".join(f"\u201c{clip(e['text'], 110)}\u201d ({e['document']})" for e in r["examples"][:3])
         table.add_row(str(r["id"]), Text.assemble(r["label"], "\n", (", ".join(r["keywords"][:6]), "dim")), str(r["size"]),
                       str(r["n_documents"]), str(r["n_participants"]), Text(r["nearest_code"] or "-"), Text(quotes))
     out.print(table)
@@ -565,12 +566,11 @@ def _print_cv(cv: dict) -> None:
               f"the coder's own code {fmt(cv['codes']['percent_agreement'], 0)}% of the time "
               f"(their theme {fmt(cv['themes']['percent_agreement'], 0)}%).")
     a = cv.get("abstention") or {}
+    on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
     if a.get("threshold") is not None and a["coverage"] >= 0.999:
-        on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
         out.print(f"Suggestions at every confidence agreed substantially{on} (kappa {a['kappa']:.2f}); none needs "
                   "treating as uncertain at that level.")
     elif a.get("threshold") is not None:
-        on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
         out.print(f"Suggestions with confidence {a['threshold']:.3g} or more ({a['coverage']:.0%} of them) agreed "
                   f"substantially{on} (kappa {a['kappa']:.2f}); treat those below as uncertain.")
 
@@ -615,14 +615,9 @@ def _warn_if_learnt(coder: str, seen: int) -> None:
              "or by someone else.")
 
 
-def shorten(text: str, width: int) -> str:
-    """Text cut at a word, with an ellipsis, for a table cell."""
-    import textwrap
-
-    return textwrap.shorten(text, width, placeholder=" \u2026")
-
-
 def _print_suggestions(rows: list[dict], out_file) -> None:
+    from .corpus import clip
+
     if not rows:
         return out.print("Nothing to suggest: every participant utterance there is coded already (by the coder the "
                          "classifier learnt from). To set the machine beside their codings, add --include-coded.")
@@ -633,7 +628,7 @@ def _print_suggestions(rows: list[dict], out_file) -> None:
                   title=f"The {min(10, len(coded))} most confident of {len(coded)} suggested codes")
     for r in sorted(coded, key=lambda r: -r["confidence"])[:10]:
         table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"]), f"{r['confidence']:.2f}",
-                      Text(shorten(r["text"], 100)))
+                      Text(clip(r["text"], 100)))
     out.print(table)
     out.print(f"Wrote all suggestions to {out_file}." if out_file else
               "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
@@ -661,10 +656,12 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
           documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids (default: all).")] = None,
           as_json: JsonOpt = False, project: ProjectOpt = None):
     """List the uncoded utterances to confirm next: those the classifier is least sure about."""
+    from .corpus import clip
     from .learn import next_to_confirm, trained_coder
 
+    p = Project.find(project)
     docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else None
-    rows = next_to_confirm(Project.find(project), n, docs)
+    rows = next_to_confirm(p, n, docs)
     if as_json:
         return emit_json(rows)
     if not rows:
@@ -674,9 +671,9 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
                   title="Least sure first: the smaller the margin between the two likeliest themes, the closer the call")
     for r in rows:
         table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"] or "(no code)"),
-                      f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(shorten(r["text"], 100)))
+                      f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(clip(r["text"], 100)))
     out.print(table)
-    teacher = trained_coder(Project.find(project).conn)
+    teacher = trained_coder(p.conn)
     out.print(f"Code these first (as {teacher}, on the review page or with import-codings), then "
               f"[bold]autocode train --coder {teacher}[/] again: they teach the classifier most.")
 
@@ -696,19 +693,18 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
     fmt = export_format(format, out_file)
     p = Project.find(project)
     target = out_file or Path(EXPORTS[fmt])
-    if fmt == "csv":
-        n = ex.export_csv(p.conn, target, coder)
-        suggested = p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
-        also = f", the machine's {suggested} unreviewed suggestions among them (coder 'machine')" \
-            if suggested and not coder else ""
-        return out.print(f"Wrote {n} codings to {target}{also}.")
     if fmt in ("qdpx", "qdc"):
         (refi.export_qdpx(p.conn, target, p.root.name) if fmt == "qdpx" else refi.export_qdc(p.conn, target))
         return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA (Import > REFI-QDA).")
+    # the CSV holds the machine's suggestions and the others leave them out: either way, a word
+    suggested = 0 if coder else p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
+    if fmt == "csv":
+        n = ex.export_csv(p.conn, target, coder)
+        also = f", the machine's {suggested} unreviewed suggestions among them (coder 'machine')" if suggested else ""
+        return out.print(f"Wrote {n} codings to {target}{also}.")
     (ex.export_xlsx if fmt == "xlsx" else ex.export_docx)(p.conn, target, coder)
-    suggested = p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
     left_out = f" It holds people's codings; the {suggested} suggestions are left out (--coder machine exports them)." \
-        if suggested and not coder else ""
+        if suggested else ""
     out.print(f"Wrote {target}.{left_out}")
 
 

@@ -66,11 +66,13 @@ class Codebook:
             for t in self.themes]}
 
 
+_STRAIGHT_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def name_key(name: str) -> str:
     """A name as people mean it: one Unicode form (macOS and Windows type "ô" differently),
     case, curly apostrophes and quotes (Excel and Word put them in), and spacing set aside."""
-    text = unicodedata.normalize("NFC", name).casefold()
-    text = text.translate(str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}))
+    text = unicodedata.normalize("NFC", name).casefold().translate(_STRAIGHT_QUOTES)
     return " ".join(text.split())
 
 

@@ -139,7 +139,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
             before, differ = _replace(conn, who, report.documents, {k: v for k, v in pairs.items() if k[2] == who})
             if before:
                 report.replaced.append((who, before, differ))
-        report.interviewer = _on_interviewer(conn, {k[0] for k in pairs if k[1]})
+        report.interviewer = _on_interviewer(conn, sorted({k[2] for k in pairs}), report.documents)
         report.codings = sum(1 for k in pairs if k[1])
         report.no_code = sum(1 for k in pairs if not k[1])
         project.log("import-codings", decided_by or default_coder(), file=str(path),
@@ -211,10 +211,12 @@ def _replace(conn, coder: str, documents: list[str], pairs: dict) -> tuple[int, 
     return sum(map(len, old.values())), sum(1 for uid in old.keys() | new.keys() if old.get(uid) != new.get(uid))
 
 
-def _on_interviewer(conn, uids: set[int]) -> int:
-    ids = list(uids)
-    return sum(conn.execute(f"SELECT COUNT(*) FROM utterances WHERE is_interviewer = 1 AND id IN ({','.join('?' * len(chunk))})",
-                            chunk).fetchone()[0] for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)))
+def _on_interviewer(conn, coders: list[str], documents: list[str]) -> int:
+    """Utterances of the interviewer's that the import (these coders, these documents) gave a code."""
+    return conn.execute(
+        f"SELECT COUNT(DISTINCT c.utterance) FROM codings c JOIN utterances u ON u.id = c.utterance WHERE "
+        f"u.is_interviewer = 1 AND c.code != '' AND c.coder IN ({','.join('?' * len(coders))}) AND "
+        f"u.document IN ({','.join('?' * len(documents))})", [*coders, *documents]).fetchone()[0]
 
 
 # -- reading ----------------------------------------------------------------------------------

@@ -151,7 +151,7 @@ def _refuse_replacing(t: Transcript, saved: list) -> None:
     coders = ", ".join(sorted({r["coder"] for r in saved}))
     raise AutocodeError(f"this file would replace transcript '{t.id}', already in the project, and none of its "
                         f"{len(saved)} coding(s) (by {coders}) would survive: it looks like a different interview",
-                        f"to add it as a new transcript, give the file another name (such as {t.id}-2{Path(t.source.split('#')[0]).suffix}); "
+                        f"to add it as a new transcript, give the file another name (such as {_other_name(t)}); "
                         "to replace the old transcript and drop its codings, run the command again with --replace",
                         t.source)
 
@@ -175,7 +175,7 @@ def _reflag(conn, doc: str, rows: list[tuple], unmark: bool = False) -> int:
 
 
 def _refuse_dropping(t: Transcript, dropped: list) -> None:
-    shown = "; ".join(f"'{_clip(r['text'])}' ({r['code'] or 'no code'}, by {r['coder']})" for r in dropped[:3])
+    shown = "; ".join(f"'{clip(r['text'], 50)}' ({r['code'] or 'no code'}, by {r['coder']})" for r in dropped[:3])
     more = f"; and {len(dropped) - 3} more" if len(dropped) > 3 else ""
     raise AutocodeError(f"this new version of transcript '{t.id}' would drop {len(dropped)} coding(s), on utterances "
                         f"whose text changed too much to follow: {shown}{more}",
@@ -185,8 +185,13 @@ def _refuse_dropping(t: Transcript, dropped: list) -> None:
 
 def _refuse_other_file(t: Transcript, before: str) -> None:
     raise AutocodeError(f"transcript '{t.id}' was added from another file ({before}), and this one reads differently",
-                        f"if it is another interview, give the file another name (such as {t.id}-2{Path(t.source.split('#')[0]).suffix}); "
+                        f"if it is another interview, give the file another name (such as {_other_name(t)}); "
                         "if it is a new version of the same one, run the command again with --replace", t.source)
+
+
+def _other_name(t: Transcript) -> str:
+    """A file name that would add ``t`` as a transcript of its own ("P01-2.txt")."""
+    return f"{t.id}-2{Path(t.source.split('#')[0]).suffix}"
 
 
 def _same_file(before: str, now: str) -> bool:
@@ -200,8 +205,14 @@ def _has_codings(conn, doc: str) -> bool:
                         " LIMIT 1", (doc,)).fetchone() is not None
 
 
-def _clip(text: str, width: int = 50) -> str:
-    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+def clip(text: str, width: int) -> str:
+    """Text for a message, a table cell or a chart label: cut at a word, with an ellipsis, so a
+    quote never ends in a half-word that reads as a typo; a first word too long is cut inside."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut).rstrip(" ,;:") + "\u2026"
 
 
 CODING = ("code", "coder", "confidence", "reason", "created_at")

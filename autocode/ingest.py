@@ -521,8 +521,8 @@ def _read(path: str | Path) -> list[Transcript]:
 def unreadable_in(paths: list[str | Path]) -> list[Path]:
     """Files inside the folders given that autocode cannot read (hidden files aside), so they
     are named rather than passed over in silence."""
-    return [f for p in map(Path, paths) if p.is_dir() for f in sorted(p.iterdir())
-            if f.is_file() and f.suffix.lower() not in SUPPORTED and not f.name.startswith((".", "~$"))]
+    return [f for p in map(Path, paths) if p.is_dir() for f in _listed(p)
+            if f.is_file() and f.suffix.lower() not in SUPPORTED]
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
@@ -530,11 +530,15 @@ def expand_paths(paths: list[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.iterdir() if f.suffix.lower() in SUPPORTED
-                              and not f.name.startswith((".", "~$"))))   # hidden files, Word's lock files
+            out.extend(f for f in _listed(p) if f.suffix.lower() in SUPPORTED)
         else:
             out.append(p)
     return out
+
+
+def _listed(folder: Path) -> list[Path]:
+    """A folder's entries, less hidden files and the lock files Word keeps beside open documents."""
+    return sorted(f for f in folder.iterdir() if not f.name.startswith((".", "~$")))
 
 
 def _sha(text: str) -> str:

@@ -16,7 +16,7 @@ from . import distributed
 from .classify import ThemeClassifier
 from .codings import MACHINE, labels_by_utterance, require_coder
 from .compare import pair_agreement
-from .corpus import Utterance, check_documents, utterances
+from .corpus import Utterance, check_documents, clip, utterances
 from .errors import AutocodeError, NotFound
 from .features import Definitions, Inputs, Surroundings, definitions, inputs, reading, side_by_side
 from .finetune import LOSSES, arithmetic, check_learning_rate, check_loss, check_precision
@@ -628,20 +628,13 @@ def reason(examples: list[tuple[str, float]], words: list[str] = (), also: list[
     any other code that probably applies as well (the coder decides whether to add it)."""
     parts = []
     if examples:
-        parts.append("closest confirmed examples: " + "; ".join(f"\u201c{_short(t)}\u201d (similarity {s:.2f})"
+        parts.append("closest confirmed examples: " + "; ".join(f"\u201c{clip(t, 90)}\u201d (similarity {s:.2f})"
                                                                for t, s in examples))
     if words:
         parts.append("words that drove it: " + ", ".join(f"\u201c{w}\u201d" for w in words))
     if also:
         parts.append("may also be: " + ", ".join(f"{c} (confidence {p:.2f})" for c, p in also))
     return "; ".join(parts)
-
-
-def _short(text: str, n: int = 90) -> str:
-    """Text cut at a word, not inside one, so a quoted example never reads as a typo."""
-    import textwrap
-
-    return textwrap.shorten(text, n, placeholder="\u2026")
 
 
 def _store_machine(conn, rows: list[dict]) -> None:

@@ -10,6 +10,7 @@ from html import escape
 import numpy as np
 
 from .codings import MACHINE
+from .corpus import clip
 from .export import quotation
 
 CSS = """
@@ -226,7 +227,7 @@ def heatmap_svg(prev: dict, cell: int = 44, row_h: int = 32, left: int = 300, to
     for i, t in enumerate(themes):
         y = top + row_h * i
         out.append(f'<text x="{left - 8}" y="{y + row_h / 2 + 4}" font-size="13" text-anchor="end">'
-                   f"{escape(_short(t['name'], 42))}</text>")
+                   f"{escape(clip(t['name'], 42))}</text>")
         out += [_cell(left + cell * j, y, cell, row_h, n, peak, f"{t['name']}, ({cols[j]}): {n}")
                 for j, n in enumerate(t["counts"])]
     return "".join(out) + "</svg>"
@@ -246,10 +247,6 @@ def _shade(share: float) -> str:
     """From a pale grey-blue (none) to the report's dark blue (the most)."""
     lo, hi = (240, 243, 248), (18, 70, 128)
     return "#" + "".join(f"{round(a + (b - a) * share):02x}" for a, b in zip(lo, hi))
-
-
-def _short(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1].rstrip() + "\u2026"
 
 
 def curve_svg(points: list[dict], width: int = 640, height: int = 320, pad: int = 52) -> str:

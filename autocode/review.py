@@ -53,10 +53,7 @@ def _code(conn, ref: str) -> cb.Code:
 
 
 def _new_code(conn, name: str, theme_ref: str, definition: str, code_id: str | None) -> cb.Code:
-    """Find or create the code a decision codes into."""
-    existing = cb.load(conn).find_code(code_id or name)
-    if existing:
-        return existing
+    """Create the code a decision codes into, when the codebook has none of that id or name."""
     theme = _theme(conn, theme_ref)
     new_id = _unique_id(conn, code_id or cb.slug(name))
     cb.add_code(conn, new_id, theme.id, name, definition)
@@ -99,20 +96,21 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
     with recorded(project) as conn:
         cands = [_open_candidate(conn, c) for c in dict.fromkeys(cids)]
         label = cands[0]["label"] if name is None else _name(name, "code name")
-        existed = cb.load(conn).find_code(code_id or label) is not None
+        book = cb.load(conn)
+        existing = book.find_code(code_id or label)
         new_theme = new_theme.strip() if new_theme is not None else None
-        if new_theme is not None and not existed:   # an existing code keeps its theme: make no empty one
+        if new_theme is not None and not existing:   # an existing code keeps its theme: make no empty one
             theme = _create_theme(conn, new_theme).id
-        code = _new_code(conn, label, theme, definition, code_id)
+        code = existing or _new_code(conn, label, theme, definition, code_id)
         n = _confirm_members(conn, [c["id"] for c in cands], code.id, coder)
         conn.executemany("UPDATE candidates SET status = ?, code = ? WHERE id = ?",
                          [("accepted" if action == "accept" else "merged", code.id, c["id"]) for c in cands])
         project.log(action, coder, candidates=[c["id"] for c in cands], code=code.id,
                     name=code.name, theme=code.theme, codings=n)
         also = _also_coded(conn, [c["id"] for c in cands], code.id, coder)
-    asked = cb.load(project.conn).find_theme(theme) if theme and existed else None
-    unused = new_theme if new_theme is not None and existed else (asked.id if asked and asked.id != code.theme else None)
-    return {"code": code.id, "name": code.name, "theme": code.theme, "codings": n, "existing": existed,
+    asked = book.find_theme(theme) if theme and existing else None
+    unused = new_theme if new_theme is not None and existing else (asked.id if asked and asked.id != code.theme else None)
+    return {"code": code.id, "name": code.name, "theme": code.theme, "codings": n, "existing": existing is not None,
             "theme_not_used": unused, "also_coded": also}
 
 

@@ -98,10 +98,9 @@ def _blocked(conn, step) -> str | None:
 
 def _what(conn, step) -> str:
     """The decision a step made (or reversed), in words."""
-    row = conn.execute("SELECT action, details FROM decisions WHERE id = ?", (step["decision"],)).fetchone()
+    row, details = _decision(conn, step)
     if row is None:
         return "the last decision"
-    details = json.loads(row["details"])
     if row["action"] in ("undo", "redo"):
         return details.get("what", row["action"])
     if row["action"] == "accept-suggestions":
@@ -110,10 +109,15 @@ def _what(conn, step) -> str:
     return f"{DOING.get(row['action'], row['action'])} {_brief(details, conn)}".strip()
 
 
+def _decision(conn, step) -> tuple:
+    """The logged decision a step made or reversed, and its details ((None, {}) if gone)."""
+    row = conn.execute("SELECT action, details FROM decisions WHERE id = ?", (step["decision"],)).fetchone()
+    return row, (json.loads(row["details"]) if row else {})
+
+
 def _opposite(conn, step) -> str:
     """The command that makes the opposite decision, where there is one."""
-    row = conn.execute("SELECT action, details FROM decisions WHERE id = ?", (step["decision"],)).fetchone()
-    d = json.loads(row["details"]) if row else {}
+    row, d = _decision(conn, step)
     command = {"rename-code": lambda: f'autocode code rename {d["code"]} "{d["old"]}"',
                "move-code": lambda: f'autocode code move {d["code"]} {d["old"]}',
                "rename-theme": lambda: f'autocode theme rename {d["theme"]} "{d["old"]}"',
