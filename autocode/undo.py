@@ -28,6 +28,8 @@ DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "reop
          "add": "adding transcripts", "propose": "proposing candidates",
          "import-codings": "importing codings", "import-qdpx": "importing a REFI-QDA project",
          "import-codebook": "importing a codebook", "suggest": "suggesting codes"}
+# The command a researcher typed for a bulk step, where its logged name differs.
+TYPED = {"import-qdpx": "autocode add", "import-codebook": "autocode codebook import"}
 
 
 @contextmanager
@@ -160,7 +162,7 @@ def _places(conn, ids: list[int]) -> str:
 def _reverse(project: Project, conn, step, kind: str, coder: str | None) -> dict:
     what = _what(conn, step)
     if barrier := _blocked(conn, step):
-        raise Conflict(f"can't {kind} {what}: {DOING.get(barrier, barrier)} (autocode {barrier}) changed the project since",
+        raise Conflict(f"can't {kind} {what}: {DOING.get(barrier, barrier)} ({TYPED.get(barrier, 'autocode ' + barrier)}) changed the project since",
                        _opposite(conn, step))
     new = conn.execute("INSERT INTO undo_steps (kind, target) VALUES (?, ?)", (kind, step["id"])).lastrowid
     statements = conn.execute("SELECT sql FROM undo_sql WHERE step = ? ORDER BY id DESC", (step["id"],)).fetchall()

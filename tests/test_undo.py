@@ -242,3 +242,13 @@ def test_a_rejection_undo_cannot_reach_is_reopened_by_command(proposed, tmp_path
         review.reopen(p, [first], "alice")
     assert undo.undo(p, "alice")["what"] == f"reopening candidate {first}"
     assert first not in _open(p)
+
+
+def test_a_blocked_undo_names_the_command_typed_not_the_logged_step(proposed):
+    from conftest import DATA
+
+    p = proposed
+    review.reject(p, [_open(p)[0]], "alice")
+    review.import_codebook(p, DATA / "codebook.yaml", "alice")
+    with pytest.raises(AutocodeError, match=r"importing a codebook \(autocode codebook import\) changed the project"):
+        undo.undo(p, "alice")
