@@ -524,7 +524,7 @@ def test_review_refuses_a_port_out_of_range(demo_project):
 
 
 def test_train_says_how_many_utterances_borrowed_codes_and_how_to_stop_it():
-    from autocode.cli import _borrowed_words
+    from autocode.cli_train import _borrowed_words
 
     one, many = _borrowed_words(1, 0.5), _borrowed_words(6, 0.5)
     assert "1 uncoded utterance in" in one and "6 uncoded utterances in" in many

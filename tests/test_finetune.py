@@ -413,7 +413,7 @@ def test_train_keeps_the_general_model_alone_when_cross_validation_says_so(demo_
 
 
 def test_the_train_command_says_which_reading_it_kept():
-    from autocode.cli import _tuning_words
+    from autocode.cli_train import _tuning_words
 
     words = _tuning_words({"reading": "both", "readings": {"general": 0.61, "tuned": 0.64, "both": 0.66}})
     assert "general embedding model alone 0.61" in words and "reads with both models side by side" in words
@@ -545,7 +545,7 @@ def test_a_fixed_reading_is_the_only_one_cross_validated(demo_project, monkeypat
 
 
 def test_the_train_command_says_a_fixed_reading_was_asked_for_not_chosen():
-    from autocode.cli import _tuning_words
+    from autocode.cli_train import _tuning_words
 
     words = _tuning_words({"reading": "both", "reading_asked": "both", "readings": {"both": 0.71}})
     assert "both models side by side 0.710" in words and "because 'fine_tune_reading' in autocode.toml asks for it" in words
@@ -559,7 +559,7 @@ def test_a_model_of_its_own_is_tuned_and_read_beside_the_projects(demo_project, 
     import shutil
 
     from autocode import Project
-    from autocode.cli import _tuning_words
+    from autocode.cli_train import _tuning_words
     from autocode.embed import resolve_model
 
     p = demo_project
