@@ -127,19 +127,19 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
     from .corpus import add_files, summary
     from .distributed import using
     from .ingest import unreadable_in
-    from .refi import import_qdpx
+    from .refi_import import import_qdpx
 
     p = Project.find(project)
     projects = [f for f in files if f.suffix.lower() == ".qdpx"]
+    others = [f for f in files if f not in projects]
     with using(cluster), p.transaction():  # transcripts and .qdpx projects are added together, or not at all
-        for f in projects:
-            r = import_qdpx(p, f, coder)
-            out.print(f"Imported {f.name}: {len(r['documents'])} documents, {r['themes']} themes, {r['codes']} codes, "
-                      f"{r['selections']} coded selections as {r['codings']} codings.")
-        others = [f for f in files if f not in projects]
+        imported = [(f, import_qdpx(p, f, coder, tuple(interviewer or ()), replace)) for f in projects]
         report = add_files(p, others, tuple(interviewer or ()), coder, embed=True, replace=replace) if others else None
+    for f, r in imported:
+        print_qdpx_import(f, r)
     if report is None:
-        return
+        return out.print("Next: [bold]autocode propose[/] to find candidate codes, or [bold]autocode train --coder "
+                         "NAME[/] to learn from a coder's codings.")
 
     for warning in report.warnings:
         warn(warning)
@@ -165,6 +165,31 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
         edited = f", {report.followed_codings} of them on utterances you edited lightly" if report.followed_codings else ""
         out.print(f"Kept {report.kept_codings} coding(s) in the new versions{edited}.")
     out.print("Next: [bold]autocode propose[/] to find candidate codes.")
+
+
+def print_qdpx_import(f: Path, r: dict) -> None:
+    """What a REFI-QDA project brought, and every way it changed work already in the project."""
+    a = r["added"]
+    docs = f"{len(r['documents'])} transcript(s) ({len(a.added)} new, {len(a.replaced)} replaced, {len(a.unchanged)} unchanged)"
+    by = ", ".join(f"{who} {n}" for who, n in r["coders"].items()) or "none"
+    out.print(Text(f"Imported {f.name}: {docs}; {r['themes']} themes and {r['codes']} codes ({r['new_codes']} new); "
+                   f"{r['applied']} codes applied to {r['selections']} coded passages, stored as {r['codings']} codings of "
+                   f"whole utterances (by coder: {by})."))
+    for w in a.warnings:
+        warn(w)
+    if r["changes"]:
+        out.print(Text(f"Changed in the codebook, as the file has it: {'; '.join(r['changes'][:8])}"
+                       f"{' ...' if len(r['changes']) > 8 else ''}."))
+    for who, had, differ in r["replaced"]:
+        if differ:
+            warn(f"the file's codings by {who} replaced their {had} earlier coding(s) of these transcripts; {differ} "
+                 "utterance(s) are now coded differently (codings deleted in the QDA software are deleted here too). "
+                 "If the file's coder is someone else with the same name, add it again with --coder THEIR-NAME.")
+    if r["interviewer"]:
+        warn(f"{r['interviewer']} coding(s) landed on the interviewer's words, which autocode leaves out of training and "
+             "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
+    if r["unplaced"]:
+        warn(f"{r['unplaced']} coded passage(s) lie between utterances (in a heading or blank lines) and code nothing here.")
 
 
 def speakers_line(d: dict) -> str:
@@ -356,13 +381,18 @@ def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: Project
 def codebook_import(file: Annotated[Path, typer.Argument(help="A codebook .yaml, or a REFI-QDA .qdc from NVivo, ATLAS.ti or MAXQDA.")],
                     project: ProjectOpt = None, coder: CoderOpt = None):
     """Import a codebook into the project's: themes and codes with known ids are updated, new ones added, none removed."""
-    from .refi import import_qdc
+    from .refi_import import import_qdc
 
     p = Project.find(project)
+    if file.suffix.lower() == ".qdpx":
+        raise AutocodeError("is a REFI-QDA project, not a codebook: it holds transcripts and codings too",
+                            f"add it with: autocode add {file}", str(file))
     counts = import_qdc(p, file, coder) if file.suffix.lower() == ".qdc" else review.import_codebook(p, file, coder)
     out.print(f"Imported {counts['themes']} themes and {counts['codes']} codes from {file}.")
     if counts.get("renamed"):
         out.print(f"Renamed, as the file names them: {'; '.join(counts['renamed'])}.")
+    if counts.get("changes"):
+        out.print(Text(f"Changed, as the file has them: {'; '.join(counts['changes'])}."))
     if counts.get("kept"):
         out.print(f"Kept {len(counts['kept'])} theme(s) and code(s) the file does not mention (autocode never removes "
                   f"them on import): {', '.join(counts['kept'][:8])}{' ...' if len(counts['kept']) > 8 else ''}.")
@@ -371,10 +401,19 @@ def codebook_import(file: Annotated[Path, typer.Argument(help="A codebook .yaml,
 @command("export", target=codebook_app)
 def codebook_export(out_file: Annotated[Optional[Path], typer.Option("--out", help="File to write (default: print).")] = None,
                     project: ProjectOpt = None):
-    """Export the codebook as YAML."""
+    """Export the codebook as YAML, or as a REFI-QDA .qdc when --out's name ends in .qdc."""
     from .export import write_text
+    from .refi import export_qdc
 
-    text = cb.dump_yaml(cb.load(Project.find(project).conn))
+    conn = Project.find(project).conn
+    if out_file and out_file.suffix.lower() == ".qdc":
+        export_qdc(conn, out_file)
+        return out.print(f"Wrote the codebook to {out_file}: in NVivo, ATLAS.ti or MAXQDA, import it as a REFI-QDA codebook.")
+    if out_file and out_file.suffix.lower() not in (".yaml", ".yml"):
+        raise AutocodeError(f"autocode writes a codebook as .yaml or .qdc, not {out_file.suffix or 'a file without an extension'}",
+                            f"name the file {out_file.stem}.yaml (for autocode) or {out_file.stem}.qdc (for NVivo, ATLAS.ti or MAXQDA)",
+                            str(out_file))
+    text = cb.dump_yaml(cb.load(conn))
     if out_file:
         write_text(out_file, text)
         return out.print(f"Wrote the codebook to {out_file}.")

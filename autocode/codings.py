@@ -91,14 +91,21 @@ def _targets(conn, doc: str, rec: dict, row: int, path: Path) -> list[int]:
 
 
 def overlapping(conn, doc: str, start: int, end: int) -> list[int]:
-    """Utterances a span covers by more than half; failing that, the one holding most of the span."""
-    rows = conn.execute("SELECT id, start, end FROM utterances WHERE document = ? AND end > ? AND start < ?",
-                        (doc, start, end)).fetchall()
-    overlap = [(r["id"], min(end, r["end"]) - max(start, r["start"]), r["end"] - r["start"]) for r in rows]
-    hits = [uid for uid, o, length in overlap if o * 2 > length]
-    if not hits:
-        hits = [uid for uid, o, _ in overlap if o * 2 > end - start][:1]
-    return hits
+    """Utterances a span covers by more than half; failing a participant's among them, also the
+    participant utterance holding more of the span than those (a selection that takes in the
+    interviewer's "Mm." and the start of an answer codes the answer); failing any, the one
+    holding most of the span (a selection across the end of one answer and the start of the next)."""
+    rows = conn.execute("SELECT id, start, end, is_interviewer FROM utterances WHERE document = ? AND end > ? "
+                        "AND start < ?", (doc, start, end)).fetchall()
+    overlap = [(r["id"], min(end, r["end"]) - max(start, r["start"]), r["end"] - r["start"], r["is_interviewer"])
+               for r in rows]
+    hits = [o for o in overlap if o[1] * 2 > o[2]]
+    spoken = max((o for o in overlap if not o[3]), key=lambda o: o[1], default=None)
+    if spoken and all(o[3] for o in hits) and spoken[1] > sum(o[1] for o in hits):
+        hits.append(spoken)
+    if not hits and overlap:
+        hits = [max(overlap, key=lambda o: o[1])]
+    return [o[0] for o in sorted(hits)]
 
 
 def import_codings(project: Project, path: str | Path, coder: str | None = None,

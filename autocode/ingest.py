@@ -501,6 +501,9 @@ def read_transcripts(path: str | Path) -> list[Transcript]:
 def _read(path: str | Path) -> list[Transcript]:
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix == ".qdc":
+        raise AutocodeError("is a REFI-QDA codebook, not a transcript", f"import it with: autocode codebook import {path}",
+                            str(path))
     if suffix not in SUPPORTED:
         raise AutocodeError(
             f"autocode cannot read '{suffix or 'no extension'}' files",

@@ -11,7 +11,8 @@ from autocode import AutocodeError, Project
 from autocode.cli import app
 from autocode.codebook import load
 from autocode.export import coding_rows
-from autocode.refi import NS, export_qdc, export_qdpx, import_qdc, import_qdpx, read_qdpx
+from autocode.refi import NS, export_qdc, export_qdpx
+from autocode.refi_import import import_qdc, import_qdpx, read_qdpx
 from conftest import SHARED, snapshot
 
 SCHEMAS = SHARED / "datasets/refi-qdpx-demo/schema"
@@ -104,7 +105,8 @@ def test_qdc_round_trip(demo_project, tmp_path):
 def test_real_qdpx_imports_all_205_codings_on_the_right_text(tmp_path):
     p = Project.create(tmp_path / "p")
     report = import_qdpx(p, DEMO_QDPX)
-    assert report["selections"] == 205 and report["codings"] == 205 and report["codes"] == 262
+    assert report["selections"] == 158 and report["applied"] == 205 and report["codings"] == 205
+    assert report["codes"] == 262 and report["coders"] == {"cp": 205}
     found = read_qdpx(DEMO_QDPX)
     for doc, start, end, code, coder in found.codings:
         rows = p.conn.execute("SELECT u.start, u.end FROM codings c JOIN utterances u ON u.id = c.utterance "
@@ -120,7 +122,8 @@ def test_cli_add_qdpx_and_export_formats(tmp_path):
     assert runner.invoke(app, ["init", proj]).exit_code == 0
     result = runner.invoke(app, ["add", str(DEMO_QDPX), "--project", proj])
     assert result.exit_code == 0, result.output
-    assert "205 codings" in result.stdout
+    said = " ".join(result.stdout.split())
+    assert "205 codes applied to 158 coded passages, stored as 205 codings" in said and "(by coder: cp 205)" in said
     for fmt in ("qdpx", "qdc", "csv"):
         out = tmp_path / f"x.{fmt}"
         result = runner.invoke(app, ["export", "--format", fmt, "--out", str(out), "--project", proj])
@@ -228,3 +231,190 @@ def test_non_english_transcript_warns_and_names_a_model(tmp_path):
                  "et nous avons des problèmes avec la qualité des modèles pour les clients.\n", encoding="utf-8")
     [t] = read_transcripts(f)
     assert any("looks French" in w and "paraphrase-multilingual" in w for w in t.warnings)
+
+
+# -- what a researcher brings back from NVivo, ATLAS.ti or MAXQDA ------------------------------------
+
+def _source(name: str, text: str, selections: list[tuple[int, int, str, str]], n: int = 1) -> str:
+    """A TextSource with its text inline and (start, end, code guid, user guid) selections."""
+    sels = "".join(f'<PlainTextSelection guid="{_g(n, i, 1)}" startPosition="{s}" endPosition="{e}" creatingUser="{u}">'
+                   f'<Coding guid="{_g(n, i, 2)}" creatingUser="{u}"><CodeRef targetGUID="{c}"/></Coding></PlainTextSelection>'
+                   for i, (s, e, c, u) in enumerate(selections))
+    return f'<TextSource guid="{_g(n, 0, 0)}" name="{name}"><PlainTextContent>{text}</PlainTextContent>{sels}</TextSource>'
+
+
+def _g(*parts) -> str:
+    import uuid
+
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(map(str, parts))))
+
+
+USER_A, USER_B = _g("user", "ann"), _g("user", "ben")
+USERS = f'<Users><User guid="{USER_A}" name="ann"/><User guid="{USER_B}" name="ben"/></Users>'
+
+
+def _codebook(themes: dict[str, list[str]]) -> str:
+    """Themes as parent codes, codes under them; each code's guid is _g('code', theme, name)."""
+    body = "".join(f'<Code guid="{_g("theme", t)}" name="{t}" isCodable="false">'
+                   + "".join(f'<Code guid="{_g("code", t, c)}" name="{c}" isCodable="true"/>' for c in codes) + "</Code>"
+                   for t, codes in themes.items())
+    return f"<CodeBook><Codes>{body}</Codes></CodeBook>"
+
+
+def _coded(p, coder: str) -> list[tuple]:
+    return p.conn.execute("SELECT u.document, u.text, c.code FROM codings c JOIN utterances u ON u.id = c.utterance "
+                          "WHERE c.coder = ? ORDER BY u.document, u.idx, c.code", (coder,)).fetchall()
+
+
+TALK = "Interviewer: What do peer workers bring?\r\nP1: Hope, mostly.\r\nInterviewer: Anything else?\r\nP1: They help people feel understood.\r\n"
+
+
+def test_windows_line_ends_keep_each_coding_on_its_own_words(tmp_path):
+    p = Project.create(tmp_path / "p")
+    code = _g("code", "Value", "Understanding")
+    start = TALK.index("They help")   # NVivo counts the \r of every line before it
+    body = USERS + _codebook({"Value": ["Understanding"]}) + f"<Sources>{_source('T1', TALK, [(start, start + 20, code, USER_A)])}</Sources>"
+    import_qdpx(p, qdpx_with(tmp_path, project_xml(body)))
+    assert [(d, t) for d, t, _ in _coded(p, "ann")] == [("T1", "They help people feel understood.")]
+    assert "\r" not in p.conn.execute("SELECT text FROM documents").fetchone()[0]
+
+
+def test_sources_of_one_name_are_both_kept_and_file_extensions_dropped(tmp_path):
+    p = Project.create(tmp_path / "p")
+    text = "Interviewer: Hi?\nP1: Hello there, I work with peers.\n"
+    body = f"<Sources>{_source('Site A/Interview 1.1', text, [], 1)}{_source('Interview 3.docx', text, [], 2)}" \
+           f"{_source('Site A/Interview 1.1', text.replace('Hello', 'Howdy'), [], 3)}</Sources>"
+    report = import_qdpx(p, qdpx_with(tmp_path, project_xml(body)))
+    assert [r[0] for r in p.conn.execute("SELECT id FROM documents ORDER BY id")] == [
+        "Interview 3", "Site A/Interview 1.1", "Site A/Interview 1.1 (2)"]
+    assert any("two sources are called 'Site A/Interview 1.1'" in w for w in report["added"].warnings)
+
+
+def test_a_colleagues_code_of_a_similar_name_never_takes_over_the_projects(project, tmp_path):
+    before = load(project.conn)
+    cred = before.find_code("credibility")
+    text = "Interviewer: Do patients trust them?\nP1: Patients trust them because they have been there.\n"
+    code = _g("code", "Trust", "Credibility")
+    body = USERS + _codebook({"Trust": ["Credibility"], "Lived experience": []}) + \
+        f"<Sources>{_source('T1', text, [(40, 80, code, USER_A)])}</Sources>"
+    report = import_qdpx(project, qdpx_with(tmp_path, project_xml(body)))
+    after = load(project.conn)
+    assert after.find_code("credibility") == cred   # name, definition and theme untouched
+    new = next(c for c in after.codes if c.name == "Credibility")
+    assert new.id == "credibility_2" and after.theme_of(new.id) != cred.theme
+    assert _coded(project, "ann")[0][2] == new.id
+    assert [t.definition for t in after.themes if t.id == "lived_experience"] == \
+        [t.definition for t in before.themes if t.id == "lived_experience"]
+    assert report["changes"] == []
+
+
+def test_codes_of_one_name_under_two_themes_keep_their_themes_whatever_the_order(tmp_path):
+    text = "Interviewer: Tell me.\nP1: My family helped me.\nInterviewer: And money?\nP1: The bank said no to a loan.\n"
+    people, money = _g("code", "People", "Other"), _g("code", "Money", "Other")
+    sels = [(text.index("My family"), text.index("My family") + 10, people, USER_A),
+            (text.index("The bank"), text.index("The bank") + 10, money, USER_A)]
+    p = Project.create(tmp_path / "p")
+    first = USERS + _codebook({"People": ["Other"], "Money": ["Other"]}) + f"<Sources>{_source('T1', text, sels)}</Sources>"
+    import_qdpx(p, qdpx_with(tmp_path, project_xml(first), name="a.qdpx"))
+    again = USERS + _codebook({"Money": ["Other"], "People": ["Other"]}) + f"<Sources>{_source('T1', text, sels)}</Sources>"
+    import_qdpx(p, qdpx_with(tmp_path, project_xml(again), name="b.qdpx"))
+    book = load(p.conn)
+    themes = {t: book.theme_of(code) for _, t, code in _coded(p, "ann")}
+    assert themes == {"My family helped me.": "people", "The bank said no to a loan.": "money"}
+    assert len(book.codes) == 2
+
+
+def test_adding_the_file_again_after_deleting_codings_in_the_qda_tool_deletes_them(tmp_path):
+    p = Project.create(tmp_path / "p")
+    code = _g("code", "Value", "Hope")
+    sels = [(TALK.index("Hope"), TALK.index("Hope") + 4, code, USER_A), (TALK.index("They"), TALK.index("They") + 9, code, USER_B)]
+    body = USERS + _codebook({"Value": ["Hope"]})
+    import_qdpx(p, qdpx_with(tmp_path, project_xml(body + f"<Sources>{_source('T1', TALK, sels)}</Sources>"), name="a.qdpx"))
+    assert len(_coded(p, "ben")) == 1
+    report = import_qdpx(p, qdpx_with(tmp_path, project_xml(body + f"<Sources>{_source('T1', TALK, sels[:1])}</Sources>"),
+                                      name="b.qdpx"))
+    assert _coded(p, "ben") == [] and len(_coded(p, "ann")) == 1
+    assert ("ben", 1, 1) in report["replaced"] and ("ann", 1, 0) in report["replaced"]
+
+
+def test_a_selection_across_two_answers_codes_the_one_it_holds_most_of(tmp_path):
+    p = Project.create(tmp_path / "p")
+    text = "Interviewer: Why?\nP1: Because of trust.\nP2: And of hope, which matters to everyone here.\n"
+    code = _g("code", "Value", "Hope")
+    start, end = text.index("trust."), text.index("And of hope") + 18   # 6 of 17 characters, 18 of 44
+    body = USERS + _codebook({"Value": ["Hope"]}) + f"<Sources>{_source('T1', text, [(start, end, code, USER_A)])}</Sources>"
+    report = import_qdpx(p, qdpx_with(tmp_path, project_xml(body)))
+    assert [t for _, t, _ in _coded(p, "ann")] == ["And of hope, which matters to everyone here."]
+    assert report["unplaced"] == 0
+
+
+def test_a_selection_taking_in_the_interviewers_mm_codes_the_answer(tmp_path):
+    p = Project.create(tmp_path / "p")
+    text = "P1: I was unsure at first.\nInterviewer: Mm.\nP1: Then they showed me how recovery can look, which changed my mind.\n"
+    code = _g("code", "Value", "Hope")
+    start = text.index("Mm.")
+    body = USERS + _codebook({"Value": ["Hope"]}) + f"<Sources>{_source('T1', text, [(start, start + 30, code, USER_A)])}</Sources>"
+    report = import_qdpx(p, qdpx_with(tmp_path, project_xml(body)))
+    assert "Then they showed me how recovery can look, which changed my mind." in [t for _, t, _ in _coded(p, "ann")]
+
+
+def test_coder_names_the_one_coder_of_a_file_and_refuses_several(tmp_path):
+    code = _g("code", "Value", "Hope")
+    one = USERS + _codebook({"Value": ["Hope"]}) + f"<Sources>{_source('T1', TALK, [(50, 60, code, USER_A)])}</Sources>"
+    p = Project.create(tmp_path / "p")
+    import_qdpx(p, qdpx_with(tmp_path, project_xml(one), name="one.qdpx"), coder="carol")
+    assert len(_coded(p, "carol")) == 1 and _coded(p, "ann") == []
+    two = USERS + _codebook({"Value": ["Hope"]}) + \
+        f"<Sources>{_source('T2', TALK, [(50, 60, code, USER_A), (100, 110, code, USER_B)])}</Sources>"
+    assert_refused_with(p, qdpx_with(tmp_path, project_xml(two), name="two.qdpx"), "2 coders \\(ann, ben\\) under one name",
+                        coder="carol")
+
+
+def assert_refused_with(project, path, match, **kwargs):
+    before = snapshot(project)
+    with pytest.raises(AutocodeError, match=match):
+        import_qdpx(project, path, **kwargs)
+    assert snapshot(project) == before
+
+
+def test_control_characters_in_a_transcript_still_make_a_file_tools_open(demo_project, tmp_path):
+    demo_project.conn.execute("UPDATE utterances SET text = text || char(12) WHERE id IN "
+                              "(SELECT utterance FROM codings LIMIT 3)")
+    demo_project.conn.commit()
+    path = export_qdpx(demo_project.conn, tmp_path / "x.qdpx")
+    with zipfile.ZipFile(path) as z:
+        qde = z.read("project.qde")
+    assert b"\x0c" not in qde and b"&#12;" not in qde
+    read_qdpx(path)   # parses
+
+
+def test_an_empty_project_exports_a_valid_file_and_an_empty_codebook_is_refused(tmp_path):
+    p = Project.create(tmp_path / "p")
+    path = export_qdpx(p.conn, tmp_path / "empty.qdpx")
+    with zipfile.ZipFile(path) as z:
+        qde = z.read("project.qde")
+    assert b"<Sources" not in qde and b"<CodeBook" not in qde and b"<Users" not in qde
+    if SCHEMAS.is_dir():
+        validate(qde, "Project.xsd")
+    with pytest.raises(AutocodeError, match="the codebook is empty"):
+        export_qdc(p.conn, tmp_path / "empty.qdc")
+
+
+def test_export_of_one_coder_holds_only_their_codings(demo_project, tmp_path):
+    found = read_qdpx(export_qdpx(demo_project.conn, tmp_path / "a.qdpx", coder="alice"))
+    assert {c[4] for c in found.codings} == {"alice"} and found.users == ["alice"]
+
+
+def test_cli_points_each_refi_file_to_the_command_that_reads_it(project, tmp_path):
+    runner = CliRunner()
+    qdc = export_qdc(project.conn, tmp_path / "c.qdc")
+    result = runner.invoke(app, ["add", str(qdc), "--project", str(project.root)])
+    assert result.exit_code == 1 and "autocode codebook import" in result.output
+    qdpx = export_qdpx(project.conn, tmp_path / "p.qdpx")
+    result = runner.invoke(app, ["codebook", "import", str(qdpx), "--project", str(project.root)])
+    assert result.exit_code == 1 and "autocode add" in result.output and "Traceback" not in result.output
+    out = tmp_path / "book.qdc"
+    result = runner.invoke(app, ["codebook", "export", "--out", str(out), "--project", str(project.root)])
+    assert result.exit_code == 0 and out.read_bytes().startswith(b"<?xml")
+    result = runner.invoke(app, ["codebook", "export", "--out", str(tmp_path / "book.txt"), "--project", str(project.root)])
+    assert result.exit_code == 1 and ".yaml or .qdc" in result.output
