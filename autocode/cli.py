@@ -628,21 +628,30 @@ EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", 
 
 @command()
 def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help="csv, xlsx, docx (quote bank), qdpx or qdc (REFI-QDA); default: what --out's name ends in, else csv.")] = None,
-           coder: Annotated[Optional[str], typer.Option(help="Only this coder's codings (csv, xlsx, docx).")] = None,
+           coder: Annotated[Optional[str], typer.Option(help="Only this coder's codings (csv, xlsx, docx, qdpx).")] = None,
            out_file: Annotated[Optional[Path], typer.Option("--out", help="File to write (default: by format).")] = None,
            project: ProjectOpt = None):
     """Export codings: CSV (what import-codings reads), Excel, a Word quote bank, or REFI-QDA for NVivo, ATLAS.ti, MAXQDA."""
     from . import export as ex
     from . import refi
 
+    from .codings import require_coder
+
     fmt = export_format(format, out_file)
     p = Project.find(project)
+    if coder:
+        require_coder(p.conn, coder)
     target = out_file or Path(EXPORTS[fmt])
-    if fmt in ("qdpx", "qdc"):
-        (refi.export_qdpx(p.conn, target, p.root.name) if fmt == "qdpx" else refi.export_qdc(p.conn, target))
-        return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA (Import > REFI-QDA).")
-    # the CSV holds the machine's suggestions and the others leave them out: either way, a word
+    # the CSV and .qdpx hold the machine's suggestions and the others leave them out: either way, a word
     suggested = 0 if coder else p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
+    if fmt == "qdc":
+        refi.export_qdc(p.conn, target)
+        return out.print(f"Wrote {target}: in NVivo, ATLAS.ti or MAXQDA, import it as a REFI-QDA codebook.")
+    if fmt == "qdpx":
+        refi.export_qdpx(p.conn, target, p.root.name, coder)
+        also = (f" It holds the machine's {suggested} unreviewed suggestions as user 'machine' (--coder NAME exports "
+                "one coder's codings only)." if suggested else "")
+        return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA as a REFI-QDA project.{also}")
     if fmt == "csv":
         n = ex.export_csv(p.conn, target, coder)
         also = f", the machine's {suggested} unreviewed suggestions among them (coder 'machine')" if suggested else ""

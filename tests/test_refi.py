@@ -418,3 +418,15 @@ def test_cli_points_each_refi_file_to_the_command_that_reads_it(project, tmp_pat
     assert result.exit_code == 0 and out.read_bytes().startswith(b"<?xml")
     result = runner.invoke(app, ["codebook", "export", "--out", str(tmp_path / "book.txt"), "--project", str(project.root)])
     assert result.exit_code == 1 and ".yaml or .qdc" in result.output
+
+
+def test_cli_export_names_the_suggestions_a_qdpx_carries_and_refuses_an_unknown_coder(demo_project, tmp_path):
+    runner = CliRunner()
+    demo_project.conn.execute("INSERT INTO codings (utterance, code, coder, confidence, created_at) "
+                              "SELECT id, 'credibility', 'machine', 0.9, 'now' FROM utterances LIMIT 2")
+    demo_project.conn.commit()
+    args = ["export", "--out", str(tmp_path / "x.qdpx"), "--project", str(demo_project.root)]
+    said = " ".join(runner.invoke(app, args).output.split())
+    assert "the machine's 2 unreviewed suggestions as user 'machine'" in said
+    result = runner.invoke(app, args + ["--coder", "zed"])
+    assert result.exit_code == 1 and "zed" in result.output and "alice" in result.output
