@@ -530,7 +530,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     """Suggest codes for new or uncoded participant utterances."""
     from .classify import ThemeClassifier
     from .corpus import add_files, read_all
-    from .export import COLUMNS, to_csv, write_text
+    from .export import write_csv
     from .distributed import using
     from .learn import learnt_from, suggest as run
     from .progress import step
@@ -545,7 +545,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
             add_files(p, files, coder=coder)
         rows = run(p, docs or None, clf, coder, include_coded)
     if out_file:
-        write_text(out_file, to_csv(rows, COLUMNS + ["reason"]))
+        write_csv(out_file, rows)
     _print_suggestions(rows, out_file)
     if include_coded and clf is None:
         _warn_if_learnt(*learnt_from(p, rows))

@@ -23,13 +23,14 @@ def warn_if_unread(conn, coders: list[str]) -> None:
 
 
 def write_per_code(report: dict, path: Path) -> None:
-    from .export import to_csv, write_text
+    from .export import write_csv
 
     level = _level_of(report)
     cols = [level, "n_units", "percent_agreement", "cohen_kappa", "cohen_kappa_ci", "krippendorff_alpha",
             "krippendorff_alpha_ci", "fleiss_kappa", "brennan_prediger", "in_words"]
     spans = lambda f: {k: f"{v[0]:.3f}–{v[1]:.3f}" for k, v in f.items() if k.endswith("_ci") and v}  # noqa: E731
-    write_text(path, to_csv([{level: c, **f, **spans(f)} for c, f in report[f"per_{level}"].items()], cols))
+    rounded = lambda f: {k: round(v, 4) if isinstance(v, float) else v for k, v in f.items()}  # noqa: E731
+    write_csv(path, [{level: c, **rounded(f), **spans(f)} for c, f in report[f"per_{level}"].items()], cols)
 
 
 def refuse_if_nothing_shared(report: dict) -> None:

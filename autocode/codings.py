@@ -38,7 +38,12 @@ def read_csv(path: Path):
     except Exception as exc:
         raise AutocodeError(f"cannot be read as CSV ({exc})", "save it again as CSV (UTF-8)", str(path)) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame
+    return frame.apply(lambda column: column.map(_formula_apostrophe_off))
+
+
+def _formula_apostrophe_off(value):
+    """``export.to_csv`` puts an apostrophe before a cell Excel would run as a formula."""
+    return value[1:] if isinstance(value, str) and value[:1] == "'" and value[1:2] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def _require_columns(frame, path: Path) -> None:
@@ -125,7 +130,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
         book = cb.load(conn)
         length = {r[0]: len(r[1]) for r in conn.execute("SELECT id, text FROM documents")}
         _check_codes(book, frame, path)
-        pairs: dict[tuple[int, str, str], float | None] = {}
+        pairs: dict[tuple[int, str, str], tuple] = {}
         for i, rec in enumerate(frame.to_dict("records"), start=2):
             doc, who = rec["document"].strip(), coder or rec["coder"].strip()
             if doc not in length:
@@ -138,7 +143,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
             if not targets:
                 report.unmatched.append(i)
             for uid in targets:
-                pairs[(uid, code, who)] = _confidence(rec.get("confidence", ""))
+                pairs[(uid, code, who)] = (_confidence(rec.get("confidence", "")), rec.get("reason", "").strip() or None)
         _check_placed(frame, report.unmatched, length, path)
         pairs = _drop_redundant_no_code(pairs)
         report.documents = sorted({d.strip() for d in frame["document"]})
@@ -213,8 +218,8 @@ def _replace(conn, coder: str, documents: list[str], pairs: dict) -> tuple[int, 
     for uid, code, _ in pairs:
         new.setdefault(uid, set()).add(code)
     conn.execute(f"DELETE FROM codings WHERE {where}", [coder, *documents])
-    conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, created_at) VALUES (?, ?, ?, ?, ?)",
-                     [(uid, code, coder, conf, now()) for (uid, code, _), conf in pairs.items()])
+    conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                     [(uid, code, coder, conf, reason, now()) for (uid, code, _), (conf, reason) in pairs.items()])
     return sum(map(len, old.values())), sum(1 for uid in old.keys() | new.keys() if old.get(uid) != new.get(uid))
 
 

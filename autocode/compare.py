@@ -420,10 +420,10 @@ def pair_agreement(a, b) -> dict:
 
 
 def write_disagreements(rows: list[dict], coders: list[str], path: Path) -> None:
-    from .export import to_csv, write_text
+    from .export import write_csv
 
     context = ["before", "after"] if any("before" in r for r in rows) else []
-    write_text(path, to_csv(rows, ["document", "unit", *context[:1], "text", *context[1:], *coders]))
+    write_csv(path, rows, ["document", "unit", *context[:1], "text", *context[1:], *coders])
 
 
 def compare_project(project, coders: list[str], documents: list[str] | None = None,

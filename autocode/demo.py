@@ -14,7 +14,7 @@ from .codings import import_codings
 from .agreement import kappa_words
 from .corpus import add_files
 from .errors import AutocodeError
-from .export import export_csv, to_csv, COLUMNS, write_text
+from .export import export_csv, write_csv
 from .learn import suggest, train
 from .store import Project
 
@@ -112,7 +112,7 @@ def _learn(project: Project, data: Path, say) -> dict:
     add_files(project, [held])
     rows = suggest(project, [HELD_OUT])
     coded = sorted((r for r in rows if r["code"]), key=lambda r: -r["confidence"])
-    write_text(Path(project.root) / "suggestions.csv", to_csv(rows, COLUMNS + ["reason"]))
+    write_csv(Path(project.root) / "suggestions.csv", rows)
     say(f"7. Suggested codes for {held.name}, a transcript it had not seen: {len(coded)} of {len(rows)} "
         "participant utterances got a code. Most confident:")
     for r in coded[:3]:

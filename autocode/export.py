@@ -14,16 +14,18 @@ from typing import NamedTuple
 
 from . import codebook as cb
 from .codings import MACHINE
-from .corpus import participant_numbers
 from .errors import AutocodeError
 
-COLUMNS = ["document", "utterance", "start", "end", "speaker", "text", "code", "theme", "coder", "confidence"]
+COLUMNS = ["document", "utterance", "start", "end", "speaker", "text", "code", "theme", "coder", "confidence", "reason"]
+# A cell Excel would run as a formula: an utterance such as "=HYPERLINK(...)" or "-1 for me".
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def coding_rows(conn, coder: str | None = None, documents: list[str] | None = None) -> list[dict]:
     """Every coding as a row, in document and utterance order."""
     themes = {c.id: c.theme for c in cb.load(conn).codes}
-    sql = ("SELECT u.document, u.idx AS utterance, u.start, u.end, u.speaker, u.text, c.code, c.coder, c.confidence"
+    sql = ("SELECT u.document, u.idx AS utterance, u.start, u.end, u.speaker, u.text, c.code, c.coder, c.confidence,"
+           " COALESCE(c.reason, '') AS reason, u.is_interviewer AS interviewer"
            " FROM codings c JOIN utterances u ON u.id = c.utterance WHERE 1 = 1")
     args: list = []
     if coder:
@@ -38,11 +40,23 @@ def coding_rows(conn, coder: str | None = None, documents: list[str] | None = No
 
 
 def to_csv(rows: list[dict], columns: list[str] = COLUMNS) -> str:
+    """CSV whose text cells Excel shows as text: one starting like a formula gets an apostrophe
+    in front (``codings.read_csv`` takes it off again)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: inert(v) for k, v in r.items()} for r in rows)
     return buf.getvalue()
+
+
+def inert(value):
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def write_csv(path: str | Path, rows: list[dict], columns: list[str] = COLUMNS) -> Path:
+    """A CSV that opens right in Excel: the byte-order mark tells it the file is UTF-8 (without
+    it, Excel on Windows shows "Ça" as "Ã‡a" and "0.82–0.91" as "0.82â€“0.91")."""
+    return write_text(path, "\ufeff" + to_csv(rows, columns))
 
 
 def write_file(path: str | Path, save) -> Path:
@@ -76,12 +90,12 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 def export_csv(conn, out: str | Path, coder: str | None = None) -> int:
     """Every coding, the machine's too (the file is what ``import-codings`` and ``compare`` read);
-    a coder named who has none is a mistake, not an empty file. The byte-order mark tells Excel
-    the file is UTF-8: without it, Excel on Windows shows "Ça" as "Ã‡a"."""
+    a coder named who has none is a mistake, not an empty file. ``reason`` keeps the machine's
+    reasons, and marks the suggestions a coder accepted unread, so they stay marked."""
     rows = coding_rows(conn, coder)
     if coder and not rows:
         raise nothing_to_export(conn, out, coder)
-    write_text(out, "\ufeff" + to_csv(rows))
+    write_csv(out, rows)
     return len(rows)
 
 
@@ -156,10 +170,14 @@ def export_xlsx(conn, out: str | Path, coder: str | None = None) -> Path:
 
 
 def theme_quote_rows(theme: cb.Theme, rows: list[dict]) -> list[list]:
-    """A theme's codings in codebook order of its codes, then in transcript order."""
+    """A theme's codings in codebook order of its codes, then in transcript order: participants'
+    words only (the sheet's column says participant), and never a suggestion accepted unread."""
+    from .confirm import UNREAD
+
     order = {c.id: i for i, c in enumerate(theme.codes)}
     names = {c.id: c.name for c in theme.codes}
-    mine = sorted((r for r in rows if r["code"] in order), key=lambda r: order[r["code"]])
+    mine = sorted((r for r in rows if r["code"] in order and not r.get("interviewer") and r.get("reason") != UNREAD),
+                  key=lambda r: order[r["code"]])
     return [[names[r["code"]], r["speaker"], r["document"], r["text"], r["coder"], r["confidence"]] for r in mine]
 
 
@@ -233,7 +251,9 @@ def export_docx(conn, out: str | Path, coder: str | None = None) -> Path:
     quotes = code_quotes(conn, coder)
     if not quotes:
         raise nothing_to_export(conn, out, coder, "coded participant utterances")
-    labels = participant_numbers([r[0] for r in conn.execute("SELECT id FROM documents")])
+    from .report import participants   # (7), or (7a) and (7b) for a focus group's two voices
+
+    labels = {(p["document"], p["speaker"]): p["label"] for p in participants(conn)}
     doc = Document()
     doc.add_heading("Quote bank", 0)
     doc.add_paragraph(f"Coded by {', '.join(_coders(conn, coder))}. Up to {QUOTES_PER_CODE} quotes per code.")
@@ -249,12 +269,15 @@ def export_docx(conn, out: str | Path, coder: str | None = None) -> Path:
 
 
 def code_quotes(conn, coder: str | None = None) -> dict[str, list[Quote]]:
-    """code id -> each participant utterance given that code (once, however many coders gave it)."""
+    """code id -> each participant utterance given that code (once, however many coders gave it);
+    never a suggestion accepted unread, which is the machine's reading, not the coder's."""
+    from .confirm import UNREAD
+
     who, arg = ("c.coder = ?", coder) if coder else ("c.coder != ?", MACHINE)
     rows = conn.execute(
         "SELECT c.code, u.document, u.idx, u.speaker, u.text, COUNT(DISTINCT c.coder) FROM codings c"
         f" JOIN utterances u ON u.id = c.utterance WHERE c.code != '' AND u.is_interviewer = 0 AND {who}"
-        " GROUP BY c.code, u.id ORDER BY u.document, u.idx", (arg,))
+        " AND COALESCE(c.reason, '') != ? GROUP BY c.code, u.id ORDER BY u.document, u.idx", (arg, UNREAD))
     quotes: dict[str, list[Quote]] = {}
     for r in rows:
         quotes.setdefault(r[0], []).append(Quote(*r))
@@ -291,11 +314,11 @@ def _heading(doc, name: str, definition: str, level: int) -> None:
         doc.add_paragraph().add_run(xml_safe(definition)).italic = True
 
 
-def _quotes(doc, quotes: list[Quote], labels: dict[str, str]) -> None:
+def _quotes(doc, quotes: list[Quote], labels: dict[tuple[str, str], str]) -> None:
     if not quotes:
         doc.add_paragraph().add_run("No quotes coded.").italic = True
     for q in quotes:
-        doc.add_paragraph(f"\u201c{quotation(xml_safe(q.text))}\u201d ({labels.get(q.document, q.document)})")
+        doc.add_paragraph(f"\u201c{quotation(xml_safe(q.text))}\u201d ({labels.get(q.voice, q.document)})")
 
 
 def quotation(text: str) -> str:

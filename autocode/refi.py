@@ -22,6 +22,9 @@ from .export import write_bytes
 NS, NS_CODEBOOK = "urn:QDA-XML:project:1.0", "urn:QDA-XML:codebook:1.0"
 GUID_ROOT = uuid.UUID("6f1c6c1e-2b3a-5a57-9c1d-8a1f0a7d0c01")
 NO_CODE_NAME = "No code (looked at, nothing applies)"
+# Suggestions a coder accepted in bulk, unread, go out under a user of their own, so that in
+# NVivo they are not taken for the coder's reading, and come back marked (refi_import).
+UNREAD_USER = " (suggestions accepted unread)"
 # Characters XML 1.0 cannot hold, even escaped: a transcript's stray form feed would make a file no tool opens.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -72,8 +75,11 @@ def codebook_xml(conn) -> bytes:
 def project_xml(conn, name: str, coder: str | None = None) -> tuple[bytes, dict[str, str]]:
     """project.qde and the source texts it points to (path inside the ZIP -> text); with
     ``coder``, only that coder's codings. Empty parts are left out, as the schema asks."""
+    from .confirm import UNREAD
+
     mine = "WHERE coder = ?" if coder else ""
-    coders = [r[0] for r in conn.execute(f"SELECT DISTINCT coder FROM codings {mine} ORDER BY coder", [coder] * bool(coder))]
+    coders = [r[0] for r in conn.execute(f"SELECT DISTINCT coder || CASE WHEN reason = ? THEN ? ELSE '' END AS who "
+                                         f"FROM codings {mine} ORDER BY who", [UNREAD, UNREAD_USER, *[coder] * bool(coder)])]
     no_code = conn.execute(f"SELECT 1 FROM codings WHERE code = '' {'AND coder = ?' if coder else ''} LIMIT 1",
                            [coder] * bool(coder)).fetchone() is not None
     root = _el(None, "Project", name=name, origin="autocode")
@@ -88,13 +94,16 @@ def project_xml(conn, name: str, coder: str | None = None) -> tuple[bytes, dict[
 
 
 def _with_sources(conn, root: ET.Element, coder: str | None) -> bytes:
+    from .confirm import UNREAD
+
     documents = [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
     sources = _el(root, "Sources") if documents else None
     for doc in documents:
         src = _el(sources, "TextSource", guid=guid("source", doc), name=doc, plainTextPath=f"internal://{guid('source', doc)}.txt")
-        rows = conn.execute("SELECT u.idx, u.start, u.end, u.text, c.coder, c.code FROM codings c JOIN utterances u"
-                            f" ON u.id = c.utterance WHERE u.document = ? {'AND c.coder = ?' if coder else ''}"
-                            " ORDER BY u.idx, c.coder, c.code", (doc, *[coder] * bool(coder))).fetchall()
+        rows = conn.execute("SELECT u.idx, u.start, u.end, u.text, c.coder || CASE WHEN c.reason = ? THEN ? ELSE '' END"
+                            " AS who, c.code FROM codings c JOIN utterances u ON u.id = c.utterance WHERE u.document = ?"
+                            f" {'AND c.coder = ?' if coder else ''} ORDER BY u.idx, who, c.code",
+                            (UNREAD, UNREAD_USER, doc, *[coder] * bool(coder))).fetchall()
         _selections(src, doc, rows)
     return _xml_bytes(root, NS)
 

@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 
 from . import codebook as cb
 from .errors import AutocodeError
-from .refi import NO_CODE_NAME, NS, NS_CODEBOOK, guid
+from .refi import NO_CODE_NAME, NS, NS_CODEBOOK, UNREAD_USER, guid
 
 MAX_TOTAL_BYTES, MAX_MEMBERS, MAX_RATIO = 500_000_000, 10_000, 200
 ID_NOTE = re.compile(r"\s*\[autocode id: ([^\]]+)\]\s*$")
@@ -325,11 +325,12 @@ def _name_the_coder(found: Imported, coder: str | None, path) -> None:
     """``--coder`` names the one coder of a file (NVivo's users are often all "Owner")."""
     if not coder:
         return
-    who = sorted({c[4] for c in found.codings})
+    who = sorted({_coder_and_reason(c[4])[0] for c in found.codings})
     if len(who) > 1:
         raise AutocodeError(f"--coder {coder} would put the codings of {len(who)} coders ({', '.join(who)}) under one "
                             "name", "leave out --coder to keep each coder's name from the file; nothing was added", str(path))
-    found.codings = [(d, s, e, code, coder) for d, s, e, code, _ in found.codings]
+    unread = lambda user: UNREAD_USER if _coder_and_reason(user)[1] else ""  # noqa: E731
+    found.codings = [(d, s, e, code, coder + unread(user)) for d, s, e, code, user in found.codings]
     found.users = [coder]
 
 
@@ -347,12 +348,13 @@ def _codings(conn, found: Imported) -> dict:
 
     docs = [d for d, _ in found.documents]
     pairs, unplaced = {}, 0
-    for doc, start, end, code, who in found.codings:
+    for doc, start, end, code, user in found.codings:
         hits = overlapping(conn, doc, start, end)
         unplaced += not hits
-        pairs.update({(uid, code, who): None for uid in hits})
+        who, how = _coder_and_reason(user)
+        pairs.update({(uid, code, who): (None, how) for uid in hits})
     pairs = _drop_redundant_no_code(pairs)
-    coders = sorted({k[2] for k in pairs} | set(found.users))
+    coders = sorted({k[2] for k in pairs} | {_coder_and_reason(u)[0] for u in found.users})
     replaced = []
     for who in coders if docs else []:
         had, differ = _replace(conn, who, docs, {k: v for k, v in pairs.items() if k[2] == who})
@@ -362,6 +364,12 @@ def _codings(conn, found: Imported) -> dict:
     return {"selections": found.selections, "applied": len(found.codings), "codings": len(pairs), "coders": per_coder,
             "replaced": replaced, "unplaced": unplaced,
             "interviewer": _on_interviewer(conn, list(per_coder), docs) if per_coder and docs else 0}
+
+
+def _coder_and_reason(user: str) -> tuple[str, str | None]:
+    from .confirm import UNREAD
+
+    return (user[: -len(UNREAD_USER)], UNREAD) if user.endswith(UNREAD_USER) else (user, None)
 
 
 def import_qdc(project, path: str | Path, coder: str | None = None) -> dict:

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import codebook as cb
 from .codings import MACHINE, coders as coders_of, require_coder
+from .confirm import UNREAD
 from .corpus import participant_numbers
 from .store import Project, now
 
@@ -55,8 +56,10 @@ def summary(conn, coder: str | None) -> dict:
     row = conn.execute(
         "SELECT (SELECT COUNT(*) FROM documents), (SELECT COUNT(*) FROM utterances WHERE is_interviewer = 0),"
         " (SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ?),"
-        " (SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ? AND code != '')", (coder, coder)).fetchone()
-    return dict(zip(("documents", "participant_utterances", "coded_utterances", "with_a_code"), row))
+        " (SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ? AND code != ''),"
+        " (SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ? AND reason = ?)",
+        (coder, coder, coder, UNREAD)).fetchone()
+    return dict(zip(("documents", "participant_utterances", "coded_utterances", "with_a_code", "unread"), row))
 
 
 def primary_coder(conn) -> str | None:
@@ -102,7 +105,8 @@ def _label_of(people: list[dict]) -> dict[tuple[str, str], str]:
 def codebook_counts(conn, book: cb.Codebook, coder: str | None) -> list[dict]:
     """Themes, then their codes, each with how many utterances and participants the coder gave it."""
     counts = {r[0]: (r[1], r[2]) for r in conn.execute(
-        "SELECT c.code, COUNT(*), COUNT(DISTINCT CASE WHEN u.is_interviewer = 0 THEN u.document || char(31) || u.speaker END)"
+        "SELECT c.code, COUNT(DISTINCT CASE WHEN u.is_interviewer = 0 THEN u.id END),"
+        " COUNT(DISTINCT CASE WHEN u.is_interviewer = 0 THEN u.document || char(31) || u.speaker END)"
         " FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = ? GROUP BY c.code", (coder,))}
     themes = []
     for t in book.themes:
@@ -116,9 +120,10 @@ def codebook_counts(conn, book: cb.Codebook, coder: str | None) -> list[dict]:
 
 
 def _theme_counts(conn, coder: str | None, codes: list[str]) -> tuple[int, int]:
-    """Distinct utterances (an utterance with two of the theme's codes counts once), and participants."""
+    """Distinct participant utterances (one with two of the theme's codes counts once), and participants."""
     row = conn.execute(
-        "SELECT COUNT(DISTINCT u.id), COUNT(DISTINCT CASE WHEN u.is_interviewer = 0 THEN u.document || char(31) || u.speaker END)"
+        "SELECT COUNT(DISTINCT CASE WHEN u.is_interviewer = 0 THEN u.id END),"
+        " COUNT(DISTINCT CASE WHEN u.is_interviewer = 0 THEN u.document || char(31) || u.speaker END)"
         f" FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = ? AND c.code IN ({_marks(codes)})",
         (coder, *codes)).fetchone()
     return row[0], row[1]
@@ -161,13 +166,15 @@ def _theme_cells(conn, book: cb.Codebook, coder: str | None) -> dict[tuple[str, 
 # -- quotes ----------------------------------------------------------------------------------------------
 
 def quote_bank(conn, book: cb.Codebook, coder: str | None, people: list[dict]) -> list[dict]:
-    """Per theme and code, the example quotes a write-up would pick first."""
+    """Per theme and code, the example quotes a write-up would pick first: never a suggestion the
+    coder accepted unread, which is the machine's reading under their name."""
     by_code: dict[str, list[dict]] = {}
     for r in conn.execute(
             "SELECT c.code, c.confidence, u.document, u.speaker, u.idx, u.text,"
             " (SELECT COUNT(*) FROM codings o WHERE o.utterance = u.id AND o.coder = c.coder AND o.code != '') AS n_codes"
             " FROM codings c JOIN utterances u ON u.id = c.utterance"
-            " WHERE c.coder = ? AND c.code != '' AND u.is_interviewer = 0 ORDER BY u.document, u.idx", (coder,)):
+            " WHERE c.coder = ? AND c.code != '' AND u.is_interviewer = 0 AND COALESCE(c.reason, '') != ?"
+            " ORDER BY u.document, u.idx", (coder, UNREAD)):
         by_code.setdefault(r["code"], []).append(dict(r))
     labels = _label_of(people)
     return [{"id": t.id, "name": t.name,
@@ -285,7 +292,7 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
 
     model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
     with project.transaction() as conn:
-        utts, main, all_codes = training_set(conn, coder)
+        utts, main, all_codes = _read_by(conn, coder, *training_set(conn, coder))
         inp = inputs(conn, utts, model, batch)
         defs = definitions(conn, model, batch)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
@@ -298,6 +305,16 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
         points = [_point(inp, main, all_codes, groups, themes, f, rank, project.setting("classifier", "C"), folds, defs)
                   for f in fractions]
     return {"coder": coder, "documents": len(set(groups)), "folds": min(folds, len(set(groups))), "points": points}
+
+
+def _read_by(conn, coder: str, utts: list, main: list, all_codes: list) -> tuple[list, list, list]:
+    """The codings the coder made by reading: suggestions accepted unread would score the machine
+    against itself, so the curve leaves them out, as ``train``'s cross-validation does."""
+    from .learn import _unread_rows
+
+    skip = _unread_rows(conn, coder, utts)
+    keep = [i for i in range(len(utts)) if i not in skip]
+    return [utts[i] for i in keep], [main[i] for i in keep], [all_codes[i] for i in keep]
 
 
 def _point(inp, main, all_codes, groups, themes, fraction, rank, C, folds, defs=None) -> dict:

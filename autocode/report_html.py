@@ -69,8 +69,11 @@ _SECTIONS = [("codebook", "Codebook"), ("prevalence", "Prevalence"), ("quotes", 
 
 def _summary_html(data: dict) -> str:
     s, coder = data["summary"], data.get("coder")
+    unread = (f" {s['unread']} of those are machine suggestions {escape(coder)} accepted in bulk without reading them "
+              "one by one: they are counted here, but the quote bank and the learning curve leave them out."
+              if coder and s.get("unread") else "")
     who = (f"<strong>{escape(coder)}</strong> has coded {s['coded_utterances']} of them, {s['with_a_code']} with "
-           "a code." if coder else "Nobody has coded them yet.")
+           f"a code.{unread}" if coder else "Nobody has coded them yet.")
     first = data["participants"][0] if data["participants"] else None
     example = (f", e.g. ({escape(str(first['label']))}) for transcript {escape(str(first['document']))}"
                if first else "")
@@ -209,7 +212,9 @@ def _curve_html(lc: dict) -> str:
     return (f"<h3>Learning curve</h3><figure>{curve_svg(lc['points'])}<figcaption>Cohen's kappa with "
             f"{escape(lc['coder'])} on held-out documents ({lc['folds']} folds over {lc['documents']} documents), "
             "by how many coded utterances the classifier learned from. A curve still rising means more coding "
-            "would still help.</figcaption></figure>"
+            "would still help. It is worked out afresh for this report, from the coder’s codings as they are "
+            "now (suggestions accepted unread left out), so its last point can differ from the trained "
+            "classifier’s figures above.</figcaption></figure>"
             + _table(["Share of coding", "Training utterances", "Theme kappa", "Code kappa"], rows, {0, 1, 2, 3}))
 
 
