@@ -73,6 +73,15 @@ def friendly(func):
             say_error(f"the project database is busy or damaged ({exc}).\n"
                       "What to do: close other autocode windows using this project and try again.")
             raise typer.Exit(1) from None
+        except sqlite3.DatabaseError as exc:   # not a database, or a malformed one
+            say_error(f"the project database, autocode.db, is damaged ({exc}), so autocode cannot read it.\n"
+                      "What to do: put back a copy of the project folder from a backup; nothing was changed.")
+            raise typer.Exit(1) from None
+        except OSError as exc:   # a folder it may not write in, a file where a folder should be
+            where = f"{exc.filename}: " if exc.filename else ""
+            say_error(f"{where}autocode cannot read or write there ({exc.strerror or exc}).\n"
+                      "What to do: choose a folder you can write to (with room left), or check the name.")
+            raise typer.Exit(1) from None
         except BrokenPipeError:  # output piped into `head` and the like
             sys.stderr.close()
             raise typer.Exit(0) from None
@@ -491,11 +500,14 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
           as_json: JsonOpt = False, project: ProjectOpt = None):
     """Train the classifier on a coder's confirmed codings and report cross-validated agreement."""
     from .cli_train import print_training
+    from .export import check_writable
     from .learn import idle_tuning_settings, latest_classifier, latest_metrics, train as run
 
     from .progress import step
 
     p = Project.find(project)
+    if save:
+        check_writable(save, (".npz",), "a classifier file")
     before = latest_metrics(p.conn)
     idle = idle_tuning_settings(p, fine_tune)
     if idle:
@@ -530,22 +542,24 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     """Suggest codes for new or uncoded participant utterances."""
     from .classify import ThemeClassifier
     from .corpus import add_files, read_all
-    from .export import write_csv
+    from .export import check_writable, write_csv
     from .distributed import using
     from .learn import learnt_from, suggest as run
     from .progress import step
 
     p = Project.find(project)
+    if out_file:
+        check_writable(out_file, (".csv",), "a CSV of suggestions")
     docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else []
     clf = ThemeClassifier.load(classifier) if classifier else None
-    # adding the files and coding them succeed or fail together
+    # adding the files, coding them and writing the CSV succeed or fail together
     with using(cluster), p.transaction(), step("Suggesting codes"):
         if files:
             docs += [t.id for t in read_all(files)]
             add_files(p, files, coder=coder)
         rows = run(p, docs or None, clf, coder, include_coded)
-    if out_file:
-        write_csv(out_file, rows)
+        if out_file:
+            write_csv(out_file, rows)
     _print_suggestions(rows, out_file)
     if include_coded and clf is None:
         _warn_if_learnt(*learnt_from(p, rows))
@@ -683,8 +697,10 @@ def report(out_file: Annotated[Path, typer.Option("--out", help="HTML file to wr
            coder: Annotated[Optional[str], typer.Option(help="Whose coding the report describes (default: the main human coder).")] = None,
            project: ProjectOpt = None):
     """Write a self-contained HTML report: codebook, prevalence, quote bank, agreement, classifier."""
+    from .export import check_writable
     from .report import write_report
 
+    check_writable(out_file, (".html", ".htm"), "an HTML report")
     write_report(Project.find(project), out_file, coder)
     out.print(f"Wrote {out_file}. Open it in any browser; it needs no internet.")
 
@@ -709,6 +725,11 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     from .compare import compare_files, compare_project, write_disagreements
     from .learn import machine_on_training
 
+    from .export import check_writable
+
+    for path in (csv_file, disagreements):
+        if path:
+            check_writable(path, (".csv",), "a CSV")
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     options = dict(unit=unit, level=level, uncoded=uncoded, overlap=overlap, reference=reference,
                    codes=split(codes), seed=seed)

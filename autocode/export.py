@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -62,21 +63,43 @@ def write_csv(path: str | Path, rows: list[dict], columns: list[str] = COLUMNS) 
 def write_file(path: str | Path, save) -> Path:
     """Write atomically: ``save(tmp)`` writes a temporary file, which is then renamed into place.
 
-    An interrupted or failed save leaves neither a half-written file nor the temporary one.
+    An interrupted or failed save leaves neither a half-written file nor the temporary one. A
+    link is written through to the file it points to, never replaced by a file of its own.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise AutocodeError("is a folder", f"give a file name such as codings{path.suffix or '.csv'}", str(path))
-    if not path.parent.exists():
-        raise AutocodeError("the folder does not exist", "create it first or choose another place", str(path.parent))
+    path = check_writable(path)
+    path = path.resolve() if path.is_symlink() else path
     tmp = path.with_name(f".{path.name}.tmp")
     try:
         save(tmp)
         tmp.replace(path)
+    except OSError as exc:
+        raise AutocodeError(f"could not write the file ({exc.strerror or exc})",
+                            "choose a folder you can write to, with room left on the disk", str(path)) from None
     finally:
         tmp.unlink(missing_ok=True)
     return path
 
+
+def check_writable(path: str | Path, suffixes: tuple[str, ...] = (), what: str = "") -> Path:
+    """Whether a file could be written there, asked before any work is done, so that a command
+    never changes the project and then fails for want of a place to put its output."""
+    path = Path(path)
+    if path.is_dir():
+        name = f"output{suffixes[0]}" if suffixes else f"codings{path.suffix or '.csv'}"
+        raise AutocodeError("is a folder", f"give a file name inside it, such as {path / name}", str(path))
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise AutocodeError(f"this writes {what}, but the name {path.name} says otherwise",
+                            f"name the file {path.stem}{suffixes[0]}", str(path))
+    if path.exists() and not path.is_file() and not path.is_symlink():
+        raise AutocodeError("is not an ordinary file", "choose another name in a folder of your own", str(path))
+    folder = path.parent
+    if not folder.exists():
+        raise AutocodeError("the folder does not exist", "create it first or choose another place", str(folder))
+    if not folder.is_dir():
+        raise AutocodeError("is a file, not a folder", "choose a folder to write in", str(folder))
+    if not os.access(folder, os.W_OK):
+        raise AutocodeError("you may not write in this folder", "choose a folder of your own, such as your Documents", str(folder))
+    return path
 
 
 def write_text(path: str | Path, text: str) -> Path:
