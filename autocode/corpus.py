@@ -151,7 +151,7 @@ def _refuse_replacing(t: Transcript, saved: list) -> None:
     coders = ", ".join(sorted({r["coder"] for r in saved}))
     raise AutocodeError(f"this file would replace transcript '{t.id}', already in the project, and none of its "
                         f"{len(saved)} coding(s) (by {coders}) would survive: it looks like a different interview",
-                        f"to add it as a new transcript, give the file another name (such as {_other_name(t)}); "
+                        f"to add it as a new transcript, {_rename(t)}; "
                         "to replace the old transcript and drop its codings, run the command again with --replace",
                         t.source)
 
@@ -185,13 +185,16 @@ def _refuse_dropping(t: Transcript, dropped: list) -> None:
 
 def _refuse_other_file(t: Transcript, before: str) -> None:
     raise AutocodeError(f"transcript '{t.id}' was added from another file ({before}), and this one reads differently",
-                        f"if it is another interview, give the file another name (such as {_other_name(t)}); "
+                        f"if it is another interview, {_rename(t)}; "
                         "if it is a new version of the same one, run the command again with --replace", t.source)
 
 
-def _other_name(t: Transcript) -> str:
-    """A file name that would add ``t`` as a transcript of its own ("P01-2.txt")."""
-    return f"{t.id}-2{Path(t.source.split('#')[0]).suffix}"
+def _rename(t: Transcript) -> str:
+    """How to give ``t`` an id of its own: a file's name, or a REFI-QDA source's (the id comes from it)."""
+    if t.format == "qdpx":
+        return (f"rename the source '{t.id}' in your QDA software (such as {t.id}-2) and export the project again "
+                "(renaming the .qdpx file does not change it)")
+    return f"give the file another name (such as {t.id}-2{Path(t.source.split('#')[0]).suffix})"
 
 
 def _same_file(before: str, now: str) -> bool:

@@ -158,11 +158,9 @@ def _read_source(src, members: dict, path: Path, users: dict, codes: dict, found
     doc = _document_id(src, {d for d, _ in found.documents}, path, found)
     found.documents.append((doc, text))
     for sel in src.iter(_q("PlainTextSelection")):
-        start, end = int(sel.get("startPosition")), int(sel.get("endPosition"))
+        start, end = (_position(sel, side, doc, path) for side in ("startPosition", "endPosition"))
         start, end = start - bisect_left(dropped, start), end - bisect_left(dropped, end)
-        if not 0 <= start < end <= len(text):
-            raise AutocodeError(f"selection {sel.get('guid')} ({start}-{end}) lies outside source '{doc}' "
-                                f"({len(text)} characters)", "export the project again; the file is inconsistent", str(path))
+        _check_span(sel, start, end, text, doc, path)
         found.selections += 1
         for coding in sel.iter(_q("Coding")):
             ref = coding.find(_q("CodeRef"))
@@ -172,6 +170,25 @@ def _read_source(src, members: dict, path: Path, users: dict, codes: dict, found
                                     "export the project again with its codebook", str(path))
             who = users.get(coding.get("creatingUser") or sel.get("creatingUser"), "imported")
             found.codings.append((doc, start, end, codes[target], who))
+
+
+def _position(sel, side: str, doc: str, path: Path) -> int:
+    value = sel.get(side) or ""
+    if not value.strip().isdigit():
+        raise AutocodeError(f"selection {sel.get('guid')} in source '{doc}' has {side} '{value}', not a whole number",
+                            "export the project again from your QDA software; the file is damaged", str(path))
+    return int(value)
+
+
+def _check_span(sel, start: int, end: int, text: str, doc: str, path: Path) -> None:
+    where = f"selection {sel.get('guid')} in source '{doc}'"
+    fix = "export the project again from your QDA software; the file is inconsistent"
+    if not text.strip():
+        raise AutocodeError(f"source '{doc}' has no text, yet it has coded selections", fix, str(path))
+    if end <= start:
+        raise AutocodeError(f"{where} ends (at {end}) before it starts (at {start})", fix, str(path))
+    if end > len(text):
+        raise AutocodeError(f"{where} ({start}-{end}) runs past the end of the source ({len(text)} characters)", fix, str(path))
 
 
 def _document_id(src, taken: set[str], path: Path, found: Imported) -> str:
@@ -199,9 +216,20 @@ def _source_text(src, members: dict, path: Path) -> tuple[str, list[int]]:
     name = ref.split("internal://", 1)[1] if ref.startswith("internal://") else ref
     for candidate in (f"sources/{name}", f"Sources/{name}", name):
         if candidate in members:
-            return _unix_lines(members[candidate].decode("utf-8-sig"))
+            return _unix_lines(_decoded(members[candidate], src, path))
     raise AutocodeError(f"source '{src.get('name') or ref}' has no plain text in the archive",
                         "export the project again including its sources", str(path))
+
+
+def _decoded(data: bytes, src, path: Path) -> str:
+    """REFI-QDA keeps sources' plain text as UTF-8 (a byte-order mark allowed)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise AutocodeError(f"the text of source '{src.get('name')}' is not UTF-8 (line {line}), as REFI-QDA requires",
+                            "export the project again from your QDA software, or save that source as UTF-8 text "
+                            "and add it on its own", str(path)) from None
 
 
 def _unix_lines(raw: str) -> tuple[str, list[int]]:

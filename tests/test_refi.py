@@ -13,7 +13,7 @@ from autocode.codebook import load
 from autocode.export import coding_rows
 from autocode.refi import NS, export_qdc, export_qdpx
 from autocode.refi_import import import_qdc, import_qdpx, read_qdpx
-from conftest import SHARED, snapshot
+from conftest import DATA, SHARED, snapshot
 
 SCHEMAS = SHARED / "datasets/refi-qdpx-demo/schema"
 DEMO_QDPX = SHARED / "datasets/refi-qdpx-demo/demo.qdpx"
@@ -212,7 +212,7 @@ def test_selection_outside_the_text(project, tmp_path):
     body = ('<Sources><TextSource guid="11111111-1111-1111-1111-111111111111" name="T"><PlainTextContent>short'
             '</PlainTextContent><PlainTextSelection guid="22222222-2222-2222-2222-222222222222" startPosition="2" '
             'endPosition="999"/></TextSource></Sources>')
-    assert_refused(project, qdpx_with(tmp_path, project_xml(body)), "outside source")
+    assert_refused(project, qdpx_with(tmp_path, project_xml(body)), "runs past the end of the source")
 
 
 def test_cli_bad_qdpx_is_one_plain_message(project, tmp_path):
@@ -430,3 +430,32 @@ def test_cli_export_names_the_suggestions_a_qdpx_carries_and_refuses_an_unknown_
     assert "the machine's 2 unreviewed suggestions as user 'machine'" in said
     result = runner.invoke(app, args + ["--coder", "zed"])
     assert result.exit_code == 1 and "zed" in result.output and "alice" in result.output
+
+
+@pytest.mark.parametrize("selection, match", [
+    ('startPosition="abc" endPosition="9"', "startPosition 'abc', not a whole number"),
+    ('startPosition="9" endPosition="4"', "ends \\(at 4\\) before it starts \\(at 9\\)"),
+])
+def test_damaged_selections_are_named_plainly(project, tmp_path, selection, match):
+    body = ('<Sources><TextSource guid="11111111-1111-1111-1111-111111111111" name="T"><PlainTextContent>P1: hello there'
+            f'</PlainTextContent><PlainTextSelection guid="22222222-2222-2222-2222-222222222222" {selection}/>'
+            '</TextSource></Sources>')
+    assert_refused(project, qdpx_with(tmp_path, project_xml(body)), match)
+
+
+def test_a_source_that_is_not_utf8_names_the_source_and_line(project, tmp_path):
+    body = ('<Sources><TextSource guid="11111111-1111-1111-1111-111111111111" name="Interview 2" '
+            'plainTextPath="internal://s.txt"/></Sources>')
+    path = qdpx_with(tmp_path, project_xml(body), {"sources/s.txt": "P1: hello\nP2: caf\xe9 au lait\n".encode("latin-1")})
+    assert_refused(project, path, "source 'Interview 2' is not UTF-8 \\(line 2\\)")
+
+
+def test_a_source_clashing_with_a_transcript_says_to_rename_the_source_not_the_file(project, tmp_path):
+    from autocode.corpus import add_files
+
+    add_files(project, [DATA / "transcripts" / "D01.txt"])
+    body = ('<Sources><TextSource guid="11111111-1111-1111-1111-111111111111" name="D01"><PlainTextContent>'
+            'Interviewer: Hello?\nP1: Something else entirely, another interview.</PlainTextContent></TextSource></Sources>')
+    with pytest.raises(AutocodeError) as err:
+        import_qdpx(project, qdpx_with(tmp_path, project_xml(body), name="D01-2.qdpx"))
+    assert "rename the source 'D01' in your QDA software" in err.value.fix
