@@ -104,9 +104,14 @@ def load_yaml(path: str | Path) -> Codebook:
     return parse(data, str(path))
 
 
+THEME_KEYS, CODE_KEYS = ("id", "name", "definition", "codes"), ("id", "name", "definition")
+
+
 def parse(data, where: str = "codebook") -> Codebook:
     if not isinstance(data, dict) or not isinstance(data.get("themes"), list):
         raise AutocodeError("a codebook needs a 'themes:' list at the top", "see data/codebook.yaml for the shape", where)
+    if not data["themes"]:
+        raise AutocodeError("the codebook's 'themes:' list is empty", "add at least one theme with its codes", where)
     book, seen = Codebook(), {}
     for i, t in enumerate(data["themes"], start=1):
         theme = _theme(t, i, where)
@@ -118,19 +123,47 @@ def parse(data, where: str = "codebook") -> Codebook:
                 raise AutocodeError(f"codes '{seen[code.id]}' and '{code.name}' both have the id '{code.id}'"
                                     " (made from the name where the file gives none)",
                                     "give each code its own 'id:' line, or its own name", where)
+            _refuse_twice(theme.codes, code, f"theme '{theme.name}' has two codes called '{code.name}'", where)
             seen[code.id] = code.name
             theme.codes.append(code)
+        _refuse_twice(book.themes, theme, f"two themes are called '{theme.name}'", where)
+        twin = next((x for x in book.themes if x.id == theme.id), None)
+        if twin:
+            raise AutocodeError(f"themes '{twin.name}' and '{theme.name}' both have the id '{theme.id}'",
+                                "give each theme its own 'id:' line, or its own name", where)
         book.themes.append(theme)
-    if len({t.id for t in book.themes}) != len(book.themes):
-        raise AutocodeError("two themes share an id", "give each theme its own id", where)
     return book
+
+
+def _refuse_twice(items: list, item, problem: str, where: str) -> None:
+    """Two of one name would make every later lookup by that name pick one of them at random."""
+    if any(same_name(x.name, item.name) for x in items):
+        raise AutocodeError(problem, "give each its own name (or merge them into one)", where)
+
+
+def _fields(item: dict, keys: tuple[str, ...], label: str, where: str) -> dict:
+    """The item's fields as text; a mistyped key ('codez') or a list where text belongs is
+    refused, since either would quietly lose part of the codebook."""
+    from difflib import get_close_matches
+
+    for key in item:
+        near = get_close_matches(str(key), keys, n=1, cutoff=0.7)
+        if key not in keys and near:
+            raise AutocodeError(f"{label} has '{key}:', which autocode does not know", f"did you mean '{near[0]}:'?", where)
+    for key in ("id", "name", "definition"):
+        value = item.get(key)
+        if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            raise AutocodeError(f"{label}: '{key}' should be text, not {type(value).__name__} ({value!r})",
+                                f"write it as {key}: some text", where)
+    return {k: " ".join(str(item.get(k) or "").split()) for k in ("id", "name", "definition")}
 
 
 def _theme(t, i: int, where: str) -> Theme:
     if not isinstance(t, dict) or not (t.get("id") or t.get("name")):
         raise AutocodeError(f"theme {i} needs an 'id' or a 'name'", "add one and try again", where)
-    name = str(t.get("name") or t["id"]).strip()
-    return Theme(str(t.get("id") or slug(name)).strip(), name, " ".join(str(t.get("definition") or "").split()))
+    f = _fields(t, THEME_KEYS, f"theme {i} ('{t.get('name') or t.get('id')}')", where)
+    name = f["name"] or f["id"]
+    return Theme(f["id"] or slug(name), name, f["definition"])
 
 
 def _code(c, label: str, where: str, theme: str) -> Code:
@@ -138,8 +171,38 @@ def _code(c, label: str, where: str, theme: str) -> Code:
         c = {"name": c}
     if not isinstance(c, dict) or not (c.get("id") or c.get("name")):
         raise AutocodeError(f"{label} needs an 'id' or a 'name'", "add one and try again", where)
-    name = str(c.get("name") or c["id"]).strip()
-    return Code(str(c.get("id") or slug(name)).strip(), name, " ".join(str(c.get("definition") or "").split()), theme)
+    f = _fields(c, CODE_KEYS, f"{label} ('{c.get('name') or c.get('id')}')", where)
+    name = f["name"] or f["id"]
+    return Code(f["id"] or slug(name), name, f["definition"], theme)
+
+
+def keep_definitions(before: Codebook, book: Codebook) -> None:
+    """A file that gives a theme or code no definition, or only its id for a name, does not
+    wipe out the project's definition or name."""
+    old = {x.id: x for x in before.themes + before.codes}
+    for x in book.themes + book.codes:
+        if x.id in old and not x.definition:
+            x.definition = old[x.id].definition
+        if x.id in old and x.name == x.id:
+            x.name = old[x.id].name
+
+
+def changes(before: Codebook, book: Codebook, renames: bool = True) -> list[str]:
+    """What the file changed of codes and themes the project had: renamed, moved, redefined."""
+    old = {("theme", t.id): t for t in before.themes} | {("code", c.id): c for c in before.codes}
+    names = {t.id: t.name for t in before.themes + book.themes}
+    said = []
+    for kind, item in [("theme", t) for t in book.themes] + [("code", c) for c in book.codes]:
+        was = old.get((kind, item.id))
+        if was is None:
+            continue
+        if renames and was.name != item.name:
+            said.append(f"{kind} '{was.name}' renamed '{item.name}'")
+        if kind == "code" and was.theme != item.theme:
+            said.append(f"code '{item.name}' moved from theme '{names.get(was.theme, was.theme)}' to '{names[item.theme]}'")
+        if was.definition != item.definition:
+            said.append(f"{kind} '{item.name}' given the file's definition")
+    return said
 
 
 def dump_yaml(book: Codebook) -> str:

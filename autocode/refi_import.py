@@ -265,7 +265,7 @@ def match_codebook(before: cb.Codebook, found: Imported) -> dict[str, str]:
     codes = _match(before.codes, found.codebook.codes, found, lambda old, new: old.theme == new.theme)
     for c in found.codebook.codes:
         c.id = codes[c.id]
-    _keep_definitions(before, found.codebook)
+    cb.keep_definitions(before, found.codebook)
     found.codings = [(d, s, e, codes.get(code, code), who) for d, s, e, code, who in found.codings]
     return codes
 
@@ -293,32 +293,6 @@ def _free_id(base: str, taken: set[str]) -> str:
     return item_id
 
 
-def _keep_definitions(before: cb.Codebook, book: cb.Codebook) -> None:
-    """A file with no definition for a code does not wipe out the project's."""
-    old = {x.id: x.definition for x in before.themes + before.codes}
-    for x in book.themes + book.codes:
-        if not x.definition and old.get(x.id):
-            x.definition = old[x.id]
-
-
-def codebook_changes(before: cb.Codebook, book: cb.Codebook) -> list[str]:
-    """What the file changed of codes and themes the project had: renamed, moved, redefined."""
-    old = {("theme", t.id): t for t in before.themes} | {("code", c.id): c for c in before.codes}
-    names = {t.id: t.name for t in before.themes + book.themes}
-    said = []
-    for kind, item in [("theme", t) for t in book.themes] + [("code", c) for c in book.codes]:
-        was = old.get((kind, item.id))
-        if was is None:
-            continue
-        if was.name != item.name:
-            said.append(f"{kind} '{was.name}' renamed '{item.name}'")
-        if kind == "code" and was.theme != item.theme:
-            said.append(f"code '{item.name}' moved from theme '{names.get(was.theme, was.theme)}' to '{names[item.theme]}'")
-        if was.definition != item.definition:
-            said.append(f"{kind} '{item.name}' given the file's definition")
-    return said
-
-
 # -- into the project -----------------------------------------------------------------------
 
 def import_qdpx(project, path: str | Path, coder: str | None = None, interviewer: tuple[str, ...] = (),
@@ -342,7 +316,7 @@ def import_qdpx(project, path: str | Path, coder: str | None = None, interviewer
             _store(conn, t, utterance_rows(t, interviewer), added, replace)
         report = _codings(conn, found)
         report |= {"documents": [d for d, _ in found.documents], "codes": len(found.codebook.codes),
-                   "themes": len(found.codebook.themes), "changes": codebook_changes(before, found.codebook),
+                   "themes": len(found.codebook.themes), "changes": cb.changes(before, found.codebook),
                    "new_codes": sum(c.id not in {o.id for o in before.codes} for c in found.codebook.codes)}
         project.log("import-qdpx", default_coder(), file=str(path),
                     **{k: v for k, v in report.items() if k in ("documents", "codes", "themes", "codings", "coders")})
@@ -408,6 +382,6 @@ def import_qdc(project, path: str | Path, coder: str | None = None) -> dict:
         before = cb.load(conn)
         match_codebook(before, found)
         counts = cb.store(conn, found.codebook)
-        changes = codebook_changes(before, found.codebook)
+        changes = cb.changes(before, found.codebook)
         project.log("import-codebook", coder or default_coder(), file=str(path), changes=changes, **counts)
     return {**counts, "changes": changes}

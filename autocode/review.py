@@ -197,19 +197,21 @@ def rename_theme(project: Project, ref: str, new_name: str, coder: str | None = 
 
 
 def import_codebook(project: Project, path: str | Path, coder: str | None = None) -> dict:
-    """Merge a codebook file into the project's. Returns the counts, and the themes and codes
-    the file renamed ("old -> new"), so that no change to the codebook goes unsaid."""
+    """Merge a codebook file into the project's. Returns the counts, the themes and codes the
+    file renamed ("old -> new"), and the codes it moved or redefined, so that no change to the
+    codebook goes unsaid. A code the file gives no definition keeps the project's."""
     book = cb.load_yaml(path)
     with project.transaction() as conn:
         before = cb.load(conn)
         _adopt_ids(before, book)
         _refuse_name_clashes(before, book, path)
+        cb.keep_definitions(before, book)
         counts = cb.store(conn, book)
-        renamed = _renamed(before, book)
-        project.log("import-codebook", _coder(coder), file=str(path), renamed=renamed, **counts)
+        renamed, changes = _renamed(before, book), cb.changes(before, book, renames=False)
+        project.log("import-codebook", _coder(coder), file=str(path), renamed=renamed, changes=changes, **counts)
     ids = {t.id for t in book.themes} | {c.id for c in book.codes}
     kept = [x.name for x in before.themes + before.codes if x.id not in ids]
-    return {**counts, "renamed": renamed, "kept": kept}
+    return {**counts, "renamed": renamed, "changes": changes, "kept": kept}
 
 
 def _adopt_ids(before: cb.Codebook, book: cb.Codebook) -> None:

@@ -112,3 +112,33 @@ def test_a_theme_name_that_is_another_themes_id_names_that_theme(project):
     with pytest.raises(Conflict) as err:
         add_theme(project, "team_dynamics")
     assert err.value.problem == "a theme 'team_dynamics' already exists (the id of theme 'PSWs in the team')"
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("themes:\n  - id: t\n    codez:\n      - a\n", "has 'codez:', which autocode does not know"),
+    ("themes:\n  - id: t\n    codes:\n      - id: a\n        defintion: x\n", "has 'defintion:'"),
+    ("themes:\n  - id: t\n    codes:\n      - id: a\n        name: [a, b]\n", "'name' should be text, not list"),
+    ("themes:\n  - id: t\n    codes:\n      - Same\n      - id: other\n        name: same\n", "two codes called 'same'"),
+    ("themes:\n  - name: T\n  - name: t\n", "two themes are called 't'"),
+    ("themes:\n  - id: t\n    name: One\n  - id: t\n    name: Two\n", "themes 'One' and 'Two' both have the id 't'"),
+    ("themes: []\n", "'themes:' list is empty"),
+])
+def test_a_broken_codebook_is_refused_by_what_is_wrong(tmp_path, text, problem):
+    path = tmp_path / "book.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(AutocodeError) as err:
+        cb.load_yaml(path)
+    assert problem in err.value.problem, err.value.problem
+    assert str(path) in err.value.message
+
+
+def test_codebook_import_says_what_it_moved_and_keeps_a_definition_it_does_not_give(project, tmp_path):
+    before = cb.load(project.conn).find_code("credibility")
+    path = tmp_path / "book.yaml"
+    path.write_text("themes:\n  - id: contribution\n    codes:\n      - id: credibility\n"
+                    "        name: Credibility and rapport\n", encoding="utf-8")
+    result = import_codebook(project, path, "tester")
+    after = cb.load(project.conn).find_code("credibility")
+    assert after.theme == "contribution" and after.definition == before.definition
+    assert result["changes"] == ["code 'Credibility and rapport' moved from theme 'What lived experience brings' "
+                                 "to 'What PSWs add, and at what cost'"]
