@@ -468,11 +468,12 @@ def theme_rename(theme: Annotated[str, typer.Argument(help="The theme's id or na
 @command("import-codings")
 def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns document and code, and start and end (character offsets) or utterance; 'autocode export' writes one.")],
                    coder: Annotated[Optional[str], typer.Option(help="Whose codings these are (default: the file's 'coder' column).")] = None,
+                   replace: Annotated[bool, typer.Option("--replace", help="Replace a coder's codings even when the file keeps fewer than half of them.")] = False,
                    project: ProjectOpt = None):
     """Import a coder's codings from CSV (replaces that coder's codings of those documents)."""
     from .codings import import_codings as run
 
-    r = run(Project.find(project), file, coder)
+    r = run(Project.find(project), file, coder, replace=replace)
     out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
               f"for {len(r.documents)} document(s)." + (" (Rows coding parts of one utterance with the same code "
                                                          "make one coding.)" if r.codings + r.no_code < r.rows else ""))
@@ -733,6 +734,10 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     options = dict(unit=unit, level=level, uncoded=uncoded, overlap=overlap, reference=reference,
                    codes=split(codes), seed=seed)
+    sheets = [i for i in items if Path(i).suffix.lower() in (".xlsx", ".xls", ".ods", ".tsv", ".txt")]
+    if sheets:
+        raise AutocodeError(f"compare reads codings from CSV files, not {', '.join(sheets)}",
+                            "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)', then compare the .csv files")
     files = [i for i in items if i.lower().endswith(".csv")]
     if files and len(files) < len(items):
         names = [i for i in items if i not in files]

@@ -32,6 +32,9 @@ class ImportReport:
 
 
 def read_csv(path: Path):
+    if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
+        raise AutocodeError("is a spreadsheet; codings are read from CSV files",
+                            "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)', then use the .csv", str(path))
     text = decode(path, read_bytes(path))
     try:
         frame = read_delimited(text)
@@ -114,13 +117,18 @@ def overlapping(conn, doc: str, start: int, end: int) -> list[int]:
 
 
 def import_codings(project: Project, path: str | Path, coder: str | None = None,
-                   decided_by: str | None = None) -> ImportReport:
+                   decided_by: str | None = None, replace: bool = False) -> ImportReport:
     """Replace each coder's codings of the documents in the file with the file's codings.
 
     The coder is ``coder`` for every row, or, when not given, each row's ``coder`` column.
+    A file that would take away most of a coder's codings of its documents (a stray row under
+    their name in a colleague's file) is refused unless ``replace``.
     """
     path = Path(path)
+    _check_coder_option(coder)
     frame = read_csv(path)
+    if frame.empty:
+        raise AutocodeError("the file has a header but no rows of codings", "check you exported the right file", str(path))
     _require_columns(frame, path)
     if not coder and "coder" not in frame.columns:
         raise AutocodeError("the file has no 'coder' column and no coder was named",
@@ -140,6 +148,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
                 raise AutocodeError(f"row {i}: the coder is empty", "fill in the 'coder' column, or use --coder NAME", str(path))
             code = _resolve_code(book, rec["code"], i, path)
             targets = _targets(conn, doc, rec, i, path)
+            _check_text(conn, doc, rec, targets, i, path)
             if not targets:
                 report.unmatched.append(i)
             for uid in targets:
@@ -148,7 +157,10 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
         pairs = _drop_redundant_no_code(pairs)
         report.documents = sorted({d.strip() for d in frame["document"]})
         for who in sorted({k[2] for k in pairs} | ({coder} if coder else set())):
-            before, differ = _replace(conn, who, report.documents, {k: v for k, v in pairs.items() if k[2] == who})
+            mine = {k: v for k, v in pairs.items() if k[2] == who}
+            if not replace:
+                _refuse_taking_most(conn, who, report.documents, mine, path)
+            before, differ = _replace(conn, who, report.documents, mine)
             if before:
                 report.replaced.append((who, before, differ))
         report.interviewer = _on_interviewer(conn, sorted({k[2] for k in pairs}), report.documents)
@@ -158,6 +170,45 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
                     coders=sorted({k[2] for k in pairs}), rows=report.rows, codings=report.codings,
                     documents=report.documents)
     return report
+
+
+def _check_coder_option(coder: str | None) -> None:
+    if coder is not None and not coder.strip():
+        raise AutocodeError("--coder is empty", "give the coder's name, such as --coder alice")
+    if coder == MACHINE:
+        raise AutocodeError(f"'{MACHINE}' is the name under which autocode keeps its own suggestions",
+                            "give the name of the person whose codings these are, such as --coder alice")
+
+
+def _check_text(conn, doc: str, rec: dict, targets: list[int], row: int, path: Path) -> None:
+    """A row's 'text', where the file has one, must be the words it codes: offsets taken from
+    another version of the transcript would otherwise code the wrong utterances, silently."""
+    said = cb.name_key(str(rec.get("text", "")))
+    if not said or not targets:
+        return
+    if str(rec.get("utterance", "")).strip():
+        here = " ".join(r[0] for r in conn.execute(f"SELECT text FROM utterances WHERE id IN ({','.join('?' * len(targets))})", targets))
+    else:
+        text = conn.execute("SELECT text FROM documents WHERE id = ?", (doc,)).fetchone()[0]
+        here = text[_int(rec["start"], "start", row, path):_int(rec["end"], "end", row, path)]
+    here = cb.name_key(here)
+    if said not in here and here not in said:
+        raise AutocodeError(f"row {row}: its text ('{said[:60]}') is not the text at that place in transcript '{doc}' "
+                            f"('{here[:60]}'), so the codings were made on another version of it",
+                            "export the codings again from the version of the transcript in this project, or "
+                            "add that version of the transcript; nothing was imported", str(path))
+
+
+def _refuse_taking_most(conn, coder: str, documents: list[str], mine: dict, path: Path) -> None:
+    had = conn.execute(f"SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ? AND utterance IN "
+                       f"(SELECT id FROM utterances WHERE document IN ({','.join('?' * len(documents))}))",
+                       [coder, *documents]).fetchone()[0]
+    keeps = len({k[0] for k in mine})
+    if had >= 10 and keeps * 2 < had:
+        raise AutocodeError(f"this file would replace {coder}'s codings of {had} utterances in these transcripts with "
+                            f"codings of {keeps}", f"if the file's rows under {coder} are a mistake, fix its coder column "
+                            "(or give --coder NAME); if you mean to replace their work, run the command again with "
+                            "--replace; nothing was imported", str(path))
 
 
 def _check_codes(book: cb.Codebook, frame, path: Path) -> None:

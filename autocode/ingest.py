@@ -97,6 +97,11 @@ def decode(path: Path, data: bytes) -> str:
             f"save the file as UTF-8{excel or ' (in Word or Notepad: Save As, Encoding: UTF-8)'} and run the command again",
             where=str(path),
         ) from None
+    if "\x00" in text:   # UTF-16 without its byte-order mark decodes as UTF-8 with a NUL after each letter
+        raise AutocodeError(f"line {text.count(chr(10), 0, text.index(chr(0))) + 1} holds NUL characters: the file is "
+                            "UTF-16 without a byte-order mark, or not text at all",
+                            "save the file as UTF-8 (in Word or Notepad: Save As, Encoding: UTF-8) and run the "
+                            "command again", where=str(path))
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -804,3 +804,8 @@ def test_a_damaged_database_says_so_and_how_to_recover(project):
     data[:16] = b"not a database!!"
     db.write_bytes(bytes(data))
     assert_clear_error(cli("documents", "--project", project.root), "autocode.db", "damaged", "backup")
+
+
+def test_compare_given_a_spreadsheet_says_to_save_it_as_csv(project, tmp_path):
+    sheet = write(tmp_path / "codings.xlsx", b"PK")
+    assert_clear_error(cli("compare", sheet, tmp_path / "b.csv", "--project", project.root), "codings.xlsx", "CSV UTF-8")

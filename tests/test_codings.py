@@ -5,11 +5,11 @@ import csv
 
 import pytest
 
-from autocode import Project, add_files, import_codings
+from autocode import AutocodeError, Project, add_files, import_codings
 from autocode.codings import overlapping
 from autocode.export import COLUMNS, coding_rows, export_csv
 from autocode.review import import_codebook
-from conftest import DATA, SHARED
+from conftest import DATA, SHARED, snapshot
 
 
 def test_demo_codings_land_on_the_right_text(demo_project):
@@ -42,7 +42,12 @@ def test_span_codes_utterances_it_covers_by_more_than_half(project, tmp_path):
 def test_import_replaces_the_coders_earlier_coding(demo_project, tmp_path):
     f = tmp_path / "one.csv"
     f.write_text("document,utterance,code\nD01,3,credibility\n", encoding="utf-8")
-    import_codings(demo_project, f, "alice")
+    before = snapshot(demo_project)
+    with pytest.raises(AutocodeError, match="would replace alice's codings of 94 utterances in these transcripts "
+                                            "with codings of 1"):
+        import_codings(demo_project, f, "alice")   # most of her work gone: a mistake, until --replace says not
+    assert snapshot(demo_project) == before
+    import_codings(demo_project, f, "alice", replace=True)
     n = demo_project.conn.execute("SELECT COUNT(*) FROM codings c JOIN utterances u ON u.id = c.utterance "
                                   "WHERE coder = 'alice' AND u.document = 'D01'").fetchone()[0]
     assert n == 1
@@ -61,7 +66,9 @@ def test_import_says_whose_codings_it_replaced_and_what_landed_on_the_interviewe
     f.write_text(f"document,utterance,code,coder\nD01,{first},credibility,alice\n", encoding="utf-8")
     utts = conn.execute("SELECT COUNT(DISTINCT c.utterance) FROM codings c JOIN utterances u ON u.id = c.utterance "
                         "WHERE coder = 'alice' AND u.document = 'D01'").fetchone()[0]
-    report = import_codings(demo_project, f)
+    with pytest.raises(AutocodeError, match="would replace alice's codings"):
+        import_codings(demo_project, f)   # refused first: most of alice's work would go
+    report = import_codings(demo_project, f, replace=True)
     assert report.replaced == [("alice", had, utts + 1)] and report.interviewer == 1
     again = import_codings(demo_project, f)
     assert again.replaced == [("alice", 1, 0)]
@@ -175,9 +182,9 @@ def test_csv_export_for_a_coder_with_no_codings_names_the_known_ones(demo_projec
 
 
 def test_a_semicolon_separated_codings_file_imports(demo_project, tmp_path):
-    """European Excel's CSV: ';' between columns, and a ';' inside a quoted text left alone."""
+    """European Excel's CSV: ';' between columns, and a ';' inside a quoted cell left alone."""
     f = tmp_path / "semi.csv"
-    f.write_text('document;utterance;code;text\nD01;1;credibility;"a; b"\n', encoding="utf-8")
+    f.write_text('document;utterance;code;note\nD01;1;credibility;"a; b"\n', encoding="utf-8")
     assert import_codings(demo_project, f, "carol").codings == 1
 
 
@@ -201,3 +208,30 @@ def test_several_mistyped_codes_each_get_a_suggestion(demo_project, tmp_path):
     with pytest.raises(AutocodeError) as err:
         import_codings(demo_project, f, "carol")
     assert "row 3: 'Credibilty and raport' (did you mean 'Credibility and rapport'?)" in err.value.problem
+
+
+@pytest.mark.parametrize("content, coder, match", [
+    ("document,start,end,code,text\nD01,0,40,credibility,Something the transcript never says\n", "carol",
+     "row 2: its text \\('something the transcript never says'\\) is not the text at that place"),
+    ("document,utterance,code\n", "carol", "a header but no rows"),
+    ("document,utterance,code\nD01,1,credibility\n", "   ", "--coder is empty"),
+    ("document,utterance,code\nD01,1,credibility\n", "machine", "'machine' is the name under which autocode keeps"),
+])
+def test_codings_that_would_land_wrong_or_nowhere_are_refused(demo_project, tmp_path, content, coder, match):
+    f = tmp_path / "c.csv"
+    f.write_text(content, encoding="utf-8")
+    before = snapshot(demo_project)
+    with pytest.raises(AutocodeError, match=match):
+        import_codings(demo_project, f, coder)
+    assert snapshot(demo_project) == before
+
+
+def test_a_spreadsheet_and_a_utf16_file_without_its_mark_are_refused_with_how_to_save(demo_project, tmp_path):
+    xlsx = tmp_path / "c.xlsx"
+    xlsx.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(AutocodeError, match="CSV UTF-8"):
+        import_codings(demo_project, xlsx, "carol")
+    utf16 = tmp_path / "c.csv"
+    utf16.write_bytes("document,utterance,code\nD01,1,credibility\n".encode("utf-16-le"))
+    with pytest.raises(AutocodeError, match="UTF-16 without a byte-order mark"):
+        import_codings(demo_project, utf16, "carol")

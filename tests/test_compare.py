@@ -178,9 +178,9 @@ def test_cli_compare_writes_json_csv_and_disagreements(demo_project, tmp_path):
     result = runner.invoke(app, args + ["--csv", str(tmp_path / "codes.csv"), "--disagreements", str(tmp_path / "d.csv")])
     assert result.exit_code == 0, result.output
     assert "Overall:" in result.stdout and "kappa" in result.stdout
-    per_code = list(csv.DictReader((tmp_path / "codes.csv").open(encoding="utf-8")))
+    per_code = list(csv.DictReader((tmp_path / "codes.csv").open(encoding="utf-8-sig")))
     assert len(per_code) == 17
-    dis = list(csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8")))
+    dis = list(csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8-sig")))
     assert dis and set(dis[0]) == {"document", "unit", "before", "text", "after", "alice", "bob"}
     assert all(r["before"] or r["after"] for r in dis)
 
@@ -255,7 +255,7 @@ def test_the_printed_report_has_the_levels_table_documents_and_reference(demo_pr
     text = result.output
     assert "Per theme (present or absent)" in text and "Per code" not in text
     assert "Per document" in text and "D01" in text and "bob against the reference" in text
-    rows = list(csv.DictReader(per_theme.open(encoding="utf-8")))
+    rows = list(csv.DictReader(per_theme.open(encoding="utf-8-sig")))
     assert rows[0]["theme"] and "–" in rows[0]["cohen_kappa_ci"] and "(" not in rows[0]["cohen_kappa_ci"]
 
 

@@ -22,7 +22,7 @@ def test_demo_runs_every_step_and_keeps_the_project(tmp_path):
     rows = list(csv.DictReader((tmp_path / "demo" / "codings.csv").open(encoding="utf-8-sig")))
     assert len(rows) == result["exported"]
     assert {"alice", "bob", "demo-reviewer", "machine"} <= {r["coder"] for r in rows}
-    suggested = list(csv.DictReader((tmp_path / "demo" / "suggestions.csv").open(encoding="utf-8")))
+    suggested = list(csv.DictReader((tmp_path / "demo" / "suggestions.csv").open(encoding="utf-8-sig")))
     assert {r["document"] for r in suggested} == {"D08"}
     assert f"autocode review --project {tmp_path / 'demo'}" in text
     _the_kept_project_opens_in_the_review_page(tmp_path / "demo")
