@@ -209,8 +209,16 @@ def propose(project: Project, seed: int | None = None, min_cluster_size: int | N
     size = project.setting("cluster", "min_cluster_size") if min_cluster_size is None else min_cluster_size
     model = model or project.setting("embedding", "model")
     dims = project.setting("cluster", "dimensions")
+    if size and size < 2:
+        raise AutocodeError(f"the smallest group must hold 2 or more utterances, not {size}",
+                            "give --min-cluster-size 2 or more, or leave it out to let autocode choose")
     with project.transaction() as conn:
         utts = utterances(conn)
+        if size > len(utts):
+            raise AutocodeError(f"the smallest group ({size} utterances) is larger than the {len(utts)} participant "
+                                "utterances there are, so no candidate could be found",
+                                f"give --min-cluster-size between 2 and {max(2, len(utts) // 3)}, or leave it out; "
+                                "the open candidates were kept")
         mark = fingerprint(conn, utts, model, seed, size, dims)
         if mark == _last_fingerprint(conn):
             found = stored_candidates(conn)

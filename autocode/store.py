@@ -32,6 +32,24 @@ DEFAULT_SETTINGS = {
                    "fine_tune_model": "", "fine_tune_reading": "auto"},
 }
 
+# Settings whose type is right but whose value the libraries refuse deep inside, with their jargon.
+RANGES = {("classifier", "C"): (lambda v: v > 0, "a number above 0 (larger trusts the codings more)"),
+          ("classifier", "fine_tune_passes"): (lambda v: v >= 1, "a whole number, 1 or more"),
+          ("classifier", "borrowed_weight"): (lambda v: 0 <= v <= 1, "between 0 and 1"),
+          ("embedding", "batch_size"): (lambda v: v >= 1, "a whole number, 1 or more"),
+          ("cluster", "min_cluster_size"): (lambda v: v == 0 or v >= 2, "0 (automatic) or a whole number, 2 or more"),
+          ("cluster", "dimensions"): (lambda v: v >= 2, "a whole number, 2 or more")}
+
+
+def _kind(default) -> str:
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "text in quotes",
+            list: 'a list such as ["Interviewer", "Dr Smith"]'}[type(default)]
+
+
+def _toml(value) -> str:
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
+
+
 def undo_triggers(table: str, columns: list[str]) -> str:
     """Triggers that write, for each change to ``table``, the SQL that reverses it.
 
@@ -292,8 +310,12 @@ class Project:
             return [value]
         number = isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool)
         if value is not None and not isinstance(value, type(default)) and not number:
-            raise AutocodeError(f"setting '{key}' under [{section}] is {value!r}, but should be like {default!r}",
-                                "fix it in autocode.toml", str(self.root / SETTINGS_FILE))
+            raise AutocodeError(f"setting '{key}' under [{section}] is {_toml(value)}, but should be {_kind(default)}",
+                                f"fix it in autocode.toml, for example: {key} = {_toml(default)}", str(self.root / SETTINGS_FILE))
+        rule = RANGES.get((section, key))
+        if rule and value is not None and not rule[0](value):
+            raise AutocodeError(f"setting '{key}' under [{section}] is {value!r}, but should be {rule[1]}",
+                                f"fix it in autocode.toml, for example: {key} = {_toml(default)}", str(self.root / SETTINGS_FILE))
         return value
 
     def close(self) -> None:
@@ -312,7 +334,28 @@ def _read_settings(path: Path) -> dict:
             where=str(path),
         ) from None
     for section, value in settings.items():
-        if section in DEFAULT_SETTINGS and not isinstance(value, dict):
+        if section not in DEFAULT_SETTINGS:
+            raise AutocodeError(f"[{section}] (line {_line_of(path, '[' + section)}) is not a section autocode knows",
+                                _did_you_mean(section, list(DEFAULT_SETTINGS), "[{}]"), str(path))
+        if not isinstance(value, dict):
             raise AutocodeError(f"'{section}' should be a section like [{section}], not a value",
                                 f"write it as a [{section}] heading with settings under it", str(path))
+        for key in value:
+            if key not in DEFAULT_SETTINGS[section]:
+                raise AutocodeError(f"'{key}' under [{section}] (line {_line_of(path, key)}) is not a setting autocode "
+                                    "knows, so it would be ignored", _did_you_mean(key, list(DEFAULT_SETTINGS[section]), "'{}'"),
+                                    str(path))
     return settings
+
+
+def _line_of(path: Path, start: str) -> int | str:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next((i for i, line in enumerate(lines, 1) if line.strip().startswith(start)), "?")
+
+
+def _did_you_mean(name: str, known: list[str], shape: str) -> str:
+    from difflib import get_close_matches
+
+    near = [k for k in known if k.lower() == name.lower()] or get_close_matches(name, known, n=1, cutoff=0.6)
+    listed = ", ".join(shape.format(k) for k in known)
+    return (f"did you mean {shape.format(near[0])}? " if near else "") + f"autocode reads {listed}"

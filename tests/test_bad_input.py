@@ -717,6 +717,29 @@ def test_settings_toml_section_not_a_table(project):
     assert state(project) == before
 
 
+@pytest.mark.parametrize("toml, args, fragments", [
+    ("[clasifier]\nC = 2.0\n", ["log"], ["[clasifier]", "line 1", "did you mean [classifier]?"]),
+    ("[classifier]\nc = 2.0\n", ["log"], ["'c' under [classifier]", "line 2", "did you mean 'C'?"]),
+    ("[ingest]\ninterviewr = [\"Dr Okafor\"]\n", ["log"], ["'interviewr'", "did you mean 'interviewer'?"]),
+    ("[classifier]\nC = -1.0\n", ["train", "--coder", "alice", "--no-cv"], ["'C' under [classifier] is -1.0", "above 0"]),
+    ("[embedding]\nbatch_size = 0\n", ["add", TRANSCRIPTS / "D08.txt"], ["'batch_size'", "1 or more"]),
+    ("[cluster]\nmin_cluster_size = 1\n", ["propose"], ["'min_cluster_size'", "2 or more"]),
+    ("[ingest]\ninterviewer = 5\n", ["add", TRANSCRIPTS / "D08.txt"], ["'interviewer'", "a list such as"]),
+])
+def test_a_mistyped_or_impossible_setting_is_named_before_any_work(demo_project, toml, args, fragments):
+    (demo_project.root / "autocode.toml").write_text(toml, encoding="utf-8")
+    before = state(demo_project)
+    assert_clear_error(cli(*args, "--project", demo_project.root), "autocode.toml", *fragments)
+    assert state(demo_project) == before
+
+
+@pytest.mark.parametrize("size, said", [("-1", "2 or more utterances, not -1"), ("100000", "larger than the")])
+def test_propose_refuses_a_group_size_that_cannot_work_and_keeps_the_candidates(proposed, size, said):
+    before = state(proposed)
+    assert_clear_error(cli("propose", "--min-cluster-size", size, "--project", proposed.root), said)
+    assert state(proposed) == before
+
+
 def test_an_unknown_tuning_loss_names_the_setting_and_trains_nothing(demo_project):
     settings = demo_project.root / "autocode.toml"
     settings.write_text('[classifier]\nfine_tune_loss = "hinge"\n', encoding="utf-8")

@@ -242,7 +242,7 @@ def test_train_refuses_a_bad_learning_rate_or_precision_before_any_work(demo_pro
 
     monkeypatch.setattr("autocode.learn.inputs", lambda *a, **k: 1 / 0)   # no embedding may start
     for line, said in [("fine_tune_learning_rate = 2e4", "at most 0.01, not 20000"),
-                       ("fine_tune_learning_rate = true", "is True, but should be like 5e-05"),
+                       ("fine_tune_learning_rate = true", "is true, but should be a number"),
                        ('fine_tune_precision = "half"', "no precision called 'half'")]:
         (demo_project.root / "autocode.toml").write_text(f"[classifier]\n{line}\n", encoding="utf-8")
         with pytest.raises(AutocodeError, match=said):
