@@ -371,7 +371,7 @@ def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: Project
     conn = Project.find(project).conn
     from .codings import MACHINE
 
-    book, counts, machine = cb.load(conn), cb.code_counts(conn), cb.code_counts(conn, MACHINE)
+    book, people, machine = cb.load(conn), cb.utterance_counts(conn), cb.utterance_counts(conn, people=False)
     if as_json:
         return emit_json(book.to_dict())
     if not book.themes:
@@ -380,9 +380,9 @@ def codebook_show(ctx: typer.Context, as_json: JsonOpt = False, project: Project
     for t in book.themes:
         branch = tree.add(Text.assemble((t.name, "bold"), " ", (f"({t.id})", "dim")))
         for c in t.codes:
-            people, suggested = counts.get(c.id, 0) - machine.get(c.id, 0), machine.get(c.id, 0)
+            n, suggested = people.get(c.id, 0), machine.get(c.id, 0)
             also = f", {suggested} suggested" if suggested else ""
-            branch.add(Text.assemble(c.name, " ", (f"({c.id}, {people} coded by people{also})", "dim")))
+            branch.add(Text.assemble(c.name, " ", (f"({c.id}, {n} utterance{'' if n == 1 else 's'} coded by people{also})", "dim")))
     out.print(tree)
 
 

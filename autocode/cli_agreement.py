@@ -59,10 +59,11 @@ def print_report(report: dict, disagreements) -> None:
         out.print(Text(f"Note: {note}."))
     if report.get("several_codes"):
         n = report["several_codes"]
-        out.print(Text(f"Note: {n} {report['unit']}{'s carry' if n != 1 else ' carries'} two or more codes from one coder. "
-                       "Overall, such a unit counts as agreed only when the coders gave the same set of codes "
-                       "(a machine suggesting one code never matches a coder's two); the per-code table below "
-                       "counts each code on its own."))
+        level = _level_of(report)
+        out.print(Text(f"Note: {n} of the {report['unit']}s compared carr{'y' if n != 1 else 'ies'} two or more {level}s "
+                       f"from one coder. Overall, such a unit counts as agreed only when the coders gave the same set "
+                       f"of {level}s (a machine suggesting one never matches a coder's two); the per-{level} table "
+                       f"below counts each {level} on its own."))
     level = _level_of(report)
     _print_figures(report[f"per_{level}"], level, f"Per {level} (present or absent)")
     if len(report.get("per_document") or {}) > 1:

@@ -205,6 +205,16 @@ def changes(before: Codebook, book: Codebook, renames: bool = True) -> list[str]
     return said
 
 
+def utterance_counts(conn, people: bool = True) -> dict[str, int]:
+    """Utterances given each code by people (or by the machine), each utterance once however
+    many coders gave it the code: the count a researcher means by "how often it was used"."""
+    from .codings import MACHINE
+
+    rows = conn.execute(f"SELECT code, COUNT(DISTINCT utterance) FROM codings WHERE code != '' AND coder "
+                        f"{'!=' if people else '='} ? GROUP BY code", (MACHINE,))
+    return dict(rows.fetchall())
+
+
 def dump_yaml(book: Codebook) -> str:
     return yaml.safe_dump(book.to_dict(), sort_keys=False, allow_unicode=True, width=100)
 
@@ -245,6 +255,7 @@ def add_code(conn, code_id: str, theme: str, name: str, definition: str = "") ->
 
 
 def code_counts(conn, coder: str | None = None) -> dict[str, int]:
+    """Codings per code: one per coder and utterance (two coders of one utterance count twice)."""
     sql = "SELECT code, COUNT(*) FROM codings WHERE code != ''"
     args = []
     if coder:

@@ -248,10 +248,19 @@ def compare(codings: list[Coding], coders: list[str], unit: str = "utterance", l
               "per_document": _per_document(units, coders, weights, mapping, seed, ci),
               "confusion": confusion(units, coders, mapping) if len(coders) == 2 else None,
               "disagreements": disagreements(units, coders, mapping),
-              "several_codes": sum(1 for u in units.codes if sum(1 for s in u.values() if s and len(s) > 1))}
+              "several_codes": several_codes(units, mapping)}
     if reference:
         report["against_reference"] = precision_recall(units, coders, reference, all_codes)
     return report
+
+
+def several_codes(units: Units, mapping=None) -> int:
+    """Compared units (coded by two or more) where a coder gave two or more codes (or, at
+    theme level, codes of two or more themes): there the overall figure asks for the same set."""
+    def labels(s):
+        return {mapping.get(c, c) if mapping else c for c in s if c}
+    return sum(1 for u in units.codes if sum(s is not None for s in u.values()) >= 2
+               and any(s and len(labels(s)) > 1 for s in u.values()))
 
 
 def _check(codings, coders, unit, level, uncoded, overlap) -> None:
@@ -422,8 +431,8 @@ def pair_agreement(a, b) -> dict:
 def write_disagreements(rows: list[dict], coders: list[str], path: Path) -> None:
     from .export import write_csv
 
-    context = ["before", "after"] if any("before" in r for r in rows) else []
-    write_csv(path, rows, ["document", "unit", *context[:1], "text", *context[1:], *coders])
+    context = ["before", "speaker", "after"] if any("before" in r for r in rows) else []
+    write_csv(path, rows, ["document", "unit", *context[:2], "text", *context[2:], *coders])
 
 
 def compare_project(project, coders: list[str], documents: list[str] | None = None,
@@ -458,9 +467,11 @@ def add_context(conn, rows: list[dict]) -> None:
             row["text"] = texts[row["document"]][int(span[1]):int(span[2])]
         if not str(row["unit"]).isdigit():
             continue
-        near = dict(conn.execute("SELECT idx, speaker || ': ' || text FROM utterances WHERE document = ? AND idx IN (?, ?)",
-                                 (row["document"], int(row["unit"]) - 1, int(row["unit"]) + 1)).fetchall())
-        row["before"], row["after"] = near.get(int(row["unit"]) - 1, ""), near.get(int(row["unit"]) + 1, "")
+        i = int(row["unit"])
+        near = {r[0]: r for r in conn.execute("SELECT idx, speaker, text FROM utterances WHERE document = ? AND idx "
+                                               "IN (?, ?, ?)", (row["document"], i - 1, i, i + 1))}
+        row["before"], row["after"] = (f"{near[j][1]}: {near[j][2]}" if j in near else "" for j in (i - 1, i + 1))
+        row["speaker"] = near[i][1] if i in near else ""
 
 
 def compare_files(paths: list[Path], documents: list[str] | None = None, **options) -> dict:

@@ -247,7 +247,7 @@ def _pair(project: Project, a: str, b: str, names: dict) -> dict:
     report = compare_project(project, [a, b], ci=False)   # the report shows no intervals: no bootstrap
     o = report["overall"]
     themes = [{"id": t, "name": names.get(t, t), **_figures(f)} for t, f in report["per_theme"].items()]
-    rows = [{**{k: d.get(k, "") for k in ("document", "unit", "text", "before", "after")},
+    rows = [{**{k: d.get(k, "") for k in ("document", "unit", "speaker", "text", "before", "after")},
              "labels": {w: _name_labels(d.get(w), names) for w in (a, b)}}
             for d in report["disagreements"][:DISAGREEMENTS_SHOWN]]
     return {"coders": [a, b], **_figures(o), "per_theme": themes, "disagreements": rows,

@@ -158,13 +158,16 @@ def _pair_html(p: dict) -> str:
     a, b = (escape(c) for c in p["coders"])
     if not p["n_units"]:
         return f"<h3>{a} and {b}</h3><p>Nothing to compare: {escape(p['in_words'] or '')}.</p>"
-    head = (f"<h3>{a} and {b}</h3><p>Over {p['n_units']} utterances both coded: "
-            f"{_n(p['percent_agreement'], 1, '%')} agreement; {escape(p['in_words'] or '')}.</p>"
+    head = (f"<h3>{a} and {b}</h3><p>On the codes, over the {p['n_units']} utterances both coded: "
+            f"{_n(p['percent_agreement'], 1, '%')} agreement, Cohen\u2019s kappa {_n(p['cohen_kappa'])}, "
+            f"Krippendorff\u2019s alpha {_n(p['krippendorff_alpha'])} ({escape(p['in_words'] or '')}). An utterance "
+            "counts as agreed when both gave it the same codes.</p>"
             f'<p class="muted">{escape(p["uncoded"].capitalize())}.</p>'
             + "".join(f'<p class="caution">Read with care: {escape(c)}.</p>' for c in p.get("cautions", [])))
     themes = [[escape(t["name"]), str(t["n_units"]), _n(t["percent_agreement"], 1, "%"), _n(t["cohen_kappa"]),
                _n(t["krippendorff_alpha"]), escape(t["in_words"] or "")] for t in p["per_theme"]]
-    return head + "<h4>Per theme</h4>" + _table(["Theme", "Units", "Agreement", "Kappa", "Alpha", "In words"],
+    return head + "<h4>Per theme: did both give the utterance a code of this theme, or both not?</h4>" + _table(
+        ["Theme", "Utterances", "Agreement", "Cohen\u2019s kappa", "Krippendorff\u2019s alpha", "In words"],
                                                  themes, {1, 2, 3, 4}) + _disagreements_html(p)
 
 
@@ -172,7 +175,7 @@ def _disagreements_html(p: dict) -> str:
     if not p["disagreements"]:
         return "<p>No disagreements.</p>"
     shown = len(p["disagreements"])
-    rows = [[escape(f"({d['document']}, {d['unit']})"), _with_context(d)]
+    rows = [[escape(f"{d['document']}, utterance {d['unit']}"), _with_context(d)]
             + [escape(d["labels"][c]) for c in p["coders"]] for d in p["disagreements"]]
     return (f"<h4>Disagreements ({shown} of {p['n_disagreements']} shown)</h4>"
             + _table(["Where", "Text"] + [escape(c) for c in p["coders"]], rows))
@@ -181,7 +184,8 @@ def _disagreements_html(p: dict) -> str:
 def _with_context(d: dict) -> str:
     before = f'<div class="context">{escape(d["before"])}</div>' if d.get("before") else ""
     after = f'<div class="context">{escape(d["after"])}</div>' if d.get("after") else ""
-    return f"{before}<div>{escape(d['text'])}</div>{after}"
+    who = f"{escape(d['speaker'])}: " if d.get("speaker") else ""
+    return f"{before}<div><strong>{who}</strong>{escape(d['text'])}</div>{after}"
 
 
 def _classifier_html(data: dict) -> str:

@@ -35,7 +35,6 @@ DEFAULT_SETTINGS = {
 # Settings whose type is right but whose value the libraries refuse deep inside, with their jargon.
 RANGES = {("classifier", "C"): (lambda v: v > 0, "a number above 0 (larger trusts the codings more)"),
           ("classifier", "fine_tune_passes"): (lambda v: v >= 1, "a whole number, 1 or more"),
-          ("classifier", "borrowed_weight"): (lambda v: 0 <= v <= 1, "between 0 and 1"),
           ("embedding", "batch_size"): (lambda v: v >= 1, "a whole number, 1 or more"),
           ("cluster", "min_cluster_size"): (lambda v: v == 0 or v >= 2, "0 (automatic) or a whole number, 2 or more"),
           ("cluster", "dimensions"): (lambda v: v >= 2, "a whole number, 2 or more")}
@@ -233,9 +232,13 @@ def migrate(conn: sqlite3.Connection) -> int:
 class Project:
     """An open autocode project: its folder, settings and database connection."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, new: bool = False):
         self.root = Path(root).resolve()
         self.settings = _read_settings(self.root / SETTINGS_FILE)
+        if not new and not (self.root / DATABASE_FILE).is_file():
+            raise AutocodeError(f"the project's database, {DATABASE_FILE}, is missing, so its transcripts and codings "
+                                "cannot be read", "put it back from a backup copy of the project folder (autocode does "
+                                "not start an empty one in its place)", str(self.root))
         self.conn = connect(self.root / DATABASE_FILE)
         migrate(self.conn)
 
@@ -247,6 +250,10 @@ class Project:
         for folder in [start, *start.parents]:
             if (folder / SETTINGS_FILE).is_file():
                 return cls(folder)
+            if (folder / DATABASE_FILE).is_file():
+                raise AutocodeError(f"the project's settings file, {SETTINGS_FILE}, is missing beside its database",
+                                    f"put it back from a backup, or run 'autocode init {folder}' to write default "
+                                    "settings (the database and its work are kept)", str(folder))
             if project:
                 break
         raise AutocodeError(
@@ -267,7 +274,7 @@ class Project:
         root.mkdir(parents=True, exist_ok=True)
         merged = {k: {**v, **(settings or {}).get(k, {})} for k, v in DEFAULT_SETTINGS.items()}
         (root / SETTINGS_FILE).write_text(tomli_w.dumps(merged), encoding="utf-8")
-        return cls(root)
+        return cls(root, new=True)
 
     # -- writing --------------------------------------------------------------------------
     @contextmanager

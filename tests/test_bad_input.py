@@ -832,3 +832,18 @@ def test_a_damaged_database_says_so_and_how_to_recover(project):
 def test_compare_given_a_spreadsheet_says_to_save_it_as_csv(project, tmp_path):
     sheet = write(tmp_path / "codings.xlsx", b"PK")
     assert_clear_error(cli("compare", sheet, tmp_path / "b.csv", "--project", project.root), "codings.xlsx", "CSV UTF-8")
+
+
+def test_a_missing_database_is_named_not_replaced_by_an_empty_one(project):
+    db = project.root / "autocode.db"
+    project.close()
+    db.rename(project.root / "moved.db")
+    assert_clear_error(cli("documents", "--project", project.root), "autocode.db, is missing", "backup")
+    assert not db.exists()
+
+
+def test_a_missing_settings_file_beside_a_database_says_how_to_go_on(project):
+    (project.root / "autocode.toml").unlink()
+    assert_clear_error(cli("documents", "--project", project.root), "autocode.toml, is missing", "autocode init")
+    assert cli("init", project.root).exit_code == 0
+    assert cli("documents", "--project", project.root).exit_code == 0

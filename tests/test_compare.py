@@ -181,7 +181,7 @@ def test_cli_compare_writes_json_csv_and_disagreements(demo_project, tmp_path):
     per_code = list(csv.DictReader((tmp_path / "codes.csv").open(encoding="utf-8-sig")))
     assert len(per_code) == 17
     dis = list(csv.DictReader((tmp_path / "d.csv").open(encoding="utf-8-sig")))
-    assert dis and set(dis[0]) == {"document", "unit", "before", "text", "after", "alice", "bob"}
+    assert dis and set(dis[0]) == {"document", "unit", "before", "speaker", "text", "after", "alice", "bob"}
     assert all(r["before"] or r["after"] for r in dis)
 
 
@@ -309,7 +309,7 @@ def test_units_with_several_codes_are_counted_and_explained(tmp_path):
     b = write_codings(tmp_path / "b.csv", [("D", "1", "", "", "x", "ben"), ("D", "2", "", "", "x", "ben")])
     assert compare_files([a, b], ci=False)["several_codes"] == 1
     result = runner.invoke(app, ["compare", str(a), str(b)], env={"COLUMNS": "300"})
-    assert "1 utterance carries two or more codes from one coder" in result.output
+    assert "1 of the utterances compared carries two or more codes from one coder" in result.output
 
 
 def test_confidence_intervals_depend_on_the_compared_units_only(tmp_path):
@@ -345,3 +345,15 @@ def test_a_file_holding_several_coders_is_refused_with_what_to_do(tmp_path):
         compare_files([both, other], ci=False)
     assert err.value.problem.startswith("the file holds the codings of 2 coders (ann, ben)")
     assert "autocode export --coder NAME" in err.value.fix and err.value.where == str(both)
+
+
+def test_several_codes_counts_the_units_compared_at_the_level_compared():
+    from autocode.compare import Units, several_codes
+
+    units = Units(keys=[("D", 1), ("D", 2), ("D", 3)],
+                  codes=[{"a": frozenset({"x", "y"}), "b": frozenset({"x"})},     # compared, two codes of one theme
+                         {"a": frozenset({"x", "z"}), "b": None},               # coded by one coder only
+                         {"a": frozenset({"x", "z"}), "b": frozenset({"z"})}],  # compared, two themes
+                  weights=[1.0] * 3, texts=["", "", ""])
+    assert several_codes(units) == 2
+    assert several_codes(units, {"x": "t1", "y": "t1", "z": "t2"}) == 1

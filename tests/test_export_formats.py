@@ -346,7 +346,7 @@ def test_failed_save_leaves_the_old_file_and_no_temporary_one(tmp_path):
         Path(path).write_text("half", encoding="utf-8")
         raise OSError("disk full")
 
-    with pytest.raises(OSError):
+    with pytest.raises(AutocodeError, match="could not write the file \\(disk full\\)"):
         write_file(out, broken)
     assert out.read_text(encoding="utf-8") == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["c.xlsx"]
