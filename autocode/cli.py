@@ -116,7 +116,16 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new proj
          model: Annotated[Optional[str], typer.Option(help="Sentence-transformers model name or folder.")] = None,
          coder: CoderOpt = None):
     """Create a project folder with settings and a database."""
-    book = cb.load_yaml(codebook) if codebook else None  # check it before creating anything
+    from .embed import check_model
+    from .refi_import import read_qdc
+
+    if codebook and codebook.suffix.lower() == ".qdpx":
+        raise AutocodeError("is a REFI-QDA project, not a codebook", f"create the project without --codebook, then: "
+                            f"autocode add {codebook}", str(codebook))
+    # the codebook and the model are checked before anything is created
+    book = (read_qdc(codebook).codebook if codebook.suffix.lower() == ".qdc" else cb.load_yaml(codebook)) if codebook else None
+    if model:
+        check_model(model)
     project = Project.create(directory, {"embedding": {"model": model}} if model else None)
     if book:
         with project.transaction() as conn:

@@ -47,6 +47,38 @@ def resolve_model(name: str | None) -> str:
     return str(Path(name).expanduser().resolve()) if Path(name).expanduser().exists() else name
 
 
+def check_model(name: str | None) -> None:
+    """Refuse, in plain words, a model this computer does not have, before any work: a folder
+    that is not there or holds no model, or a name in no local Hugging Face cache."""
+    if name is None or name in _BUNDLED_NAMES:
+        resolve_model(name)
+        return
+    folder = Path(name).expanduser()
+    if folder.exists():
+        if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+            raise AutocodeError(f"the folder {folder} holds no sentence-transformers model (no modules.json or config.json)",
+                                "give the folder the model was saved in, or leave out --model for the bundled one")
+        return
+    if name.startswith((".", "~", "/", "\\")) or folder.suffix or name.count("/") > 1 or ":" in name:
+        raise AutocodeError(f"there is no model folder at {name}", "check the path, or leave out --model for the bundled one")
+    if not _in_local_cache(name):
+        raise AutocodeError(f"the model '{name}' is not on this computer (autocode never downloads one)",
+                            "give the path of a sentence-transformers model folder on this computer, or leave out "
+                            "--model for the bundled all-MiniLM-L6-v2")
+
+
+def _in_local_cache(name: str) -> bool:
+    from huggingface_hub import snapshot_download
+
+    for repo in (name, f"sentence-transformers/{name}"):
+        try:
+            snapshot_download(repo, local_files_only=True)
+            return True
+        except Exception:   # not cached (or not a valid repo id): the next spelling, then no
+            continue
+    return False
+
+
 def model_key(name: str | None, backend: str = "torch") -> str:
     """The name embeddings are cached under: stable across machines for the bundled model,
     and different for each backend, so vectors of two backends never mix."""
@@ -74,6 +106,8 @@ def load_sentence_transformer(name: str | None):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    logging.getLogger("sentence_transformers").setLevel(logging.ERROR)   # no "Could not resolve the revision" noise
+    check_model(name)
     try:
         return SentenceTransformer(resolve_model(name), device="cpu")
     except Exception as exc:

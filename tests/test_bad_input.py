@@ -847,3 +847,24 @@ def test_a_missing_settings_file_beside_a_database_says_how_to_go_on(project):
     assert_clear_error(cli("documents", "--project", project.root), "autocode.toml, is missing", "autocode init")
     assert cli("init", project.root).exit_code == 0
     assert cli("documents", "--project", project.root).exit_code == 0
+
+
+@pytest.mark.parametrize("extra, fragments", [
+    (["--model", "/nonexistent/model"], ["no model folder at /nonexistent/model"]),
+    (["--model", "no-such-model-anywhere"], ["'no-such-model-anywhere' is not on this computer", "never downloads"]),
+    (["--codebook", "{tmp}/p.qdpx"], ["REFI-QDA project, not a codebook", "autocode add"]),
+])
+def test_init_checks_the_model_and_the_codebook_before_making_the_folder(tmp_path, extra, fragments):
+    write(tmp_path / "p.qdpx", b"PK")
+    extra = [e.replace("{tmp}", str(tmp_path)) for e in extra]
+    assert_clear_error(cli("init", tmp_path / "new", *extra), *fragments)
+    assert not (tmp_path / "new").exists()
+
+
+def test_init_takes_a_refi_qda_codebook(project, tmp_path):
+    from autocode.refi import export_qdc
+
+    qdc = export_qdc(project.conn, tmp_path / "book.qdc")
+    result = cli("init", tmp_path / "new", "--codebook", qdc)
+    assert result.exit_code == 0, result.output
+    assert "Codebook:5themes" in squash(result.output)
