@@ -673,13 +673,15 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
         return out.print(f"Wrote {target}: in NVivo, ATLAS.ti or MAXQDA, import it as a REFI-QDA codebook.")
     if fmt == "qdpx":
         refi.export_qdpx(p.conn, target, p.root.name, coder)
-        also = (f" It holds the machine's {suggested} unreviewed suggestions as user 'machine' (--coder NAME exports "
+        also = (f" It holds the machine's {suggested} suggestions as user 'machine' (--coder NAME exports "
                 "one coder's codings only)." if suggested else "")
         return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA as a REFI-QDA project.{also}")
     if fmt == "csv":
         n = ex.export_csv(p.conn, target, coder)
-        also = f", the machine's {suggested} unreviewed suggestions among them (coder 'machine')" if suggested else ""
-        return out.print(f"Wrote {n} codings to {target}{also}.")
+        none = p.conn.execute(f"SELECT COUNT(*) FROM codings WHERE code = '' {'AND coder = ?' if coder else ''}",
+                              [coder] * bool(coder)).fetchone()[0]
+        also = f", the machine's {suggested} suggestions among them (coder 'machine')" if suggested else ""
+        return out.print(f"Wrote {n} rows to {target}: {n - none} codings and {none} 'no code' decisions{also}.")
     (ex.export_xlsx if fmt == "xlsx" else ex.export_docx)(p.conn, target, coder)
     left_out = f" It holds people's codings; the {suggested} suggestions are left out (--coder machine exports them)." \
         if suggested else ""

@@ -7,6 +7,7 @@ end-exclusive code-point spans into it, so ``text[turn.start:turn.end]`` is what
 from __future__ import annotations
 
 import hashlib
+import csv
 import html
 import io
 import re
@@ -112,7 +113,31 @@ def read_delimited(text: str):
 
     header = text.split("\n", 1)[0]
     sep = next((s for s in (";", "\t") if s in header and "," not in header), ",")
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+    names = [n.strip().lower() for n in next(csv.reader([header], delimiter=sep), [])]
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:   # pandas would keep the first and rename the second 'text.1', which nothing reads
+        raise ValueError(f"the header names column '{twice[0]}' twice; give each column its own name")
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    for row in reader:   # pandas would take a first row's extra cells for an index, silently
+        if len(row) > len(names):
+            raise ValueError(f"line {reader.line_num} has {len(row)} columns but the header has {len(names)}: a "
+                             "comma inside a cell needs the cell in double quotes")
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+    except pd.errors.ParserError as exc:
+        raise ValueError(_plain_parser_error(str(exc))) from None
+
+
+def _plain_parser_error(said: str) -> str:
+    """pandas' parser errors in a researcher's words."""
+    if m := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", said):
+        return (f"line {m[2]} has {m[3]} columns but the header has {m[1]}: a comma inside a cell needs the cell "
+                "in double quotes")
+    if "EOF inside string" in said or "EOF while" in said:
+        row = re.search(r"row (\d+)", said)
+        return (f"a double quote opens a cell that never closes{f' (near row {int(row[1]) + 1})' if row else ''}: "
+                "check the quotes in that row")
+    return said
 
 
 def read_bytes(path: Path) -> bytes:
@@ -311,9 +336,28 @@ def _row_line(row) -> str:
 
 # -- captions: .vtt, .srt -------------------------------------------------------------------
 
+VTT_TIMING = re.compile(r"^\s*(\d+:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(\d+:)?\d{2}:\d{2}\.\d{3}")
+SRT_TIMING = re.compile(r"^\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}")
+
+
+def _check_timings(path: Path, text: str, timing: re.Pattern, srt: bool) -> None:
+    """Every cue's timing line must read as one: a caption library skips a cue it cannot read,
+    or glues it to the one before, and the words are lost or given to the wrong moment."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        cue_start = srt and line.strip().isdigit() and (i == 0 or not lines[i - 1].strip()) and i + 1 < len(lines)
+        suspect = line if "-->" in line else lines[i + 1] if cue_start else None
+        if suspect is not None and not timing.match(suspect):
+            at = i + 1 if "-->" in line else i + 2
+            raise AutocodeError(f"line {at} should be a cue's timing, like 00:00:01{',' if srt else '.'}000 --> "
+                                f"00:00:04{',' if srt else '.'}000, but reads '{suspect.strip()[:60]}'",
+                                "fix that line, or export the transcript again", str(path))
+
+
 def read_vtt(path: Path, text: str) -> Transcript:
     import webvtt
 
+    _check_timings(path, text, VTT_TIMING, srt=False)
     try:
         captions = list(webvtt.from_buffer(io.StringIO(text)))
     except Exception as exc:
@@ -327,6 +371,7 @@ def read_vtt(path: Path, text: str) -> Transcript:
 def read_srt(path: Path, text: str) -> Transcript:
     import srt
 
+    _check_timings(path, text, SRT_TIMING, srt=True)
     try:
         subtitles = list(srt.parse(text))
     except Exception as exc:

@@ -206,7 +206,23 @@ def _classifier_figures(clf: dict | None) -> str:
     rows = [[level.capitalize(), _n(cv[level]["cohen_kappa"]), escape(kappa_words(cv[level]["cohen_kappa"])),
              _n(cv[level]["macro_f1"]), _n(cv[level]["percent_agreement"], 1, "%")] for level in ("codes", "themes")]
     return (intro + f"<p>Agreement with the coder on transcripts it did not see ({cv['folds']} folds over "
-            f"{cv['documents']} documents):</p>" + _table(["Level", "Kappa", "In words", "Macro-F1", "Agreement"], rows, {1, 3, 4}))
+            f"{cv['documents']} documents: each transcript\u2019s codes were suggested by a classifier trained "
+            "without it):</p>" + _table(["Level", "Cohen\u2019s kappa", "In words", "Macro-F1", "Agreement"], rows, {1, 3, 4})
+            + "<p class=\"muted\">Macro-F1 averages, over the codes, how well the classifier found each one "
+            "(rare codes count as much as common ones).</p>" + _trust_html(cv.get("abstention") or {}))
+
+
+def _trust_html(a: dict) -> str:
+    """Which suggestions to trust, as ``train`` says it, with the level the advice holds at."""
+    if a.get("threshold") is None:
+        return ""
+    on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
+    if a["coverage"] >= 0.999:
+        return (f"<p>Suggestions at every confidence agreed substantially{on} (kappa {a['kappa']:.2f}).</p>")
+    codes = (" A code suggestion is right less often than its theme: read suggested codes with care even above "
+             "that confidence." if a.get("level") == "themes" else "")
+    return (f"<p>Suggestions with confidence {a['threshold']:.3g} or more ({a['coverage']:.0%} of them) agreed "
+            f"substantially{on} (kappa {a['kappa']:.2f}); treat those below as uncertain.{codes}</p>")
 
 
 def _curve_html(lc: dict) -> str:

@@ -188,7 +188,7 @@ def test_accept_makes_codings_by_that_coder(study, tmp_path):
     assert f"with {cand['size']} coded utterances" in out
 
     export = tmp_path / "reviewer.csv"
-    assert f"Wrote {cand['size']} codings" in flat(
+    assert f"Wrote {cand['size']} rows" in flat(
         cli("export", "--coder", "reviewer", "--out", export, "--project", study).stdout)
     rows = read_csv(export)
     assert len(rows) == cand["size"]
@@ -453,7 +453,7 @@ def test_suggest_writes_machine_rows_with_reasons(trained):
 def test_export_import_codings_round_trip(trained, tmp_path):
     src = trained["root"]
     first = tmp_path / "first.csv"
-    n = int(re.search(r"Wrote (\d+) codings", flat(cli("export", "--format", "csv", "--out", first,
+    n = int(re.search(r"Wrote (\d+) rows", flat(cli("export", "--format", "csv", "--out", first,
                                                         "--project", src).stdout)).group(1))
     rows = read_csv(first)
     assert len(rows) == n > 0

@@ -908,3 +908,32 @@ def test_replace_takes_back_an_interviewer_mark_given_by_mistake(tmp_path, proje
     assert add_files(project, [path]).reflagged == []                     # a plain add leaves the mark
     assert add_files(project, [path], replace=True).reflagged == ["a"]    # --replace reads the marks afresh
     assert [r[1] for r in stored(project, "a") if r[1] == speaker and r[2]] == []
+
+
+@pytest.mark.parametrize("name, content, said", [
+    ("bad.vtt", "WEBVTT\n\n00:00:01.000 --> garbage\n<v Ann>hello\n\n00:00:05.000 --> 00:00:06.000\n<v Ben>hi\n",
+     "line 3 should be a cue's timing"),
+    ("bad.srt", "1\nbanana\nhello\n\n2\n00:00:05,000 --> 00:00:06,000\nmore\n", "line 2 should be a cue's timing"),
+    ("bad2.srt", "1\n00:00:01,000 --> 00:00:02,000\nhello\n\n2\n00:00:03,000 -> 00:00:04,000\nmore\n",
+     "line 6 should be a cue's timing"),
+])
+def test_a_caption_file_with_an_unreadable_timing_names_its_line(tmp_path, name, content, said):
+    from autocode.ingest import read_transcripts
+
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(AutocodeError, match=said):
+        read_transcripts(path)
+
+
+@pytest.mark.parametrize("content, said", [
+    ("document,text,text\nD1,a,b\n", "names column 'text' twice"),
+    ("document,speaker,text\nD1,Ann,hello, there, friend\n", "line 2 has 5 columns but the header has 3"),
+])
+def test_a_table_read_wrong_is_named_in_plain_words(tmp_path, content, said):
+    from autocode.ingest import read_transcripts
+
+    path = tmp_path / "t.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(AutocodeError, match=said):
+        read_transcripts(path)

@@ -427,7 +427,7 @@ def test_cli_export_names_the_suggestions_a_qdpx_carries_and_refuses_an_unknown_
     demo_project.conn.commit()
     args = ["export", "--out", str(tmp_path / "x.qdpx"), "--project", str(demo_project.root)]
     said = " ".join(runner.invoke(app, args).output.split())
-    assert "the machine's 2 unreviewed suggestions as user 'machine'" in said
+    assert "the machine's 2 suggestions as user 'machine'" in said
     result = runner.invoke(app, args + ["--coder", "zed"])
     assert result.exit_code == 1 and "zed" in result.output and "alice" in result.output
 
