@@ -163,7 +163,7 @@ def _theme(t, i: int, where: str) -> Theme:
         raise AutocodeError(f"theme {i} needs an 'id' or a 'name'", "add one and try again", where)
     f = _fields(t, THEME_KEYS, f"theme {i} ('{t.get('name') or t.get('id')}')", where)
     name = f["name"] or f["id"]
-    return Theme(f["id"] or slug(name), name, f["definition"])
+    return Theme(check_id(f["id"], "theme", where) if f["id"] else slug(name), name, f["definition"])
 
 
 def _code(c, label: str, where: str, theme: str) -> Code:
@@ -173,7 +173,7 @@ def _code(c, label: str, where: str, theme: str) -> Code:
         raise AutocodeError(f"{label} needs an 'id' or a 'name'", "add one and try again", where)
     f = _fields(c, CODE_KEYS, f"{label} ('{c.get('name') or c.get('id')}')", where)
     name = f["name"] or f["id"]
-    return Code(f["id"] or slug(name), name, f["definition"], theme)
+    return Code(check_id(f["id"], "code", where) if f["id"] else slug(name), name, f["definition"], theme)
 
 
 def keep_definitions(before: Codebook, book: Codebook) -> None:
@@ -213,6 +213,15 @@ def utterance_counts(conn, people: bool = True) -> dict[str, int]:
     rows = conn.execute(f"SELECT code, COUNT(DISTINCT utterance) FROM codings WHERE code != '' AND coder "
                         f"{'!=' if people else '='} ? GROUP BY code", (MACHINE,))
     return dict(rows.fetchall())
+
+
+def check_id(value: str, what: str, where: str | None = None) -> str:
+    """An id is one word: commands take lists of ids separated by commas (--codes a,b), so a
+    comma or a space in one would make it impossible to name later."""
+    if not re.fullmatch(r"[\w.-]+", value):
+        raise AutocodeError(f"the {what} id '{value}' has spaces or signs in it; an id is one word",
+                            f"use an id such as {slug(value)}", where)
+    return value
 
 
 def dump_yaml(book: Codebook) -> str:

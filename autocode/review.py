@@ -55,7 +55,7 @@ def _code(conn, ref: str) -> cb.Code:
 def _new_code(conn, name: str, theme_ref: str, definition: str, code_id: str | None) -> cb.Code:
     """Create the code a decision codes into, when the codebook has none of that id or name."""
     theme = _theme(conn, theme_ref)
-    new_id = _unique_id(conn, code_id or cb.slug(name))
+    new_id = _unique_id(conn, cb.check_id(code_id, "code") if code_id else cb.slug(name))
     cb.add_code(conn, new_id, theme.id, name, definition)
     return cb.Code(new_id, name, definition, theme.id)
 
@@ -181,7 +181,7 @@ def _create_theme(conn, name: str, definition: str = "", theme_id: str | None = 
     if theme_id and any(t.id == theme_id for t in book.themes):
         raise Conflict(f"the theme id '{theme_id}' is taken, by theme '{next(t.name for t in book.themes if t.id == theme_id)}'",
                        "choose another id, or leave --id out and one is made from the name")
-    theme = cb.Theme(theme_id or _unique_id(conn, cb.slug(name), "themes"), name, definition)
+    theme = cb.Theme(cb.check_id(theme_id, "theme") if theme_id else _unique_id(conn, cb.slug(name), "themes"), name, definition)
     cb.store(conn, cb.Codebook([theme]))
     return theme
 

@@ -142,3 +142,15 @@ def test_codebook_import_says_what_it_moved_and_keeps_a_definition_it_does_not_g
     assert after.theme == "contribution" and after.definition == before.definition
     assert result["changes"] == ["code 'Credibility and rapport' moved from theme 'What lived experience brings' "
                                  "to 'What PSWs add, and at what cost'"]
+
+
+def test_an_id_with_a_comma_or_space_is_refused_since_lists_of_ids_could_not_name_it(project, tmp_path):
+    from autocode.review import add_theme
+
+    with pytest.raises(AutocodeError, match="the theme id 'a b/c' has spaces or signs in it") as err:
+        add_theme(project, "Weird", theme_id="a b/c")
+    assert "a_b_c" in err.value.fix
+    path = tmp_path / "book.yaml"
+    path.write_text("themes:\n  - id: t\n    codes:\n      - id: a,b\n        name: A\n", encoding="utf-8")
+    with pytest.raises(AutocodeError, match="the code id 'a,b'"):
+        cb.load_yaml(path)
