@@ -70,8 +70,11 @@ def friendly(func):
             say_error(exc.message)
             raise typer.Exit(1) from None
         except sqlite3.OperationalError as exc:
-            say_error(f"the project database is busy or damaged ({exc}).\n"
-                      "What to do: close other autocode windows using this project and try again.")
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            say_error(f"the project database is {'busy: another autocode command or the review page is using it' if busy else f'unreadable ({exc})'}.\n"
+                      "What to do: " + ("wait for it to finish, or close the other autocode window, and try again." if busy
+                                        else "close other autocode windows using this project and try again; if it "
+                                        "goes on, put back a backup copy of the project folder."))
             raise typer.Exit(1) from None
         except sqlite3.DatabaseError as exc:   # not a database, or a malformed one
             say_error(f"the project database, autocode.db, is damaged ({exc}), so autocode cannot read it.\n"
@@ -206,6 +209,9 @@ def print_qdpx_import(f: Path, r: dict) -> None:
     if r["interviewer"]:
         warn(f"{r['interviewer']} coding(s) landed on the interviewer's words, which autocode leaves out of training and "
              "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
+    if r["coders"].get("imported"):
+        warn(f"{r['coders']['imported']} coding(s) name no user the file lists, so they are stored under coder "
+             "'imported'. To give them a name, add the file again with --coder NAME (a file of one coder).")
     if r["unplaced"]:
         warn(f"{r['unplaced']} coded passage(s) lie between utterances (in a heading or blank lines) and code nothing here.")
 

@@ -76,7 +76,10 @@ def _resolve_code(book: cb.Codebook, value: str, row: int, path: Path) -> str:
 def _int(value: str, column: str, row: int, path: Path) -> int:
     text = str(value).strip()
     number = float(text) if re.fullmatch(r"-?\d+(\.0*)?", text) else None
-    if number is None or number < 0:
+    if number is not None and number < 0:
+        raise AutocodeError(f"row {row}: '{column}' is {text}, but offsets count characters from the start of the "
+                            "transcript and cannot be negative", "fix the offsets", str(path))
+    if number is None:
         raise AutocodeError(f"row {row}: '{column}' is '{value}', not a whole number",
                             f"give {column} as a character offset such as 120", str(path))
     return int(number)
@@ -299,6 +302,8 @@ def labels_by_utterance(conn, coder: str) -> dict[int, list[str]]:
 def require_coder(conn, coder: str) -> None:
     if coder not in coders(conn):   # the machine is named only where asked for: it is no one to learn from
         people = [c for c in coders(conn) if c != MACHINE]
+        same = [c for c in coders(conn) if cb.same_name(c, coder)]   # coder names are case-sensitive: Alice is not alice
         fix = ("have the machine suggest codes first: autocode train, then autocode suggest" if coder == MACHINE else
                f"use one of: {', '.join(people) or '(none yet: import codings or accept candidates)'}")
-        raise AutocodeError(f"coder '{coder}' has no codings in this project", fix)
+        raise AutocodeError(f"coder '{coder}' has no codings in this project"
+                            + (f" (did you mean '{same[0]}'?)" if same else ""), fix)

@@ -99,6 +99,10 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
         book = cb.load(conn)
         existing = book.find_code(code_id or label)
         new_theme = new_theme.strip() if new_theme is not None else None
+        if code_id and not existing and not theme.strip() and not new_theme:   # a typo, more likely than a new code
+            guess = book.nearest(code_id)
+            raise NotFound(f"there is no code '{code_id}'" + (f" (did you mean '{guess}'?)" if guess else ""),
+                           "name an existing code, or add --theme THEME to make it a new code of that theme")
         if new_theme is not None and not existing:   # an existing code keeps its theme: make no empty one
             theme = _create_theme(conn, new_theme).id
         code = existing or _new_code(conn, label, theme, definition, code_id)

@@ -868,3 +868,15 @@ def test_init_takes_a_refi_qda_codebook(project, tmp_path):
     result = cli("init", tmp_path / "new", "--codebook", qdc)
     assert result.exit_code == 0, result.output
     assert "Codebook:5themes" in squash(result.output)
+
+
+def test_small_slips_get_a_precise_message(proposed, tmp_path):
+    cand = open_candidate_ids(proposed)[0]
+    assert_clear_error(cli("accept", cand, "--code", "credibilty", "--project", proposed.root),
+                       "there is no code 'credibilty'", "did you mean 'Credibility and rapport'?", "--theme")
+    f = write(tmp_path / "neg.csv", "document,start,end,code\nD01,-5,40,credibility\n")
+    assert_clear_error(cli("import-codings", f, "--coder", "carol", "--project", proposed.root),
+                       "row 2", "cannot be negative")
+    write(tmp_path / "ok.csv", "document,utterance,code\nD01,1,credibility\n")
+    assert cli("import-codings", tmp_path / "ok.csv", "--coder", "carol", "--project", proposed.root).exit_code == 0
+    assert_clear_error(cli("train", "--coder", "Carol", "--no-cv", "--project", proposed.root), "did you mean 'carol'?")
