@@ -96,16 +96,24 @@ def project_xml(conn, name: str, coder: str | None = None) -> tuple[bytes, dict[
 def _with_sources(conn, root: ET.Element, coder: str | None) -> bytes:
     from .confirm import UNREAD
 
-    documents = [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
+    documents = conn.execute("SELECT id, sha256 FROM documents ORDER BY id").fetchall()
     sources = _el(root, "Sources") if documents else None
-    for doc in documents:
-        src = _el(sources, "TextSource", guid=guid("source", doc), name=doc, plainTextPath=f"internal://{guid('source', doc)}.txt")
+    for doc, sha in documents:
+        key = _source_key(doc, sha)
+        src = _el(sources, "TextSource", guid=guid("source", key), name=doc, plainTextPath=f"internal://{guid('source', key)}.txt")
         rows = conn.execute("SELECT u.idx, u.start, u.end, u.text, c.coder || CASE WHEN c.reason = ? THEN ? ELSE '' END"
                             " AS who, c.code FROM codings c JOIN utterances u ON u.id = c.utterance WHERE u.document = ?"
                             f" {'AND c.coder = ?' if coder else ''} ORDER BY u.idx, who, c.code",
                             (UNREAD, UNREAD_USER, doc, *[coder] * bool(coder))).fetchall()
-        _selections(src, doc, rows)
+        _selections(src, key, rows)
     return _xml_bytes(root, NS)
+
+
+def _source_key(doc: str, sha: str) -> str:
+    """What a source's GUIDs are made from: its name and its text, so that two studies' "D01"
+    never share a GUID when both are brought into one NVivo project, and the same project
+    exported twice gives the same file."""
+    return f"{doc}/{sha[:16]}"
 
 
 def _selections(src, doc: str, rows) -> None:
@@ -122,7 +130,8 @@ def _selections(src, doc: str, rows) -> None:
 
 
 def _source_files(conn) -> dict[str, str]:
-    return {f"sources/{guid('source', doc)}.txt": text for doc, text in conn.execute("SELECT id, text FROM documents ORDER BY id")}
+    return {f"sources/{guid('source', _source_key(doc, sha))}.txt": text
+            for doc, sha, text in conn.execute("SELECT id, sha256, text FROM documents ORDER BY id")}
 
 
 def export_qdpx(conn, out: str | Path, name: str = "autocode project", coder: str | None = None) -> Path:

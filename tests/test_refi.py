@@ -459,3 +459,18 @@ def test_a_source_clashing_with_a_transcript_says_to_rename_the_source_not_the_f
     with pytest.raises(AutocodeError) as err:
         import_qdpx(project, qdpx_with(tmp_path, project_xml(body), name="D01-2.qdpx"))
     assert "rename the source 'D01' in your QDA software" in err.value.fix
+
+
+def test_two_studies_transcripts_of_one_name_never_share_a_guid(tmp_path):
+    from autocode.corpus import add_files
+
+    guids = []
+    for i, words in enumerate(["Peers bring hope to the ward.", "Peers cost money we do not have."]):
+        (tmp_path / f"s{i}").mkdir()
+        f = tmp_path / f"s{i}" / "D01.txt"
+        f.write_text(f"Interviewer: Tell me.\nP1: {words}\n", encoding="utf-8")
+        p = Project.create(tmp_path / f"p{i}")
+        add_files(p, [f])
+        with zipfile.ZipFile(export_qdpx(p.conn, tmp_path / f"{i}.qdpx")) as z:
+            guids.append(re.search(r'<TextSource guid="([^"]+)"', z.read("project.qde").decode()).group(1))
+    assert guids[0] != guids[1]
