@@ -206,6 +206,21 @@ def alpha_words(alpha: float | None) -> str:
     return "not reliable"
 
 
+def trust_words(a: dict) -> str:
+    """Which suggestions to trust, from cross-validation's abstention figures (``learn.abstention``):
+    the same sentence in ``train``'s output and in the report."""
+    if a.get("threshold") is None:
+        return ""
+    on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
+    if a["coverage"] >= 0.999:
+        return (f"Suggestions at every confidence agreed substantially{on} (kappa {a['kappa']:.2f}); none needs "
+                "treating as uncertain at that level.")
+    codes = (" A suggested code is right less often than its theme: read suggested codes with care even above "
+             "that confidence." if a.get("level") == "themes" else "")
+    return (f"Suggestions with confidence {a['threshold']:.3g} or more ({a['coverage']:.0%} of them) agreed "
+            f"substantially{on} (kappa {a['kappa']:.2f}); treat those below as uncertain.{codes}")
+
+
 def describe(name: str, value: float | None, ci: tuple[float, float] | None, words) -> str:
     """E.g. "alpha 0.71 (0.64-0.77): acceptable only for tentative conclusions"."""
     if value is None:

@@ -69,6 +69,9 @@ def friendly(func):
         except AutocodeError as exc:
             say_error(exc.message)
             raise typer.Exit(1) from None
+        except BrokenPipeError:  # output piped into `head` and the like
+            sys.stderr.close()
+            raise typer.Exit(0) from None
         except sqlite3.OperationalError as exc:
             busy = "locked" in str(exc) or "busy" in str(exc)
             say_error(f"the project database is {'busy: another autocode command or the review page is using it' if busy else f'unreadable ({exc})'}.\n"
@@ -85,9 +88,6 @@ def friendly(func):
             say_error(f"{where}autocode cannot read or write there ({exc.strerror or exc}).\n"
                       "What to do: choose a folder you can write to (with room left), or check the name.")
             raise typer.Exit(1) from None
-        except BrokenPipeError:  # output piped into `head` and the like
-            sys.stderr.close()
-            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             err.print("Stopped. Nothing was changed by the interrupted command.")
             raise typer.Exit(130) from None
@@ -751,7 +751,9 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     options = dict(unit=unit, level=level, uncoded=uncoded, overlap=overlap, reference=reference,
                    codes=split(codes), seed=seed)
-    sheets = [i for i in items if Path(i).suffix.lower() in (".xlsx", ".xls", ".ods", ".tsv", ".txt")]
+    from .codings import SPREADSHEETS
+
+    sheets = [i for i in items if Path(i).suffix.lower() in SPREADSHEETS]
     if sheets:
         raise AutocodeError(f"compare reads codings from CSV files, not {', '.join(sheets)}",
                             "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)', then compare the .csv files")

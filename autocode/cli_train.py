@@ -85,7 +85,7 @@ def _tuning_words(metrics: dict) -> str:
 
 
 def _print_cv(cv: dict) -> None:
-    from .agreement import kappa_words
+    from .agreement import kappa_words, trust_words
 
     if "codes" not in cv:
         return out.print(cv.get("note", ""))
@@ -96,11 +96,5 @@ def _print_cv(cv: dict) -> None:
     out.print(f"In plain words: trained without a transcript, the classifier gave that transcript's utterances "
               f"the coder's own code {fmt(cv['codes']['percent_agreement'], 0)}% of the time "
               f"(their theme {fmt(cv['themes']['percent_agreement'], 0)}%).")
-    a = cv.get("abstention") or {}
-    on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
-    if a.get("threshold") is not None and a["coverage"] >= 0.999:
-        out.print(f"Suggestions at every confidence agreed substantially{on} (kappa {a['kappa']:.2f}); none needs "
-                  "treating as uncertain at that level.")
-    elif a.get("threshold") is not None:
-        out.print(f"Suggestions with confidence {a['threshold']:.3g} or more ({a['coverage']:.0%} of them) agreed "
-                  f"substantially{on} (kappa {a['kappa']:.2f}); treat those below as uncertain.")
+    if advice := trust_words(cv.get("abstention") or {}):
+        out.print(advice)

@@ -142,14 +142,19 @@ def _refuse_twice(items: list, item, problem: str, where: str) -> None:
 
 
 def _fields(item: dict, keys: tuple[str, ...], label: str, where: str) -> dict:
-    """The item's fields as text; a mistyped key ('codez') or a list where text belongs is
-    refused, since either would quietly lose part of the codebook."""
+    """The item's fields as text; a key autocode does not read ('codez', or 'subcodes' under a
+    code) or a list where text belongs is refused, since either would quietly lose part of the
+    codebook. 'description' is read as the definition, as REFI-QDA names it."""
     from difflib import get_close_matches
 
+    if "description" in item and "definition" not in item:
+        item = {**{k: v for k, v in item.items() if k != "description"}, "definition": item["description"]}
     for key in item:
-        near = get_close_matches(str(key), keys, n=1, cutoff=0.7)
-        if key not in keys and near:
-            raise AutocodeError(f"{label} has '{key}:', which autocode does not know", f"did you mean '{near[0]}:'?", where)
+        if key not in keys:
+            near = get_close_matches(str(key), keys, n=1, cutoff=0.7)
+            raise AutocodeError(f"{label} has '{key}:', which autocode does not read, so it would be lost",
+                                (f"did you mean '{near[0]}:'? " if near else "") + f"autocode reads "
+                                f"{', '.join(k + ':' for k in keys)} (codes sit only one level under a theme)", where)
     for key in ("id", "name", "definition"):
         value = item.get(key)
         if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):

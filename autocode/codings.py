@@ -31,8 +31,11 @@ class ImportReport:
     interviewer: int = 0          # codings that landed on the interviewer's words
 
 
+SPREADSHEETS = (".xlsx", ".xls", ".ods")   # codings come as CSV: these are refused with how to save one
+
+
 def read_csv(path: Path):
-    if path.suffix.lower() in (".xlsx", ".xls", ".ods"):
+    if path.suffix.lower() in SPREADSHEETS:
         raise AutocodeError("is a spreadsheet; codings are read from CSV files",
                             "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)', then use the .csv", str(path))
     text = decode(path, read_bytes(path))
@@ -46,7 +49,9 @@ def read_csv(path: Path):
 
 def _formula_apostrophe_off(value):
     """``export.to_csv`` puts an apostrophe before a cell Excel would run as a formula."""
-    return value[1:] if isinstance(value, str) and value[:1] == "'" and value[1:2] in ("=", "+", "-", "@", "\t", "\r") else value
+    from .export import FORMULA_START
+
+    return value[1:] if isinstance(value, str) and value[:1] == "'" and value[1:].startswith(FORMULA_START) else value
 
 
 def _require_columns(frame, path: Path) -> None:
@@ -103,16 +108,16 @@ def _targets(conn, doc: str, rec: dict, row: int, path: Path) -> list[int]:
 
 def overlapping(conn, doc: str, start: int, end: int) -> list[int]:
     """Utterances a span covers by more than half; failing a participant's among them, also the
-    participant utterance holding more of the span than those (a selection that takes in the
-    interviewer's "Mm." and the start of an answer codes the answer); failing any, the one
-    holding most of the span (a selection across the end of one answer and the start of the next)."""
+    participant utterance holding most of the span (a selection that takes in the interviewer's
+    "Mm." and the start of an answer codes the answer); failing any, the one holding most of
+    the span (a selection across the end of one answer and the start of the next)."""
     rows = conn.execute("SELECT id, start, end, is_interviewer FROM utterances WHERE document = ? AND end > ? "
                         "AND start < ?", (doc, start, end)).fetchall()
     overlap = [(r["id"], min(end, r["end"]) - max(start, r["start"]), r["end"] - r["start"], r["is_interviewer"])
                for r in rows]
     hits = [o for o in overlap if o[1] * 2 > o[2]]
     spoken = max((o for o in overlap if not o[3]), key=lambda o: o[1], default=None)
-    if spoken and all(o[3] for o in hits) and spoken[1] > sum(o[1] for o in hits):
+    if spoken and all(o[3] for o in hits) and spoken[1] * 2 > end - start:
         hits.append(spoken)
     if not hits and overlap:
         hits = [max(overlap, key=lambda o: o[1])]
@@ -261,20 +266,23 @@ def _drop_redundant_no_code(pairs: dict) -> dict:
 
 
 def _replace(conn, coder: str, documents: list[str], pairs: dict) -> tuple[int, int]:
-    """Returns how many codings the coder had in these documents, and how many of the old and
-    new codings differ, so that replacing someone's work is never silent."""
+    """Make the coder's codings of these documents the file's. Returns how many codings the
+    coder had there, and how many utterances are now coded differently, so that replacing
+    someone's work is never silent. A coding the file repeats is left as it is (its id, date,
+    and the machine's confidence and reason kept), so adding the same file again changes nothing."""
     where = (f"coder = ? AND utterance IN (SELECT id FROM utterances"
              f" WHERE document IN ({','.join('?' * len(documents))}))")
-    old: dict[int, set] = {}
-    for uid, code in conn.execute(f"SELECT utterance, code FROM codings WHERE {where}", [coder, *documents]):
-        old.setdefault(uid, set()).add(code)
-    new: dict[int, set] = {}
-    for uid, code, _ in pairs:
-        new.setdefault(uid, set()).add(code)
-    conn.execute(f"DELETE FROM codings WHERE {where}", [coder, *documents])
+    old = {(r[1], r[2]): r for r in conn.execute(f"SELECT id, utterance, code, confidence, reason FROM codings WHERE {where}",
+                                                  [coder, *documents])}
+    new = {(uid, code): values for (uid, code, _), values in pairs.items()}
+    conn.executemany("DELETE FROM codings WHERE id = ?", [(r[0],) for key, r in old.items() if key not in new])
     conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                     [(uid, code, coder, conf, reason, now()) for (uid, code, _), (conf, reason) in pairs.items()])
-    return sum(map(len, old.values())), sum(1 for uid in old.keys() | new.keys() if old.get(uid) != new.get(uid))
+                     [(uid, code, coder, conf, reason, now()) for (uid, code), (conf, reason) in new.items() if (uid, code) not in old])
+    conn.executemany("UPDATE codings SET confidence = COALESCE(?, confidence), reason = COALESCE(?, reason) WHERE id = ?",
+                     [(conf, reason, old[key][0]) for key, (conf, reason) in new.items() if key in old and (conf, reason) != (None, None)])
+    by_utterance = lambda keys: {u: {c for v, c in keys if v == u} for u, _ in keys}  # noqa: E731
+    before, after = by_utterance(old), by_utterance(new)
+    return len(old), sum(1 for uid in before.keys() | after.keys() if before.get(uid) != after.get(uid))
 
 
 def _on_interviewer(conn, coders: list[str], documents: list[str]) -> int:

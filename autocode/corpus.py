@@ -271,7 +271,7 @@ def _edited(old: dict, unchanged: dict[int, int], rows) -> dict[int, int]:
         hi = min((n for o, n in anchors if o > idx), default=len(rows))
         best, score = None, FOLLOW_RATIO
         for r in rows[lo + 1:hi]:
-            match = SequenceMatcher(None, s["text"], r["text"])
+            match = SequenceMatcher(None, s["text"], r["text"], autojunk=False)   # autojunk misjudges texts of 200+ characters
             if (r["id"] not in taken and r["speaker"] == s["speaker"] and len(s["text"]) >= FOLLOW_CHARS
                     and match.quick_ratio() >= score and match.ratio() >= score):
                 best, score = r["id"], match.ratio()

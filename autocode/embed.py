@@ -59,12 +59,13 @@ def check_model(name: str | None) -> None:
             raise AutocodeError(f"the folder {folder} holds no sentence-transformers model (no modules.json or config.json)",
                                 "give the folder the model was saved in, or leave out --model for the bundled one")
         return
-    if name.startswith((".", "~", "/", "\\")) or folder.suffix or name.count("/") > 1 or ":" in name:
+    if _in_local_cache(name):
+        return
+    if name.startswith((".", "~", "/", "\\")) or name.count("/") > 1 or ":" in name or "\\" in name:
         raise AutocodeError(f"there is no model folder at {name}", "check the path, or leave out --model for the bundled one")
-    if not _in_local_cache(name):
-        raise AutocodeError(f"the model '{name}' is not on this computer (autocode never downloads one)",
-                            "give the path of a sentence-transformers model folder on this computer, or leave out "
-                            "--model for the bundled all-MiniLM-L6-v2")
+    raise AutocodeError(f"the model '{name}' is not on this computer (autocode never downloads one)",
+                        "give the path of a sentence-transformers model folder on this computer, or leave out "
+                        "--model for the bundled all-MiniLM-L6-v2")
 
 
 def _in_local_cache(name: str) -> bool:

@@ -117,6 +117,7 @@ def read_delimited(text: str):
     twice = sorted({n for n in names if n and names.count(n) > 1})
     if twice:   # pandas would keep the first and rename the second 'text.1', which nothing reads
         raise ValueError(f"the header names column '{twice[0]}' twice; give each column its own name")
+    csv.field_size_limit(2**31 - 1)   # a whole interview in one cell is a transcript, not an error
     reader = csv.reader(io.StringIO(text), delimiter=sep)
     for row in reader:   # pandas would take a first row's extra cells for an index, silently
         if len(row) > len(names):
@@ -336,19 +337,23 @@ def _row_line(row) -> str:
 
 # -- captions: .vtt, .srt -------------------------------------------------------------------
 
-VTT_TIMING = re.compile(r"^\s*(\d+:)?\d{2}:\d{2}\.\d{3}\s+-->\s+(\d+:)?\d{2}:\d{2}\.\d{3}")
-SRT_TIMING = re.compile(r"^\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s*-->\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}")
+TIMESTAMP = r"\d[\d:.,]*"
+# A line that starts like a cue timing must be one ("00:00:01.000 --> garbage" is skipped by the
+# caption library, its words lost); in .srt, the line after a cue number must hold a timing
+# ("1", then "banana", is glued to the cue before). Text lines with an arrow are left alone.
+TIMING_START = re.compile(rf"^\s*{TIMESTAMP}\s*-->")
+TIMING = re.compile(rf"^\s*{TIMESTAMP}\s*-->\s*{TIMESTAMP}")
 
 
-def _check_timings(path: Path, text: str, timing: re.Pattern, srt: bool) -> None:
-    """Every cue's timing line must read as one: a caption library skips a cue it cannot read,
-    or glues it to the one before, and the words are lost or given to the wrong moment."""
+def _check_timings(path: Path, text: str, srt: bool) -> None:
+    """Every cue timing must read as one: a caption library skips a cue it cannot read, or
+    glues it to the one before, and the words are lost or given to the wrong moment."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
-        cue_start = srt and line.strip().isdigit() and (i == 0 or not lines[i - 1].strip()) and i + 1 < len(lines)
-        suspect = line if "-->" in line else lines[i + 1] if cue_start else None
-        if suspect is not None and not timing.match(suspect):
-            at = i + 1 if "-->" in line else i + 2
+        after_number = (srt and line.strip().isdigit() and (i == 0 or not lines[i - 1].strip())
+                        and i + 1 < len(lines) and lines[i + 1].strip())
+        suspect, at = (lines[i + 1], i + 2) if after_number else (line, i + 1) if TIMING_START.match(line) else (None, 0)
+        if suspect is not None and not TIMING.match(suspect):
             raise AutocodeError(f"line {at} should be a cue's timing, like 00:00:01{',' if srt else '.'}000 --> "
                                 f"00:00:04{',' if srt else '.'}000, but reads '{suspect.strip()[:60]}'",
                                 "fix that line, or export the transcript again", str(path))
@@ -357,7 +362,7 @@ def _check_timings(path: Path, text: str, timing: re.Pattern, srt: bool) -> None
 def read_vtt(path: Path, text: str) -> Transcript:
     import webvtt
 
-    _check_timings(path, text, VTT_TIMING, srt=False)
+    _check_timings(path, text, srt=False)
     try:
         captions = list(webvtt.from_buffer(io.StringIO(text)))
     except Exception as exc:
@@ -371,7 +376,7 @@ def read_vtt(path: Path, text: str) -> Transcript:
 def read_srt(path: Path, text: str) -> Transcript:
     import srt
 
-    _check_timings(path, text, SRT_TIMING, srt=True)
+    _check_timings(path, text, srt=True)
     try:
         subtitles = list(srt.parse(text))
     except Exception as exc:

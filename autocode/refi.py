@@ -25,6 +25,7 @@ NO_CODE_NAME = "No code (looked at, nothing applies)"
 # Suggestions a coder accepted in bulk, unread, go out under a user of their own, so that in
 # NVivo they are not taken for the coder's reading, and come back marked (refi_import).
 UNREAD_USER = " (suggestions accepted unread)"
+WHO = "coder || CASE WHEN reason = ? THEN ? ELSE '' END"   # the user a coding goes out under (UNREAD_USER)
 # Characters XML 1.0 cannot hold, even escaped: a transcript's stray form feed would make a file no tool opens.
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -78,8 +79,8 @@ def project_xml(conn, name: str, coder: str | None = None) -> tuple[bytes, dict[
     from .confirm import UNREAD
 
     mine = "WHERE coder = ?" if coder else ""
-    coders = [r[0] for r in conn.execute(f"SELECT DISTINCT coder || CASE WHEN reason = ? THEN ? ELSE '' END AS who "
-                                         f"FROM codings {mine} ORDER BY who", [UNREAD, UNREAD_USER, *[coder] * bool(coder)])]
+    coders = [r[0] for r in conn.execute(f"SELECT DISTINCT {WHO} AS who FROM codings {mine} ORDER BY who",
+                                         [UNREAD, UNREAD_USER, *[coder] * bool(coder)])]
     no_code = conn.execute(f"SELECT 1 FROM codings WHERE code = '' {'AND coder = ?' if coder else ''} LIMIT 1",
                            [coder] * bool(coder)).fetchone() is not None
     root = _el(None, "Project", name=name, origin="autocode")
@@ -101,8 +102,8 @@ def _with_sources(conn, root: ET.Element, coder: str | None) -> bytes:
     for doc, sha in documents:
         key = _source_key(doc, sha)
         src = _el(sources, "TextSource", guid=guid("source", key), name=doc, plainTextPath=f"internal://{guid('source', key)}.txt")
-        rows = conn.execute("SELECT u.idx, u.start, u.end, u.text, c.coder || CASE WHEN c.reason = ? THEN ? ELSE '' END"
-                            " AS who, c.code FROM codings c JOIN utterances u ON u.id = c.utterance WHERE u.document = ?"
+        rows = conn.execute(f"SELECT u.idx, u.start, u.end, u.text, {WHO} AS who, c.code FROM codings c JOIN "
+                            "utterances u ON u.id = c.utterance WHERE u.document = ?"
                             f" {'AND c.coder = ?' if coder else ''} ORDER BY u.idx, who, c.code",
                             (UNREAD, UNREAD_USER, doc, *[coder] * bool(coder))).fetchall()
         _selections(src, key, rows)

@@ -143,10 +143,8 @@ def _text(node, ns: str) -> str:
 def _split_id(description: str, name: str, taken: set, found: Imported) -> tuple[str, str]:
     """The definition and the id: autocode's own id if the file carries one, else from the name."""
     m = ID_NOTE.search(description)
-    item_id = m.group(1) if m else cb.slug(name)
-    base, n = item_id, 2
-    while item_id in taken:
-        item_id, n = f"{base}_{n}", n + 1
+    base = m.group(1) if m else cb.slug(name)
+    item_id = _free_id(base, taken)
     taken.add(item_id)
     if m and item_id == base:
         found.noted.add(item_id)
@@ -197,9 +195,7 @@ def _document_id(src, taken: set[str], path: Path, found: Imported) -> str:
     name = (src.get("name") or (src.get("plainTextPath") or "").split("/")[-1]).strip() or src.get("guid")
     if Path(name).suffix.lower() in FILE_SUFFIXES:
         name = name[: -len(Path(name).suffix)]
-    doc, n = name, 2
-    while doc in taken:
-        doc, n = f"{name} ({n})", n + 1
+    doc = _free_id(name, taken, " ({})")
     if doc != name:
         found.warnings.append(f"{path}: two sources are called '{name}'; the second is added as '{doc}'. "
                               "Rename it in your QDA software and export again to choose its name.")
@@ -286,10 +282,11 @@ def _match(old: list, new: list, found: Imported, same_place) -> dict[str, str]:
     return ids
 
 
-def _free_id(base: str, taken: set[str]) -> str:
+def _free_id(base: str, taken: set[str], suffix: str = "_{}") -> str:
+    """``base``, or ``base_2``, ``base_3``... (or "name (2)"): the first the project and file do not use."""
     item_id, n = base, 2
     while item_id in taken:
-        item_id, n = f"{base}_{n}", n + 1
+        item_id, n = base + suffix.format(n), n + 1
     return item_id
 
 
@@ -314,7 +311,7 @@ def import_qdpx(project, path: str | Path, coder: str | None = None, interviewer
         cb.store(conn, found.codebook)
         for t in prepared:
             _store(conn, t, utterance_rows(t, interviewer), added, replace)
-        report = _codings(conn, found)
+        report = _codings(conn, found, path, replace)
         report |= {"documents": [d for d, _ in found.documents], "codes": len(found.codebook.codes),
                    "themes": len(found.codebook.themes), "changes": cb.changes(before, found.codebook),
                    "new_codes": sum(c.id not in {o.id for o in before.codes} for c in found.codebook.codes)}
@@ -344,9 +341,10 @@ def _transcript(path, doc: str, text: str):
     return t
 
 
-def _codings(conn, found: Imported) -> dict:
-    """Replace each of the file's coders' codings of its transcripts with the file's."""
-    from .codings import _drop_redundant_no_code, _on_interviewer, _replace, overlapping
+def _codings(conn, found: Imported, path, replace: bool) -> dict:
+    """Replace each of the file's coders' codings of its transcripts with the file's; a file
+    that would take away most of a coder's codings is refused unless ``replace``."""
+    from .codings import _drop_redundant_no_code, _on_interviewer, _refuse_taking_most, _replace, overlapping
 
     docs = [d for d, _ in found.documents]
     pairs, unplaced = {}, 0
@@ -359,7 +357,10 @@ def _codings(conn, found: Imported) -> dict:
     coders = sorted({k[2] for k in pairs} | {_coder_and_reason(u)[0] for u in found.users})
     replaced = []
     for who in coders if docs else []:
-        had, differ = _replace(conn, who, docs, {k: v for k, v in pairs.items() if k[2] == who})
+        mine = {k: v for k, v in pairs.items() if k[2] == who}
+        if not replace:
+            _refuse_taking_most(conn, who, docs, mine, Path(path))
+        had, differ = _replace(conn, who, docs, mine)
         if had:
             replaced.append((who, had, differ))
     per_coder = {who: sum(1 for k in pairs if k[2] == who) for who in sorted({k[2] for k in pairs})}

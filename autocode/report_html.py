@@ -213,16 +213,10 @@ def _classifier_figures(clf: dict | None) -> str:
 
 
 def _trust_html(a: dict) -> str:
-    """Which suggestions to trust, as ``train`` says it, with the level the advice holds at."""
-    if a.get("threshold") is None:
-        return ""
-    on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
-    if a["coverage"] >= 0.999:
-        return (f"<p>Suggestions at every confidence agreed substantially{on} (kappa {a['kappa']:.2f}).</p>")
-    codes = (" A code suggestion is right less often than its theme: read suggested codes with care even above "
-             "that confidence." if a.get("level") == "themes" else "")
-    return (f"<p>Suggestions with confidence {a['threshold']:.3g} or more ({a['coverage']:.0%} of them) agreed "
-            f"substantially{on} (kappa {a['kappa']:.2f}); treat those below as uncertain.{codes}</p>")
+    from .agreement import trust_words
+
+    advice = trust_words(a)
+    return f"<p>{escape(advice)}</p>" if advice else ""
 
 
 def _curve_html(lc: dict) -> str:

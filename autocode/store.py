@@ -247,15 +247,18 @@ class Project:
     def find(cls, project: str | Path | None = None) -> "Project":
         """Open the project at ``project``, or the one containing the current directory."""
         start = Path(project or os.environ.get("AUTOCODE_PROJECT") or Path.cwd()).resolve()
+        orphan = None   # a database without its settings: a project that lost them, or a backup copy
         for folder in [start, *start.parents]:
             if (folder / SETTINGS_FILE).is_file():
                 return cls(folder)
-            if (folder / DATABASE_FILE).is_file():
-                raise AutocodeError(f"the project's settings file, {SETTINGS_FILE}, is missing beside its database",
-                                    f"put it back from a backup, or run 'autocode init {folder}' to write default "
-                                    "settings (the database and its work are kept)", str(folder))
+            if orphan is None and (folder / DATABASE_FILE).is_file():
+                orphan = folder
             if project:
                 break
+        if orphan is not None:
+            raise AutocodeError(f"the project's settings file, {SETTINGS_FILE}, is missing beside its database",
+                                f"put it back from a backup, or run 'autocode init {orphan}' to write default "
+                                "settings (the database and its work are kept)", str(orphan))
         raise AutocodeError(
             f"no autocode project found at {start}",
             "create one with 'autocode init DIR' and run commands inside it, "

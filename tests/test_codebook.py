@@ -115,13 +115,14 @@ def test_a_theme_name_that_is_another_themes_id_names_that_theme(project):
 
 
 @pytest.mark.parametrize("text, problem", [
-    ("themes:\n  - id: t\n    codez:\n      - a\n", "has 'codez:', which autocode does not know"),
+    ("themes:\n  - id: t\n    codez:\n      - a\n", "has 'codez:', which autocode does not read"),
     ("themes:\n  - id: t\n    codes:\n      - id: a\n        defintion: x\n", "has 'defintion:'"),
     ("themes:\n  - id: t\n    codes:\n      - id: a\n        name: [a, b]\n", "'name' should be text, not list"),
     ("themes:\n  - id: t\n    codes:\n      - Same\n      - id: other\n        name: same\n", "two codes called 'same'"),
     ("themes:\n  - name: T\n  - name: t\n", "two themes are called 't'"),
     ("themes:\n  - id: t\n    name: One\n  - id: t\n    name: Two\n", "themes 'One' and 'Two' both have the id 't'"),
     ("themes: []\n", "'themes:' list is empty"),
+    ("themes:\n  - id: t\n    codes:\n      - id: a\n        subcodes:\n          - b\n", "has 'subcodes:', which autocode does not read"),
 ])
 def test_a_broken_codebook_is_refused_by_what_is_wrong(tmp_path, text, problem):
     path = tmp_path / "book.yaml"
@@ -154,3 +155,11 @@ def test_an_id_with_a_comma_or_space_is_refused_since_lists_of_ids_could_not_nam
     path.write_text("themes:\n  - id: t\n    codes:\n      - id: a,b\n        name: A\n", encoding="utf-8")
     with pytest.raises(AutocodeError, match="the code id 'a,b'"):
         cb.load_yaml(path)
+
+
+def test_description_is_read_as_the_definition(tmp_path):
+    path = tmp_path / "book.yaml"
+    path.write_text("themes:\n  - id: t\n    description: A theme\n    codes:\n      - id: a\n        description: A code\n",
+                    encoding="utf-8")
+    book = cb.load_yaml(path)
+    assert book.themes[0].definition == "A theme" and book.codes[0].definition == "A code"

@@ -937,3 +937,23 @@ def test_a_table_read_wrong_is_named_in_plain_words(tmp_path, content, said):
     path.write_text(content, encoding="utf-8")
     with pytest.raises(AutocodeError, match=said):
         read_transcripts(path)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("a.srt", "1\n00:00:01 --> 00:00:04\nhello\n"),
+    ("b.srt", "1\n00:00:01:000 --> 00:00:04,0000\nhello\n"),
+    ("c.srt", "1\n00:00:01,000 --> 00:00:02,000\nP1: Settings --> Privacy\n"),
+    ("d.srt", "1\n00:00:01,000 --> 00:00:02,000\nWhat year?\n\n2000\n\n2\n00:00:03,000 --> 00:00:04,000\nthat one\n"),
+    ("e.vtt", "WEBVTT\n\n00:00:01.000-->00:00:04.000\nhello\n"),
+    ("f.vtt", "WEBVTT\n\n00:01.5 --> 00:04.25\nhello\n"),
+])
+def test_caption_timings_the_libraries_read_are_not_refused(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    assert read_transcripts(path)
+
+
+def test_a_whole_interview_in_one_table_cell_is_read(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("document,speaker,text\nD1,Ann," + "word " * 30000 + "\n", encoding="utf-8")
+    assert read_transcripts(path)

@@ -474,3 +474,36 @@ def test_two_studies_transcripts_of_one_name_never_share_a_guid(tmp_path):
         with zipfile.ZipFile(export_qdpx(p.conn, tmp_path / f"{i}.qdpx")) as z:
             guids.append(re.search(r'<TextSource guid="([^"]+)"', z.read("project.qde").decode()).group(1))
     assert guids[0] != guids[1]
+
+
+def test_adding_a_projects_own_export_again_changes_no_coding(demo_project, tmp_path):
+    demo_project.conn.execute("INSERT INTO codings (utterance, code, coder, confidence, reason, created_at) "
+                              "SELECT id, 'credibility', 'machine', 0.9, 'because', 'then' FROM utterances "
+                              "WHERE is_interviewer = 0 LIMIT 3")
+    demo_project.conn.commit()
+    before = snapshot(demo_project)["codings"]
+    report = import_qdpx(demo_project, export_qdpx(demo_project.conn, tmp_path / "p.qdpx"))
+    assert snapshot(demo_project)["codings"] == before   # ids, dates, confidences and reasons kept
+    assert all(differ == 0 for _, _, differ in report["replaced"])
+
+
+def test_a_file_taking_away_most_of_a_coders_work_is_refused_until_replace(tmp_path):
+    text = "".join(f"Interviewer: Question {i}?\nP1: Answer number {i} is about hope.\n" for i in range(12))
+    code = _g("code", "Value", "Hope")
+    sels = [(text.index(f"Answer number {i} "), text.index(f"Answer number {i} ") + 10, code, USER_A) for i in range(12)]
+    body = lambda s: USERS + _codebook({"Value": ["Hope"]}) + f"<Sources>{_source('T1', text, s)}</Sources>"  # noqa: E731
+    p = Project.create(tmp_path / "p")
+    import_qdpx(p, qdpx_with(tmp_path, project_xml(body(sels)), name="all.qdpx"))
+    few = qdpx_with(tmp_path, project_xml(body(sels[:2])), name="few.qdpx")
+    assert_refused_with(p, few, "would replace ann's codings of 12 utterances")
+    import_qdpx(p, few, replace=True)
+    assert len(_coded(p, "ann")) == 2
+
+
+def test_a_backup_copy_of_the_database_in_a_subfolder_does_not_hide_the_project(project, monkeypatch):
+    import shutil
+
+    (project.root / "backup").mkdir()
+    shutil.copy(project.root / "autocode.db", project.root / "backup" / "autocode.db")
+    monkeypatch.chdir(project.root / "backup")
+    assert Project.find().root == project.root
