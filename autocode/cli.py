@@ -484,11 +484,12 @@ def theme_rename(theme: Annotated[str, typer.Argument(help="The theme's id or na
 def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns document and code, and start and end (character offsets) or utterance; 'autocode export' writes one.")],
                    coder: Annotated[Optional[str], typer.Option(help="Whose codings these are (default: the file's 'coder' column).")] = None,
                    replace: Annotated[bool, typer.Option("--replace", help="Replace a coder's codings even when the file keeps fewer than half of them.")] = False,
+                   add: Annotated[bool, typer.Option("--add", help="Code only the utterances the file names: the coder's other codings stay.")] = False,
                    project: ProjectOpt = None):
-    """Import a coder's codings from CSV (replaces that coder's codings of those documents)."""
+    """Import a coder's codings from CSV (replaces that coder's codings of those documents, or with --add of those utterances)."""
     from .codings import import_codings as run
 
-    r = run(Project.find(project), file, coder, replace=replace)
+    r = run(Project.find(project), file, coder, replace=replace, add=add)
     out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
               f"for {len(r.documents)} document(s)." + (" (Rows coding parts of one utterance with the same code "
                                                          "make one coding.)" if r.codings + r.no_code < r.rows else ""))
@@ -649,7 +650,8 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
                       f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(clip(r["text"], 100)))
     out.print(table)
     teacher = trained_coder(p.conn)
-    out.print(f"Code these first (as {teacher}, on the review page or with import-codings), then "
+    out.print(f"Code these first, as {teacher}: on the review page (autocode review), or in a CSV of document, "
+              f"utterance and code added with [bold]autocode import-codings FILE --coder {teacher} --add[/]; then "
               f"[bold]autocode train --coder {teacher}[/] again: they teach the classifier most.")
 
 

@@ -125,8 +125,9 @@ def overlapping(conn, doc: str, start: int, end: int) -> list[int]:
 
 
 def import_codings(project: Project, path: str | Path, coder: str | None = None,
-                   decided_by: str | None = None, replace: bool = False) -> ImportReport:
-    """Replace each coder's codings of the documents in the file with the file's codings.
+                   decided_by: str | None = None, replace: bool = False, add: bool = False) -> ImportReport:
+    """Replace each coder's codings of the documents in the file with the file's codings; with
+    ``add``, only their codings of the utterances the file codes (the rest stay).
 
     The coder is ``coder`` for every row, or, when not given, each row's ``coder`` column.
     A file that would take away most of a coder's codings of its documents (a stray row under
@@ -141,6 +142,11 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
     if not coder and "coder" not in frame.columns:
         raise AutocodeError("the file has no 'coder' column and no coder was named",
                             "name the coder with --coder NAME", str(path))
+    named = sorted({c.strip() for c in frame["coder"] if c.strip()}) if coder and "coder" in frame.columns else []
+    if len(named) > 1:
+        raise AutocodeError(f"--coder {coder} would put the codings of {len(named)} coders ({', '.join(named[:6])}) "
+                            "under one name", "export one coder's codings (autocode export --coder NAME), or leave out "
+                            "--coder to keep each row's coder; nothing was imported", str(path))
     report = ImportReport(rows=len(frame))
     with project.transaction() as conn:
         book = cb.load(conn)
@@ -166,9 +172,9 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
         report.documents = sorted({d.strip() for d in frame["document"]})
         for who in sorted({k[2] for k in pairs} | ({coder} if coder else set())):
             mine = {k: v for k, v in pairs.items() if k[2] == who}
-            if not replace:
+            if not replace and not add:
                 _refuse_taking_most(conn, who, report.documents, mine, path)
-            before, differ = _replace(conn, who, report.documents, mine)
+            before, differ = _replace(conn, who, report.documents, mine, {k[0] for k in mine} if add else None)
             if before:
                 report.replaced.append((who, before, differ))
         report.interviewer = _on_interviewer(conn, sorted({k[2] for k in pairs}), report.documents)
@@ -212,7 +218,7 @@ def _refuse_taking_most(conn, coder: str, documents: list[str], mine: dict, path
                        f"(SELECT id FROM utterances WHERE document IN ({','.join('?' * len(documents))}))",
                        [coder, *documents]).fetchone()[0]
     keeps = len({k[0] for k in mine})
-    if had >= 10 and keeps * 2 < had:
+    if had >= 4 and keeps * 2 < had:
         raise AutocodeError(f"this file would replace {coder}'s codings of {had} utterances in these transcripts with "
                             f"codings of {keeps}", f"if the file's rows under {coder} are a mistake, fix its coder column "
                             "(or give --coder NAME); if you mean to replace their work, run the command again with "
@@ -224,9 +230,13 @@ def _check_codes(book: cb.Codebook, frame, path: Path) -> None:
     unknown = [(i, v) for i, v in enumerate(frame["code"], start=2) if v.strip() and book.find_code(v) is None]
     if len(unknown) > 1:
         guess = lambda v: f" (did you mean '{g}'?)" if (g := book.nearest(v)) else ""  # noqa: E731
-        shown = "; ".join(f"row {i}: '{v}'{guess(v)}" for i, v in unknown[:8]) + (f"; and {len(unknown) - 8} more" if len(unknown) > 8 else "")
+        rows: dict[str, list[int]] = {}
+        for i, v in unknown:
+            rows.setdefault(v.strip(), []).append(i)
+        where = lambda r: f"row {r[0]}" if len(r) == 1 else f"rows {', '.join(map(str, r[:3]))}{' ...' if len(r) > 3 else ''}"  # noqa: E731
+        shown = "; ".join(f"'{v}'{guess(v)} ({where(r)})" for v, r in rows.items())
         known = ", ".join(c.id for c in book.codes) or "(the codebook is empty)"
-        raise AutocodeError(f"{len(unknown)} rows name codes that are not in the codebook ({shown})",
+        raise AutocodeError(f"{len(unknown)} rows name {len(rows)} code(s) that are not in the codebook ({shown})",
                             f"use code ids or names from the codebook ({known}), or add the codes first "
                             "(autocode codebook import FILE.yaml, or accept a candidate)", str(path))
 
@@ -265,7 +275,7 @@ def _drop_redundant_no_code(pairs: dict) -> dict:
     return {k: v for k, v in pairs.items() if k[1] or (k[0], k[2]) not in coded}
 
 
-def _replace(conn, coder: str, documents: list[str], pairs: dict) -> tuple[int, int]:
+def _replace(conn, coder: str, documents: list[str], pairs: dict, within: set[int] | None = None) -> tuple[int, int]:
     """Make the coder's codings of these documents the file's. Returns how many codings the
     coder had there, and how many utterances are now coded differently, so that replacing
     someone's work is never silent. A coding the file repeats is left as it is (its id, date,
@@ -273,7 +283,7 @@ def _replace(conn, coder: str, documents: list[str], pairs: dict) -> tuple[int, 
     where = (f"coder = ? AND utterance IN (SELECT id FROM utterances"
              f" WHERE document IN ({','.join('?' * len(documents))}))")
     old = {(r[1], r[2]): r for r in conn.execute(f"SELECT id, utterance, code, confidence, reason FROM codings WHERE {where}",
-                                                  [coder, *documents])}
+                                                  [coder, *documents]) if within is None or r[1] in within}
     new = {(uid, code): values for (uid, code, _), values in pairs.items()}
     conn.executemany("DELETE FROM codings WHERE id = ?", [(r[0],) for key, r in old.items() if key not in new])
     conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",

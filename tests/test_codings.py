@@ -167,8 +167,9 @@ def test_every_unknown_code_is_named_at_once(demo_project, tmp_path):
                  encoding="utf-8")
     with pytest.raises(AutocodeError) as err:
         import_codings(demo_project, f, "carol")
-    assert err.value.problem == ("2 rows name codes that are not in the codebook (row 3: 'Hope and Recovry' (did you "
-                                 "mean 'Hope and recovery'?); row 4: 'credibilty' (did you mean 'Credibility and rapport'?))")
+    assert err.value.problem == ("2 rows name 2 code(s) that are not in the codebook ('Hope and Recovry' (did you "
+                                 "mean 'Hope and recovery'?) (row 3); 'credibilty' (did you mean 'Credibility and "
+                                 "rapport'?) (row 4))")
     assert "credibility" in err.value.fix
 
 
@@ -207,7 +208,7 @@ def test_several_mistyped_codes_each_get_a_suggestion(demo_project, tmp_path):
     f.write_text("document,utterance,code\nD01,3,Unclear rol\nD01,4,Credibilty and raport\n", encoding="utf-8")
     with pytest.raises(AutocodeError) as err:
         import_codings(demo_project, f, "carol")
-    assert "row 3: 'Credibilty and raport' (did you mean 'Credibility and rapport'?)" in err.value.problem
+    assert "'Credibilty and raport' (did you mean 'Credibility and rapport'?) (row 3)" in err.value.problem
 
 
 @pytest.mark.parametrize("content, coder, match", [
@@ -235,3 +236,32 @@ def test_a_spreadsheet_and_a_utf16_file_without_its_mark_are_refused_with_how_to
     utf16.write_bytes("document,utterance,code\nD01,1,credibility\n".encode("utf-16-le"))
     with pytest.raises(AutocodeError, match="UTF-16 without a byte-order mark"):
         import_codings(demo_project, utf16, "carol")
+
+
+def test_add_codes_only_the_utterances_in_the_file(demo_project, tmp_path):
+    rows = lambda: demo_project.conn.execute("SELECT u.idx, c.code FROM codings c JOIN utterances u ON u.id = c.utterance "  # noqa: E731
+                                             "WHERE coder = 'alice' AND u.document = 'D01' ORDER BY u.idx, c.code").fetchall()
+    before = rows()
+    idx = before[0][0]
+    f = tmp_path / "one.csv"
+    f.write_text(f"document,utterance,code\nD01,{idx},credibility\n", encoding="utf-8")
+    import_codings(demo_project, f, "alice", add=True)   # without --add, 94 codings would go: refused
+    after = rows()
+    assert [tuple(r) for r in after if r[0] != idx] == [tuple(r) for r in before if r[0] != idx]
+    assert [tuple(r) for r in after if r[0] == idx] == [(idx, "credibility")]
+
+
+def test_coder_option_refuses_a_file_of_several_coders(demo_project, tmp_path):
+    f = tmp_path / "all.csv"
+    f.write_text("document,utterance,code,coder\nD01,1,credibility,alice\nD01,2,credibility,machine\n", encoding="utf-8")
+    with pytest.raises(AutocodeError, match="--coder zed would put the codings of 2 coders \\(alice, machine\\)"):
+        import_codings(demo_project, f, "zed")
+
+
+def test_unknown_codes_are_each_named_once(demo_project, tmp_path):
+    f = tmp_path / "c.csv"
+    f.write_text("document,utterance,code\n" + "".join(f"D01,{i},team_acceptence\n" for i in range(1, 12))
+                 + "D01,12,evidence\n", encoding="utf-8")
+    with pytest.raises(AutocodeError) as err:
+        import_codings(demo_project, f, "carol")
+    assert "12 rows name 2 code(s)" in err.value.problem and "'evidence'" in err.value.problem
