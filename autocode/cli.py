@@ -115,7 +115,7 @@ def emit_json(data) -> None:
 
 @command()
 def init(directory: Annotated[Path, typer.Argument(help="Folder for the new project.")],
-         codebook: Annotated[Optional[Path], typer.Option(help="A codebook .yaml to start from.")] = None,
+         codebook: Annotated[Optional[Path], typer.Option(help="A codebook to start from: .yaml, or a REFI-QDA .qdc.")] = None,
          model: Annotated[Optional[str], typer.Option(help="Sentence-transformers model name or folder.")] = None,
          coder: CoderOpt = None):
     """Create a project folder with settings and a database."""
@@ -268,16 +268,22 @@ def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided
     from .cluster import list_candidates
     from .corpus import clip
 
-    rows = list_candidates(Project.find(project).conn, None if all_ else "open")
+    conn = Project.find(project).conn
+    rows = list_candidates(conn, None if all_ else "open")
     if as_json:
         return emit_json(rows)
     if not rows:
-        return out.print("No open candidates. Run [bold]autocode propose[/] first.")
-    table = Table("id", "label", "size", "docs", "people", "closest code", "example quotes", show_lines=True)
+        decided = conn.execute("SELECT COUNT(*) FROM candidates").fetchone()[0]
+        return out.print(f"No open candidates: all {decided} have been decided (--all lists them)." if decided else
+                         "No candidates yet. Run [bold]autocode propose[/] first.")
+    table = Table("id", "label", "size", "docs", "people", "closest code" if not all_ else "decided", "example quotes",
+                  show_lines=True)
     for r in rows:
         quotes = "\n".join(f"\u201c{clip(e['text'], 110)}\u201d ({e['document']})" for e in r["examples"][:3])
+        status = r["status"] + (f": {r['code']}" if r.get("code") else "")   # accepted: credibility
         table.add_row(str(r["id"]), Text.assemble(r["label"], "\n", (", ".join(r["keywords"][:6]), "dim")), str(r["size"]),
-                      str(r["n_documents"]), str(r["n_participants"]), Text(r["nearest_code"] or "-"), Text(quotes))
+                      str(r["n_documents"]), str(r["n_participants"]), Text(status if all_ else r["nearest_code"] or "-"),
+                      Text(quotes))
     out.print(table)
     out.print('Next: autocode accept ID --theme THEME --name "Code name", autocode merge ID ID ..., or autocode reject ID.')
 
@@ -292,9 +298,16 @@ def accept(candidate: CandidateArg, theme: ThemeOpt = "", name: Annotated[Option
            definition: DefinitionOpt = "", code: Annotated[Optional[str], typer.Option(help="Code id, or an existing code to add these utterances to.")] = None,
            project: ProjectOpt = None, coder: CoderOpt = None):
     """Accept a candidate as a code; its utterances become your codings."""
-    result = review.accept(Project.find(project), candidate, theme, name, definition, code, coder)
-    out.print(f"Candidate {candidate} is now code '{result['name']}' ({result['code']}) under theme "
-              f"'{result['theme']}', with {result['codings']} coded utterances.")
+    p = Project.find(project)
+    result = review.accept(p, candidate, theme, name, definition, code, coder)
+    if result.get("existing"):
+        total = p.conn.execute("SELECT COUNT(DISTINCT utterance) FROM codings WHERE code = ? AND coder = ?",
+                               (result["code"], coder or default_coder())).fetchone()[0]
+        out.print(f"Added candidate {candidate}'s {result['codings']} utterances to the existing code '{result['name']}' "
+                  f"({result['code']}, theme '{result['theme']}'), which now codes {total}.")
+    else:
+        out.print(f"Candidate {candidate} is now code '{result['name']}' ({result['code']}) under theme "
+                  f"'{result['theme']}', with {result['codings']} coded utterances.")
     _say_what_accepting_added(result)
 
 
@@ -314,6 +327,9 @@ def merge(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates to
           code: Annotated[Optional[str], typer.Option(help="Code id, or an existing code.")] = None,
           project: ProjectOpt = None, coder: CoderOpt = None):
     """Merge several candidates into one code."""
+    if len(set(candidate_ids)) < 2:
+        raise AutocodeError("merge needs two or more candidates", f"to make one candidate a code: autocode accept "
+                            f"{candidate_ids[0]} --theme THEME")
     result = review.merge(Project.find(project), candidate_ids, theme, name, definition, code, coder)
     out.print(f"Merged {len(set(candidate_ids))} candidates into code '{result['name']}' ({result['code']}), "
               f"{result['codings']} coded utterances.")
@@ -412,7 +428,7 @@ def codebook_import(file: Annotated[Path, typer.Argument(help="A codebook .yaml,
         raise AutocodeError("is a REFI-QDA project, not a codebook: it holds transcripts and codings too",
                             f"add it with: autocode add {file}", str(file))
     counts = import_qdc(p, file, coder) if file.suffix.lower() == ".qdc" else review.import_codebook(p, file, coder)
-    out.print(f"Imported {counts['themes']} themes and {counts['codes']} codes from {file}.")
+    out.print(f"Imported {plural(counts['themes'], 'theme')} and {plural(counts['codes'], 'code')} from {file}.")
     if counts.get("renamed"):
         out.print(f"Renamed, as the file names them: {'; '.join(counts['renamed'])}.")
     if counts.get("changes"):
@@ -543,6 +559,13 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     if as_json:
         return emit_json(metrics)
     print_training(metrics, cv)
+    if save:
+        out.print(f"Saved the classifier to {save}: 'autocode suggest FILES --classifier {save}' uses it in another "
+                  "project with the same codebook.", markup=False)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def fmt(value, digits: int = 2) -> str:
@@ -569,6 +592,8 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
         check_writable(out_file, (".csv",), "a CSV of suggestions")
     docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else []
     clf = ThemeClassifier.load(classifier) if classifier else None
+    if clf is not None:
+        _warn_if_foreign(p.conn, clf, classifier)
     # adding the files, coding them and writing the CSV succeed or fail together
     with using(cluster), p.transaction(), step("Suggesting codes"):
         if files:
@@ -580,6 +605,16 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     _print_suggestions(rows, out_file)
     if include_coded and clf is None:
         _warn_if_learnt(*learnt_from(p, rows))
+
+
+def _warn_if_foreign(conn, clf, path: Path) -> None:
+    """A classifier from another project may suggest codes this codebook does not have."""
+    known = {c.id for c in cb.load(conn).codes}
+    foreign = sorted({str(c) for c in clf.classes_} - known - {""})
+    if foreign:
+        warn(f"{path} suggests {len(foreign)} code(s) this project's codebook does not have ({', '.join(foreign[:6])}"
+             f"{' ...' if len(foreign) > 6 else ''}): their suggestions will have no theme, and importing them is "
+             "refused. Import that project's codebook first (autocode codebook import FILE), or train here.")
 
 
 def _warn_if_learnt(coder: str, seen: int) -> None:
@@ -616,15 +651,23 @@ def accept_suggestions(above: Annotated[float, typer.Option("--above", help="Acc
                        project: ProjectOpt = None, coder: CoderOpt = None):
     """Accept, as your codings, the suggestions at or above a confidence that you have not decided yet."""
     from .confirm import accept_above
+    from .learn import trained_coder
 
     docs = [d.strip() for d in documents.split(",")] if documents else None
-    r = accept_above(Project.find(project), above, docs, coder)
+    p = Project.find(project)
+    r = accept_above(p, above, docs, coder)
     if not r["accepted"]:
         return out.print(f"No undecided suggestion has confidence {above:g} or more. Next: [bold]autocode suggest[/], "
                          "or a lower --above.")
-    out.print(f"Accepted {r['accepted']} suggestion(s) with confidence {above:g} or more as your codings "
+    who = coder or default_coder()
+    out.print(f"Accepted {r['accepted']} suggestion(s) with confidence {above:g} or more as {who}'s codings "
               "('autocode undo' takes them back). They are marked as accepted unread: training learns from them, "
               "but its agreement figures leave them out.")
+    teacher = trained_coder(p.conn)
+    if teacher and teacher != who:
+        warn(f"the classifier learns from {teacher}'s codings, and these are {who}'s, so 'autocode train --coder "
+             f"{teacher}' will not learn from them. To make them {teacher}'s: autocode undo, then run this again with "
+             f"--coder {teacher}")
 
 
 @command("next")

@@ -71,6 +71,8 @@ def print_report(report: dict, disagreements) -> None:
     _print_reference(report.get("against_reference"))
     _print_confusion(report.get("confusion"), report["coders"])
     n = len(report["disagreements"])
+    if not n:
+        return out.print("No disagreements.")
     out.print(f"{n} disagreement{'' if n == 1 else 's'}" + (f", written to {disagreements}." if disagreements else
                                       ". Write them out for the consensus meeting with --disagreements FILE.csv."))
 

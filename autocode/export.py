@@ -20,6 +20,7 @@ from .errors import AutocodeError
 COLUMNS = ["document", "utterance", "start", "end", "speaker", "text", "code", "theme", "coder", "confidence", "reason"]
 # A cell Excel would run as a formula: an utterance such as "=HYPERLINK(...)" or "-1 for me".
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBERS = re.compile(r"[-+]?\d+(\.\d+)?(e-?\d+)?([\u2013-][-+]?\d+(\.\d+)?)?")
 
 
 def coding_rows(conn, coder: str | None = None, documents: list[str] | None = None) -> list[dict]:
@@ -51,7 +52,11 @@ def to_csv(rows: list[dict], columns: list[str] = COLUMNS) -> str:
 
 
 def inert(value):
-    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+    """The value, or an apostrophe and the value when Excel would run it; a number or an
+    interval such as "-0.04–1.00" is left as it is."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_START) or NUMBERS.fullmatch(value):
+        return value
+    return "'" + value
 
 
 def write_csv(path: str | Path, rows: list[dict], columns: list[str] = COLUMNS) -> Path:

@@ -209,7 +209,8 @@ def test_accept_makes_codings_by_that_coder(study, tmp_path):
 def test_accept_into_an_existing_code(study, tmp_path):
     cand = cli_json("candidates", "--project", study)[1]
     out = flat(cli("accept", cand["id"], "--code", "credibility", "--coder", "reviewer", "--project", study).stdout)
-    assert "is now code 'Credibility and rapport' (credibility) under theme 'lived_experience'" in out
+    assert (f"Added candidate {cand['id']}'s {cand['size']} utterances to the existing code 'Credibility and rapport' "
+            f"(credibility, theme 'lived_experience'), which now codes {cand['size']}.") in out
     cli("export", "--coder", "reviewer", "--out", tmp_path / "r.csv", "--project", study)
     assert {r["code"] for r in read_csv(tmp_path / "r.csv")} == {"credibility"}
 
@@ -585,3 +586,29 @@ def test_training_another_coder_says_which_classifier_it_replaced(tmp_path, _tra
     text = flat(result.output)
     assert "it replaced the one that learnt from alice's" in text and "autocode train --coder alice" in text
     assert "Wrote" in flat(cli("export", "--out", tmp_path / "x.csv", "--project", root).output)
+
+
+def test_slips_with_classifiers_and_candidates_are_said(tmp_path, _review_template):
+    import shutil
+
+    root = tmp_path / "p"
+    shutil.copytree(_review_template, root)
+    text = flat(cli("accept-suggestions", "--above", "0.5", "--coder", "carol", "--project", root).output)
+    assert "the classifier learns from alice's codings, and these are carol's" in text
+    model = tmp_path / "m.npz"
+    text = flat(cli("train", "--coder", "alice", "--no-cv", "--out", model, "--project", root).output)
+    assert f"Saved the classifier to {model}" in text
+    text = flat(cli("candidates", "--all", "--project", root).output)
+    assert "decided" in text
+
+
+def test_a_classifier_from_another_codebook_is_named_before_its_suggestions(tmp_path):
+    from typer.testing import CliRunner
+
+    book = tmp_path / "book.yaml"
+    book.write_text("themes:\n  - id: t\n    codes:\n      - id: only_code\n", encoding="utf-8")
+    root = tmp_path / "p"
+    cli("init", root, "--codebook", book)
+    result = CliRunner().invoke(app, ["suggest", str(TRANSCRIPTS / "D08.txt"), "--classifier",
+                                      str(Path(__file__).parent.parent / "models" / "psw-demo.npz"), "--project", str(root)])
+    assert result.exit_code == 0 and "code(s) this project's codebook does not have" in flat(result.output)

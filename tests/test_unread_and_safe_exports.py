@@ -88,6 +88,7 @@ def test_a_cell_excel_would_run_as_a_formula_stays_text_and_comes_back_as_writte
     cells = [r["text"] for r in csv.DictReader(io.StringIO(text))]
     assert cells == ["'=HYPERLINK(\"http://x\")", "'-1 for me", "'@SUM(A1)", "I said +1"]
     assert [_formula_apostrophe_off(c) for c in cells] == ["=HYPERLINK(\"http://x\")", "-1 for me", "@SUM(A1)", "I said +1"]
+    assert to_csv([{"v": "-0.036\u20131.000"}, {"v": "-2.5"}], ["v"]).split("\n")[1:3] == ["-0.036\u20131.000", "-2.5"]
 
 
 def test_workbook_theme_sheets_hold_participants_words_only(demo_project, tmp_path):
