@@ -207,7 +207,7 @@ def print_qdpx_import(f: Path, r: dict) -> None:
                  "utterance(s) are now coded differently (codings deleted in the QDA software are deleted here too). "
                  "If the file's coder is someone else with the same name, add it again with --coder THEIR-NAME.")
     if r["interviewer"]:
-        warn(f"{r['interviewer']} coding(s) landed on the interviewer's words, which autocode leaves out of training and "
+        warn(f"{r['interviewer']} coding(s) landed on the interviewer's words (or a transcript's heading), which autocode leaves out of training and "
              "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
     if r["coders"].get("imported"):
         warn(f"{r['coders']['imported']} coding(s) name no user the file lists, so they are stored under coder "
@@ -515,7 +515,7 @@ def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns
                  f"{' ...' if len(r.documents) > 5 else ''}; {differ} utterance(s) are now coded differently. If the file is another coder's work, "
                  f"import it again with --coder THEIR-NAME, then import {who}'s own file again to restore theirs.")
     if r.interviewer:
-        warn(f"{r.interviewer} coding(s) landed on the interviewer's words, which autocode leaves out of training and "
+        warn(f"{r.interviewer} coding(s) landed on the interviewer's words (or a transcript's heading), which autocode leaves out of training and "
              "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
     if r.unmatched:
         warn(f"{len(r.unmatched)} row(s) covered no utterance (rows "
@@ -717,6 +717,10 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
     if coder:
         require_coder(p.conn, coder)
     target = out_file or Path(EXPORTS[fmt])
+    if out_file is None and target.exists():
+        raise AutocodeError(f"{target} exists already (perhaps a copy you edited), and export without --out would "
+                            "write over it", f"name the file: autocode export --out NEW{target.suffix} (an --out you "
+                            "name is written over)", str(target.resolve()))
     # the CSV and .qdpx hold the machine's suggestions and the others leave them out: either way, a word
     suggested = 0 if coder else p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
     if fmt == "qdc":

@@ -71,7 +71,9 @@ def _run(data: Path, root: Path, say) -> dict:
     results = _learn(project, data, say)
     out = root / "codings.csv"
     n = export_csv(project.conn, out)
-    say(f"8. Exported {n} codings (alice, bob, {REVIEWER} and machine) to {out}.")
+    none = project.conn.execute("SELECT COUNT(*) FROM codings WHERE code = ''").fetchone()[0]
+    say(f"8. Exported {n} rows ({n - none} codings and {none} 'no code' decisions, by alice, bob, {REVIEWER} and the "
+        f"machine) to {out}.")
     say("\nDone. Try it on your own transcripts: autocode init my-study && cd my-study && autocode add FILES")
     project.close()
     return {"candidates": len(found), **steps, **results, "exported": n}
@@ -101,8 +103,10 @@ def codebook_theme(project: Project, code_id: str) -> str:
 
 def _learn(project: Project, data: Path, say) -> dict:
     files = sorted((data / "codings").glob("*.csv"))
-    total = sum(import_codings(project, f).codings for f in files)
-    say(f"5. Imported {total} human codings from {len(files)} files ({', '.join(f.name for f in files)}).")
+    reports = [import_codings(project, f) for f in files]
+    total, none = sum(r.codings for r in reports), sum(r.no_code for r in reports)
+    say(f"5. Imported {total} human codings and {none} 'no code' decisions from {len(files)} files "
+        f"({', '.join(f.name for f in files)}).")
     metrics = train(project, "alice")
     cv = metrics["cross_validation"]
     say(f"6. Trained the classifier on alice's {metrics['utterances']} coded utterances. Held-out-document "

@@ -121,7 +121,7 @@ def export_csv(conn, out: str | Path, coder: str | None = None) -> int:
     a coder named who has none is a mistake, not an empty file. ``reason`` keeps the machine's
     reasons, and marks the suggestions a coder accepted unread, so they stay marked."""
     rows = coding_rows(conn, coder)
-    if coder and not rows:
+    if not rows:
         raise nothing_to_export(conn, out, coder)
     write_csv(out, rows)
     return len(rows)
@@ -284,7 +284,9 @@ def export_docx(conn, out: str | Path, coder: str | None = None) -> Path:
     labels = {(p["document"], p["speaker"]): p["label"] for p in participants(conn)}
     doc = Document()
     doc.add_heading("Quote bank", 0)
-    doc.add_paragraph(f"Coded by {', '.join(_coders(conn, coder))}. Up to {QUOTES_PER_CODE} quotes per code.")
+    doc.add_paragraph(f"Coded by {', '.join(_coders(conn, coder))}. Up to {QUOTES_PER_CODE} quotes per code. Each "
+                      "quote is cited by its transcript's number, as (7) for D07 or P07; (7a) and (7b) are two "
+                      "participants of one transcript, such as a focus group.")
     quoted: Counter = Counter()  # voices quoted so far, so the bank does not lean on a few participants
     for theme in cb.load(conn).themes:
         _heading(doc, theme.name, theme.definition, 1)

@@ -880,3 +880,11 @@ def test_small_slips_get_a_precise_message(proposed, tmp_path):
     write(tmp_path / "ok.csv", "document,utterance,code\nD01,1,credibility\n")
     assert cli("import-codings", tmp_path / "ok.csv", "--coder", "carol", "--project", proposed.root).exit_code == 0
     assert_clear_error(cli("train", "--coder", "Carol", "--no-cv", "--project", proposed.root), "did you mean 'carol'?")
+
+
+def test_export_without_out_never_writes_over_a_file_of_that_name(project, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    edited = write(tmp_path / "codings.csv", "my hand-edited codings\n")
+    assert_clear_error(cli("export", "--project", project.root), "codings.csv exists already", "--out")
+    assert edited.read_text(encoding="utf-8") == "my hand-edited codings\n"
+    assert_clear_error(cli("export", "--out", tmp_path / "new.csv", "--project", project.root), "nothing to export")
