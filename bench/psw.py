@@ -47,7 +47,7 @@ def agreement_from_export(path: Path, threshold: float | None = None, gold: str 
     from autocode.compare import pair_agreement
 
     by, confidence = {gold: {}, "machine": {}}, {}
-    for r in csv.DictReader(path.open(encoding="utf-8")):
+    for r in csv.DictReader(path.open(encoding="utf-8-sig")):
         if r["coder"] in by:
             key = (r["document"], r["utterance"])
             # an utterance the gold coder gave several codes counts as agreeing on any of them
