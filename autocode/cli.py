@@ -143,8 +143,10 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new proj
 def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or folders.")],
         interviewer: Annotated[Optional[list[str]], typer.Option(help="Another speaker label to treat as the interviewer.")] = None,
         replace: Annotated[bool, typer.Option("--replace", help="Replace a transcript of the same name even when some of its codings would not survive, or it came from another file.")] = False,
+        replace_codings: Annotated[bool, typer.Option("--replace-codings", help="For a .qdpx: let its codings replace a coder's even when most of theirs are gone (deleted in the QDA software).")] = False,
         cluster: ClusterOpt = None, project: ProjectOpt = None, coder: CoderOpt = None):
     """Add transcripts (.txt, .md, .docx, .vtt, .srt, .csv, .xlsx) or REFI-QDA projects (.qdpx)."""
+    from .cli_add import print_qdpx_import, speakers_line
     from .corpus import add_files, summary
     from .distributed import using
     from .ingest import unreadable_in
@@ -154,7 +156,7 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
     projects = [f for f in files if f.suffix.lower() == ".qdpx"]
     others = [f for f in files if f not in projects]
     with using(cluster), p.transaction():  # transcripts and .qdpx projects are added together, or not at all
-        imported = [(f, import_qdpx(p, f, coder, tuple(interviewer or ()), replace)) for f in projects]
+        imported = [(f, import_qdpx(p, f, coder, tuple(interviewer or ()), replace, replace_codings)) for f in projects]
         report = add_files(p, others, tuple(interviewer or ()), coder, embed=True, replace=replace) if others else None
     for f, r in imported:
         print_qdpx_import(f, r)
@@ -188,43 +190,10 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
     out.print("Next: [bold]autocode propose[/] to find candidate codes.")
 
 
-def print_qdpx_import(f: Path, r: dict) -> None:
-    """What a REFI-QDA project brought, and every way it changed work already in the project."""
-    a = r["added"]
-    docs = f"{len(r['documents'])} transcript(s) ({len(a.added)} new, {len(a.replaced)} replaced, {len(a.unchanged)} unchanged)"
-    by = ", ".join(f"{who} {n}" for who, n in r["coders"].items()) or "none"
-    out.print(Text(f"Imported {f.name}: {docs}; {r['themes']} themes and {r['codes']} codes ({r['new_codes']} new); "
-                   f"{r['applied']} codes applied to {r['selections']} coded passages, stored as {r['codings']} codings of "
-                   f"whole utterances (by coder: {by})."))
-    for w in a.warnings:
-        warn(w)
-    if r["changes"]:
-        out.print(Text(f"Changed in the codebook, as the file has it: {'; '.join(r['changes'][:8])}"
-                       f"{' ...' if len(r['changes']) > 8 else ''}."))
-    for who, had, differ in r["replaced"]:
-        if differ:
-            warn(f"the file's codings by {who} replaced their {had} earlier coding(s) of these transcripts; {differ} "
-                 "utterance(s) are now coded differently (codings deleted in the QDA software are deleted here too). "
-                 "If the file's coder is someone else with the same name, add it again with --coder THEIR-NAME.")
-    if r["interviewer"]:
-        warn(f"{r['interviewer']} coding(s) landed on the interviewer's words (or a transcript's heading), which autocode leaves out of training and "
-             "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
-    if r["coders"].get("imported"):
-        warn(f"{r['coders']['imported']} coding(s) name no user the file lists, so they are stored under coder "
-             "'imported'. To give them a name, add the file again with --coder NAME (a file of one coder).")
-    if r["unplaced"]:
-        warn(f"{r['unplaced']} coded passage(s) lie between utterances (in a heading or blank lines) and code nothing here.")
-
-
-def speakers_line(d: dict) -> str:
-    """'Interviewer (not coded): 12, Dr Khan: 30 utterances': who speaks in a document."""
-    parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''}: {s['utterances']}" for s in d["speakers"]]
-    return ", ".join(parts) + (" utterance" if d["utterances"] == 1 else " utterances") if parts else "no utterances"
-
-
 @command()
 def documents(as_json: JsonOpt = False, project: ProjectOpt = None):
     """List the transcripts: who speaks in each, how many utterances, and how many codings by people."""
+    from .cli_add import speakers_line
     from .corpus import summary
 
     rows = summary(Project.find(project).conn)
@@ -500,12 +469,14 @@ def theme_rename(theme: Annotated[str, typer.Argument(help="The theme's id or na
 def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns document and code, and start and end (character offsets) or utterance; 'autocode export' writes one.")],
                    coder: Annotated[Optional[str], typer.Option(help="Whose codings these are (default: the file's 'coder' column).")] = None,
                    replace: Annotated[bool, typer.Option("--replace", help="Replace a coder's codings even when the file keeps fewer than half of them.")] = False,
-                   add: Annotated[bool, typer.Option("--add", help="Code only the utterances the file names: the coder's other codings stay.")] = False,
+                   add: Annotated[bool, typer.Option("--add", help="Re-code only the utterances the file names (their codings by the coder become the file's); the coder's other codings stay.")] = False,
                    project: ProjectOpt = None):
     """Import a coder's codings from CSV (replaces that coder's codings of those documents, or with --add of those utterances)."""
     from .codings import import_codings as run
 
     r = run(Project.find(project), file, coder, replace=replace, add=add)
+    if add:
+        r.replaced = []   # nothing beyond the file's utterances was touched
     out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
               f"for {len(r.documents)} document(s)." + (" (Rows coding parts of one utterance with the same code "
                                                          "make one coding.)" if r.codings + r.no_code < r.rows else ""))
@@ -581,6 +552,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
             cluster: ClusterOpt = None, project: ProjectOpt = None, coder: CoderOpt = None):
     """Suggest codes for new or uncoded participant utterances."""
     from .classify import ThemeClassifier
+    from .cli_suggest import print_suggestions, warn_if_foreign, warn_if_learnt
     from .corpus import add_files, read_all
     from .export import check_writable, write_csv
     from .distributed import using
@@ -593,7 +565,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else []
     clf = ThemeClassifier.load(classifier) if classifier else None
     if clf is not None:
-        _warn_if_foreign(p.conn, clf, classifier)
+        warn_if_foreign(p.conn, clf, classifier)
     # adding the files, coding them and writing the CSV succeed or fail together
     with using(cluster), p.transaction(), step("Suggesting codes"):
         if files:
@@ -602,47 +574,9 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
         rows = run(p, docs or None, clf, coder, include_coded)
         if out_file:
             write_csv(out_file, rows)
-    _print_suggestions(rows, out_file)
+    print_suggestions(rows, out_file)
     if include_coded and clf is None:
-        _warn_if_learnt(*learnt_from(p, rows))
-
-
-def _warn_if_foreign(conn, clf, path: Path) -> None:
-    """A classifier from another project may suggest codes this codebook does not have."""
-    known = {c.id for c in cb.load(conn).codes}
-    foreign = sorted({str(c) for c in clf.classes_} - known - {""})
-    if foreign:
-        warn(f"{path} suggests {len(foreign)} code(s) this project's codebook does not have ({', '.join(foreign[:6])}"
-             f"{' ...' if len(foreign) > 6 else ''}): their suggestions will have no theme, and importing them is "
-             "refused. Import that project's codebook first (autocode codebook import FILE), or train here.")
-
-
-def _warn_if_learnt(coder: str, seen: int) -> None:
-    """Comparing the machine with the coder it learnt from, on the utterances it learnt, flatters it."""
-    if seen:
-        warn(f"{seen} of these utterances were coded by {coder} when the classifier learnt from {coder}'s codings, "
-             f"so comparing the machine with {coder} on them flatters it. For an honest figure, see the "
-             "cross-validated agreement 'autocode train' reports, or compare on transcripts coded after training "
-             "or by someone else.")
-
-
-def _print_suggestions(rows: list[dict], out_file) -> None:
-    from .corpus import clip
-
-    if not rows:
-        return out.print("Nothing to suggest: every participant utterance there is coded already (by the coder the "
-                         "classifier learnt from). To set the machine beside their codings, add --include-coded.")
-    coded = [r for r in rows if r["code"]]
-    out.print(f"Suggested codes for {len(rows)} utterances ({len(coded)} with a code, "
-              f"{len(rows) - len(coded)} 'no code').")
-    table = Table("document", "#", "code", "conf.", "text",
-                  title=f"The {min(10, len(coded))} most confident of {len(coded)} suggested codes")
-    for r in sorted(coded, key=lambda r: -r["confidence"])[:10]:
-        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"]), f"{r['confidence']:.2f}",
-                      Text(clip(r["text"], 100)))
-    out.print(table)
-    out.print(f"Wrote all suggestions to {out_file}." if out_file else
-              "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
+        warn_if_learnt(*learnt_from(p, rows))
 
 
 @command("accept-suggestions")
@@ -789,6 +723,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             project: ProjectOpt = None):
     """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
     from .cli_agreement import print_report, refuse_if_nothing_shared, warn_if_unread, write_per_code
+    from .cli_suggest import warn_if_learnt
     from .compare import compare_files, compare_project, write_disagreements
     from .learn import machine_on_training
 
@@ -802,7 +737,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
                    codes=split(codes), seed=seed)
     from .codings import SPREADSHEETS
 
-    sheets = [i for i in items if Path(i).suffix.lower() in SPREADSHEETS]
+    sheets = [i for i in items if Path(i).suffix.lower() in SPREADSHEETS + (".tsv", ".txt")]
     if sheets:
         raise AutocodeError(f"compare reads codings from CSV files, not {', '.join(sheets)}",
                             "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)', then compare the .csv files")
@@ -821,7 +756,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     else:
         p = Project.find(project)
         report = compare_project(p, items, split(documents), split(themes), **options)
-        _warn_if_learnt(*machine_on_training(p, items, split(documents)))
+        warn_if_learnt(*machine_on_training(p, items, split(documents)))
         warn_if_unread(p.conn, items)
     refuse_if_nothing_shared(report)
     if disagreements:

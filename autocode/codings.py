@@ -174,7 +174,8 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
             mine = {k: v for k, v in pairs.items() if k[2] == who}
             if not replace and not add:
                 _refuse_taking_most(conn, who, report.documents, mine, path)
-            before, differ = _replace(conn, who, report.documents, mine, {k[0] for k in mine} if add else None)
+            before, differ = _replace(conn, who, report.documents, mine, {k[0] for k in mine} if add else None,
+                                      keep_reasons="reason" not in frame.columns)
             if before:
                 report.replaced.append((who, before, differ))
         report.interviewer = _on_interviewer(conn, sorted({k[2] for k in pairs}), report.documents)
@@ -213,16 +214,18 @@ def _check_text(conn, doc: str, rec: dict, targets: list[int], row: int, path: P
                             "add that version of the transcript; nothing was imported", str(path))
 
 
-def _refuse_taking_most(conn, coder: str, documents: list[str], mine: dict, path: Path) -> None:
+CSV_FIX = ("if the file's rows under {coder} are a mistake, fix its coder column (or give --coder NAME); if you mean "
+           "to replace their work, run the command again with --replace; nothing was imported")
+
+
+def _refuse_taking_most(conn, coder: str, documents: list[str], mine: dict, path: Path, fix: str = CSV_FIX) -> None:
     had = conn.execute(f"SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ? AND utterance IN "
                        f"(SELECT id FROM utterances WHERE document IN ({','.join('?' * len(documents))}))",
                        [coder, *documents]).fetchone()[0]
     keeps = len({k[0] for k in mine})
     if had >= 4 and keeps * 2 < had:
         raise AutocodeError(f"this file would replace {coder}'s codings of {had} utterances in these transcripts with "
-                            f"codings of {keeps}", f"if the file's rows under {coder} are a mistake, fix its coder column "
-                            "(or give --coder NAME); if you mean to replace their work, run the command again with "
-                            "--replace; nothing was imported", str(path))
+                            f"codings of {keeps}", fix.format(coder=coder), str(path))
 
 
 def _check_codes(book: cb.Codebook, frame, path: Path) -> None:
@@ -275,11 +278,13 @@ def _drop_redundant_no_code(pairs: dict) -> dict:
     return {k: v for k, v in pairs.items() if k[1] or (k[0], k[2]) not in coded}
 
 
-def _replace(conn, coder: str, documents: list[str], pairs: dict, within: set[int] | None = None) -> tuple[int, int]:
+def _replace(conn, coder: str, documents: list[str], pairs: dict, within: set[int] | None = None,
+             keep_reasons: bool = True) -> tuple[int, int]:
     """Make the coder's codings of these documents the file's. Returns how many codings the
     coder had there, and how many utterances are now coded differently, so that replacing
-    someone's work is never silent. A coding the file repeats is left as it is (its id, date,
-    and the machine's confidence and reason kept), so adding the same file again changes nothing."""
+    someone's work is never silent. A coding the file repeats keeps its id and date, and its
+    confidence where the file gives none; its reason too, with ``keep_reasons`` (a file that says
+    nothing of reasons), so adding the same file again changes nothing."""
     where = (f"coder = ? AND utterance IN (SELECT id FROM utterances"
              f" WHERE document IN ({','.join('?' * len(documents))}))")
     old = {(r[1], r[2]): r for r in conn.execute(f"SELECT id, utterance, code, confidence, reason FROM codings WHERE {where}",
@@ -288,11 +293,19 @@ def _replace(conn, coder: str, documents: list[str], pairs: dict, within: set[in
     conn.executemany("DELETE FROM codings WHERE id = ?", [(r[0],) for key, r in old.items() if key not in new])
     conn.executemany("INSERT INTO codings (utterance, code, coder, confidence, reason, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                      [(uid, code, coder, conf, reason, now()) for (uid, code), (conf, reason) in new.items() if (uid, code) not in old])
-    conn.executemany("UPDATE codings SET confidence = COALESCE(?, confidence), reason = COALESCE(?, reason) WHERE id = ?",
-                     [(conf, reason, old[key][0]) for key, (conf, reason) in new.items() if key in old and (conf, reason) != (None, None)])
-    by_utterance = lambda keys: {u: {c for v, c in keys if v == u} for u, _ in keys}  # noqa: E731
-    before, after = by_utterance(old), by_utterance(new)
+    reason = "COALESCE(?, reason)" if keep_reasons else "?"
+    conn.executemany(f"UPDATE codings SET confidence = COALESCE(?, confidence), reason = {reason} WHERE id = ?",
+                     [(conf, why, old[key][0]) for key, (conf, why) in new.items()
+                      if key in old and ((conf is not None and conf != old[key][3]) or why != old[key][4])])
+    before, after = _by_utterance(old), _by_utterance(new)
     return len(old), sum(1 for uid in before.keys() | after.keys() if before.get(uid) != after.get(uid))
+
+
+def _by_utterance(keys) -> dict[int, set]:
+    out: dict[int, set] = {}
+    for uid, code in keys:
+        out.setdefault(uid, set()).add(code)
+    return out
 
 
 def _on_interviewer(conn, coders: list[str], documents: list[str]) -> int:

@@ -20,7 +20,7 @@ from .errors import AutocodeError
 COLUMNS = ["document", "utterance", "start", "end", "speaker", "text", "code", "theme", "coder", "confidence", "reason"]
 # A cell Excel would run as a formula: an utterance such as "=HYPERLINK(...)" or "-1 for me".
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-NUMBERS = re.compile(r"[-+]?\d+(\.\d+)?(e-?\d+)?([\u2013-][-+]?\d+(\.\d+)?)?")
+NUMBERS = re.compile(r"-?\d+(\.\d+)?(\u2013-?\d+(\.\d+)?)?")   # -0.5, or an interval -0.04–1.00
 
 
 def coding_rows(conn, coder: str | None = None, documents: list[str] | None = None) -> list[dict]:

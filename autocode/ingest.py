@@ -338,25 +338,30 @@ def _row_line(row) -> str:
 # -- captions: .vtt, .srt -------------------------------------------------------------------
 
 TIMESTAMP = r"\d[\d:.,]*"
-# A line that starts like a cue timing must be one ("00:00:01.000 --> garbage" is skipped by the
-# caption library, its words lost); in .srt, the line after a cue number must hold a timing
-# ("1", then "banana", is glued to the cue before). Text lines with an arrow are left alone.
-TIMING_START = re.compile(rf"^\s*{TIMESTAMP}\s*-->")
-TIMING = re.compile(rf"^\s*{TIMESTAMP}\s*-->\s*{TIMESTAMP}")
+# In .srt, the line after a cue number must hold a timing ("1", then "banana", is glued to the
+# cue before); the srt library reads any digits, colons, dots and commas there. In .vtt every
+# line with an arrow must be a timing as webvtt reads it (dot before the milliseconds): it skips
+# a cue whose timing has a comma or a typo, or whose words hold an arrow, and its words are lost.
+SRT_TIMING = re.compile(rf"^\s*{TIMESTAMP}\s*-->\s*{TIMESTAMP}")
+VTT_STAMP = r"(\d+:)?\d{1,2}:\d{2}\.\d{1,3}"
+VTT_TIMING = re.compile(rf"^\s*{VTT_STAMP}\s*-->\s*{VTT_STAMP}(\s|$)")
 
 
 def _check_timings(path: Path, text: str, srt: bool) -> None:
-    """Every cue timing must read as one: a caption library skips a cue it cannot read, or
-    glues it to the one before, and the words are lost or given to the wrong moment."""
+    """Every cue timing must read as one, as the caption library reads it."""
     lines = text.split("\n")
     for i, line in enumerate(lines):
         after_number = (srt and line.strip().isdigit() and (i == 0 or not lines[i - 1].strip())
                         and i + 1 < len(lines) and lines[i + 1].strip())
-        suspect, at = (lines[i + 1], i + 2) if after_number else (line, i + 1) if TIMING_START.match(line) else (None, 0)
-        if suspect is not None and not TIMING.match(suspect):
+        suspect, at = (lines[i + 1], i + 2) if after_number else (line, i + 1) if not srt and "-->" in line else (None, 0)
+        if suspect is not None and not (SRT_TIMING if srt else VTT_TIMING).match(suspect):
+            words = "" if srt or TIMING_LIKE.match(suspect) else " (an arrow in a caption's words makes WebVTT drop the cue)"
             raise AutocodeError(f"line {at} should be a cue's timing, like 00:00:01{',' if srt else '.'}000 --> "
-                                f"00:00:04{',' if srt else '.'}000, but reads '{suspect.strip()[:60]}'",
-                                "fix that line, or export the transcript again", str(path))
+                                f"00:00:04{',' if srt else '.'}000, but reads '{suspect.strip()[:60]}'{words}",
+                                "fix that line (write an arrow in words as 'to'), or export the transcript again", str(path))
+
+
+TIMING_LIKE = re.compile(rf"^\s*{TIMESTAMP}\s*-->")
 
 
 def read_vtt(path: Path, text: str) -> Transcript:

@@ -293,7 +293,7 @@ def _free_id(base: str, taken: set[str], suffix: str = "_{}") -> str:
 # -- into the project -----------------------------------------------------------------------
 
 def import_qdpx(project, path: str | Path, coder: str | None = None, interviewer: tuple[str, ...] = (),
-                replace: bool = False) -> dict:
+                replace: bool = False, replace_codings: bool = False) -> dict:
     """Add a .qdpx's sources, codebook and codings to the project, all or nothing. Each of the
     file's coders' codings of its transcripts replace theirs in the project, as a codings CSV's
     do, so a coding deleted in NVivo is deleted here too; what that changed is reported."""
@@ -311,7 +311,7 @@ def import_qdpx(project, path: str | Path, coder: str | None = None, interviewer
         cb.store(conn, found.codebook)
         for t in prepared:
             _store(conn, t, utterance_rows(t, interviewer), added, replace)
-        report = _codings(conn, found, path, replace)
+        report = _codings(conn, found, path, replace_codings)
         report |= {"documents": [d for d, _ in found.documents], "codes": len(found.codebook.codes),
                    "themes": len(found.codebook.themes), "changes": cb.changes(before, found.codebook),
                    "new_codes": sum(c.id not in {o.id for o in before.codes} for c in found.codebook.codes)}
@@ -343,8 +343,9 @@ def _transcript(path, doc: str, text: str):
 
 def _codings(conn, found: Imported, path, replace: bool) -> dict:
     """Replace each of the file's coders' codings of its transcripts with the file's; a file
-    that would take away most of a coder's codings is refused unless ``replace``."""
-    from .codings import _drop_redundant_no_code, _on_interviewer, _refuse_taking_most, _replace, overlapping
+    that would take away most of a coder's codings is refused unless ``replace``
+    (``add --replace-codings``, which leaves transcripts and interviewer marks alone)."""
+    from .codings import MACHINE, _drop_redundant_no_code, _on_interviewer, _refuse_taking_most, _replace, overlapping
 
     docs = [d for d, _ in found.documents]
     pairs, unplaced = {}, 0
@@ -359,14 +360,18 @@ def _codings(conn, found: Imported, path, replace: bool) -> dict:
     for who in coders if docs else []:
         mine = {k: v for k, v in pairs.items() if k[2] == who}
         if not replace:
-            _refuse_taking_most(conn, who, docs, mine, Path(path))
-        had, differ = _replace(conn, who, docs, mine)
+            _refuse_taking_most(conn, who, docs, mine, Path(path), QDPX_FIX)
+        had, differ = _replace(conn, who, docs, mine, keep_reasons=who == MACHINE)
         if had:
             replaced.append((who, had, differ))
     per_coder = {who: sum(1 for k in pairs if k[2] == who) for who in sorted({k[2] for k in pairs})}
     return {"selections": found.selections, "applied": len(found.codings), "codings": len(pairs), "coders": per_coder,
             "replaced": replaced, "unplaced": unplaced,
             "interviewer": _on_interviewer(conn, list(per_coder), docs) if per_coder and docs else 0}
+
+
+QDPX_FIX = ("if {coder} deleted them in the QDA software, add the file again with --replace-codings; if another "
+            "person shares the name (NVivo often calls every user 'Owner'), add it with --coder THEIR-NAME; nothing was added")
 
 
 def _coder_and_reason(user: str) -> tuple[str, str | None]:

@@ -916,6 +916,8 @@ def test_replace_takes_back_an_interviewer_mark_given_by_mistake(tmp_path, proje
     ("bad.srt", "1\nbanana\nhello\n\n2\n00:00:05,000 --> 00:00:06,000\nmore\n", "line 2 should be a cue's timing"),
     ("bad2.srt", "1\n00:00:01,000 --> 00:00:02,000\nhello\n\n2\n00:00:03,000 -> 00:00:04,000\nmore\n",
      "line 6 should be a cue's timing"),
+    ("comma.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nhi\n\n00:00:05,000 --> 00:00:08,000\nbye\n", "line 6"),
+    ("arrow.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Ann>Open Settings --> Privacy\n", "an arrow in a caption"),
 ])
 def test_a_caption_file_with_an_unreadable_timing_names_its_line(tmp_path, name, content, said):
     from autocode.ingest import read_transcripts
@@ -946,6 +948,7 @@ def test_a_table_read_wrong_is_named_in_plain_words(tmp_path, content, said):
     ("d.srt", "1\n00:00:01,000 --> 00:00:02,000\nWhat year?\n\n2000\n\n2\n00:00:03,000 --> 00:00:04,000\nthat one\n"),
     ("e.vtt", "WEBVTT\n\n00:00:01.000-->00:00:04.000\nhello\n"),
     ("f.vtt", "WEBVTT\n\n00:01.5 --> 00:04.25\nhello\n"),
+    ("g.vtt", "WEBVTT\n\n1:00:01.000 --> 1:00:04.000 align:start position:10%\nhello\n"),
 ])
 def test_caption_timings_the_libraries_read_are_not_refused(tmp_path, name, content):
     path = tmp_path / name

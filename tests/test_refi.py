@@ -496,7 +496,7 @@ def test_a_file_taking_away_most_of_a_coders_work_is_refused_until_replace(tmp_p
     import_qdpx(p, qdpx_with(tmp_path, project_xml(body(sels)), name="all.qdpx"))
     few = qdpx_with(tmp_path, project_xml(body(sels[:2])), name="few.qdpx")
     assert_refused_with(p, few, "would replace ann's codings of 12 utterances")
-    import_qdpx(p, few, replace=True)
+    import_qdpx(p, few, replace_codings=True)
     assert len(_coded(p, "ann")) == 2
 
 
@@ -507,3 +507,35 @@ def test_a_backup_copy_of_the_database_in_a_subfolder_does_not_hide_the_project(
     shutil.copy(project.root / "autocode.db", project.root / "backup" / "autocode.db")
     monkeypatch.chdir(project.root / "backup")
     assert Project.find().root == project.root
+
+
+def test_replace_codings_takes_a_coders_deletions_and_leaves_interviewer_marks(tmp_path):
+    text = "".join(f"Max: Question {i}?\nP1: Answer number {i} is about hope.\n" for i in range(12))
+    code = _g("code", "Value", "Hope")
+    sels = [(text.index(f"Answer number {i} "), text.index(f"Answer number {i} ") + 10, code, USER_A) for i in range(12)]
+    body = lambda s: USERS + _codebook({"Value": ["Hope"]}) + f"<Sources>{_source('T1', text, s)}</Sources>"  # noqa: E731
+    p = Project.create(tmp_path / "p")
+    import_qdpx(p, qdpx_with(tmp_path, project_xml(body(sels)), name="all.qdpx"), interviewer=("Max",))
+    few = qdpx_with(tmp_path, project_xml(body(sels[:2])), name="few.qdpx")
+    with pytest.raises(AutocodeError) as err:
+        import_qdpx(p, few)
+    assert "--replace-codings" in err.value.fix and "coder column" not in err.value.fix
+    import_qdpx(p, few, replace_codings=True)
+    marked = p.conn.execute("SELECT COUNT(*) FROM utterances WHERE is_interviewer = 1").fetchone()[0]
+    assert len(_coded(p, "ann")) == 2 and marked == 12
+
+
+def test_reimporting_a_read_coding_clears_its_unread_mark(demo_project, tmp_path):
+    from autocode.confirm import UNREAD
+    from autocode.codings import import_codings
+
+    demo_project.conn.execute("UPDATE codings SET reason = ? WHERE coder = 'alice' AND utterance IN "
+                              "(SELECT utterance FROM codings WHERE coder = 'alice' LIMIT 3)", (UNREAD,))
+    demo_project.conn.commit()
+    f = tmp_path / "alice.csv"
+    f.write_text("document,utterance,code,reason\n" + "".join(
+        f"{d},{i},{c},\n" for d, i, c in demo_project.conn.execute(
+            "SELECT u.document, u.idx, c.code FROM codings c JOIN utterances u ON u.id = c.utterance WHERE coder = 'alice'")),
+        encoding="utf-8")
+    import_codings(demo_project, f, "alice")
+    assert demo_project.conn.execute("SELECT COUNT(*) FROM codings WHERE reason = ?", (UNREAD,)).fetchone()[0] == 0

@@ -1,0 +1,43 @@
+"""How ``autocode add`` and ``documents`` put what they read into words: who speaks in each
+transcript, and what a REFI-QDA project brought and changed. ``cli`` keeps the commands."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+
+from .cli import out, warn
+
+
+def print_qdpx_import(f: Path, r: dict) -> None:
+    """What a REFI-QDA project brought, and every way it changed work already in the project."""
+    a = r["added"]
+    docs = f"{len(r['documents'])} transcript(s) ({len(a.added)} new, {len(a.replaced)} replaced, {len(a.unchanged)} unchanged)"
+    by = ", ".join(f"{who} {n}" for who, n in r["coders"].items()) or "none"
+    out.print(Text(f"Imported {f.name}: {docs}; {r['themes']} themes and {r['codes']} codes ({r['new_codes']} new); "
+                   f"{r['applied']} codes applied to {r['selections']} coded passages, stored as {r['codings']} codings of "
+                   f"whole utterances (by coder: {by})."))
+    for w in a.warnings:
+        warn(w)
+    if r["changes"]:
+        out.print(Text(f"Changed in the codebook, as the file has it: {'; '.join(r['changes'][:8])}"
+                       f"{' ...' if len(r['changes']) > 8 else ''}."))
+    for who, had, differ in r["replaced"]:
+        if differ:
+            warn(f"the file's codings by {who} replaced their {had} earlier coding(s) of these transcripts; {differ} "
+                 "utterance(s) are now coded differently (codings deleted in the QDA software are deleted here too). "
+                 "If the file's coder is someone else with the same name, add it again with --coder THEIR-NAME.")
+    if r["interviewer"]:
+        warn(f"{r['interviewer']} coding(s) landed on the interviewer's words (or a transcript's heading), which autocode leaves out of training and "
+             "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
+    if r["coders"].get("imported"):
+        warn(f"{r['coders']['imported']} coding(s) name no user the file lists, so they are stored under coder "
+             "'imported'. To give them a name, add the file again with --coder NAME (a file of one coder).")
+    if r["unplaced"]:
+        warn(f"{r['unplaced']} coded passage(s) lie between utterances (in a heading or blank lines) and code nothing here.")
+
+
+def speakers_line(d: dict) -> str:
+    """'Interviewer (not coded): 12, Dr Khan: 30 utterances': who speaks in a document."""
+    parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''}: {s['utterances']}" for s in d["speakers"]]
+    return ", ".join(parts) + (" utterance" if d["utterances"] == 1 else " utterances") if parts else "no utterances"
