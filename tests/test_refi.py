@@ -487,19 +487,6 @@ def test_adding_a_projects_own_export_again_changes_no_coding(demo_project, tmp_
     assert all(differ == 0 for _, _, differ in report["replaced"])
 
 
-def test_a_file_taking_away_most_of_a_coders_work_is_refused_until_replace(tmp_path):
-    text = "".join(f"Interviewer: Question {i}?\nP1: Answer number {i} is about hope.\n" for i in range(12))
-    code = _g("code", "Value", "Hope")
-    sels = [(text.index(f"Answer number {i} "), text.index(f"Answer number {i} ") + 10, code, USER_A) for i in range(12)]
-    body = lambda s: USERS + _codebook({"Value": ["Hope"]}) + f"<Sources>{_source('T1', text, s)}</Sources>"  # noqa: E731
-    p = Project.create(tmp_path / "p")
-    import_qdpx(p, qdpx_with(tmp_path, project_xml(body(sels)), name="all.qdpx"))
-    few = qdpx_with(tmp_path, project_xml(body(sels[:2])), name="few.qdpx")
-    assert_refused_with(p, few, "would replace ann's codings of 12 utterances")
-    import_qdpx(p, few, replace_codings=True)
-    assert len(_coded(p, "ann")) == 2
-
-
 def test_a_backup_copy_of_the_database_in_a_subfolder_does_not_hide_the_project(project, monkeypatch):
     import shutil
 
@@ -509,7 +496,7 @@ def test_a_backup_copy_of_the_database_in_a_subfolder_does_not_hide_the_project(
     assert Project.find().root == project.root
 
 
-def test_replace_codings_takes_a_coders_deletions_and_leaves_interviewer_marks(tmp_path):
+def test_a_file_taking_most_of_a_coders_work_waits_for_replace_codings_which_leaves_marks_alone(tmp_path):
     text = "".join(f"Max: Question {i}?\nP1: Answer number {i} is about hope.\n" for i in range(12))
     code = _g("code", "Value", "Hope")
     sels = [(text.index(f"Answer number {i} "), text.index(f"Answer number {i} ") + 10, code, USER_A) for i in range(12)]
@@ -517,6 +504,7 @@ def test_replace_codings_takes_a_coders_deletions_and_leaves_interviewer_marks(t
     p = Project.create(tmp_path / "p")
     import_qdpx(p, qdpx_with(tmp_path, project_xml(body(sels)), name="all.qdpx"), interviewer=("Max",))
     few = qdpx_with(tmp_path, project_xml(body(sels[:2])), name="few.qdpx")
+    assert_refused_with(p, few, "would replace ann's codings of 12 utterances")   # and nothing changed
     with pytest.raises(AutocodeError) as err:
         import_qdpx(p, few)
     assert "--replace-codings" in err.value.fix and "coder column" not in err.value.fix
