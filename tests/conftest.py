@@ -48,14 +48,23 @@ def _demo_project_template(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def demo_project(_demo_project_template, tmp_path) -> Project:
-    """A private copy of the demo project, safe to change."""
-    root = tmp_path / "demo"
-    shutil.copytree(_demo_project_template, root)
+def _private_copy(template: Path, root: Path):
+    shutil.copytree(template, root)
     p = Project(root)
     yield p
     p.close()
+
+
+@pytest.fixture
+def demo_project(_demo_project_template, tmp_path) -> Project:
+    """A private copy of the demo project, safe to change."""
+    yield from _private_copy(_demo_project_template, tmp_path / "demo")
+
+
+@pytest.fixture
+def review_project(_review_template, tmp_path) -> Project:
+    """A private copy of the review project (candidates, a classifier learnt from alice, D08 suggested)."""
+    yield from _private_copy(_review_template, tmp_path / "review")
 
 
 @pytest.fixture(scope="session")

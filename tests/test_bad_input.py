@@ -793,15 +793,6 @@ def test_subprocess_bracketed_value_gives_no_traceback(with_d01, tmp_path):
 
 # -- a place to write the output, checked before any work --------------------------------------------
 
-@pytest.fixture
-def trained(_review_template, tmp_path) -> Project:
-    root = tmp_path / "trained"
-    shutil.copytree(_review_template, root)
-    p = Project(root)
-    yield p
-    p.close()
-
-
 @pytest.mark.parametrize("args, fragments", [
     (["suggest", "--documents", "D08", "--include-coded", "--out", "{tmp}/nodir/s.csv"], ["nodir", "does not exist"]),
     (["suggest", TRANSCRIPTS / "D07.txt", "--out", "{tmp}/nodir/s.csv"], ["nodir", "does not exist"]),
@@ -812,12 +803,12 @@ def trained(_review_template, tmp_path) -> Project:
     (["report", "--out", "{tmp}/r.csv"], ["r.html"]),
     (["compare", "alice", "bob", "--disagreements", "{tmp}/file.txt/d.csv"], ["file.txt", "not a folder"]),
 ])
-def test_output_nowhere_to_go_is_refused_before_the_project_changes(trained, tmp_path, args, fragments):
+def test_output_nowhere_to_go_is_refused_before_the_project_changes(review_project, tmp_path, args, fragments):
     (tmp_path / "file.txt").write_text("x", encoding="utf-8")
     args = [str(a).replace("{tmp}", str(tmp_path)) for a in args]
-    before = state(trained)
-    assert_clear_error(cli(*args, "--project", trained.root), *fragments)
-    assert state(trained) == before
+    before = state(review_project)
+    assert_clear_error(cli(*args, "--project", review_project.root), *fragments)
+    assert state(review_project) == before
 
 
 def test_a_damaged_database_says_so_and_how_to_recover(project):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 import zipfile
 
 import pytest
@@ -22,14 +21,10 @@ from conftest import DATA
 
 
 @pytest.fixture
-def accepted(_review_template, tmp_path):
+def accepted(review_project):
     """The review project, with alice having accepted D08's confident suggestions unread."""
-    root = tmp_path / "proj"
-    shutil.copytree(_review_template, root)
-    p = Project(root)
-    assert confirm.accept_above(p, 0.3, ["D08"], "alice")["accepted"] > 0
-    yield p
-    p.close()
+    assert confirm.accept_above(review_project, 0.3, ["D08"], "alice")["accepted"] > 0
+    return review_project
 
 
 def _unread(p: Project) -> set[tuple]:
