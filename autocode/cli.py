@@ -37,7 +37,7 @@ out = Console(soft_wrap=False)
 err = Console(stderr=True)
 
 ProjectOpt = Annotated[Optional[Path], typer.Option("--project", "-p", help="Project folder (default: the one you are in).")]
-CoderOpt = Annotated[Optional[str], typer.Option("--coder", help="Your name as a coder: the decision is logged, and any codings it makes are stored, under it (default: your login name).")]
+CoderOpt = Annotated[Optional[str], typer.Option("--coder", help="Your name as a coder: the decision is logged, and any codings it makes are stored, under it (default: AUTOCODE_CODER if set, else your login name).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 ClusterOpt = Annotated[Optional[str], typer.Option(
     "--cluster", help="Run the embedding (and scoring) on a Dask cluster: its scheduler address, or 'local'.")]
@@ -441,8 +441,9 @@ def code_rename(code: Annotated[str, typer.Argument(help="The code's id or name.
 def code_move(code: Annotated[str, typer.Argument(help="The code's id or name.")],
               theme: Annotated[str, typer.Argument(help="The theme (id or name) to move it to.")], project: ProjectOpt = None, coder: CoderOpt = None):
     """Move a code to another theme."""
-    c = review.move_code(Project.find(project), code, theme, coder)
-    out.print(f"Code '{c.name}' is now under theme {c.theme}.")
+    p = Project.find(project)
+    c = review.move_code(p, code, theme, coder)
+    out.print(f"Code '{c.name}' is now under theme '{cb.load(p.conn).find_theme(c.theme).name}' ({c.theme}).")
 
 
 @command("add", target=theme_app)

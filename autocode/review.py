@@ -163,6 +163,9 @@ def rename_code(project: Project, ref: str, new_name: str, coder: str | None = N
 def move_code(project: Project, ref: str, theme_ref: str, coder: str | None = None) -> cb.Code:
     with recorded(project) as conn:
         code, theme = _code(conn, ref), _theme(conn, theme_ref)
+        if code.theme == theme.id:
+            raise Conflict(f"the code '{code.name}' is already under theme '{theme.name}'", "nothing to move; "
+                           "'autocode codebook' shows where each code sits")
         conn.execute("UPDATE codes SET theme = ? WHERE id = ?", (theme.id, code.id))
         project.log("move-code", _coder(coder), code=code.id, old=code.theme, new=theme.id)
     return cb.Code(code.id, code.name, code.definition, theme.id)

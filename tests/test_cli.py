@@ -269,7 +269,7 @@ def test_theme_and_code_edits(study):
     assert flat(cli("code", "rename", "credibility", "Trust", "--coder", "ed",
                     "--project", study).stdout) == "Code credibility is now called 'Trust'."
     assert flat(cli("code", "move", "Trust", "Workforce issues", "--coder", "ed",
-                    "--project", study).stdout) == "Code 'Trust' is now under theme workforce."
+                    "--project", study).stdout) == "Code 'Trust' is now under theme 'Workforce issues' (workforce)."
 
     book = cli_json("codebook", "--project", study)
     themes = {t["id"]: t for t in book["themes"]}

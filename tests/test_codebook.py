@@ -163,3 +163,21 @@ def test_description_is_read_as_the_definition(tmp_path):
                     encoding="utf-8")
     book = cb.load_yaml(path)
     assert book.themes[0].definition == "A theme" and book.codes[0].definition == "A code"
+
+
+def test_moving_a_code_where_it_already_is_changes_and_logs_nothing(project):
+    from autocode.errors import Conflict
+
+    before = snapshot(project)
+    with pytest.raises(Conflict, match="already under theme 'What lived experience brings'"):
+        move_code(project, "credibility", "lived_experience")
+    assert snapshot(project) == before
+
+
+def test_autocode_coder_names_the_coder_of_a_session(monkeypatch):
+    from autocode.store import default_coder
+
+    monkeypatch.setenv("AUTOCODE_CODER", " alice ")
+    assert default_coder() == "alice"
+    monkeypatch.setenv("AUTOCODE_CODER", "")
+    assert default_coder() != ""
