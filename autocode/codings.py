@@ -150,7 +150,8 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
     report = ImportReport(rows=len(frame))
     with project.transaction() as conn:
         book = cb.load(conn)
-        length = {r[0]: len(r[1]) for r in conn.execute("SELECT id, text FROM documents")}
+        texts = dict(conn.execute("SELECT id, text FROM documents").fetchall())
+        length = {doc: len(text) for doc, text in texts.items()}
         _check_codes(book, frame, path)
         pairs: dict[tuple[int, str, str], tuple] = {}
         for i, rec in enumerate(frame.to_dict("records"), start=2):
@@ -162,7 +163,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
                 raise AutocodeError(f"row {i}: the coder is empty", "fill in the 'coder' column, or use --coder NAME", str(path))
             code = _resolve_code(book, rec["code"], i, path)
             targets = _targets(conn, doc, rec, i, path)
-            _check_text(conn, doc, rec, targets, i, path)
+            _check_text(conn, doc, texts[doc], rec, targets, i, path)
             if not targets:
                 report.unmatched.append(i)
             for uid in targets:
@@ -170,14 +171,9 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
         _check_placed(frame, report.unmatched, length, path)
         pairs = _drop_redundant_no_code(pairs)
         report.documents = sorted({d.strip() for d in frame["document"]})
-        for who in sorted({k[2] for k in pairs} | ({coder} if coder else set())):
-            mine = {k: v for k, v in pairs.items() if k[2] == who}
-            if not replace and not add:
-                _refuse_taking_most(conn, who, report.documents, mine, path)
-            before, differ = _replace(conn, who, report.documents, mine, {k[0] for k in mine} if add else None,
-                                      keep_reasons="reason" not in frame.columns)
-            if before:
-                report.replaced.append((who, before, differ))
+        coders = sorted({k[2] for k in pairs} | ({coder} if coder else set()))
+        report.replaced = replace_each(conn, coders, report.documents, pairs, path, guard=not replace and not add,
+                                       add=add, keep_reasons=lambda who: "reason" not in frame.columns)
         report.interviewer = _on_interviewer(conn, sorted({k[2] for k in pairs}), report.documents)
         report.codings = sum(1 for k in pairs if k[1])
         report.no_code = sum(1 for k in pairs if not k[1])
@@ -195,7 +191,7 @@ def _check_coder_option(coder: str | None) -> None:
                             "give the name of the person whose codings these are, such as --coder alice")
 
 
-def _check_text(conn, doc: str, rec: dict, targets: list[int], row: int, path: Path) -> None:
+def _check_text(conn, doc: str, text: str, rec: dict, targets: list[int], row: int, path: Path) -> None:
     """A row's 'text', where the file has one, must be the words it codes: offsets taken from
     another version of the transcript would otherwise code the wrong utterances, silently."""
     said = cb.name_key(str(rec.get("text", "")))
@@ -204,7 +200,6 @@ def _check_text(conn, doc: str, rec: dict, targets: list[int], row: int, path: P
     if str(rec.get("utterance", "")).strip():
         here = " ".join(r[0] for r in conn.execute(f"SELECT text FROM utterances WHERE id IN ({','.join('?' * len(targets))})", targets))
     else:
-        text = conn.execute("SELECT text FROM documents WHERE id = ?", (doc,)).fetchone()[0]
         here = text[_int(rec["start"], "start", row, path):_int(rec["end"], "end", row, path)]
     here = cb.name_key(here)
     if said not in here and here not in said:
@@ -276,6 +271,22 @@ def _drop_redundant_no_code(pairs: dict) -> dict:
     """An utterance with a real code is not also "no code"."""
     coded = {(uid, who) for (uid, code, who) in pairs if code}
     return {k: v for k, v in pairs.items() if k[1] or (k[0], k[2]) not in coded}
+
+
+def replace_each(conn, coders: list[str], documents: list[str], pairs: dict, path: Path, guard: bool = True,
+                 fix: str = CSV_FIX, add: bool = False, keep_reasons=lambda who: True) -> list[tuple[str, int, int]]:
+    """Each coder's codings of these documents (with ``add``, of the utterances ``pairs`` codes)
+    made the file's, each refused first, while ``guard``, if it takes away most of theirs.
+    Returns (coder, codings they had, utterances now coded differently) for those who had any."""
+    replaced = []
+    for who in coders:
+        mine = {k: v for k, v in pairs.items() if k[2] == who}
+        if guard:
+            _refuse_taking_most(conn, who, documents, mine, path, fix)
+        had, differ = _replace(conn, who, documents, mine, {k[0] for k in mine} if add else None, keep_reasons(who))
+        if had:
+            replaced.append((who, had, differ))
+    return replaced
 
 
 def _replace(conn, coder: str, documents: list[str], pairs: dict, within: set[int] | None = None,

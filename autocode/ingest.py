@@ -130,10 +130,7 @@ def read_delimited(text: str):
 
 
 def _plain_parser_error(said: str) -> str:
-    """pandas' parser errors in a researcher's words."""
-    if m := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", said):
-        return (f"line {m[2]} has {m[3]} columns but the header has {m[1]}: a comma inside a cell needs the cell "
-                "in double quotes")
+    """pandas' parser errors in a researcher's words (a row with too many cells is refused before)."""
     if "EOF inside string" in said or "EOF while" in said:
         row = re.search(r"row (\d+)", said)
         return (f"a double quote opens a cell that never closes{f' (near row {int(row[1]) + 1})' if row else ''}: "
@@ -342,6 +339,7 @@ TIMESTAMP = r"\d[\d:.,]*"
 # cue before); the srt library reads any digits, colons, dots and commas there. In .vtt every
 # line with an arrow must be a timing as webvtt reads it (dot before the milliseconds): it skips
 # a cue whose timing has a comma or a typo, or whose words hold an arrow, and its words are lost.
+TIMING_LIKE = re.compile(rf"^\s*{TIMESTAMP}\s*-->")   # a line that means to be a timing
 SRT_TIMING = re.compile(rf"^\s*{TIMESTAMP}\s*-->\s*{TIMESTAMP}")
 VTT_STAMP = r"(\d+:)?\d{1,2}:\d{2}\.\d{1,3}"
 VTT_TIMING = re.compile(rf"^\s*{VTT_STAMP}\s*-->\s*{VTT_STAMP}(\s|$)")
@@ -359,10 +357,6 @@ def _check_timings(path: Path, text: str, srt: bool) -> None:
             raise AutocodeError(f"line {at} should be a cue's timing, like 00:00:01{',' if srt else '.'}000 --> "
                                 f"00:00:04{',' if srt else '.'}000, but reads '{suspect.strip()[:60]}'{words}",
                                 "fix that line (write an arrow in words as 'to'), or export the transcript again", str(path))
-
-
-TIMING_LIKE = re.compile(rf"^\s*{TIMESTAMP}\s*-->")
-
 
 def read_vtt(path: Path, text: str) -> Transcript:
     import webvtt

@@ -250,9 +250,9 @@ def read_qdc(path: str | Path) -> Imported:
 
 # -- meeting the project's codebook ---------------------------------------------------------
 
-def match_codebook(before: cb.Codebook, found: Imported) -> dict[str, str]:
-    """Give each of the file's themes and codes the project's id for the same one, or an id of
-    its own the project does not use. Returns the file's code id -> the project's."""
+def match_codebook(before: cb.Codebook, found: Imported) -> None:
+    """Give each of the file's themes and codes (and its codings) the project's id for the same
+    one, or an id of its own the project does not use."""
     themes = _match(before.themes, found.codebook.themes, found, lambda old, new: True)
     for t in found.codebook.themes:
         t.id = themes[t.id]
@@ -263,7 +263,6 @@ def match_codebook(before: cb.Codebook, found: Imported) -> dict[str, str]:
         c.id = codes[c.id]
     cb.keep_definitions(before, found.codebook)
     found.codings = [(d, s, e, codes.get(code, code), who) for d, s, e, code, who in found.codings]
-    return codes
 
 
 def _match(old: list, new: list, found: Imported, same_place) -> dict[str, str]:
@@ -345,7 +344,7 @@ def _codings(conn, found: Imported, path, replace: bool) -> dict:
     """Replace each of the file's coders' codings of its transcripts with the file's; a file
     that would take away most of a coder's codings is refused unless ``replace``
     (``add --replace-codings``, which leaves transcripts and interviewer marks alone)."""
-    from .codings import MACHINE, _drop_redundant_no_code, _on_interviewer, _refuse_taking_most, _replace, overlapping
+    from .codings import MACHINE, _drop_redundant_no_code, _on_interviewer, overlapping, replace_each
 
     docs = [d for d, _ in found.documents]
     pairs, unplaced = {}, 0
@@ -356,14 +355,8 @@ def _codings(conn, found: Imported, path, replace: bool) -> dict:
         pairs.update({(uid, code, who): (None, how) for uid in hits})
     pairs = _drop_redundant_no_code(pairs)
     coders = sorted({k[2] for k in pairs} | {_coder_and_reason(u)[0] for u in found.users})
-    replaced = []
-    for who in coders if docs else []:
-        mine = {k: v for k, v in pairs.items() if k[2] == who}
-        if not replace:
-            _refuse_taking_most(conn, who, docs, mine, Path(path), QDPX_FIX)
-        had, differ = _replace(conn, who, docs, mine, keep_reasons=who == MACHINE)
-        if had:
-            replaced.append((who, had, differ))
+    replaced = replace_each(conn, coders if docs else [], docs, pairs, Path(path), guard=not replace, fix=QDPX_FIX,
+                            keep_reasons=lambda who: who == MACHINE)   # the machine's reasons are not in the file
     per_coder = {who: sum(1 for k in pairs if k[2] == who) for who in sorted({k[2] for k in pairs})}
     return {"selections": found.selections, "applied": len(found.codings), "codings": len(pairs), "coders": per_coder,
             "replaced": replaced, "unplaced": unplaced,

@@ -201,8 +201,8 @@ def now() -> str:
 def default_coder() -> str:
     """Whose decisions these are when --coder is not given: AUTOCODE_CODER (set it once, such as
     'export AUTOCODE_CODER=alice', so every command of a session is alice's), else the login name."""
-    if os.environ.get("AUTOCODE_CODER", "").strip():
-        return os.environ["AUTOCODE_CODER"].strip()
+    if named := os.environ.get("AUTOCODE_CODER", "").strip():
+        return named
     try:
         return getpass.getuser() or "coder"
     except Exception:  # no user name on some systems (containers)
