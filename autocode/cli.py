@@ -24,11 +24,31 @@ from . import review
 from .errors import AutocodeError
 from .store import Project, default_coder
 
+
+
+class _PlainFlags:
+    """Help that shows a flag bare: typer labels it '<bool>', which reads as if it took a value."""
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for p in params:
+            if getattr(p, "is_flag", False):
+                p.metavar = ""
+        return params
+
+
+class Command(_PlainFlags, typer.core.TyperCommand):
+    pass
+
+
+class Group(_PlainFlags, typer.core.TyperGroup):
+    pass
+
+
 app = typer.Typer(help="First-pass coding of interview transcripts, offline, learning from your coding.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-codebook_app = typer.Typer(help="Show, import or export the codebook.", invoke_without_command=True)
-code_app = typer.Typer(help="Rename or move codes.", no_args_is_help=True)
-theme_app = typer.Typer(help="Create or rename themes.", no_args_is_help=True)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False, cls=Group)
+codebook_app = typer.Typer(help="Show, import or export the codebook.", invoke_without_command=True, cls=Group)
+code_app = typer.Typer(help="Rename or move codes.", no_args_is_help=True, cls=Group)
+theme_app = typer.Typer(help="Create or rename themes.", no_args_is_help=True, cls=Group)
 app.add_typer(codebook_app, name="codebook")
 app.add_typer(code_app, name="code")
 app.add_typer(theme_app, name="theme")
@@ -104,7 +124,7 @@ def friendly(func):
 
 
 def command(*args, target=None, **kwargs):
-    return lambda f: (target or app).command(*args, **kwargs)(friendly(f))
+    return lambda f: (target or app).command(*args, cls=Command, **kwargs)(friendly(f))
 
 
 def emit_json(data) -> None:
@@ -721,6 +741,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Write the per-code (or, with --level theme, per-theme) figures to this CSV.")] = None,
             disagreements: Annotated[Optional[Path], typer.Option(help="Write the disagreement list to this CSV.")] = None,
             seed: Annotated[int, typer.Option(help="Seed of the bootstrap confidence intervals.")] = 0,
+            leave_out_unread: Annotated[bool, typer.Option(help="Leave out utterances where a coder accepted the machine's suggestions unread (project only).")] = False,
             project: ProjectOpt = None):
     """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
     from .cli_agreement import print_report, refuse_if_nothing_shared, warn_if_unread, write_per_code
@@ -751,14 +772,17 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
                             f"export the coder{'s' if len(names) > 1 else ''} first ('autocode export --coder "
                             f"{names[0]} --out {names[0]}.csv') and compare the files")
     if files:
-        if themes:
-            raise AutocodeError("--themes needs a project (it reads the codebook)", "use --codes with CSV files")
+        if themes or leave_out_unread:
+            raise AutocodeError(f"{'--themes' if themes else '--leave-out-unread'} needs a project (it reads "
+                                f"{'the codebook' if themes else 'which codings were accepted unread'})",
+                                "use --codes with CSV files" if themes else "compare the coders by name inside the project")
         report = compare_files([Path(i) for i in items], split(documents), **options)
     else:
         p = Project.find(project)
-        report = compare_project(p, items, split(documents), split(themes), **options)
+        report = compare_project(p, items, split(documents), split(themes), leave_out_unread, **options)
         warn_if_learnt(*machine_on_training(p, items, split(documents)))
-        warn_if_unread(p.conn, items)
+        if not leave_out_unread:
+            warn_if_unread(p.conn, items)
     refuse_if_nothing_shared(report)
     if disagreements:
         write_disagreements(report["disagreements"], report["coders"], disagreements)

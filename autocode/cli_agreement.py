@@ -16,10 +16,14 @@ def warn_if_unread(conn, coders: list[str]) -> None:
     """A coder's suggestions accepted unread are the machine's codings under their name."""
     from .confirm import unread_overlap, unread_words
 
+    found = False
     for a in coders:
         for b in coders:
             if a != b and (n := unread_overlap(conn, a, b)):
                 warn(unread_words(n, a, b) + ".")
+                found = True
+    if found:
+        out.print("To measure agreement without them, run the same compare with --leave-out-unread.")
 
 
 def write_per_code(report: dict, path: Path) -> None:

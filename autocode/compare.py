@@ -28,6 +28,7 @@ import numpy as np
 
 from . import agreement as ag
 from . import codebook as cb
+from .confirm import UNREAD
 from .errors import AutocodeError
 
 NO_CODE = "(no code)"
@@ -101,18 +102,28 @@ def _explain(out: dict, k: int) -> None:
 
 # -- reading codings ---------------------------------------------------------------------------
 
-def codings_from_project(conn, coders: list[str], documents: list[str] | None = None) -> tuple[list[Coding], dict]:
-    """The coders' codings, and the participant utterances of the documents they cover."""
+def codings_from_project(conn, coders: list[str], documents: list[str] | None = None,
+                         leave_out_unread: bool = False) -> tuple[list[Coding], dict]:
+    """The coders' codings, and the participant utterances of the documents they cover. With
+    ``leave_out_unread``, utterances where one of them accepted a suggestion unread are left out
+    for everyone: there that coder's codes are the machine's, so agreement is not theirs."""
     themes = {c.id: c.theme for c in cb.load(conn).codes}
-    sql = ("SELECT c.coder, u.document, u.start, u.end, c.code, u.idx, u.text FROM codings c"
+    skip = _unread_utterances(conn, coders) if leave_out_unread else set()
+    sql = ("SELECT c.coder, u.document, u.start, u.end, c.code, u.idx, u.text, u.id FROM codings c"
            " JOIN utterances u ON u.id = c.utterance WHERE c.coder IN ({})".format(",".join("?" * len(coders))))
     rows = conn.execute(sql + " ORDER BY u.document, u.idx", coders).fetchall()
     found = [Coding(r[0], r[1], r[2], r[3], r[4], str(r[5]), r[6], themes.get(r[4], "")) for r in rows
-             if not documents or r[1] in documents]
+             if (not documents or r[1] in documents) and r[7] not in skip]
     utts = {(r[0], str(r[1])): (r[2], r[3], r[4]) for r in conn.execute(
-        "SELECT document, idx, start, end, text FROM utterances WHERE is_interviewer = 0")
-        if not documents or r[0] in documents}
+        "SELECT document, idx, start, end, text, id FROM utterances WHERE is_interviewer = 0")
+        if (not documents or r[0] in documents) and r[5] not in skip}
     return found, utts
+
+
+def _unread_utterances(conn, coders: list[str]) -> set[int]:
+    marks = ",".join("?" * len(coders))
+    return {r[0] for r in conn.execute(f"SELECT DISTINCT utterance FROM codings WHERE coder IN ({marks}) AND reason = ?",
+                                       (*coders, UNREAD))}
 
 
 def codings_from_files(paths: list[Path], conn=None) -> list[Coding]:
@@ -436,8 +447,8 @@ def write_disagreements(rows: list[dict], coders: list[str], path: Path) -> None
 
 
 def compare_project(project, coders: list[str], documents: list[str] | None = None,
-                    themes: list[str] | None = None, **options) -> dict:
-    """Compare coders' codings stored in a project."""
+                    themes: list[str] | None = None, leave_out_unread: bool = False, **options) -> dict:
+    """Compare coders' codings stored in a project (``leave_out_unread``: see :func:`codings_from_project`)."""
     from .codings import require_coder
     from .corpus import check_documents
 
@@ -445,7 +456,14 @@ def compare_project(project, coders: list[str], documents: list[str] | None = No
         require_coder(project.conn, who)
     if documents:
         check_documents(project.conn, documents)
-    codings, utts = codings_from_project(project.conn, coders, documents)
+    codings, utts = codings_from_project(project.conn, coders, documents, leave_out_unread)
+    if leave_out_unread and (gone := [c for c in coders if c not in {x.coder for x in codings}]):
+        who = project.conn.execute(f"SELECT DISTINCT coder FROM codings WHERE reason = ? AND coder IN "
+                                   f"({','.join('?' * len(coders))}) ORDER BY coder", (UNREAD, *coders)).fetchall()
+        raise AutocodeError(f"leaving out the utterances where {' and '.join(r[0] for r in who)} accepted the "
+                            f"machine's suggestions unread leaves no codings by {' and '.join(gone)} to compare",
+                            "read suggestions one at a time ('autocode review' in the browser) to make codings that "
+                            "are read, or compare without --leave-out-unread to see agreement with the machine's reading")
     _check_codes(options.get("codes"), codings, [c.id for c in cb.load(project.conn).codes])
     if themes:
         options["codes"] = _codes_of_themes(project.conn, themes, options.get("codes"))

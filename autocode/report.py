@@ -252,7 +252,18 @@ def _pair(project: Project, a: str, b: str, names: dict) -> dict:
             for d in report["disagreements"][:DISAGREEMENTS_SHOWN]]
     return {"coders": [a, b], **_figures(o), "per_theme": themes, "disagreements": rows,
             "n_disagreements": len(report["disagreements"]), "uncoded": report["uncoded"],
-            "cautions": cautions(project, a, b)}
+            "cautions": cautions(project, a, b), "without_unread": _without_unread(project, a, b)}
+
+
+def _without_unread(project: Project, a: str, b: str) -> dict | None:
+    """The pair's figures over the utterances neither accepted unread, where some were: the
+    agreement that is the coders' own (None when no utterance was accepted unread)."""
+    from .compare import compare_project
+    from .confirm import unread_overlap
+
+    if not (unread_overlap(project.conn, a, b) or unread_overlap(project.conn, b, a)):
+        return None
+    return _figures(compare_project(project, [a, b], ci=False, leave_out_unread=True)["overall"])
 
 
 def _figures(f: dict) -> dict:

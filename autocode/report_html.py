@@ -163,12 +163,24 @@ def _pair_html(p: dict) -> str:
             f"Krippendorff\u2019s alpha {_n(p['krippendorff_alpha'])} ({escape(p['in_words'] or '')}). An utterance "
             "counts as agreed when both gave it the same codes.</p>"
             f'<p class="muted">{escape(p["uncoded"].capitalize())}.</p>'
-            + "".join(f'<p class="caution">Read with care: {escape(c)}.</p>' for c in p.get("cautions", [])))
+            + "".join(f'<p class="caution">Read with care: {escape(c)}.</p>' for c in p.get("cautions", []))
+            + _without_unread_html(p.get("without_unread")))
     themes = [[escape(t["name"]), str(t["n_units"]), _n(t["percent_agreement"], 1, "%"), _n(t["cohen_kappa"]),
                _n(t["krippendorff_alpha"]), escape(t["in_words"] or "")] for t in p["per_theme"]]
     return head + "<h4>Per theme: did both give the utterance a code of this theme, or both not?</h4>" + _table(
         ["Theme", "Utterances", "Agreement", "Cohen\u2019s kappa", "Krippendorff\u2019s alpha", "In words"],
                                                  themes, {1, 2, 3, 4}) + _disagreements_html(p)
+
+
+def _without_unread_html(f: dict | None) -> str:
+    if not f:
+        return ""
+    if not f["n_units"]:
+        return ('<p class="caution">Leaving out the utterances accepted unread, nothing is left that both coded: '
+                "read some of the suggestions one by one to measure agreement that is the coders' own.</p>")
+    return (f'<p class="caution">Leaving out the utterances accepted unread: {f["n_units"]} utterances, '
+            f"{_n(f['percent_agreement'], 1, '%')} agreement, Cohen\u2019s kappa {_n(f['cohen_kappa'])}, "
+            f"Krippendorff\u2019s alpha {_n(f['krippendorff_alpha'])}. This is the agreement that is the coders' own.</p>")
 
 
 def _disagreements_html(p: dict) -> str:

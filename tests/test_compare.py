@@ -335,7 +335,36 @@ def test_a_coders_unread_accepted_suggestions_are_named_when_compared(demo_proje
     result = runner.invoke(app, ["compare", "zoe", "bob", "--project", str(demo_project.root)], env={"COLUMNS": "300"})
     flat = " ".join(result.output.split())
     assert f"{n} of zoe's codings of utterances bob also coded are suggestions accepted unread" in flat
-    assert "bob is compared with the machine, not with zoe" in flat
+    assert "bob is compared with the machine, not with zoe" in flat and "--leave-out-unread" in flat
+
+
+def test_leaving_out_utterances_accepted_unread_measures_the_coders_own_agreement(demo_project):
+    """Where zoe accepted the machine's suggestions unread, her agreement with the machine is
+    the machine's with itself; leaving those utterances out leaves what she read."""
+    from autocode import confirm
+    from autocode.learn import suggest, train
+
+    train(demo_project, "alice", evaluate=False)
+    suggest(demo_project, ["D04"], include_coded=True)
+    confirm.accept_above(demo_project, 0.0, ["D04"], "zoe")
+    root = str(demo_project.root)
+    result = runner.invoke(app, ["compare", "zoe", "bob", "--leave-out-unread", "--project", root], env={"COLUMNS": "300"})
+    assert result.exit_code == 1 and "where zoe accepted the machine's suggestions unread leaves no codings by zoe" in " ".join(result.output.split())
+    demo_project.conn.execute("INSERT INTO codings (utterance, code, coder, created_at) SELECT c.utterance, c.code, "
+                              "'zoe', c.created_at FROM codings c JOIN utterances u ON u.id = c.utterance "
+                              "WHERE c.coder = 'bob' AND u.document != 'D04'")   # codings zoe read
+    n = confirm.unread_overlap(demo_project.conn, "zoe", "bob")
+    whole = compare_project(demo_project, ["zoe", "bob"], ci=False)["overall"]["n_units"]
+    own = compare_project(demo_project, ["zoe", "bob"], ci=False, leave_out_unread=True)["overall"]["n_units"]
+    assert n > 0 and own == whole - n
+    with_machine = compare_project(demo_project, ["zoe", "machine"], ["D04"], ci=False)["overall"]
+    assert with_machine["n_units"] > 0 and with_machine["percent_agreement"] == 100.0   # by construction
+    result = runner.invoke(app, ["compare", "zoe", "bob", "--leave-out-unread", "--json", "--project", root])
+    assert result.exit_code == 0 and json.loads(result.stdout)["overall"]["n_units"] == own
+    assert "accepted unread" not in result.stderr
+    result = runner.invoke(app, ["compare", "zoe", "machine", "--documents", "D04", "--leave-out-unread",
+                                 "--project", root], env={"COLUMNS": "300"})
+    assert result.exit_code == 1 and "leaves no codings by zoe and machine to compare" in " ".join(result.output.split())
 
 
 def test_a_file_holding_several_coders_is_refused_with_what_to_do(tmp_path):

@@ -117,3 +117,15 @@ def test_word_quote_bank_cites_two_voices_of_a_focus_group_apart(project, tmp_pa
     paragraphs = [p.text for p in Document(export_docx(project.conn, tmp_path / "q.docx", "alice")).paragraphs]
     cites = sorted(p.rsplit("(", 1)[1] for p in paragraphs if p.startswith("\u201c"))
     assert cites == ["1a)", "1b)"]   # as the HTML report cites them, not both "(1)"
+
+
+def test_report_gives_agreement_without_the_utterances_accepted_unread(accepted):
+    """alice's unread acceptances are the machine's reading: the report says how far she and the
+    machine agree without them, beside the figure that includes them."""
+    from autocode.report import render_html, report_data
+
+    pairs = {tuple(p["coders"]): p for p in report_data(accepted, "alice", learning_curve=False)["agreement"]["pairs"]}
+    mine = pairs[("alice", "machine")]
+    assert mine["without_unread"] is not None
+    assert mine["without_unread"]["n_units"] == mine["n_units"] - confirm.unread_overlap(accepted.conn, "alice", "machine")
+    assert "Leaving out the utterances accepted unread" in render_html(report_data(accepted, "alice", learning_curve=False))
