@@ -38,6 +38,7 @@ def print_qdpx_import(f: Path, r: dict) -> None:
 
 
 def speakers_line(d: dict) -> str:
-    """'Interviewer (not coded): 12, Dr Khan: 30 utterances': who speaks in a document."""
-    parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''}: {s['utterances']}" for s in d["speakers"]]
-    return ", ".join(parts) + (" utterance" if d["utterances"] == 1 else " utterances") if parts else "no utterances"
+    """'42 utterances: Interviewer (not coded) 12, Dr Khan 30': who speaks in a document."""
+    parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''} {s['utterances']}" for s in d["speakers"]]
+    total = f"{d['utterances']} utterance{'' if d['utterances'] == 1 else 's'}"
+    return f"{total}: {', '.join(parts)}" if parts else "no utterances"

@@ -48,7 +48,7 @@ class AcceptBody(Body):
 
 
 class MergeBody(AcceptBody):
-    ids: list[int] = Field(min_length=1)
+    ids: list[int] = Field(min_length=2)   # one candidate is accepted, not merged (as on the CLI)
 
 
 class RejectBody(Body):

@@ -612,3 +612,23 @@ def test_a_classifier_from_another_codebook_is_named_before_its_suggestions(tmp_
     result = CliRunner().invoke(app, ["suggest", str(TRANSCRIPTS / "D08.txt"), "--classifier",
                                       str(Path(__file__).parent.parent / "models" / "psw-demo.npz"), "--project", str(root)])
     assert result.exit_code == 0 and "code(s) this project's codebook does not have" in flat(result.output)
+
+
+# -- help --------------------------------------------------------------------------------------
+
+def _commands(group, path=()):
+    for name, sub in group.commands.items():
+        yield (*path, name)
+        if hasattr(sub, "commands"):
+            yield from _commands(sub, (*path, name))
+
+
+def test_every_help_shows_flags_bare_not_as_taking_a_value():
+    """typer labels a flag '<bool>', which a researcher reads as '--json true'."""
+    import typer
+
+    commands = list(_commands(typer.main.get_command(app)))
+    assert len(commands) > 20 and ("codebook", "export") in commands
+    for path in [(), *commands]:
+        text = flat(cli(*path, "--help").output)
+        assert "<bool>" not in text and "--help" in text, path

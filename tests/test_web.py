@@ -237,6 +237,7 @@ def test_every_export_format_downloads(client, fmt):
     ("post", "/api/candidates/99999/split", {}, 404),
     ("post", "/api/candidates/reject", {"ids": [99999]}, 404),
     ("post", "/api/candidates/merge", {"ids": []}, 422),
+    ("post", "/api/candidates/merge", {"ids": [1]}, 422),
     ("post", "/api/candidates/reject", {"ids": "all"}, 422),
     ("post", "/api/candidates/abc/accept", {}, 422),
     ("post", "/api/candidates/FIRST/accept", {}, 400),
