@@ -147,8 +147,10 @@ def _fields(item: dict, keys: tuple[str, ...], label: str, where: str) -> dict:
     codebook. 'description' is read as the definition, as REFI-QDA names it."""
     from difflib import get_close_matches
 
+    written = {"definition": "definition"}   # the name the file gives it, for the messages
     if "description" in item and "definition" not in item:
         item = {**{k: v for k, v in item.items() if k != "description"}, "definition": item["description"]}
+        written["definition"] = "description"
     for key in item:
         if key not in keys:
             near = get_close_matches(str(key), keys, n=1, cutoff=0.7)
@@ -158,6 +160,7 @@ def _fields(item: dict, keys: tuple[str, ...], label: str, where: str) -> dict:
     for key in ("id", "name", "definition"):
         value = item.get(key)
         if value is not None and not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            key = written.get(key, key)
             raise AutocodeError(f"{label}: '{key}' should be text, not {type(value).__name__} ({value!r})",
                                 f"write it as {key}: some text", where)
     return {k: " ".join(str(item.get(k) or "").split()) for k in ("id", "name", "definition")}

@@ -118,6 +118,7 @@ def test_a_theme_name_that_is_another_themes_id_names_that_theme(project):
     ("themes:\n  - id: t\n    codez:\n      - a\n", "has 'codez:', which autocode does not read"),
     ("themes:\n  - id: t\n    codes:\n      - id: a\n        defintion: x\n", "has 'defintion:'"),
     ("themes:\n  - id: t\n    codes:\n      - id: a\n        name: [a, b]\n", "'name' should be text, not list"),
+    ("themes:\n  - id: t\n    codes:\n      - id: a\n        description: [a, b]\n", "'description' should be text"),
     ("themes:\n  - id: t\n    codes:\n      - Same\n      - id: other\n        name: same\n", "two codes called 'same'"),
     ("themes:\n  - name: T\n  - name: t\n", "two themes are called 't'"),
     ("themes:\n  - id: t\n    name: One\n  - id: t\n    name: Two\n", "themes 'One' and 'Two' both have the id 't'"),
