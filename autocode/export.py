@@ -271,6 +271,18 @@ def _fit_width(ws, column: int, values: list, wide: bool) -> None:
 
 # -- Word ----------------------------------------------------------------------------------------
 
+def _citation_note(conn) -> str:
+    """How the quotes are cited, as :func:`autocode.corpus.participant_numbers` chose for these ids."""
+    from .corpus import participant_numbers
+
+    ids = [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
+    numbered = any(n != d for d, n in participant_numbers(ids).items())
+    how = (f"by its transcript's number, as ({participant_numbers(ids)[ids[0]]}) for {ids[0]}" if numbered
+           else "by its transcript's id, as (" + (ids[0] if ids else "P01") + ")")
+    return (f"Each quote is cited {how}; an 'a' or 'b' after it tells apart two participants of one "
+            "transcript, such as a focus group.")
+
+
 def export_docx(conn, out: str | Path, coder: str | None = None) -> Path:
     """A quote bank grouped by theme and code, ready to paste into a paper: a few quotes per
     code from as many participants as possible, each cited as papers cite participants."""
@@ -284,9 +296,8 @@ def export_docx(conn, out: str | Path, coder: str | None = None) -> Path:
     labels = {(p["document"], p["speaker"]): p["label"] for p in participants(conn)}
     doc = Document()
     doc.add_heading("Quote bank", 0)
-    doc.add_paragraph(f"Coded by {', '.join(_coders(conn, coder))}. Up to {QUOTES_PER_CODE} quotes per code. Each "
-                      "quote is cited by its transcript's number, as (7) for D07 or P07; (7a) and (7b) are two "
-                      "participants of one transcript, such as a focus group.")
+    doc.add_paragraph(f"Coded by {', '.join(_coders(conn, coder))}. Up to {QUOTES_PER_CODE} quotes per code. "
+                      + _citation_note(conn))
     quoted: Counter = Counter()  # voices quoted so far, so the bank does not lean on a few participants
     for theme in cb.load(conn).themes:
         _heading(doc, theme.name, theme.definition, 1)

@@ -117,6 +117,23 @@ def test_word_quote_bank_cites_two_voices_of_a_focus_group_apart(project, tmp_pa
     paragraphs = [p.text for p in Document(export_docx(project.conn, tmp_path / "q.docx", "alice")).paragraphs]
     cites = sorted(p.rsplit("(", 1)[1] for p in paragraphs if p.startswith("\u201c"))
     assert cites == ["1a)", "1b)"]   # as the HTML report cites them, not both "(1)"
+    assert any("cited by its transcript's number, as (1) for F01" in p for p in paragraphs)
+
+
+def test_word_quote_bank_says_it_cites_whole_ids_where_they_hold_no_number(project, tmp_path):
+    from docx import Document
+
+    from autocode.corpus import add_files
+
+    f = tmp_path / "Ward visit.txt"
+    f.write_text("Interviewer: What do peer workers bring?\nDr Rao: They bring real hope to people who have been "
+                 "unwell for a very long time.\n", encoding="utf-8")
+    add_files(project, [f], interviewer=("Interviewer",))
+    project.conn.execute("INSERT INTO codings (utterance, code, coder, created_at) SELECT id, 'hope_recovery', 'alice', 'now' "
+                         "FROM utterances WHERE is_interviewer = 0")
+    paragraphs = [p.text for p in Document(export_docx(project.conn, tmp_path / "q.docx", "alice")).paragraphs]
+    assert any("cited by its transcript's id, as (Ward visit)" in p for p in paragraphs)
+    assert [p.rsplit("(", 1)[1] for p in paragraphs if p.startswith("\u201c")] == ["Ward visit)"]
 
 
 def test_report_gives_agreement_without_the_utterances_accepted_unread(accepted):
