@@ -746,7 +746,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
     from .cli_agreement import print_report, refuse_if_nothing_shared, warn_if_unread, write_per_code
     from .cli_suggest import warn_if_learnt
-    from .compare import compare_files, compare_project, write_disagreements
+    from .compare import compare_files, compare_project, unread_utterances, write_disagreements
     from .learn import machine_on_training
 
     from .export import check_writable
@@ -780,7 +780,8 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     else:
         p = Project.find(project)
         report = compare_project(p, items, split(documents), split(themes), leave_out_unread, **options)
-        warn_if_learnt(*machine_on_training(p, items, split(documents)))
+        skip = unread_utterances(p.conn, items) if leave_out_unread else set()
+        warn_if_learnt(*machine_on_training(p, items, split(documents), skip))
         if not leave_out_unread:
             warn_if_unread(p.conn, items)
     refuse_if_nothing_shared(report)

@@ -108,7 +108,7 @@ def codings_from_project(conn, coders: list[str], documents: list[str] | None = 
     ``leave_out_unread``, utterances where one of them accepted a suggestion unread are left out
     for everyone: there that coder's codes are the machine's, so agreement is not theirs."""
     themes = {c.id: c.theme for c in cb.load(conn).codes}
-    skip = _unread_utterances(conn, coders) if leave_out_unread else set()
+    skip = unread_utterances(conn, coders) if leave_out_unread else set()
     sql = ("SELECT c.coder, u.document, u.start, u.end, c.code, u.idx, u.text, u.id FROM codings c"
            " JOIN utterances u ON u.id = c.utterance WHERE c.coder IN ({})".format(",".join("?" * len(coders))))
     rows = conn.execute(sql + " ORDER BY u.document, u.idx", coders).fetchall()
@@ -120,7 +120,7 @@ def codings_from_project(conn, coders: list[str], documents: list[str] | None = 
     return found, utts
 
 
-def _unread_utterances(conn, coders: list[str]) -> set[int]:
+def unread_utterances(conn, coders: list[str]) -> set[int]:
     marks = ",".join("?" * len(coders))
     return {r[0] for r in conn.execute(f"SELECT DISTINCT utterance FROM codings WHERE coder IN ({marks}) AND reason = ?",
                                        (*coders, UNREAD))}

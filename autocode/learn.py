@@ -505,25 +505,53 @@ def learnt_from(project: Project, rows: list[dict]) -> tuple[str, int]:
     created, metrics = _latest_training(project.conn)
     if created is None or not rows:
         return "", 0
-    coder, last = metrics.get("coder", ""), metrics.get("last_coding")
+    return metrics.get("coder", ""), _seen(project.conn, created, metrics, rows)
+
+
+def _seen(conn, created: str, metrics: dict, rows: list[dict]) -> int:
+    """How many ``rows`` (document, utterance) the training of ``metrics`` learnt from."""
+    last = metrics.get("last_coding")
     # the newest coding it could have read; a classifier trained before that was recorded: its time
     when = ("c.id <= ?", last) if last is not None else ("c.created_at <= ?", created)
-    seen = {tuple(r) for r in project.conn.execute(
+    seen = {tuple(r) for r in conn.execute(
         "SELECT u.document, u.idx FROM codings c JOIN utterances u ON u.id = c.utterance"
-        f" WHERE c.coder = ? AND {when[0]}", (coder, when[1]))}
-    return coder, sum((r["document"], r["utterance"]) in seen for r in rows)
+        f" WHERE c.coder = ? AND {when[0]}", (metrics.get("coder", ""), when[1]))}
+    return sum((r["document"], r["utterance"]) in seen for r in rows)
 
 
-def machine_on_training(project: Project, coders: list[str], documents: list[str] | None = None) -> tuple[str, int]:
+def machine_on_training(project: Project, coders: list[str], documents: list[str] | None = None,
+                        leave_out: set[int] = frozenset()) -> tuple[str, int]:
     """:func:`learnt_from` for the machine's stored suggestions, when a comparison sets the
-    machine beside the coder its classifier learnt from."""
-    coder = trained_coder(project.conn)
-    if MACHINE not in coders or coder not in coders:
+    machine beside a coder its classifier learnt from. Each suggestion is checked against the
+    classifier that made it, which may be older than the latest: a suggestion made before the
+    coder's codings were learnt did not learn them. ``leave_out``: utterance ids not compared."""
+    trainings = [(r["created_at"], json.loads(r["metrics"]))
+                 for r in project.conn.execute("SELECT created_at, metrics FROM classifiers ORDER BY id")]
+    if MACHINE not in coders or not trainings:
         return "", 0
-    sql = "SELECT u.document, u.idx AS utterance FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = ?"
+    sql = ("SELECT c.id, c.created_at, u.id AS uid, u.document, u.idx AS utterance FROM codings c"
+           " JOIN utterances u ON u.id = c.utterance WHERE c.coder = ?")
     if documents:
         sql += f" AND u.document IN ({','.join('?' * len(documents))})"
-    return learnt_from(project, [dict(r) for r in project.conn.execute(sql, [MACHINE, *(documents or [])])])
+    made_by: dict[int, list[dict]] = {}
+    for r in project.conn.execute(sql, [MACHINE, *(documents or [])]):
+        if r["uid"] not in leave_out and (k := _made_by(trainings, r["id"], r["created_at"])) is not None:
+            made_by.setdefault(k, []).append(dict(r))
+    counts = {k: _seen(project.conn, *trainings[k], rows) for k, rows in made_by.items()
+              if trainings[k][1].get("coder") in coders}
+    teachers = sorted({trainings[k][1]["coder"] for k, n in counts.items() if n})
+    return " and ".join(teachers), sum(counts.values())
+
+
+def _made_by(trainings: list[tuple[str, dict]], coding: int, created: str) -> int | None:
+    """The index of the training whose classifier made a machine coding: the latest trained
+    before it (by the codings it had read, else by the clock)."""
+    found = None
+    for k, (when, metrics) in enumerate(trainings):
+        last = metrics.get("last_coding")
+        if (coding > last) if last is not None else (created >= when):
+            found = k
+    return found
 
 
 def suggest(project: Project, documents: list[str] | None = None, classifier: ThemeClassifier | None = None,

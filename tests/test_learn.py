@@ -417,6 +417,27 @@ def test_comparing_the_machine_with_its_teacher_is_flagged(trained):
     assert machine_on_training(p, ["alice", "machine"], ["D07"])[1] == 0   # no suggestions there
 
 
+def test_a_suggestion_made_before_its_utterance_was_learnt_is_not_flagged(trained, tmp_path):
+    """Suggestions for D08 came from a classifier that had not seen alice's codings of D08; a
+    later training learnt them, but the stored suggestions are still the earlier classifier's,
+    so comparing them with alice is a fair test until D08 is suggested again."""
+    from autocode.codings import import_codings
+    from autocode.learn import machine_on_training, train
+
+    p, _ = trained
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    suggest(p, ["D08"])
+    later = tmp_path / "later.csv"
+    later.write_text("document,utterance,code\nD08,1,credibility\nD08,3,credibility\n", encoding="utf-8")
+    import_codings(p, later, "alice")
+    train(p, "alice", evaluate=False)
+    assert machine_on_training(p, ["alice", "machine"], ["D08"]) == ("", 0)
+    suggest(p, ["D08"], include_coded=True)   # now by the classifier that learnt them
+    assert machine_on_training(p, ["alice", "machine"], ["D08"]) == ("alice", 2)
+    skip = {r[0] for r in p.conn.execute("SELECT u.id FROM utterances u WHERE u.document = 'D08' AND u.idx = 1")}
+    assert machine_on_training(p, ["alice", "machine"], ["D08"], skip) == ("alice", 1)
+
+
 def test_suggestions_accepted_unread_teach_but_are_not_scored(trained):
     """Accepting suggestions in bulk then cross-validating would score the classifier on its own
     output; those codings are marked and left out of the figures."""
