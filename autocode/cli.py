@@ -356,7 +356,18 @@ def undo(project: ProjectOpt = None, coder: CoderOpt = None):
     from . import undo as history
 
     result = history.undo(Project.find(project), coder)
-    out.print(f"Undone: {result['what']}. 'autocode redo' makes it again.")
+    out.print(f"Undone: {result['what']}{_whose(result, coder)}. 'autocode redo' makes it again.")
+
+
+def and_list(names: list[str]) -> str:
+    """'alice', 'alice and bob', 'alice, bob and zoe'."""
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def _whose(result: dict, coder: str | None) -> str:
+    """Whose decision an undo or redo reached, where it was not the person's own (a team shares undo)."""
+    by = result.get("by")
+    return f" ({by}'s decision)" if by and by != (coder or default_coder()) else ""
 
 
 @command()
@@ -365,7 +376,7 @@ def redo(project: ProjectOpt = None, coder: CoderOpt = None):
     from . import undo as history
 
     result = history.redo(Project.find(project), coder)
-    out.print(f"Redone: {result['what']}.")
+    out.print(f"Redone: {result['what']}{_whose(result, coder)}.")
 
 
 @command("review")
@@ -499,8 +510,13 @@ def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns
     if add:
         r.replaced = []   # nothing beyond the file's utterances was touched
     out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
-              f"for {len(r.documents)} document(s)." + (" (Rows coding parts of one utterance with the same code "
-                                                         "make one coding.)" if r.codings + r.no_code < r.rows else ""))
+              f"for {len(r.documents)} document(s), as the codings of {and_list(r.coders)}." + (
+                  " (Rows coding parts of one utterance with the same code make one coding.)"
+                  if r.codings + r.no_code < r.rows else ""))
+    for who, near in r.new_coders.items():
+        if near:
+            warn(f"'{who}' is a new coder in this project: did you mean '{near}'? If the name is mistyped: "
+                 f"autocode remove-codings --coder {who}, then import the file again with --coder {near}.")
     for who, before, differ in r.replaced:
         if differ:
             warn(f"this replaced {who}'s {before} earlier coding(s) of {', '.join(r.documents[:5])}"
@@ -615,14 +631,30 @@ def accept_suggestions(above: Annotated[float, typer.Option("--above", help="Acc
         return out.print(f"No undecided suggestion has confidence {above:g} or more. Next: [bold]autocode suggest[/], "
                          "or a lower --above.")
     who = coder or default_coder()
-    out.print(f"Accepted {r['accepted']} suggestion(s) with confidence {above:g} or more as {who}'s codings "
-              "('autocode undo' takes them back). They are marked as accepted unread: training learns from them, "
-              "but its agreement figures leave them out.")
+    none = f", {r['no_code']} of them 'no code'" if r["no_code"] else ""
+    out.print(f"Accepted {r['accepted']} suggestion(s){none} with confidence {above:g} or more as {who}'s codings "
+              f"('autocode undo' takes them back; later, 'autocode remove-codings --coder {who} --unread'). They are "
+              "marked as accepted unread: training learns from them, but its agreement figures leave them out.")
     teacher = trained_coder(p.conn)
     if teacher and teacher != who:
         warn(f"the classifier learns from {teacher}'s codings, and these are {who}'s, so 'autocode train --coder "
              f"{teacher}' will not learn from them. To make them {teacher}'s: autocode undo, then run this again with "
              f"--coder {teacher}")
+
+
+@command("remove-codings")
+def remove_codings(coder: Annotated[str, typer.Option("--coder", help="Whose codings to remove.")],
+                   unread: Annotated[bool, typer.Option("--unread", help="Only the suggestions they accepted unread (accept-suggestions).")] = False,
+                   documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids (default: all).")] = None,
+                   project: ProjectOpt = None):
+    """Remove a coder's codings, such as those imported under a mistyped name ('autocode undo' takes it back)."""
+    from .confirm import remove_codings as run
+
+    docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else None
+    r = run(Project.find(project), coder, docs, unread)
+    what = "suggestion(s) accepted unread" if unread else "coding(s)"
+    out.print(f"Removed {r['removed']} {what} by {coder} from {r['utterances']} utterance(s)"
+              f"{' of ' + ', '.join(docs) if docs else ''}. 'autocode undo' puts them back.")
 
 
 @command("next")

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from .cli import fmt, out, warn
+from .cli import and_list, fmt, out, warn
 from .errors import AutocodeError
 
 
@@ -45,7 +45,7 @@ def refuse_if_nothing_shared(report: dict) -> None:
     fix = ("have the machine code the documents the others coded: autocode suggest --documents DOCS (add "
            "--include-coded where the coder it learnt from coded them)" if "machine" in who else
            "compare documents they both coded, or have them code some of the same transcripts")
-    names = ", ".join(who[:-1]) + " and " + who[-1]
+    names = and_list(who)
     raise AutocodeError(f"{names} coded no {report['unit']} in common, so there is no agreement to measure", fix)
 
 

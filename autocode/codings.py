@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 from pathlib import Path
 
 from . import codebook as cb
 from .errors import AutocodeError
 from .ingest import decode, read_bytes, read_delimited
-from .store import Project, default_coder, now
+from .store import Project, default_coder, now, session_coder
 
 
 MACHINE = "machine"   # the coder name under which autocode's own suggestions are stored
@@ -29,6 +30,8 @@ class ImportReport:
     documents: list[str] = field(default_factory=list)
     replaced: list[tuple[str, int, int]] = field(default_factory=list)   # (coder, codings before, utterances coded differently)
     interviewer: int = 0          # codings that landed on the interviewer's words
+    coders: list[str] = field(default_factory=list)   # whose codings the file's rows became
+    new_coders: dict[str, str] = field(default_factory=dict)   # coder new to the project: a known name it is close to, or ""
 
 
 SPREADSHEETS = (".xlsx", ".xls", ".ods")   # codings come as CSV: these are refused with how to save one
@@ -140,8 +143,10 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
         raise AutocodeError("the file has a header but no rows of codings", "check you exported the right file", str(path))
     _require_columns(frame, path)
     if not coder and "coder" not in frame.columns:
-        raise AutocodeError("the file has no 'coder' column and no coder was named",
-                            "name the coder with --coder NAME", str(path))
+        coder = session_coder()
+        if not coder:
+            raise AutocodeError("the file has no 'coder' column and no coder was named",
+                                "name the coder with --coder NAME (or set AUTOCODE_CODER for the session)", str(path))
     named = sorted({c.strip() for c in frame["coder"] if c.strip()}) if coder and "coder" in frame.columns else []
     if len(named) > 1:
         raise AutocodeError(f"--coder {coder} would put the codings of {len(named)} coders ({', '.join(named[:6])}) "
@@ -149,6 +154,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
                             "--coder to keep each row's coder; nothing was imported", str(path))
     report = ImportReport(rows=len(frame))
     with project.transaction() as conn:
+        known = [c for c in coders(conn) if c != MACHINE]
         book = cb.load(conn)
         texts = dict(conn.execute("SELECT id, text FROM documents").fetchall())
         length = {doc: len(text) for doc, text in texts.items()}
@@ -171,16 +177,24 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
         _check_placed(frame, report.unmatched, length, path)
         pairs = _drop_redundant_no_code(pairs)
         report.documents = sorted({d.strip() for d in frame["document"]})
-        coders = sorted({k[2] for k in pairs} | ({coder} if coder else set()))
-        report.replaced = replace_each(conn, coders, report.documents, pairs, path, guard=not replace and not add,
+        whose = sorted({k[2] for k in pairs} | ({coder} if coder else set()))
+        report.replaced = replace_each(conn, whose, report.documents, pairs, path, guard=not replace and not add,
                                        add=add, keep_reasons=lambda who: "reason" not in frame.columns)
-        report.interviewer = _on_interviewer(conn, sorted({k[2] for k in pairs}), report.documents)
+        report.coders = sorted({k[2] for k in pairs})
+        report.new_coders = {c: _near(c, known) for c in report.coders if c not in known}
+        report.interviewer = _on_interviewer(conn, report.coders, report.documents)
         report.codings = sum(1 for k in pairs if k[1])
         report.no_code = sum(1 for k in pairs if not k[1])
         project.log("import-codings", decided_by or default_coder(), file=str(path),
                     coders=sorted({k[2] for k in pairs}), rows=report.rows, codings=report.codings,
                     documents=report.documents)
     return report
+
+
+def _near(name: str, known: list[str]) -> str:
+    """A known coder a new name is probably a typo of ('tomm' for 'tom', 'Priya' for 'priya'), or ''."""
+    same = [c for c in known if cb.same_name(c, name)] or get_close_matches(name, known, n=1, cutoff=0.75)
+    return same[0] if same else ""
 
 
 def _check_coder_option(coder: str | None) -> None:
@@ -344,8 +358,8 @@ def labels_by_utterance(conn, coder: str) -> dict[int, list[str]]:
 def require_coder(conn, coder: str) -> None:
     if coder not in coders(conn):   # the machine is named only where asked for: it is no one to learn from
         people = [c for c in coders(conn) if c != MACHINE]
-        same = [c for c in coders(conn) if cb.same_name(c, coder)]   # coder names are case-sensitive: Alice is not alice
+        near = _near(coder, coders(conn))   # coder names are case-sensitive: Alice is not alice
         fix = ("have the machine suggest codes first: autocode train, then autocode suggest" if coder == MACHINE else
                f"use one of: {', '.join(people) or '(none yet: import codings or accept candidates)'}")
         raise AutocodeError(f"coder '{coder}' has no codings in this project"
-                            + (f" (did you mean '{same[0]}'?)" if same else ""), fix)
+                            + (f" (did you mean '{near}'?)" if near else ""), fix)

@@ -102,7 +102,36 @@ def accept_above(project: Project, threshold: float, documents: list[str] | None
                          [(u, c, coder, UNREAD, now()) for u, c in rows])
         project.log("accept-suggestions", coder, threshold=threshold, documents=documents or [],
                     utterances=[u for u, _ in rows])
-    return {"accepted": len(rows), "threshold": threshold}
+    return {"accepted": len(rows), "no_code": sum(not c for _, c in rows), "threshold": threshold}
+
+
+def remove_codings(project: Project, coder: str, documents: list[str] | None = None, unread: bool = False,
+                   decided_by: str | None = None) -> dict:
+    """Remove a coder's codings (of ``documents``; with ``unread``, only the suggestions they
+    accepted unread), as one decision that undo takes back: the way out of a mistyped coder
+    name on import, or of a bulk acceptance that later steps put beyond undo's reach."""
+    from .codings import require_coder
+    from .corpus import check_documents
+
+    require_coder(project.conn, coder)
+    check_documents(project.conn, documents or [])
+    where, args = "c.coder = ?", [coder]
+    if unread:
+        where, args = where + " AND c.reason = ?", [*args, UNREAD]
+    if documents:
+        where, args = where + f" AND u.document IN ({','.join('?' * len(documents))})", [*args, *documents]
+    with recorded(project) as conn:
+        rows = conn.execute(f"SELECT c.id, c.utterance FROM codings c JOIN utterances u ON u.id = c.utterance "
+                            f"WHERE {where} ORDER BY u.document, u.idx", args).fetchall()
+        if not rows:
+            raise AutocodeError(f"{coder} has no {'suggestions accepted unread' if unread else 'codings'}"
+                                f"{' in ' + ', '.join(documents) if documents else ''}",
+                                "nothing was removed; 'autocode documents' shows how many codings each transcript has")
+        conn.executemany("DELETE FROM codings WHERE id = ?", [(r[0],) for r in rows])
+        utterances = list(dict.fromkeys(r[1] for r in rows))
+        project.log("remove-codings", _coder(decided_by), of=coder, unread=unread, documents=documents or [],
+                    removed=len(rows), utterances=utterances)
+    return {"coder": coder, "removed": len(rows), "utterances": len(utterances)}
 
 
 def _undecided(conn, coder: str, threshold: float, documents: list[str] | None) -> list[tuple[int, str]]:

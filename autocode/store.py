@@ -198,10 +198,15 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def session_coder() -> str | None:
+    """AUTOCODE_CODER, where set (such as 'export AUTOCODE_CODER=alice', so every command of a
+    session is alice's)."""
+    return os.environ.get("AUTOCODE_CODER", "").strip() or None
+
+
 def default_coder() -> str:
-    """Whose decisions these are when --coder is not given: AUTOCODE_CODER (set it once, such as
-    'export AUTOCODE_CODER=alice', so every command of a session is alice's), else the login name."""
-    if named := os.environ.get("AUTOCODE_CODER", "").strip():
+    """Whose decisions these are when --coder is not given: AUTOCODE_CODER, else the login name."""
+    if named := session_coder():
         return named
     try:
         return getpass.getuser() or "coder"

@@ -25,6 +25,7 @@ DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "reop
          "move-utterance": "moving an utterance out of", "reorder-themes": "reordering the themes",
          "define-code": "defining", "accept-suggestion": "accepting the suggestion for",
          "recode-suggestion": "recoding the suggestion for", "reject-suggestion": "rejecting the suggestion for",
+         "remove-codings": "removing codings of",
          "add": "adding transcripts", "propose": "proposing candidates",
          "import-codings": "importing codings", "import-qdpx": "importing a REFI-QDA project",
          "import-codebook": "importing a codebook", "suggest": "suggesting codes"}
@@ -113,7 +114,7 @@ def _what(conn, step) -> str:
 
 def _decision(conn, step) -> tuple:
     """The logged decision a step made or reversed, and its details ((None, {}) if gone)."""
-    row = conn.execute("SELECT action, details FROM decisions WHERE id = ?", (step["decision"],)).fetchone()
+    row = conn.execute("SELECT action, coder, details FROM decisions WHERE id = ?", (step["decision"],)).fetchone()
     return row, (json.loads(row["details"]) if row else {})
 
 
@@ -124,7 +125,10 @@ def _opposite(conn, step) -> str:
                "move-code": lambda: f'autocode code move {d["code"]} {d["old"]}',
                "rename-theme": lambda: f'autocode theme rename {d["theme"]} "{d["old"]}"',
                "reject": lambda: f'autocode reopen {" ".join(map(str, d["candidates"]))}',
-               "reopen": lambda: f'autocode reject {" ".join(map(str, d["candidates"]))}'}.get(row["action"] if row else "")
+               "reopen": lambda: f'autocode reject {" ".join(map(str, d["candidates"]))}',
+               "accept-suggestions": lambda: f'autocode remove-codings --coder {row["coder"]} --unread'
+                                             + (f' --documents {",".join(d["documents"])}' if d.get("documents") else "")
+               }.get(row["action"] if row else "")
     if command:
         return f"make the opposite decision instead: {command()}"
     return "make the opposite decision instead, on the review page (autocode review) or with the commands that made it"
@@ -177,6 +181,15 @@ def _reverse(project: Project, conn, step, kind: str, coder: str | None) -> dict
     finally:
         conn.execute("UPDATE undo_state SET step = NULL")
     conn.execute("UPDATE undo_steps SET undone = 1 WHERE id = ?", (step["id"],))
+    by = _author(conn, step)
     project.log(kind, coder or default_coder(), what=what, step=step["id"])
     conn.execute("UPDATE undo_steps SET decision = (SELECT max(id) FROM decisions) WHERE id = ?", (new,))
-    return {"action": kind, "what": what, "changes": len(statements)}
+    return {"action": kind, "what": what, "changes": len(statements), "by": by}
+
+
+def _author(conn, step) -> str | None:
+    """Who made the decision a step stands for: an undo or redo leads back to the original."""
+    while step is not None and step["kind"] != "action":
+        step = conn.execute("SELECT * FROM undo_steps WHERE id = ?", (step["target"],)).fetchone()
+    row = _decision(conn, step)[0] if step is not None else None
+    return row["coder"] if row else None

@@ -351,7 +351,7 @@ def test_import_codings_uses_the_coder_column(trained):
     assert {r["coder"] for r in source} == {"alice"}
     out = flat(trained["imported"].stdout)
     assert re.fullmatch(rf"Imported (\d+) codings and (\d+) 'no code' decisions from {len(source)} rows "
-                        r"for 3 document\(s\)\. \(Rows coding parts of one utterance with the same code make "
+                        r"for 3 document\(s\), as the codings of alice\. \(Rows coding parts of one utterance with the same code make "
                         r"one coding\.\)", out), out
     p = Project(trained["root"])
     try:

@@ -1,0 +1,106 @@
+"""Whose codings: a coder's name mistyped on import is caught and can be taken out again, a
+bulk acceptance can be taken back after later steps, and undo says whose decision it reached.
+
+A team shares one project, so these are the places where one person's slip lands on another's
+work or on a coder who does not exist."""
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from autocode import AutocodeError, confirm
+from autocode.cli import app
+from autocode.codings import coders, import_codings
+from conftest import snapshot
+
+runner = CliRunner()
+
+
+def run(p, *args, env=None):
+    result = runner.invoke(app, [*map(str, args), "--project", str(p.root)], env={"COLUMNS": "300", **(env or {})})
+    return result, " ".join(result.output.split())
+
+
+def count(p, coder: str) -> int:
+    return p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (coder,)).fetchone()[0]
+
+
+def write(tmp_path, text: str):
+    f = tmp_path / "codings.csv"
+    f.write_text(text, encoding="utf-8")
+    return f
+
+
+def test_a_mistyped_coder_on_import_is_named_and_can_be_removed_and_put_back(demo_project, tmp_path):
+    f = write(tmp_path, "document,utterance,code\nD05,1,credibility\nD05,2,credibility\n")
+    result, said = run(demo_project, "import-codings", f, "--coder", "alicee", "--add")
+    assert result.exit_code == 0 and "as the codings of alicee" in said
+    assert "'alicee' is a new coder in this project: did you mean 'alice'?" in said
+    assert "autocode remove-codings --coder alicee" in said
+    before = snapshot(demo_project)
+    result, said = run(demo_project, "remove-codings", "--coder", "alicee")
+    assert result.exit_code == 0 and "Removed 2 coding(s) by alicee from 2 utterance(s)" in said, said
+    assert "alicee" not in coders(demo_project.conn)
+    result, said = run(demo_project, "undo")
+    assert result.exit_code == 0 and "removing codings of 2 utterances D05 #1, D05 #2" in said
+    assert count(demo_project, "alicee") == 2 and snapshot(demo_project)["codings"] == before["codings"]
+
+
+def test_a_new_coder_far_from_every_name_is_not_taken_for_a_typo(demo_project, tmp_path):
+    f = write(tmp_path, "document,utterance,code\nD05,1,credibility\n")
+    result, said = run(demo_project, "import-codings", f, "--coder", "priya")
+    assert result.exit_code == 0 and "as the codings of priya" in said and "did you mean" not in said
+
+
+def test_removing_a_coder_who_has_no_codings_names_the_nearest_and_changes_nothing(demo_project):
+    before = snapshot(demo_project)
+    result, said = run(demo_project, "remove-codings", "--coder", "alce")
+    assert result.exit_code == 1 and "coder 'alce' has no codings in this project (did you mean 'alice'?)" in said
+    assert "Traceback" not in result.output and snapshot(demo_project) == before
+    with pytest.raises(AutocodeError, match="bob has no suggestions accepted unread"):
+        confirm.remove_codings(demo_project, "bob", unread=True)
+    assert snapshot(demo_project) == before
+
+
+def test_a_file_without_a_coder_column_is_the_session_coders(demo_project, tmp_path):
+    f = write(tmp_path, "document,utterance,code\nD05,1,credibility\n")
+    with pytest.raises(AutocodeError, match="no 'coder' column and no coder was named"):
+        import_codings(demo_project, f)
+    result, said = run(demo_project, "import-codings", f, env={"AUTOCODE_CODER": "priya"})
+    assert result.exit_code == 0 and "as the codings of priya" in said and count(demo_project, "priya") == 1
+
+
+def test_a_file_with_a_coder_column_keeps_it_and_says_whose_the_codings_became(demo_project, tmp_path):
+    f = write(tmp_path, "document,utterance,code,coder\nD05,1,credibility,bob\n")
+    result, said = run(demo_project, "import-codings", f, "--add", env={"AUTOCODE_CODER": "priya"})
+    assert result.exit_code == 0 and "as the codings of bob" in said and count(demo_project, "priya") == 0
+
+
+def test_suggestions_accepted_unread_can_be_taken_back_after_undo_can_no_longer_reach_them(review_project):
+    p = review_project
+    r = confirm.accept_above(p, 0.0, ["D08"], "alice")
+    assert r["accepted"] > 0 and 0 <= r["no_code"] <= r["accepted"]
+    read = count(p, "alice") - r["accepted"]
+    from autocode.learn import suggest
+
+    suggest(p, ["D08"], include_coded=True)   # a bulk step: undo stops here
+    result, said = run(p, "undo", env={"AUTOCODE_CODER": "alice"})
+    assert result.exit_code == 1 and "autocode remove-codings --coder alice --unread --documents D08" in said
+    result, said = run(p, "remove-codings", "--coder", "alice", "--unread", "--documents", "D08")
+    assert result.exit_code == 0 and f"Removed {r['accepted']} suggestion(s) accepted unread by alice" in said
+    assert count(p, "alice") == read   # what alice read is untouched
+
+
+def test_undo_says_whose_decision_it_took_back_when_it_was_someone_elses(review_project):
+    confirm.accept_above(review_project, 0.5, ["D08"], "priya")
+    result, said = run(review_project, "undo", env={"AUTOCODE_CODER": "tom"})
+    assert result.exit_code == 0 and "(priya's decision)" in said
+    result, said = run(review_project, "redo", env={"AUTOCODE_CODER": "priya"})
+    assert result.exit_code == 0 and "decision)" not in said   # priya's own, back again
+
+
+def test_accepting_in_bulk_says_how_many_were_no_code(review_project):
+    r = confirm.accept_above(review_project, 0.0, ["D08"], "alice")
+    no_code = review_project.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = 'alice' AND code = '' AND reason = ?",
+                                          (confirm.UNREAD,)).fetchone()[0]
+    assert r["no_code"] == no_code
