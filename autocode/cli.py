@@ -170,6 +170,7 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
     from .corpus import add_files, summary
     from .distributed import using
     from .ingest import unreadable_in
+    from .learn import trained_coder
     from .refi_import import import_qdpx
 
     p = Project.find(project)
@@ -207,7 +208,11 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
     if report.replaced:
         edited = f", {report.followed_codings} of them on utterances you edited lightly" if report.followed_codings else ""
         out.print(f"Kept {report.kept_codings} coding(s) in the new versions{edited}.")
-    out.print("Next: [bold]autocode propose[/] to find candidate codes.")
+    if trained_coder(p.conn) and report.added:   # mid-study: the classifier can code the new transcripts
+        out.print(f"Next: [bold]autocode suggest --documents {','.join(report.added)}[/] to have the classifier code "
+                  "them, or [bold]autocode propose[/] to look for candidate codes the codebook lacks.")
+    else:
+        out.print("Next: [bold]autocode propose[/] to find candidate codes.")
 
 
 @command()
@@ -642,6 +647,35 @@ def accept_suggestions(above: Annotated[float, typer.Option("--above", help="Acc
              f"--coder {teacher}")
 
 
+@command("confirm")
+def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such as D08.")],
+             numbers: Annotated[list[int], typer.Argument(help="Utterance numbers, as 'autocode next' lists them.")],
+             code: Annotated[Optional[str], typer.Option(help="Code them with this code (id or name) instead of the suggestion.")] = None,
+             no_code: Annotated[bool, typer.Option("--no-code", help="No code of the codebook applies to them.")] = False,
+             project: ProjectOpt = None, coder: CoderOpt = None):
+    """Decide on the machine's suggestions one by one: accept them, or give another code or none."""
+    from .confirm import accept, reject, suggestion_at
+
+    if code and no_code:
+        raise AutocodeError("--code and --no-code say opposite things", "give one of them, or neither to accept the suggestion")
+    p = Project.find(project)
+    ids = [suggestion_at(p.conn, document, n) for n in numbers]   # all checked before any decision is made
+    if code:
+        review._code(p.conn, code)
+    who = coder or default_coder()
+    for n, uid in zip(numbers, ids):
+        r = reject(p, uid, who) if no_code else accept(p, uid, code, who)
+        verdict = ("accepted" if r["code"] == r["suggested"] else "coded") + f" {_code_label(p, r['code'])}"
+        out.print(Text(f"{document} #{n}: {verdict} (suggested: {_code_label(p, r['suggested'])})."))
+    out.print(f"These are now {who}'s codings, each an undoable decision ('autocode undo'). When you have confirmed "
+              f"a batch: [bold]autocode train --coder {who}[/], then [bold]autocode next[/].")
+
+
+def _code_label(p: Project, code_id: str) -> str:
+    found = cb.load(p.conn).find_code(code_id) if code_id else None
+    return f"'{found.name}'" if found else "'no code'"
+
+
 @command("remove-codings")
 def remove_codings(coder: Annotated[str, typer.Option("--coder", help="Whose codings to remove.")],
                    unread: Annotated[bool, typer.Option("--unread", help="Only the suggestions they accepted unread (accept-suggestions).")] = False,
@@ -680,9 +714,12 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
                       f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(clip(r["text"], 100)))
     out.print(table)
     teacher = trained_coder(p.conn)
-    out.print(f"Code these first, as {teacher}: on the review page (autocode review), or in a CSV of document, "
-              f"utterance and code added with [bold]autocode import-codings FILE --coder {teacher} --add[/]; then "
-              f"[bold]autocode train --coder {teacher}[/] again: they teach the classifier most.")
+    first = rows[0]
+    out.print(f"Code these first, as {teacher}: [bold]autocode confirm {first['document']} {first['utterance']} "
+              f"--coder {teacher}[/] accepts a suggestion (add --code CODE for another code, --no-code for none); "
+              f"or on the review page (autocode review), or in a CSV of document, utterance and code added with "
+              f"[bold]autocode import-codings FILE --coder {teacher} --add[/]. Then [bold]autocode train --coder "
+              f"{teacher}[/] again: they teach the classifier most.")
 
 
 EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", "qdpx": "project.qdpx", "qdc": "codebook.qdc"}

@@ -47,4 +47,6 @@ def print_suggestions(rows: list[dict], out_file) -> None:
                       Text(clip(r["text"], 100)))
     out.print(table)
     out.print(f"Wrote all suggestions to {out_file}." if out_file else
-              "Next: export them with [bold]autocode export --coder machine --out FILE.csv[/].")
+              "Next: [bold]autocode next[/] lists the ones to confirm first and [bold]autocode confirm DOCUMENT "
+              "NUMBER[/] accepts one (or the review page, autocode review); [bold]autocode export --coder machine "
+              "--out FILE.csv[/] writes them all.")

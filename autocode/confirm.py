@@ -64,6 +64,26 @@ def reject(project: Project, utterance: int, coder: str | None = None) -> dict:
     return {"utterance": utterance, "code": "", "suggested": suggested}
 
 
+def suggestion_at(conn, document: str, number: int) -> int:
+    """The id of a document's utterance by the number researchers see ('autocode next',
+    exports), refused unless the machine has a suggestion there to decide on."""
+    from .corpus import check_documents
+
+    check_documents(conn, [document])
+    row = conn.execute("SELECT u.id, c.code FROM utterances u LEFT JOIN codings c ON c.utterance = u.id AND c.coder = ?"
+                       " WHERE u.document = ? AND u.idx = ?", (MACHINE, document, number)).fetchone()
+    if row is None:
+        low, high = conn.execute("SELECT MIN(idx), MAX(idx) FROM utterances WHERE document = ?", (document,)).fetchone()
+        raise NotFound(f"{document} has no utterance {number}", f"its utterances are numbered {low} to {high}; "
+                       "'autocode next' and the review page show each one's number")
+    if row[1] is None:
+        raise NotFound(f"{document} #{number} has no suggestion from the machine (the interviewer's words are not "
+                       "coded, and a transcript needs 'autocode suggest' first)",
+                       f"run 'autocode suggest --documents {document}', or code it in a CSV with 'autocode "
+                       "import-codings FILE --add'")
+    return row[0]
+
+
 # The reason a coding made by accepting suggestions in bulk carries: nobody read it, so
 # cross-validation learns from it but does not score the classifier on it (learn.train).
 UNREAD = "suggestion accepted above a confidence, unread"

@@ -104,3 +104,48 @@ def test_accepting_in_bulk_says_how_many_were_no_code(review_project):
     no_code = review_project.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = 'alice' AND code = '' AND reason = ?",
                                           (confirm.UNREAD,)).fetchone()[0]
     assert r["no_code"] == no_code
+
+
+# -- confirm: a verdict on one suggestion at a time, from the command line ---------------------------
+
+def _suggested(p, document: str) -> list[tuple[int, str]]:
+    return p.conn.execute("SELECT u.idx, c.code FROM codings c JOIN utterances u ON u.id = c.utterance WHERE "
+                          "c.coder = 'machine' AND u.document = ? ORDER BY u.idx", (document,)).fetchall()
+
+
+def test_confirm_accepts_recodes_or_rejects_suggestions_by_their_numbers(review_project):
+    p = review_project
+    (a, code_a), (b, _), (c, _) = _suggested(p, "D08")[:3]
+    result, said = run(p, "confirm", "D08", a, "--coder", "zoe")
+    assert result.exit_code == 0 and f"D08 #{a}: accepted" in said and "autocode train --coder zoe" in said
+    result, said = run(p, "confirm", "D08", b, "--code", "credibility", "--coder", "zoe")
+    assert result.exit_code == 0 and f"D08 #{b}:" in said and "Credibility" in said
+    result, said = run(p, "confirm", "D08", c, "--no-code", "--coder", "zoe")
+    assert result.exit_code == 0 and f"D08 #{c}: " in said and "'no code'" in said
+    mine = dict(p.conn.execute("SELECT u.idx, c.code FROM codings c JOIN utterances u ON u.id = c.utterance "
+                               "WHERE c.coder = 'zoe'").fetchall())
+    assert mine == {a: code_a, b: "credibility", c: ""}
+    result, said = run(p, "undo", "--coder", "zoe")
+    assert result.exit_code == 0 and f"D08 #{c}" in said and count(p, "zoe") == 2
+
+
+@pytest.mark.parametrize("args, problem", [
+    (["D99", "1"], "no document called 'D99'"),
+    (["D08", "9999"], "D08 has no utterance 9999"),
+    (["D08", "1", "--code", "no_such_code"], "no_such_code"),
+    (["D08", "1", "--code", "credibility", "--no-code"], "--code and --no-code say opposite things"),
+    (["D01", "1"], "D01 #1 has no suggestion from the machine"),
+    (["D08", "FIRST", "LAST", "--code", "no_such_code"], "no_such_code"),
+])
+def test_confirm_refuses_what_it_cannot_do_and_changes_nothing(review_project, args, problem):
+    first, last = (n for n, _ in _suggested(review_project, "D08")[:2])
+    args = [{"FIRST": first, "LAST": last}.get(a, a) for a in args]
+    before = snapshot(review_project)
+    result, said = run(review_project, "confirm", *args, "--coder", "zoe")
+    assert result.exit_code == 1 and problem in said and "Traceback" not in result.output, said
+    assert snapshot(review_project) == before
+
+
+def test_next_and_suggest_point_to_confirm(review_project):
+    result, said = run(review_project, "next", "--n", "3")
+    assert result.exit_code == 0 and "autocode confirm D08" in said
