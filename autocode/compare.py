@@ -80,7 +80,8 @@ def figures(table: ag.Table, weights=None, n_categories: int | None = None, ci: 
         out["krippendorff_alpha_ci"] = ag.bootstrap_ci("alpha", Mc, k, wc, seed=seed)
         if n_coders == 2:
             out["cohen_kappa_ci"] = ag.bootstrap_ci("kappa", Mc, k, wc, seed=seed)
-    _explain(out, k)
+    compared = M[coded] if M.size else M
+    _explain(out, len(np.unique(compared[compared >= 0])))   # categories in the units compared, not in all
     return out
 
 
@@ -88,7 +89,7 @@ def _explain(out: dict, k: int) -> None:
     if out["n_units"] == 0:
         out["notes"].append("no unit was coded by two or more of these coders, so nothing can be compared")
     elif k <= 1:
-        out["notes"].append("every coder used the same single category, so kappa and alpha are undefined "
+        out["notes"].append("in the units compared every coder used the same single category, so kappa and alpha are undefined "
                             "(there is no variation to agree on); percent agreement is 100%")
     words = []
     if out.get("cohen_kappa") is not None:

@@ -146,6 +146,17 @@ def test_unused_code_and_single_category_are_explained(tmp_path):
     json.dumps(r)  # no NaN or odd types in the JSON
 
 
+def test_one_category_among_the_units_compared_is_explained_though_others_were_used_elsewhere(tmp_path):
+    """ben's code on a transcript ann did not code is no variation in the units compared: the
+    figures are undefined there, and say why, rather than leaving an empty reading."""
+    a = write_codings(tmp_path / "a.csv", [("D", str(i), "", "", "x", "ann") for i in range(1, 5)])
+    b = write_codings(tmp_path / "b.csv", [("D", str(i), "", "", "x", "ben") for i in range(1, 5)]
+                      + [("E", "1", "", "", "y", "ben")])
+    r = compare_files([a, b], ci=False)
+    assert r["overall"]["cohen_kappa"] is None and "same single category" in r["overall"]["in_words"]
+    assert "same single category" in r["per_code"]["x"]["in_words"]
+
+
 def test_three_coders_give_fleiss_and_pairs(tmp_path):
     rng = np.random.default_rng(0)
     files = []
