@@ -149,7 +149,7 @@ def remove_codings(project: Project, coder: str, documents: list[str] | None = N
                                 "nothing was removed; 'autocode documents' shows how many codings each transcript has")
         conn.executemany("DELETE FROM codings WHERE id = ?", [(r[0],) for r in rows])
         utterances = list(dict.fromkeys(r[1] for r in rows))
-        project.log("remove-codings", _coder(decided_by), of=coder, unread=unread, documents=documents or [],
+        project.log("remove-codings", _coder(decided_by), whose=coder, unread=unread, documents=documents or [],
                     removed=len(rows), utterances=utterances)
     return {"coder": coder, "removed": len(rows), "utterances": len(utterances)}
 

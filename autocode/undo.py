@@ -139,7 +139,7 @@ def _brief(details: dict, conn) -> str:
         if details.get(key) not in (None, [], ""):
             value = details[key]
             if key == "utterances":
-                return _places(conn, value)
+                return places(conn, value)
             if key in ("code", "theme") and isinstance(value, str):
                 return f"{key} \u201c{_name_of(conn, key, value)}\u201d"
             word = key[:-1] if isinstance(value, list) and len(value) == 1 else key   # "candidate 3"
@@ -153,7 +153,7 @@ def _name_of(conn, kind: str, item: str) -> str:
     return row[0] if row else item
 
 
-def _places(conn, ids: list[int]) -> str:
+def places(conn, ids: list[int]) -> str:
     """Utterances as a researcher finds them: transcript and number, not database ids."""
     shown = ids[:3]
     rows = conn.execute(f"SELECT document, idx FROM utterances WHERE id IN ({','.join('?' * len(shown))}) "
