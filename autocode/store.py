@@ -268,6 +268,11 @@ class Project:
             raise AutocodeError(f"the project's settings file, {SETTINGS_FILE}, is missing beside its database",
                                 f"put it back from a backup, or run 'autocode init {orphan}' to write default "
                                 "settings (the database and its work are kept)", str(orphan))
+        below = sorted(f.parent.name for f in start.glob(f"*/{SETTINGS_FILE}"))[:3] if start.is_dir() else []
+        if below:   # the researcher is one folder too high
+            raise AutocodeError(f"no autocode project found at {start}, though it holds the project "
+                                f"folder{'s' if len(below) > 1 else ''} {' and '.join(below)}",
+                                f"cd {below[0]} and run the command again, or add --project {below[0]}")
         raise AutocodeError(
             f"no autocode project found at {start}",
             "create one with 'autocode init DIR' and run commands inside it, "

@@ -367,6 +367,15 @@ def test_command_outside_a_project(args, tmp_path, monkeypatch):
     assert list(empty.iterdir()) == [], "a failed command created files"
 
 
+def test_command_one_folder_above_a_project_names_the_project(tmp_path, monkeypatch):
+    from autocode import Project
+
+    Project.create(tmp_path / "study").close()
+    monkeypatch.chdir(tmp_path)
+    msg = assert_clear_error(cli("log"), "though it holds the project folder study", tmp_path, "cd study")
+    assert "--project study" in msg
+
+
 def test_project_option_pointing_at_a_plain_folder(tmp_path, monkeypatch):
     plain = tmp_path / "plain"
     plain.mkdir()
