@@ -21,7 +21,7 @@ from rich.tree import Tree
 
 from . import codebook as cb
 from . import review
-from .errors import AutocodeError
+from .errors import AutocodeError, and_list
 from .store import Project, default_coder
 
 
@@ -125,6 +125,11 @@ def friendly(func):
 
 def command(*args, target=None, **kwargs):
     return lambda f: (target or app).command(*args, cls=Command, **kwargs)(friendly(f))
+
+
+def ids(text: str | None) -> list[str] | None:
+    """A comma-separated option ('D01, D02') as a list; None when not given."""
+    return [x.strip() for x in text.split(",") if x.strip()] if text else None
 
 
 def emit_json(data) -> None:
@@ -364,11 +369,6 @@ def undo(project: ProjectOpt = None, coder: CoderOpt = None):
     out.print(f"Undone: {result['what']}{_whose(result, coder)}. 'autocode redo' makes it again.")
 
 
-def and_list(names: list[str]) -> str:
-    """'alice', 'alice and bob', 'alice, bob and zoe'."""
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-
-
 def _whose(result: dict, coder: str | None) -> str:
     """Whose decision an undo or redo reached, where it was not the person's own (a team shares undo)."""
     by = result.get("by")
@@ -521,7 +521,8 @@ def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns
     for who, near in r.new_coders.items():
         if near:
             warn(f"'{who}' is a new coder in this project: did you mean '{near}'? If the name is mistyped: "
-                 f"autocode remove-codings --coder {who}, then import the file again with --coder {near}.")
+                 f"autocode remove-codings --coder {who}, then import the file again with --coder {near}"
+                 f"{' --add' if add else ''}.")
     for who, before, differ in r.replaced:
         if differ:
             warn(f"this replaced {who}'s {before} earlier coding(s) of {', '.join(r.documents[:5])}"
@@ -604,7 +605,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     p = Project.find(project)
     if out_file:
         check_writable(out_file, (".csv",), "a CSV of suggestions")
-    docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else []
+    docs = ids(documents) or []
     clf = ThemeClassifier.load(classifier) if classifier else None
     if clf is not None:
         warn_if_foreign(p.conn, clf, classifier)
@@ -629,15 +630,15 @@ def accept_suggestions(above: Annotated[float, typer.Option("--above", help="Acc
     from .confirm import accept_above
     from .learn import trained_coder
 
-    docs = [d.strip() for d in documents.split(",")] if documents else None
+    docs = ids(documents)
     p = Project.find(project)
     r = accept_above(p, above, docs, coder)
     if not r["accepted"]:
         return out.print(f"No undecided suggestion has confidence {above:g} or more. Next: [bold]autocode suggest[/], "
                          "or a lower --above.")
     who = coder or default_coder()
-    none = f", {r['no_code']} of them 'no code'" if r["no_code"] else ""
-    out.print(f"Accepted {r['accepted']} suggestion(s){none} with confidence {above:g} or more as {who}'s codings "
+    none = f" ({r['no_code']} of them 'no code')" if r["no_code"] else ""
+    out.print(f"Accepted {r['accepted']} suggestion(s) with confidence {above:g} or more{none} as {who}'s codings "
               f"('autocode undo' takes them back; later, 'autocode remove-codings --coder {who} --unread'). They are "
               "marked as accepted unread: training learns from them, but its agreement figures leave them out.")
     teacher = trained_coder(p.conn)
@@ -654,7 +655,7 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
              no_code: Annotated[bool, typer.Option("--no-code", help="No code of the codebook applies to them.")] = False,
              project: ProjectOpt = None, coder: CoderOpt = None):
     """Decide on the machine's suggestions one by one: accept them, or give another code or none."""
-    from .confirm import accept, reject, suggestion_at
+    from .confirm import accept, code_name, reject, suggestion_at
 
     if code and no_code:
         raise AutocodeError("--code and --no-code say opposite things", "give one of them, or neither to accept the suggestion")
@@ -665,15 +666,10 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
     who = coder or default_coder()
     for n, uid in zip(numbers, ids):
         r = reject(p, uid, who) if no_code else accept(p, uid, code, who)
-        verdict = ("accepted" if r["code"] == r["suggested"] else "coded") + f" {_code_label(p, r['code'])}"
-        out.print(Text(f"{document} #{n}: {verdict} (suggested: {_code_label(p, r['suggested'])})."))
+        verdict = ("accepted" if r["code"] == r["suggested"] else "coded") + f" '{code_name(p.conn, r['code'])}'"
+        out.print(Text(f"{document} #{n}: {verdict} (suggested: '{code_name(p.conn, r['suggested'])}')."))
     out.print(f"These are now {who}'s codings, each an undoable decision ('autocode undo'). When you have confirmed "
               f"a batch: [bold]autocode train --coder {who}[/], then [bold]autocode next[/].")
-
-
-def _code_label(p: Project, code_id: str) -> str:
-    found = cb.load(p.conn).find_code(code_id) if code_id else None
-    return f"'{found.name}'" if found else "'no code'"
 
 
 @command("remove-codings")
@@ -684,7 +680,7 @@ def remove_codings(coder: Annotated[str, typer.Option("--coder", help="Whose cod
     """Remove a coder's codings, such as those imported under a mistyped name ('autocode undo' takes it back)."""
     from .confirm import remove_codings as run
 
-    docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else None
+    docs = ids(documents)
     r = run(Project.find(project), coder, docs, unread)
     what = "suggestion(s) accepted unread" if unread else "coding(s)"
     out.print(f"Removed {r['removed']} {what} by {coder} from {r['utterances']} utterance(s)"
@@ -700,7 +696,7 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
     from .learn import next_to_confirm, trained_coder
 
     p = Project.find(project)
-    docs = [d.strip() for d in documents.split(",") if d.strip()] if documents else None
+    docs = ids(documents)
     rows = next_to_confirm(p, n, docs)
     if as_json:
         return emit_json(rows)
@@ -714,12 +710,26 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
                       f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(clip(r["text"], 100)))
     out.print(table)
     teacher = trained_coder(p.conn)
-    first = rows[0]
-    out.print(f"Code these first, as {teacher}: [bold]autocode confirm {first['document']} {first['utterance']} "
-              f"--coder {teacher}[/] accepts a suggestion (add --code CODE for another code, --no-code for none); "
-              f"or on the review page (autocode review), or in a CSV of document, utterance and code added with "
-              f"[bold]autocode import-codings FILE --coder {teacher} --add[/]. Then [bold]autocode train --coder "
-              f"{teacher}[/] again: they teach the classifier most.")
+    first, stale = rows[0], _not_stored(p.conn, rows)
+    before = (f"[bold]autocode suggest --documents {','.join(stale)}[/] first, so that the suggestions above are the "
+              "ones stored; then " if stale else "")
+    out.print(f"Code these first, as {teacher}: {before}[bold]autocode confirm {first['document']} "
+              f"{first['utterance']} --coder {teacher}[/] accepts a suggestion (add --code CODE for another code, "
+              f"--no-code for none); or on the review page (autocode review), or in a CSV of document, utterance and "
+              f"code added with [bold]autocode import-codings FILE --coder {teacher} --add[/]. Then [bold]autocode "
+              f"train --coder {teacher}[/] again: they teach the classifier most.")
+
+
+def _not_stored(conn, rows: list[dict]) -> list[str]:
+    """Documents where a listed suggestion is not the one stored (never suggested, or since
+    retrained): 'confirm' decides on the stored one."""
+    from .codings import MACHINE
+
+    docs = sorted({r["document"] for r in rows})
+    stored = {tuple(r) for r in conn.execute(
+        "SELECT u.document, u.idx, c.code FROM codings c JOIN utterances u ON u.id = c.utterance "
+        f"WHERE c.coder = ? AND u.document IN ({','.join('?' * len(docs))})", (MACHINE, *docs))}
+    return sorted({r["document"] for r in rows if (r["document"], r["utterance"], r["code"]) not in stored})
 
 
 EXPORTS = {"csv": "codings.csv", "xlsx": "codings.xlsx", "docx": "quotes.docx", "qdpx": "project.qdpx", "qdc": "codebook.qdc"}
@@ -810,7 +820,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Write the per-code (or, with --level theme, per-theme) figures to this CSV.")] = None,
             disagreements: Annotated[Optional[Path], typer.Option(help="Write the disagreement list to this CSV.")] = None,
             seed: Annotated[int, typer.Option(help="Seed of the bootstrap confidence intervals.")] = 0,
-            leave_out_unread: Annotated[bool, typer.Option(help="Leave out utterances where a coder accepted the machine's suggestions unread (project only).")] = False,
+            leave_out_unread: Annotated[bool, typer.Option("--leave-out-unread", help="Leave out utterances where a coder accepted the machine's suggestions unread (project only).")] = False,
             project: ProjectOpt = None):
     """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
     from .cli_agreement import print_report, refuse_if_nothing_shared, warn_if_unread, write_per_code
@@ -823,9 +833,8 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     for path in (csv_file, disagreements):
         if path:
             check_writable(path, (".csv",), "a CSV")
-    split = lambda s: [x.strip() for x in s.split(",") if x.strip()] if s else None  # noqa: E731
     options = dict(unit=unit, level=level, uncoded=uncoded, overlap=overlap, reference=reference,
-                   codes=split(codes), seed=seed)
+                   codes=ids(codes), seed=seed)
     from .codings import SPREADSHEETS
 
     sheets = [i for i in items if Path(i).suffix.lower() in SPREADSHEETS + (".tsv", ".txt")]
@@ -845,12 +854,12 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             raise AutocodeError(f"{'--themes' if themes else '--leave-out-unread'} needs a project (it reads "
                                 f"{'the codebook' if themes else 'which codings were accepted unread'})",
                                 "use --codes with CSV files" if themes else "compare the coders by name inside the project")
-        report = compare_files([Path(i) for i in items], split(documents), **options)
+        report = compare_files([Path(i) for i in items], ids(documents), **options)
     else:
         p = Project.find(project)
-        report = compare_project(p, items, split(documents), split(themes), leave_out_unread, **options)
+        report = compare_project(p, items, ids(documents), ids(themes), leave_out_unread, **options)
         skip = unread_utterances(p.conn, items) if leave_out_unread else set()
-        warn_if_learnt(*machine_on_training(p, items, split(documents), skip))
+        warn_if_learnt(*machine_on_training(p, items, ids(documents), skip))
         if not leave_out_unread:
             warn_if_unread(p.conn, items)
     refuse_if_nothing_shared(report)
@@ -901,6 +910,8 @@ def _details_words(details: dict, conn) -> str:
         if key == "utterances" and isinstance(value, list):
             parts.append(places(conn, value))
             continue
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
         if key == "candidates" and isinstance(value, list) and len(value) > 3:
             value = f"{len(value)}"
         elif isinstance(value, list):

@@ -8,8 +8,8 @@ from pathlib import Path
 from rich.table import Table
 from rich.text import Text
 
-from .cli import and_list, fmt, out, warn
-from .errors import AutocodeError
+from .cli import fmt, out, warn
+from .errors import AutocodeError, and_list
 
 
 def warn_if_unread(conn, coders: list[str]) -> None:
@@ -23,7 +23,7 @@ def warn_if_unread(conn, coders: list[str]) -> None:
                 warn(unread_words(n, a, b) + ".")
                 found = True
     if found:
-        out.print("To measure agreement without them, run the same compare with --leave-out-unread.")
+        warn("to measure agreement without them, run the same compare with --leave-out-unread.")
 
 
 def write_per_code(report: dict, path: Path) -> None:

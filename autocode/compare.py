@@ -29,7 +29,7 @@ import numpy as np
 from . import agreement as ag
 from . import codebook as cb
 from .confirm import UNREAD
-from .errors import AutocodeError
+from .errors import AutocodeError, and_list
 
 NO_CODE = "(no code)"
 UNITS = ("utterance", "character", "segment")
@@ -104,27 +104,42 @@ def _explain(out: dict, k: int) -> None:
 # -- reading codings ---------------------------------------------------------------------------
 
 def codings_from_project(conn, coders: list[str], documents: list[str] | None = None,
-                         leave_out_unread: bool = False) -> tuple[list[Coding], dict]:
-    """The coders' codings, and the participant utterances of the documents they cover. With
-    ``leave_out_unread``, utterances where one of them accepted a suggestion unread are left out
-    for everyone: there that coder's codes are the machine's, so agreement is not theirs."""
+                         leave_out: set[int] = frozenset()) -> tuple[list[Coding], dict]:
+    """The coders' codings, and the participant utterances of the documents they cover, less
+    the utterances ``leave_out`` (ids) for everyone."""
     themes = {c.id: c.theme for c in cb.load(conn).codes}
-    skip = unread_utterances(conn, coders) if leave_out_unread else set()
     sql = ("SELECT c.coder, u.document, u.start, u.end, c.code, u.idx, u.text, u.id FROM codings c"
            " JOIN utterances u ON u.id = c.utterance WHERE c.coder IN ({})".format(",".join("?" * len(coders))))
     rows = conn.execute(sql + " ORDER BY u.document, u.idx", coders).fetchall()
     found = [Coding(r[0], r[1], r[2], r[3], r[4], str(r[5]), r[6], themes.get(r[4], "")) for r in rows
-             if (not documents or r[1] in documents) and r[7] not in skip]
+             if (not documents or r[1] in documents) and r[7] not in leave_out]
     utts = {(r[0], str(r[1])): (r[2], r[3], r[4]) for r in conn.execute(
         "SELECT document, idx, start, end, text, id FROM utterances WHERE is_interviewer = 0")
-        if (not documents or r[0] in documents) and r[5] not in skip}
+        if (not documents or r[0] in documents) and r[5] not in leave_out}
     return found, utts
 
 
 def unread_utterances(conn, coders: list[str]) -> set[int]:
+    """Utterances where one of ``coders`` accepted a suggestion unread: there that coder's codes
+    are the machine's, so agreement on them is not theirs."""
     marks = ",".join("?" * len(coders))
     return {r[0] for r in conn.execute(f"SELECT DISTINCT utterance FROM codings WHERE coder IN ({marks}) AND reason = ?",
                                        (*coders, UNREAD))}
+
+
+def _refuse_if_unread_took_all(conn, coders: list[str], documents: list[str] | None, codings: list[Coding]) -> None:
+    """A coder left with nothing once the unread utterances are out: say so, not 'no codings'."""
+    left, had = {c.coder for c in codings}, {c.coder for c in codings_from_project(conn, coders, documents)[0]}
+    gone = [w for w in coders if w in had and w not in left]
+    if not gone:
+        return
+    who = [r[0] for r in conn.execute(f"SELECT DISTINCT coder FROM codings WHERE reason = ? AND coder IN "
+                                      f"({','.join('?' * len(coders))}) ORDER BY coder", (UNREAD, *coders))]
+    raise AutocodeError(f"leaving out the utterances where {and_list(who)} accepted the machine's suggestions unread "
+                        f"leaves no codings by {and_list(gone)} to compare",
+                        "read suggestions one at a time ('autocode confirm', or 'autocode review' in the browser) to "
+                        "make codings that are read, or compare without --leave-out-unread to see agreement with "
+                        "the machine's reading")
 
 
 def codings_from_files(paths: list[Path], conn=None) -> list[Coding]:
@@ -457,14 +472,10 @@ def compare_project(project, coders: list[str], documents: list[str] | None = No
         require_coder(project.conn, who)
     if documents:
         check_documents(project.conn, documents)
-    codings, utts = codings_from_project(project.conn, coders, documents, leave_out_unread)
-    if leave_out_unread and (gone := [c for c in coders if c not in {x.coder for x in codings}]):
-        who = project.conn.execute(f"SELECT DISTINCT coder FROM codings WHERE reason = ? AND coder IN "
-                                   f"({','.join('?' * len(coders))}) ORDER BY coder", (UNREAD, *coders)).fetchall()
-        raise AutocodeError(f"leaving out the utterances where {' and '.join(r[0] for r in who)} accepted the "
-                            f"machine's suggestions unread leaves no codings by {' and '.join(gone)} to compare",
-                            "read suggestions one at a time ('autocode review' in the browser) to make codings that "
-                            "are read, or compare without --leave-out-unread to see agreement with the machine's reading")
+    skip = unread_utterances(project.conn, coders) if leave_out_unread else set()
+    codings, utts = codings_from_project(project.conn, coders, documents, skip)
+    if skip:
+        _refuse_if_unread_took_all(project.conn, coders, documents, codings)
     _check_codes(options.get("codes"), codings, [c.id for c in cb.load(project.conn).codes])
     if themes:
         options["codes"] = _codes_of_themes(project.conn, themes, options.get("codes"))

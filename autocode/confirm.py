@@ -40,7 +40,7 @@ def accept(project: Project, utterance: int, code: str | None = None, coder: str
         suggested = _suggestion(conn, utterance)["code"]
         if code is None and expected is not None and expected != suggested:
             raise Conflict(f"the suggestion for this utterance changed since you saw it: it is now "
-                           f"'{_code_name(conn, suggested)}', not '{_code_name(conn, expected)}'",
+                           f"'{code_name(conn, suggested)}', not '{code_name(conn, expected)}'",
                            "reload the page to see the current suggestions, then decide again")
         chosen = _code(conn, code).id if code else suggested
         _code_as(conn, utterance, chosen, coder)
@@ -49,7 +49,7 @@ def accept(project: Project, utterance: int, code: str | None = None, coder: str
     return {"utterance": utterance, "code": chosen, "suggested": suggested}
 
 
-def _code_name(conn, code_id: str) -> str:
+def code_name(conn, code_id: str) -> str:
     code = cb.load(conn).find_code(code_id) if code_id else None
     return code.name if code else (code_id or "no code")
 
@@ -115,7 +115,7 @@ def accept_above(project: Project, threshold: float, documents: list[str] | None
     coder = _coder(coder)
     check_documents(project.conn, documents or [])
     if not _undecided(project.conn, coder, threshold, documents):   # nothing to decide: no decision to log or undo
-        return {"accepted": 0, "threshold": threshold}
+        return {"accepted": 0, "no_code": 0, "threshold": threshold}
     with recorded(project) as conn:
         rows = _undecided(conn, coder, threshold, documents)
         conn.executemany("INSERT INTO codings (utterance, code, coder, reason, created_at) VALUES (?, ?, ?, ?, ?)",

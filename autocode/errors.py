@@ -30,6 +30,14 @@ class Conflict(AutocodeError):
     app answers these with 409."""
 
 
+def and_list(names: list[str], most: int = 0) -> str:
+    """'alice', 'alice and bob', 'alice, bob and zoe'; with ``most``, '... and 2 more' past it."""
+    names = [str(n) for n in names]
+    if most and len(names) > most:
+        return ", ".join(names[:most]) + f" and {len(names) - most} more"
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
 def line_of(text: str, offset: int) -> int:
     """1-based line number of a character offset, for messages that point into a file."""
     return text.count("\n", 0, offset) + 1

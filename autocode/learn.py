@@ -545,11 +545,12 @@ def machine_on_training(project: Project, coders: list[str], documents: list[str
 
 def _made_by(trainings: list[tuple[str, dict]], coding: int, created: str) -> int | None:
     """The index of the training whose classifier made a machine coding: the latest trained
-    before it (by the codings it had read, else by the clock)."""
+    before it, by the codings it had read (a newer id) or by the clock (a later second: SQLite
+    reuses the ids of the newest rows once they are deleted, as remove-codings does)."""
     found = None
     for k, (when, metrics) in enumerate(trainings):
         last = metrics.get("last_coding")
-        if (coding > last) if last is not None else (created >= when):
+        if (coding > last or created > when) if last is not None else created >= when:
             found = k
     return found
 

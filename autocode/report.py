@@ -17,6 +17,7 @@ from . import codebook as cb
 from .codings import MACHINE, coders as coders_of, require_coder
 from .confirm import UNREAD
 from .corpus import participant_numbers
+from .errors import AutocodeError
 from .store import Project, now
 
 FRACTIONS = (0.10, 0.25, 0.50, 0.75, 1.00)
@@ -263,7 +264,10 @@ def _without_unread(project: Project, a: str, b: str) -> dict | None:
 
     if not (unread_overlap(project.conn, a, b) or unread_overlap(project.conn, b, a)):
         return None
-    return _figures(compare_project(project, [a, b], ci=False, leave_out_unread=True)["overall"])
+    try:
+        return _figures(compare_project(project, [a, b], ci=False, leave_out_unread=True)["overall"])
+    except AutocodeError:   # nothing of one of them is left: the page says so
+        return {"n_units": 0}
 
 
 def _figures(f: dict) -> dict:
@@ -357,7 +361,6 @@ def write_report(project: Project, out: str | Path, coder: str | None = None) ->
 
     A bad output path is refused before the seconds of gathering, not after.
     """
-    from .errors import AutocodeError
     from .export import write_text
 
     out = Path(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import shlex
 import sqlite3
 import tomllib
 from contextlib import contextmanager
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import tomli_w
 
-from .errors import AutocodeError
+from .errors import AutocodeError, and_list
 
 SETTINGS_FILE = "autocode.toml"
 DATABASE_FILE = "autocode.db"
@@ -268,11 +269,13 @@ class Project:
             raise AutocodeError(f"the project's settings file, {SETTINGS_FILE}, is missing beside its database",
                                 f"put it back from a backup, or run 'autocode init {orphan}' to write default "
                                 "settings (the database and its work are kept)", str(orphan))
-        below = sorted(f.parent.name for f in start.glob(f"*/{SETTINGS_FILE}"))[:3] if start.is_dir() else []
+        below = sorted(f.parent for f in start.glob(f"*/{SETTINGS_FILE}")) if start.is_dir() else []
         if below:   # the researcher is one folder too high
+            named = and_list([f.name for f in below], most=3)
+            first = shlex.quote(str(below[0]))
             raise AutocodeError(f"no autocode project found at {start}, though it holds the project "
-                                f"folder{'s' if len(below) > 1 else ''} {' and '.join(below)}",
-                                f"cd {below[0]} and run the command again, or add --project {below[0]}")
+                                f"folder{'s' if len(below) > 1 else ''} {named}",
+                                f"cd {first} and run the command again, or add --project {first}")
         raise AutocodeError(
             f"no autocode project found at {start}",
             "create one with 'autocode init DIR' and run commands inside it, "

@@ -25,7 +25,6 @@ DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "reop
          "move-utterance": "moving an utterance out of", "reorder-themes": "reordering the themes",
          "define-code": "defining", "accept-suggestion": "accepting the suggestion for",
          "recode-suggestion": "recoding the suggestion for", "reject-suggestion": "rejecting the suggestion for",
-         "remove-codings": "removing codings of",
          "add": "adding transcripts", "propose": "proposing candidates",
          "import-codings": "importing codings", "import-qdpx": "importing a REFI-QDA project",
          "import-codebook": "importing a codebook", "suggest": "suggesting codes"}
@@ -106,6 +105,8 @@ def _what(conn, step) -> str:
         return "the last decision"
     if row["action"] in ("undo", "redo"):
         return details.get("what", row["action"])
+    if row["action"] == "remove-codings":
+        return f"removing {details.get('whose', 'a coder')}'s codings of {places(conn, details.get('utterances', []))}"
     if row["action"] == "accept-suggestions":
         n = len(details.get("utterances", []))
         return f"accepting {n} suggestion{'' if n == 1 else 's'} at confidence {details.get('threshold', 0):g} or more"
@@ -128,6 +129,7 @@ def _opposite(conn, step) -> str:
                "reopen": lambda: f'autocode reject {" ".join(map(str, d["candidates"]))}',
                "accept-suggestions": lambda: f'autocode remove-codings --coder {row["coder"]} --unread'
                                              + (f' --documents {",".join(d["documents"])}' if d.get("documents") else "")
+                                             + f" (it removes every suggestion {row['coder']} accepted unread there)"
                }.get(row["action"] if row else "")
     if command:
         return f"make the opposite decision instead: {command()}"

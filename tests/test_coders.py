@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from autocode import AutocodeError, confirm
 from autocode.cli import app
 from autocode.codings import coders, import_codings
-from conftest import snapshot
+from conftest import DATA, snapshot
 
 runner = CliRunner()
 
@@ -102,10 +102,11 @@ def test_undo_says_whose_decision_it_took_back_when_it_was_someone_elses(review_
 
 
 def test_accepting_in_bulk_says_how_many_were_no_code(review_project):
-    r = confirm.accept_above(review_project, 0.0, ["D08"], "alice")
+    result, said = run(review_project, "accept-suggestions", "--above", "0", "--documents", "D08", "--coder", "alice")
     no_code = review_project.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = 'alice' AND code = '' AND reason = ?",
                                           (confirm.UNREAD,)).fetchone()[0]
-    assert r["no_code"] == no_code
+    assert result.exit_code == 0 and no_code > 0 and f"or more ({no_code} of them 'no code') as alice's codings" in said
+    assert confirm.accept_above(review_project, 0.0, ["D08"], "alice") == {"accepted": 0, "no_code": 0, "threshold": 0.0}
 
 
 # -- confirm: a verdict on one suggestion at a time, from the command line ---------------------------
@@ -148,6 +149,23 @@ def test_confirm_refuses_what_it_cannot_do_and_changes_nothing(review_project, a
     assert snapshot(review_project) == before
 
 
-def test_next_and_suggest_point_to_confirm(review_project):
-    result, said = run(review_project, "next", "--n", "3")
-    assert result.exit_code == 0 and "autocode confirm D08" in said
+def test_confirm_checks_every_number_before_deciding_any(review_project):
+    first = _suggested(review_project, "D08")[0][0]
+    before = snapshot(review_project)
+    result, said = run(review_project, "confirm", "D08", first, 9999, "--coder", "zoe")
+    assert result.exit_code == 1 and "D08 has no utterance 9999" in said and snapshot(review_project) == before
+
+
+def test_next_points_to_confirm_and_to_suggest_where_its_suggestions_are_not_the_stored_ones(review_project, tmp_path):
+    from autocode.corpus import add_files
+
+    result, said = run(review_project, "next", "--n", "3", "--documents", "D08")
+    assert result.exit_code == 0 and "autocode confirm D08" in said and "autocode suggest" not in said
+    add_files(review_project, [DATA / "transcripts" / "D09.vtt"])   # added, not yet suggested
+    result, said = run(review_project, "next", "--n", "3", "--documents", "D09")
+    assert result.exit_code == 0 and "autocode suggest --documents D09 first" in said and "autocode confirm D09" in said
+
+
+def test_suggest_points_to_next_and_confirm(review_project):
+    result, said = run(review_project, "suggest", "--documents", "D08")
+    assert result.exit_code == 0 and "autocode next" in said and "autocode confirm DOCUMENT NUMBER" in said

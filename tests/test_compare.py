@@ -373,6 +373,10 @@ def test_leaving_out_utterances_accepted_unread_measures_the_coders_own_agreemen
     result = runner.invoke(app, ["compare", "zoe", "bob", "--leave-out-unread", "--json", "--project", root])
     assert result.exit_code == 0 and json.loads(result.stdout)["overall"]["n_units"] == own
     assert "accepted unread" not in result.stderr
+    result = runner.invoke(app, ["compare", "zoe", "bob", "--json", "--project", root])   # warned, and still JSON
+    assert json.loads(result.stdout)["overall"]["n_units"] == whole and "--leave-out-unread" in result.stderr
+    result = runner.invoke(app, ["compare", "alice", "bob", "--documents", "D02", "--leave-out-unread", "--project", root])
+    assert "accepted the machine's suggestions unread" not in result.output   # nobody did there: the plain message
     result = runner.invoke(app, ["compare", "zoe", "machine", "--documents", "D04", "--leave-out-unread",
                                  "--project", root], env={"COLUMNS": "300"})
     assert result.exit_code == 1 and "leaves no codings by zoe and machine to compare" in " ".join(result.output.split())

@@ -438,6 +438,23 @@ def test_a_suggestion_made_before_its_utterance_was_learnt_is_not_flagged(traine
     assert machine_on_training(p, ["alice", "machine"], ["D08"], skip) == ("alice", 1)
 
 
+def test_suggestions_are_flagged_though_removed_codings_freed_their_ids(trained):
+    """SQLite gives new rows the ids of the newest rows deleted: a suggestion with such an id is
+    still known as the latest classifier's by its time."""
+    from autocode.confirm import remove_codings
+    from autocode.learn import machine_on_training
+
+    import time
+
+    p, metrics = trained
+    assert p.conn.execute("SELECT coder FROM codings ORDER BY id DESC LIMIT 1").fetchone()[0] == "bob"
+    remove_codings(p, "bob")   # the newest rows
+    time.sleep(1.1)   # the clock counts seconds
+    suggest(p, ["D01"], include_coded=True)
+    assert p.conn.execute("SELECT MIN(id) FROM codings WHERE coder = 'machine'").fetchone()[0] <= metrics["last_coding"]
+    assert machine_on_training(p, ["alice", "machine"])[1] > 0
+
+
 def test_suggestions_accepted_unread_teach_but_are_not_scored(trained):
     """Accepting suggestions in bulk then cross-validating would score the classifier on its own
     output; those codings are marked and left out of the figures."""

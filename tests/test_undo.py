@@ -86,7 +86,7 @@ def test_undo_names_utterances_by_transcript_and_number(demo_project):
 
 def test_accepting_above_a_threshold_with_nothing_there_is_no_decision(demo_project):
     before = snapshot(demo_project)
-    assert confirm.accept_above(demo_project, 0.99, ["D07"], "carol") == {"accepted": 0, "threshold": 0.99}
+    assert confirm.accept_above(demo_project, 0.99, ["D07"], "carol") == {"accepted": 0, "no_code": 0, "threshold": 0.99}
     assert snapshot(demo_project) == before
 
 

@@ -146,3 +146,11 @@ def test_report_gives_agreement_without_the_utterances_accepted_unread(accepted)
     assert mine["without_unread"] is not None
     assert mine["without_unread"]["n_units"] == mine["n_units"] - confirm.unread_overlap(accepted.conn, "alice", "machine")
     assert "Leaving out the utterances accepted unread" in render_html(report_data(accepted, "alice", learning_curve=False))
+
+
+def test_report_says_so_when_a_coder_has_only_suggestions_accepted_unread(review_project, tmp_path):
+    from autocode.report import render_html, report_data
+
+    confirm.accept_above(review_project, 0.0, ["D08"], "zoe")
+    page = render_html(report_data(review_project, "zoe", learning_curve=False))
+    assert "nothing is left that both coded" in page
