@@ -249,14 +249,19 @@ def propose(seed: Annotated[Optional[int], typer.Option(help="Random seed (same 
             model: Annotated[Optional[str], typer.Option(help="Embedding model name or folder for this run.")] = None,
             project: ProjectOpt = None, coder: CoderOpt = None):
     """Group participant utterances into candidate codes."""
-    from .cluster import propose as run
-
+    from .cluster import decided_members, propose as run
     from .progress import step
 
+    p = Project.find(project)
     with step("Finding candidate codes"):
-        found = run(Project.find(project), seed, min_cluster_size, model, coder)
-    covered = sum(c.size for c in found)
-    out.print(f"Found {len(found)} candidate codes covering {covered} utterances.")
+        found = run(p, seed, min_cluster_size, model, coder)
+    last = json.loads(p.conn.execute("SELECT details FROM decisions WHERE action = 'propose' ORDER BY id DESC").fetchone()[0])
+    decided = len(decided_members(p.conn))
+    out.print(f"Found {len(found)} candidate codes covering {sum(c.size for c in found)} utterances"
+              + (", as before: nothing they are made from changed, so the open candidates keep their numbers"
+                 if last.get("reused") else "")
+              + (f". The {decided} utterances in candidates you accepted, merged or rejected were left out, so "
+                 "nothing you decided is offered again" if decided else "") + ".")
     out.print("Next: [bold]autocode candidates[/] to review them, then accept, merge or reject.")
 
 

@@ -49,6 +49,7 @@ class Candidate:
     centre: np.ndarray | None = None
     nearest_code: str | None = None
     nearest_similarity: float | None = None
+    id: int | None = None       # once stored
 
     @property
     def size(self) -> int:
@@ -202,8 +203,11 @@ def propose(project: Project, seed: int | None = None, min_cluster_size: int | N
             model: str | None = None, coder: str | None = None) -> list[Candidate]:
     """Cluster participant utterances and replace the open candidates with the new ones.
 
-    Clustering is deterministic, so when neither the utterances nor the settings changed
-    since the last run, its open candidates are what a new run would give: they are kept.
+    Utterances in candidates the researcher accepted, merged or rejected are left out, so a
+    decision is never offered again. Clustering is deterministic, so when neither the
+    utterances nor the settings changed since the last run, its open candidates are what a new
+    run would give: they are kept, ids and all, and only their closest codes are looked up
+    again (the codebook may have grown).
     """
     seed = project.setting("cluster", "seed") if seed is None else seed
     size = project.setting("cluster", "min_cluster_size") if min_cluster_size is None else min_cluster_size
@@ -213,18 +217,17 @@ def propose(project: Project, seed: int | None = None, min_cluster_size: int | N
         raise AutocodeError(f"the smallest group must hold 2 or more utterances, not {size}",
                             "give --min-cluster-size 2 or more, or leave it out to let autocode choose")
     with project.transaction() as conn:
-        utts = utterances(conn)
-        if size > len(utts):
-            raise AutocodeError(f"the smallest group ({size} utterances) is larger than the {len(utts)} participant "
-                                "utterances there are, so no candidate could be found",
-                                f"give --min-cluster-size between 2 and {max(2, len(utts) // 3)}, or leave it out; "
-                                "the open candidates were kept")
-        mark = fingerprint(conn, utts, model, seed, size, dims)
+        every = utterances(conn)
+        mark = fingerprint(conn, every, model, seed, size, dims)
         if mark == _last_fingerprint(conn):
             found = stored_candidates(conn)
+            match_codebook(conn, found, model, store=True)
             project.log("propose", coder or default_coder(), candidates=len(found), seed=seed,
                         min_cluster_size=size, model=model, fingerprint=mark, reused=True)
             return found
+        decided = decided_members(conn)
+        utts = [u for u in every if u.id not in decided]
+        _check_enough(len(utts), size, len(every) - len(utts))
         X = cached_encode(conn, [u.text for u in utts], model, project.setting("embedding", "batch_size"))
         labels = cluster_labels(X, size, dims, seed)
         found = describe(utts, X, labels)
@@ -232,20 +235,38 @@ def propose(project: Project, seed: int | None = None, min_cluster_size: int | N
         conn.execute("DELETE FROM candidates WHERE status = 'open'")
         for c in found:
             insert_candidate(conn, c)
-        project.log("propose", coder or default_coder(), candidates=len(found), seed=seed,
-                    min_cluster_size=size, model=model, unassigned=int((labels == -1).sum()), fingerprint=mark)
+        project.log("propose", coder or default_coder(), candidates=len(found), seed=seed, min_cluster_size=size,
+                    model=model, unassigned=int((labels == -1).sum()), decided=len(decided), fingerprint=mark)
     return found
 
 
+def decided_members(conn) -> set[int]:
+    """Utterances in candidates accepted, merged or rejected: what the researcher has decided."""
+    return {r[0] for r in conn.execute("SELECT m.utterance FROM candidate_members m JOIN candidates c ON c.id = "
+                                       "m.candidate WHERE c.status IN ('accepted', 'merged', 'rejected')")}
+
+
+def _check_enough(n: int, size: int, decided: int) -> None:
+    where = f" outside the candidates you accepted, merged or rejected ({decided} utterances)" if decided else ""
+    if n < 10 and decided:
+        raise AutocodeError(f"only {n} participant utterances are left to cluster{where}",
+                            "add more transcripts first, or reopen rejected candidates (autocode reopen ID) to "
+                            "cluster their utterances again; the open candidates were kept")
+    if size > n:
+        raise AutocodeError(f"the smallest group ({size} utterances) is larger than the {n} participant "
+                            f"utterances there are to cluster{where}, so no candidate could be found",
+                            f"give --min-cluster-size between 2 and {max(2, n // 3)}, or leave it out; "
+                            "the open candidates were kept")
+
+
 def fingerprint(conn, utts: list[Utterance], model: str, seed: int, size: int, dims: int) -> str:
-    """What a run depends on: the utterances, the model and backend, the settings, and the
-    codebook (each candidate names its closest code)."""
+    """What a run depends on: the utterances, the model and backend, and the settings. Not the
+    codebook: a reused run looks its candidates' closest codes up again."""
     from hashlib import sha256
 
     from .embed import model_key, project_backend
 
-    codes = [(c.id, c.name, c.definition) for c in codebook.load(conn).codes]
-    digest = sha256(json.dumps([model_key(model, project_backend(conn)), seed, size, dims, codes]).encode())
+    digest = sha256(json.dumps([model_key(model, project_backend(conn)), seed, size, dims]).encode())
     for u in utts:
         digest.update(f"{u.id}\x1f{u.text}\x1e".encode())
     return digest.hexdigest()
@@ -270,19 +291,35 @@ def stored_candidates(conn) -> list[Candidate]:
                                                    is not None else 1 << 30) if m["example_rank"] is not None]
         out.append(Candidate(r["label"], json.loads(r["keywords"]), [m["utterance"] for m in members],
                              [m["distance"] for m in members], examples, r["n_documents"], r["n_participants"],
-                             nearest_code=r["nearest_code"], nearest_similarity=r["nearest_similarity"]))
+                             nearest_code=r["nearest_code"], nearest_similarity=r["nearest_similarity"], id=r["id"]))
     return out
 
 
-def match_codebook(conn, found: list[Candidate], model: str | None) -> None:
-    """Point each candidate at the existing code whose name and definition it most resembles."""
+def match_codebook(conn, found: list[Candidate], model: str | None, store: bool = False) -> None:
+    """Point each candidate at the existing code whose name and definition it most resembles;
+    ``store``: candidates read back from the project, their centres made again from the
+    embedding cache and their closest codes written back."""
     codes = codebook.load(conn).codes
     if not codes or not found:
         return
+    if store:
+        _centres_of(conn, found, model)
     C = cached_encode(conn, [f"{c.name}: {c.definition}" for c in codes], model)
     sims = np.stack([c.centre for c in found]) @ C.T
     for cand, row in zip(found, sims):
         cand.nearest_code, cand.nearest_similarity = codes[int(row.argmax())].id, float(row.max())
+    if store:
+        conn.executemany("UPDATE candidates SET nearest_code = ?, nearest_similarity = ? WHERE id = ?",
+                         [(c.nearest_code, c.nearest_similarity, c.id) for c in found])
+
+
+def _centres_of(conn, found: list[Candidate], model: str | None) -> None:
+    text = dict(conn.execute("SELECT id, text FROM utterances").fetchall())
+    X = cached_encode(conn, [text[u] for c in found for u in c.members], model)   # from the cache: no model run
+    start = 0
+    for c in found:
+        centre = X[start:start + c.size].mean(axis=0)
+        c.centre, start = centre / (np.linalg.norm(centre) or 1.0), start + c.size
 
 
 def insert_candidate(conn, c: Candidate) -> int:

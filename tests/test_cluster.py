@@ -49,15 +49,38 @@ def test_same_seed_same_candidates(proposed):
     assert [(c.label, c.members) for c in first] == [(c.label, c.members) for c in second]
 
 
-def test_rerun_replaces_open_candidates_only(proposed):
+def test_rerun_after_decisions_keeps_the_open_candidates_and_looks_their_closest_codes_up_again(proposed):
+    """Accepting adds a code: the open candidates stay, ids and all, and may now be closest to it."""
     from autocode.review import accept
 
     p, found = proposed
-    cid = list_candidates(p.conn)[0]["id"]
-    accept(p, cid, theme="contribution", name="Kept", coder="t")
+    first, *rest = list_candidates(p.conn)
+    accept(p, first["id"], theme="contribution", name="Kept", coder="t")
     propose(p, seed=0)
     statuses = dict(p.conn.execute("SELECT status, COUNT(*) FROM candidates GROUP BY status").fetchall())
-    assert statuses["accepted"] == 1 and statuses["open"] == len(found)
+    assert statuses["accepted"] == 1 and statuses["open"] == len(found) - 1
+    again = list_candidates(p.conn)
+    assert [c["id"] for c in again] == [c["id"] for c in rest]
+    assert {c["nearest_code"] for c in again} <= {r[0] for r in p.conn.execute("SELECT id FROM codes")}
+
+
+def test_rerun_over_new_transcripts_never_offers_a_decided_utterance_again(proposed):
+    from autocode.cluster import decided_members
+    from autocode.corpus import add_files
+    from autocode.review import accept, reject
+
+    from conftest import DATA
+
+    p, found = proposed
+    cands = list_candidates(p.conn)
+    accept(p, cands[0]["id"], theme="contribution", name="Kept", coder="t")
+    reject(p, [cands[1]["id"]], "t")
+    decided = decided_members(p.conn)
+    assert len(decided) == cands[0]["size"] + cands[1]["size"]
+    add_files(p, [DATA / "transcripts" / "D08.txt"])
+    again = propose(p, seed=0)
+    assert again and not decided & {u for c in again for u in c.members}
+    assert p.conn.execute("SELECT COUNT(*) FROM candidates WHERE status IN ('accepted', 'rejected')").fetchone()[0] == 2
 
 
 def test_most_utterances_are_assigned(proposed):
@@ -159,3 +182,17 @@ def test_keywords_never_show_the_halves_of_contractions():
     words = {w for group in kw.values() for phrase in group for w in phrase.split()}
     assert words and not words & {"wasn", "doesn", "isn", "aren", "re"}
     assert "ward" in kw[0] and "pay" in kw[1]
+
+
+def test_propose_says_what_it_kept_and_left_out(proposed):
+    from typer.testing import CliRunner
+
+    from autocode.cli import app
+    from autocode.review import reject
+
+    p, found = proposed
+    reject(p, [list_candidates(p.conn)[0]["id"]], "t")
+    result = CliRunner().invoke(app, ["propose", "--seed", "0", "--project", str(p.root)], env={"COLUMNS": "300"})
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0 and f"Found {len(found) - 1} candidate codes" in said
+    assert "keep their numbers" in said and f"The {found[0].size} utterances in candidates you accepted" in said
