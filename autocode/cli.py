@@ -304,15 +304,21 @@ def accept(candidate: CandidateArg, theme: ThemeOpt = "", name: Annotated[Option
     """Accept a candidate as a code; its utterances become your codings."""
     p = Project.find(project)
     result = review.accept(p, candidate, theme, name, definition, code, coder)
+    home = _theme_name(p, result["theme"])
     if result.get("existing"):
         total = p.conn.execute("SELECT COUNT(DISTINCT utterance) FROM codings WHERE code = ? AND coder = ?",
                                (result["code"], coder or default_coder())).fetchone()[0]
         out.print(f"Added candidate {candidate}'s {result['codings']} utterances to the existing code '{result['name']}' "
-                  f"({result['code']}, theme '{result['theme']}'), which now codes {total}.")
+                  f"({result['code']}, theme '{home}'), which now codes {total}.")
     else:
         out.print(f"Candidate {candidate} is now code '{result['name']}' ({result['code']}) under theme "
-                  f"'{result['theme']}', with {result['codings']} coded utterances.")
+                  f"'{home}', with {result['codings']} coded utterances.")
     _say_what_accepting_added(result)
+
+
+def _theme_name(p: Project, theme_id: str) -> str:
+    found = cb.load(p.conn).find_theme(theme_id)
+    return found.name if found else theme_id
 
 
 def _say_what_accepting_added(result: dict) -> None:
@@ -334,9 +340,10 @@ def merge(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates to
     if len(set(candidate_ids)) < 2:
         raise AutocodeError("merge needs two or more candidates", f"to make one candidate a code: autocode accept "
                             f"{candidate_ids[0]} --theme THEME")
-    result = review.merge(Project.find(project), candidate_ids, theme, name, definition, code, coder)
-    out.print(f"Merged {len(set(candidate_ids))} candidates into code '{result['name']}' ({result['code']}), "
-              f"{result['codings']} coded utterances.")
+    p = Project.find(project)
+    result = review.merge(p, candidate_ids, theme, name, definition, code, coder)
+    out.print(f"Merged {len(set(candidate_ids))} candidates into code '{result['name']}' ({result['code']}) under "
+              f"theme '{_theme_name(p, result['theme'])}', {result['codings']} coded utterances.")
     _say_what_accepting_added(result)
 
 

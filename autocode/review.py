@@ -103,6 +103,8 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
             guess = book.nearest(code_id)
             raise NotFound(f"there is no code '{code_id}'" + (f" (did you mean '{guess}'?)" if guess else ""),
                            "name an existing code, or add --theme THEME to make it a new code of that theme")
+        if existing and not code_id and name is not None:
+            _refuse_name_elsewhere(book, existing, theme, new_theme)
         if new_theme is not None and not existing:   # an existing code keeps its theme: make no empty one
             theme = _create_theme(conn, new_theme).id
         code = existing or _new_code(conn, label, theme, definition, code_id)
@@ -116,6 +118,18 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
     unused = new_theme if new_theme is not None and existing else (asked.id if asked and asked.id != code.theme else None)
     return {"code": code.id, "name": code.name, "theme": code.theme, "codings": n, "existing": existing is not None,
             "theme_not_used": unused, "also_coded": also}
+
+
+def _refuse_name_elsewhere(book: cb.Codebook, existing: cb.Code, theme: str, new_theme: str | None) -> None:
+    """A new code's name that an existing code has, under another theme than the one asked
+    for: the researcher meant a new code there, not to add to that one."""
+    asked = book.find_theme(theme) if theme.strip() else None
+    if new_theme is None and (asked is None or asked.id == existing.theme):
+        return
+    home = book.find_theme(existing.theme)
+    raise Conflict(f"a code called '{existing.name}' already exists, under theme '{home.name if home else existing.theme}'",
+                   f"to add these utterances to it, choose that code (on the command line: --code {existing.id}); "
+                   "to make a new code under the theme you named, give it another name")
 
 
 def _also_coded(conn, cids: list[int], code: str, coder: str) -> int:

@@ -172,7 +172,8 @@ def test_same_seed_gives_identical_candidates(base, study):
 
     first = key(base["candidates"], members(base["root"]))
     again = cli("propose", "--seed", "0", "--project", study, "--coder", "tester")
-    assert flat(again.stdout) == flat(base["propose"].stdout)
+    assert flat(again.stdout).replace(", as before: nothing they are made from changed, so the open candidates keep "
+                                      "their numbers", "") == flat(base["propose"].stdout)
     second = key(cli_json("candidates", "--project", study), members(study))
     assert second == first
     assert [e["action"] for e in log(study)][-2:] == ["propose", "propose"]
@@ -184,7 +185,7 @@ def test_accept_makes_codings_by_that_coder(study, tmp_path):
     cand = cli_json("candidates", "--project", study)[0]
     out = flat(cli("accept", cand["id"], "--theme", "contribution", "--name", "Peer value",
                    "--coder", "reviewer", "--project", study).stdout)
-    assert f"Candidate {cand['id']} is now code 'Peer value' (peer_value) under theme 'contribution'" in out
+    assert f"Candidate {cand['id']} is now code 'Peer value' (peer_value) under theme 'What PSWs add, and at what cost'" in out
     assert f"with {cand['size']} coded utterances" in out
 
     export = tmp_path / "reviewer.csv"
@@ -210,16 +211,30 @@ def test_accept_into_an_existing_code(study, tmp_path):
     cand = cli_json("candidates", "--project", study)[1]
     out = flat(cli("accept", cand["id"], "--code", "credibility", "--coder", "reviewer", "--project", study).stdout)
     assert (f"Added candidate {cand['id']}'s {cand['size']} utterances to the existing code 'Credibility and rapport' "
-            f"(credibility, theme 'lived_experience'), which now codes {cand['size']}.") in out
+            f"(credibility, theme 'What lived experience brings'), which now codes {cand['size']}.") in out
     cli("export", "--coder", "reviewer", "--out", tmp_path / "r.csv", "--project", study)
     assert {r["code"] for r in read_csv(tmp_path / "r.csv")} == {"credibility"}
+
+
+def test_a_new_code_named_as_a_code_of_another_theme_is_refused_not_merged(study):
+    cand = cli_json("candidates", "--project", study)[1]
+    result = CliRunner().invoke(app, ["accept", str(cand["id"]), "--theme", "role_ambiguity", "--name",
+                                      "Credibility and rapport", "--project", str(study)])
+    said = flat(result.output)
+    assert result.exit_code == 1 and "a code called 'Credibility and rapport' already exists, under theme " \
+        "'What lived experience brings'" in said and "--code credibility" in said
+    assert cand["id"] in [c["id"] for c in cli_json("candidates", "--project", study)]   # still open
+    out = flat(cli("accept", cand["id"], "--theme", "lived_experience", "--name", "Credibility and rapport",
+                   "--project", study).stdout)   # the same theme: adding to it is what was meant
+    assert "to the existing code 'Credibility and rapport'" in out
 
 
 def test_merge_and_reject(study, tmp_path):
     a, b, c = cli_json("candidates", "--project", study)[:3]
     out = flat(cli("merge", a["id"], b["id"], "--theme", "role_ambiguity", "--name", "Merged idea",
                    "--coder", "reviewer", "--project", study).stdout)
-    assert f"Merged 2 candidates into code 'Merged idea' (merged_idea), {a['size'] + b['size']} coded utterances." in out
+    assert (f"Merged 2 candidates into code 'Merged idea' (merged_idea) under theme 'An unclear role', "
+            f"{a['size'] + b['size']} coded utterances.") in out
     assert flat(cli("reject", c["id"], "--reason", "just chit-chat", "--coder", "reviewer",
                     "--project", study).stdout) == "Rejected 1 candidate(s)."
 
