@@ -327,6 +327,21 @@ def test_names_and_times_inside_answers_of_a_colon_labelled_transcript(tmp_path)
                          ("Interviewer", "Thanks.")]
 
 
+def test_a_speakers_name_alone_on_a_line_starts_their_turn(tmp_path):
+    """A speaker known from "Name: text" lines, or one the transcription service could not tell,
+    alone on a line with the speech below (a real interview set mixes the two layouts); a word
+    that is no speaker's name alone on a line stays part of the answer."""
+    text = ("Interviewer: Anything else?\nInterviewee: Yes, one thing.\n\nInterviewer: Go on.\n\nInterviewee \n"
+            "Don't rush it. We have time.\n\nUnknown Speaker\nAre you interested in scaling?\n\n"
+            "Interviewer: Thanks.\nInterviewee: Also\nScaling\nmatters.\n")
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert spoken(t) == [("Interviewer", "Anything else?"), ("Interviewee", "Yes, one thing."), ("Interviewer", "Go on."),
+                         ("Interviewee", "Don't rush it. We have time."),
+                         ("Unknown Speaker", "Are you interested in scaling?"), ("Interviewer", "Thanks."),
+                         ("Interviewee", "Also\nScaling\nmatters.")]
+    assert_turn_offsets(t)
+
+
 def test_paragraphs_before_the_first_label_stay_someones_words(tmp_path):
     long = " ".join(["word"] * 40) + "."
     t = read_one(write(tmp_path, "a.txt", f"{long}\n\nInterviewer: Go on.\nP1: Well.\nP1: Yes.\n"))
