@@ -23,7 +23,12 @@ def _open_candidate(conn, cid: int) -> dict:
     if row is None:
         raise NotFound(f"there is no candidate {cid}", "see the open candidates ('autocode candidates', or the review page's Candidates)")
     if row["status"] != "open":
-        raise Conflict(f"candidate {cid} was already {row['status']}", "see who decided it in the decision log ('autocode log', or the review page's Decision log)")
+        again = {"rejected": f"to decide it again, reopen it first (autocode reopen {cid}, or the review page's "
+                             "Rejected list); ",
+                 "split": "decide on the candidates it was split into ('autocode candidates'); ",
+                 }.get(row["status"], "'autocode undo' takes back the latest decision; ")
+        raise Conflict(f"candidate {cid} was already {row['status']}",
+                       again + "the decision log shows who decided it ('autocode log', or the review page's Decision log)")
     return dict(row)
 
 

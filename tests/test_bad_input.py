@@ -542,6 +542,15 @@ def test_accept_twice(proposed):
     assert state(proposed) == before
 
 
+def test_accepting_a_rejected_candidate_says_to_reopen_it(proposed):
+    cid = open_candidate_ids(proposed)[0]
+    assert cli("reject", cid, "--coder", "rev", "--project", proposed.root).exit_code == 0
+    before = state(proposed)
+    assert_clear_error(cli("accept", cid, "--theme", "contribution", "--project", proposed.root),
+                       f"candidate {cid} was already rejected", f"autocode reopen {cid}")
+    assert state(proposed) == before
+
+
 def test_accept_unknown_theme(proposed):
     cid = open_candidate_ids(proposed)[0]
     before = state(proposed)
