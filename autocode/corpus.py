@@ -343,11 +343,16 @@ def summary(conn, documents: list[str] | None = None) -> list[dict]:
         if speaker is not None:
             d["speakers"].append({"speaker": speaker, "interviewer": bool(interviewer), "utterances": n})
             d["utterances"] += n
-    return list(out.values())
+    return sorted(out.values(), key=lambda d: natural(d["document"]))
 
 
 def document_ids(conn) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
+    return sorted((r[0] for r in conn.execute("SELECT id FROM documents")), key=natural)
+
+
+def natural(document: str) -> list:
+    """Sort key that puts 'Interview 3' before 'Interview 10', as a researcher lists them."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", document)]
 
 
 def check_documents(conn, documents: list[str]) -> None:

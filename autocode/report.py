@@ -16,7 +16,7 @@ import numpy as np
 from . import codebook as cb
 from .codings import MACHINE, coders as coders_of, require_coder
 from .confirm import UNREAD
-from .corpus import participant_numbers
+from .corpus import natural, participant_numbers
 from .errors import AutocodeError
 from .store import Project, now
 
@@ -81,8 +81,9 @@ def participants(conn) -> list[dict]:
     "(7)" for D07 or P07; "(7a)", "(7b)" when a document has several participants (a focus
     group), so quotes carry no names; the document id itself when no number can stand for it.
     """
-    rows = conn.execute("SELECT document, speaker, COUNT(*) AS n FROM utterances WHERE is_interviewer = 0"
-                        " GROUP BY document, speaker ORDER BY document, MIN(idx)").fetchall()
+    rows = sorted(conn.execute("SELECT document, speaker, COUNT(*) AS n FROM utterances WHERE is_interviewer = 0"
+                               " GROUP BY document, speaker ORDER BY document, MIN(idx)").fetchall(),
+                  key=lambda r: natural(r["document"]))   # stable: each document's speakers in order of speaking
     numbers = participant_numbers(sorted({r["document"] for r in rows}))
     out = []
     for r in rows:
@@ -311,6 +312,7 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
         inp = inputs(conn, utts, model, batch)
         defs = definitions(conn, model, batch)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
+        clustered = _from_candidates(conn, coder)
     groups = [u.document for u in utts]
     if len(set(groups)) < 2 or len(set(main)) < 2:
         return {"note": f"Too little coding for a learning curve: {coder}'s codings need at least two documents "
@@ -319,7 +321,16 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
     with threadpool_limits(1):  # small models: one thread is several times faster than two
         points = [_point(inp, main, all_codes, groups, themes, f, rank, project.setting("classifier", "C"), folds, defs)
                   for f in fractions]
-    return {"coder": coder, "documents": len(set(groups)), "folds": min(folds, len(set(groups))), "points": points}
+    return {"coder": coder, "documents": len(set(groups)), "folds": min(folds, len(set(groups))), "points": points,
+            "utterances": len(utts), "from_candidates": clustered}
+
+
+def _from_candidates(conn, coder: str) -> int:
+    """The coder's coded utterances whose code came from accepting a candidate (a group the
+    clustering made): a classifier scored on those is scored on finding the groups again."""
+    return conn.execute("SELECT COUNT(DISTINCT c.utterance) FROM codings c JOIN candidate_members m ON m.utterance = "
+                        "c.utterance JOIN candidates k ON k.id = m.candidate AND k.code = c.code AND k.status IN "
+                        "('accepted', 'merged') WHERE c.coder = ?", (coder,)).fetchone()[0]
 
 
 def _read_by(conn, coder: str, utts: list, main: list, all_codes: list) -> tuple[list, list, list]:

@@ -201,15 +201,16 @@ def _with_context(d: dict) -> str:
 
 
 def _classifier_html(data: dict) -> str:
-    return _section("classifier", "The classifier", _classifier_figures(data.get("classifier"))
-                    + _curve_html(data.get("learning_curve") or {}))
+    return _section("classifier", "The classifier", _classifier_figures(data.get("classifier"), data.get("coder"))
+                    + _curve_html(data.get("learning_curve") or {}, data.get("classifier") is not None))
 
 
-def _classifier_figures(clf: dict | None) -> str:
+def _classifier_figures(clf: dict | None, coder: str | None) -> str:
     from .agreement import kappa_words
 
     if clf is None:
-        return "<p>No classifier has been trained in this project yet (run <code>autocode train</code>).</p>"
+        run = f"autocode train --coder {coder}" if coder else "autocode train --coder NAME"
+        return f"<p>No classifier has been trained in this project yet (run <code>{escape(run)}</code>).</p>"
     cv = clf.get("cross_validation") or {}
     intro = (f"<p>Trained on {escape(clf['coder'])}\u2019s {clf['utterances']} coded utterances and {clf['codes']} "
              f"codes ({escape(clf['created_at'])}).</p>")
@@ -231,17 +232,29 @@ def _trust_html(a: dict) -> str:
     return f"<p>{escape(advice)}</p>" if advice else ""
 
 
-def _curve_html(lc: dict) -> str:
+def _curve_html(lc: dict, trained: bool = True) -> str:
     if not lc.get("points"):
         return f"<h3>Learning curve</h3><p>{escape(lc.get('note', 'No learning curve.'))}</p>"
     rows = [[f"{p['fraction']:.0%}", str(p["n_train"]), _n(p["themes"]), _n(p["codes"])] for p in lc["points"]]
+    differ = " so its last point can differ from the trained classifier’s figures above." if trained else "."
     return (f"<h3>Learning curve</h3><figure>{curve_svg(lc['points'])}<figcaption>Cohen's kappa with "
             f"{escape(lc['coder'])} on held-out documents ({lc['folds']} folds over {lc['documents']} documents), "
             "by how many coded utterances the classifier learned from. A curve still rising means more coding "
             "would still help. It is worked out afresh for this report, from the coder’s codings as they are "
-            "now (suggestions accepted unread left out), so its last point can differ from the trained "
-            "classifier’s figures above.</figcaption></figure>"
+            f"now (suggestions accepted unread left out),{differ}</figcaption></figure>" + _clustered_html(lc)
             + _table(["Share of coding", "Training utterances", "Theme kappa", "Code kappa"], rows, {0, 1, 2, 3}))
+
+
+def _clustered_html(lc: dict) -> str:
+    """Codings made by accepting candidates are groups the clustering made: finding them again is no test."""
+    n, total = lc.get("from_candidates", 0), lc.get("utterances", 0)
+    if not total or n * 2 <= total:
+        return ""
+    return (f'<p class="caution">Read with care: {n} of the {total} utterances {escape(lc["coder"])} coded got their '
+            "code by accepting a candidate code, a group of similar utterances the clustering made. On those the "
+            "curve measures how well the classifier finds the groups again, not how well it codes as a person "
+            "reads. Code some utterances one by one (autocode next, then autocode confirm) for a figure that "
+            "means more.</p>")
 
 
 # -- plots --------------------------------------------------------------------------------------------------------

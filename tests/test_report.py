@@ -289,3 +289,20 @@ def test_the_machine_is_compared_with_every_person_and_flattering_pairs_say_why(
     by = {tuple(p["coders"]): p for p in got["pairs"]}
     assert by[("alice", "bob")]["cautions"] == [] and by[("bob", "machine")]["cautions"] == []
     assert "the machine learnt from alice's codings" in by[("alice", "machine")]["cautions"][0]
+
+
+def test_a_curve_learnt_from_accepted_candidates_is_read_with_care(demo_project):
+    """Codings made by accepting candidates are the clustering's groups: the curve says so, and
+    with no classifier trained the report names the coder to train on."""
+    from autocode.cluster import list_candidates, propose
+    from autocode.review import accept
+
+    propose(demo_project, seed=0)
+    for c, theme in zip(list_candidates(demo_project.conn)[:3], ("contribution", "lived_experience", "role_ambiguity")):
+        accept(demo_project, c["id"], theme=theme, name=f"Group {c['id']}", coder="rita")
+    demo_project.conn.execute("DELETE FROM classifiers")
+    data = report_data(demo_project, "rita")
+    assert data["learning_curve"]["from_candidates"] == data["learning_curve"]["utterances"] > 0
+    page = render_html(data)
+    assert "got their code by accepting a candidate code" in page and "autocode train --coder rita" in page
+    assert "trained classifier’s figures above" not in page
