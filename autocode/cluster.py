@@ -161,6 +161,7 @@ def keywords_by_group(texts: list[str], labels: np.ndarray, n: int = N_KEYWORDS)
     per_group, per_word = np.asarray(counts.sum(axis=1)).ravel(), np.asarray(counts.sum(axis=0)).ravel()
     idf = np.log(1 + per_group.mean() / np.maximum(per_word, 1))
     vocab = vectorizer.get_feature_names_out()
+    idf[[len(set(v.split())) < len(v.split()) for v in vocab]] = 0   # "model model": a repeat in speech, no phrase
     return {g: _top(counts.getrow(k), idf, per_group[k], vocab, n) for k, g in enumerate(buckets)}
 
 
@@ -182,11 +183,22 @@ def describe(utts: list[Utterance], X: np.ndarray, labels: np.ndarray) -> list[C
         dist = 1.0 - X[idx] @ centre
         order = idx[np.argsort(dist, kind="stable")]
         out.append(Candidate(
-            label=_label(kw), keywords=kw, members=[utts[i].id for i in idx],
+            label=_short_replies([utts[i].text for i in idx]) or _label(kw), keywords=kw, members=[utts[i].id for i in idx],
             distances=[float(d) for d in dist], examples=[utts[i].id for i in order[:N_EXAMPLES]],
             n_documents=len({utts[i].document for i in idx}),
             n_participants=len({utts[i].participant for i in idx}), centre=centre))
     return sorted(out, key=lambda c: (-c.size, c.label))
+
+
+def _short_replies(texts: list[str]) -> str:
+    """A group of mostly one- to three-word replies ("Yeah.", "Um,") has no distinctive words
+    worth a label: say what it is, so it is quick to reject."""
+    if np.median([len(t.split()) for t in texts]) > 3:
+        return ""
+    from collections import Counter
+
+    common = Counter(t.strip().strip(".,!?;:").lower() for t in texts).most_common(3)
+    return "Short replies: " + ", ".join(f"\u201c{t}\u201d" for t, _ in common if t)
 
 
 def _label(keywords: list[str]) -> str:

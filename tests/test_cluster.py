@@ -196,3 +196,20 @@ def test_propose_says_what_it_kept_and_left_out(proposed):
     said = " ".join(result.output.split())
     assert result.exit_code == 0 and f"Found {len(found) - 1} candidate codes" in said
     assert "keep their numbers" in said and f"The {found[0].size} utterances in candidates you accepted" in said
+
+
+def test_a_word_said_twice_in_a_row_is_no_keyword_phrase():
+    texts = ["the model model was wrong", "model model again and the model", "pay is poor", "poor pay again"]
+    kw = keywords_by_group(texts, np.array([0, 0, 1, 1]))
+    assert "model" in kw[0] and "model model" not in kw[0]
+
+
+def test_a_group_of_short_replies_is_labelled_as_such():
+    from autocode.cluster import describe
+    from autocode.corpus import Utterance
+
+    texts = ["Yeah.", "Yeah.", "Um,", "Yes, definitely.", "Yeah, LUS, um,", "Pay is poor for the work they do"]
+    utts = [Utterance(i, "D", i, "P", 0, len(t), t) for i, t in enumerate(texts)]
+    X = np.eye(len(texts))
+    [cand] = describe(utts, X, np.zeros(len(texts), int))
+    assert cand.label == "Short replies: \u201cyeah\u201d, \u201cum\u201d, \u201cyes, definitely\u201d"
