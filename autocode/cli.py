@@ -269,7 +269,7 @@ def propose(seed: Annotated[Optional[int], typer.Option(help="Random seed (same 
 def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided candidates.")] = False,
                as_json: JsonOpt = False, project: ProjectOpt = None):
     """List candidate codes with keywords and example quotes."""
-    from .cluster import list_candidates
+    from .cluster import close_code, list_candidates
     from .corpus import clip
 
     conn = Project.find(project).conn
@@ -286,7 +286,7 @@ def candidates(all_: Annotated[bool, typer.Option("--all", help="Include decided
         quotes = "\n".join(f"\u201c{clip(e['text'], 110)}\u201d ({e['document']})" for e in r["examples"][:3])
         status = r["status"] + (f": {r['code']}" if r.get("code") else "")   # accepted: credibility
         table.add_row(str(r["id"]), Text.assemble(r["label"], "\n", (", ".join(r["keywords"][:6]), "dim")), str(r["size"]),
-                      str(r["n_documents"]), str(r["n_participants"]), Text(status if all_ else r["nearest_code"] or "-"),
+                      str(r["n_documents"]), str(r["n_participants"]), Text(status if all_ else close_code(r) or "(none close)"),
                       Text(quotes))
     out.print(table)
     out.print('Next: autocode accept ID --theme THEME --name "Code name", autocode merge ID ID ..., or autocode reject ID.')

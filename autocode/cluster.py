@@ -307,6 +307,17 @@ def stored_candidates(conn) -> list[Candidate]:
     return out
 
 
+# Below this cosine similarity between a candidate's centre and a code's name and definition, the
+# "closest code" is no match worth showing: on a real interview set the filler and off-topic groups
+# scored 0.13-0.30 against every code, and the groups later accepted as those codes 0.49-0.73.
+CLOSE = 0.3
+
+
+def close_code(card: dict) -> str | None:
+    """A candidate's closest code, where it is close enough to mean something."""
+    return card.get("nearest_code") if (card.get("nearest_similarity") or 0) >= CLOSE else None
+
+
 def match_codebook(conn, found: list[Candidate], model: str | None, store: bool = False) -> None:
     """Point each candidate at the existing code whose name and definition it most resembles;
     ``store``: candidates read back from the project, their centres made again from the

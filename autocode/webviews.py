@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import codebook as cb
 from . import report
-from .cluster import list_candidates
+from .cluster import close_code, list_candidates
 from .codings import MACHINE
 from .errors import AutocodeError, NotFound
 from .store import Project
@@ -32,7 +32,7 @@ def candidates(conn) -> dict:
 
 def _with_nearest(card: dict, codes: dict) -> dict:
     """The name and theme of the codebook code a candidate is most like: Accept offers that theme."""
-    nearest = codes.get(card["nearest_code"] or "")
+    nearest = codes.get(close_code(card) or "")
     card["nearest_name"], card["nearest_theme"] = (nearest.name, nearest.theme) if nearest else (None, "")
     return card
 

@@ -213,3 +213,11 @@ def test_a_group_of_short_replies_is_labelled_as_such():
     X = np.eye(len(texts))
     [cand] = describe(utts, X, np.zeros(len(texts), int))
     assert cand.label == "Short replies: \u201cyeah\u201d, \u201cum\u201d, \u201cyes, definitely\u201d"
+
+
+def test_a_closest_code_is_shown_only_when_it_is_close():
+    from autocode.cluster import CLOSE, close_code
+
+    assert close_code({"nearest_code": "pay", "nearest_similarity": CLOSE + 0.2}) == "pay"
+    assert close_code({"nearest_code": "pay", "nearest_similarity": 0.13}) is None
+    assert close_code({"nearest_code": None, "nearest_similarity": None}) is None
