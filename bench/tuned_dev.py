@@ -82,7 +82,6 @@ def paired(conn, utts, main, train, tuned: Path, plain) -> dict:
 def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = False,
               loss: str = LOSSES[0], rate: float = LEARNING_RATE, precision: str = PRECISION) -> dict:
     from autocode import learn
-    from autocode.compare import pair_agreement
     from autocode.store import Project
 
     dev = {f"T{t}" for t in split(rows, seed)}
@@ -95,6 +94,14 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = 
         kind = ("tuned" if loss == LOSSES[0] else loss) + tuning_tag(rate, precision)
         ways = readings(conn, utts, main, train, work / f"{proj.name}-{kind}-s{seed}", pair,
                         {"loss": loss, "learning_rate": rate, "precision": precision})
+    return score(ways, main, all_codes, train, test, seed)
+
+
+def score(ways: dict, main: list, all_codes: list, train: list[int], test: list[int], seed: int) -> dict:
+    """Code kappa on the dev transcripts of each way of reading (name: (inputs, C))."""
+    from autocode import learn
+    from autocode.compare import pair_agreement
+
     truth = np.asarray([main[i] for i in test], dtype=object)
     out = {"seed": seed, "scored": len(test)}
     for name, (inp, C) in ways.items():
@@ -102,6 +109,16 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path, pair: bool = 
         out[name] = round(pair_agreement(truth, predicted)["cohen_kappa"], 4)
         print(f"  split {seed}: {name}: kappa {out[name]:.3f}", flush=True)
     return out
+
+
+def print_table(results: list[dict]) -> None:
+    """The splits' figures as a Markdown table, with their mean."""
+    print(json.dumps(results))
+    names = [k for k in results[0] if k not in ("seed", "scored")]
+    print("| reading | " + " | ".join(f"split {r['seed']} ({r['scored']} utterances)" for r in results) + " | mean |")
+    print("|---" * (len(results) + 2) + "|")
+    for n in names:
+        print(f"| {n} | " + " | ".join(f"{r[n]:.3f}" for r in results) + f" | {np.mean([r[n] for r in results]):.3f} |")
 
 
 def main() -> None:
@@ -121,22 +138,21 @@ def main() -> None:
     if a.pair and (a.tuning_loss, a.learning_rate, a.precision) != (LOSSES[0], LEARNING_RATE, PRECISION):
         ap.error("--pair tunes with the default loss, learning rate and precision only: "
                  "leave out --tuning-loss, --learning-rate and --precision")
-    source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
+    rows = training_rows(a.shared)
+    a.work.mkdir(parents=True, exist_ok=True)
+    proj = project_of(rows, a.task, a.work)
+    print_table([one_split(proj, rows, s, a.work, a.pair, a.tuning_loss, a.learning_rate, a.precision) for s in a.seeds])
+
+
+def training_rows(shared: Path) -> list[dict]:
+    """AnnoMI's rows less bench/annomi.py's held-out transcripts, which are never read here."""
+    source = shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
     if not source.is_file():
         sys.exit(f"AnnoMI not found at {source}: pass --shared with the folder that holds datasets/annomi")
     with source.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    held_out = split(rows)   # bench/annomi.py's test transcripts: never read here
-    rows = [r for r in rows if r["transcript_id"] not in held_out]
-    a.work.mkdir(parents=True, exist_ok=True)
-    proj = project_of(rows, a.task, a.work)
-    results = [one_split(proj, rows, s, a.work, a.pair, a.tuning_loss, a.learning_rate, a.precision) for s in a.seeds]
-    names = [k for k in results[0] if k not in ("seed", "scored")]
-    print(json.dumps(results))
-    print("| reading | " + " | ".join(f"split {r['seed']} ({r['scored']} utterances)" for r in results) + " | mean |")
-    print("|---" * (len(results) + 2) + "|")
-    for n in names:
-        print(f"| {n} | " + " | ".join(f"{r[n]:.3f}" for r in results) + f" | {np.mean([r[n] for r in results]):.3f} |")
+    held_out = split(rows)
+    return [r for r in rows if r["transcript_id"] not in held_out]
 
 
 if __name__ == "__main__":

@@ -15,14 +15,11 @@ behaviour), the average of seeds 0-1 ("soup2") or 0-2 ("soup3"), and two tunings
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from pathlib import Path
 
-import numpy as np
 from annomi import TASKS, split
-from tuned_dev import project_of
+from tuned_dev import print_table, project_of, score, training_rows
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -44,7 +41,6 @@ def soup(folders: list[Path], out: Path) -> Path:
 
 def one_split(proj: Path, rows: list[dict], seed: int, work: Path) -> dict:
     from autocode import learn
-    from autocode.compare import pair_agreement
     from autocode.finetune import fine_tune
     from autocode.store import Project
 
@@ -66,12 +62,7 @@ def one_split(proj: Path, rows: list[dict], seed: int, work: Path) -> dict:
             "general + tuned, seed 0": both([plain, read["t0"]]), "general + tuned, seed 1": both([plain, read["t1"]]),
             "general + soup2": both([plain, read["soup2"]]), "general + soup3": both([plain, read["soup3"]]),
             "general + tuned seeds 0 and 1": both([plain, read["t0"], read["t1"]])}
-    truth = np.asarray([main[i] for i in test], dtype=object)
-    out = {"seed": seed, "scored": len(test)}
-    for name, inp in ways.items():
-        out[name] = round(pair_agreement(truth, learn.fit_predict(inp, all_codes, train, test, {}, 1.0))["cohen_kappa"], 4)
-        print(f"  split {seed}: {name}: kappa {out[name]:.3f}", flush=True)
-    return out
+    return score({name: (inp, 1.0) for name, inp in ways.items()}, main, all_codes, train, test, seed)
 
 
 def main() -> None:
@@ -81,23 +72,10 @@ def main() -> None:
     ap.add_argument("--splits", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--work", type=Path, required=True)
     a = ap.parse_args()
-    source = a.shared / "datasets" / "annomi" / "AnnoMI-simple.csv"
-    if not source.is_file():
-        sys.exit(f"AnnoMI not found at {source}: pass --shared with the folder that holds datasets/annomi")
-    with source.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    held_out = split(rows)   # bench/annomi.py's test transcripts: never read here
-    rows = [r for r in rows if r["transcript_id"] not in held_out]
+    rows = training_rows(a.shared)
     a.work.mkdir(parents=True, exist_ok=True)
     proj = project_of(rows, a.task, a.work)
-    results = [one_split(proj, rows, s, a.work) for s in a.splits]
-    print(json.dumps(results))
-    names = [k for k in results[0] if k not in ("seed", "scored")]
-    print("| reading | " + " | ".join(f"split {r['seed']} ({r['scored']} utterances)" for r in results) + " | mean |")
-    print("|---" * (len(results) + 2) + "|")
-    for n in names:
-        print(f"| {n} | " + " | ".join(f"{r[n]:.3f}" for r in results) + f" | {np.mean([r[n] for r in results]):.3f} |")
-
+    print_table([one_split(proj, rows, s, a.work) for s in a.splits])
 
 if __name__ == "__main__":
     main()
