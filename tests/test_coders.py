@@ -44,7 +44,7 @@ def test_a_mistyped_coder_on_import_is_named_and_can_be_removed_and_put_back(dem
     result, said = run(demo_project, "log")   # the log names utterances as researchers find them
     assert "remove-codings" in said and "whose: alicee" in said and "2 utterances D05 #1, D05 #2" in said
     result, said = run(demo_project, "undo")
-    assert result.exit_code == 0 and "removing codings of 2 utterances D05 #1, D05 #2" in said
+    assert result.exit_code == 0 and "removing alicee's codings of 2 utterances D05 #1, D05 #2" in said
     assert count(demo_project, "alicee") == 2 and snapshot(demo_project)["codings"] == before["codings"]
 
 
