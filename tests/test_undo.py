@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from autocode import AutocodeError, confirm, review, undo
+from autocode.errors import Conflict
 from autocode.cluster import propose
 
 from conftest import snapshot
@@ -186,7 +187,9 @@ def test_accepting_into_an_existing_code_says_what_it_did(proposed):
     utterances alice had already coded otherwise are counted: they now carry both codes."""
     p = proposed
     first = _open(p)[0]
-    result = review.accept(p, first, theme="contribution", name="Credibility and rapport", coder="alice")
+    with pytest.raises(Conflict, match="a code called 'Credibility and rapport' already exists"):   # by name: a new code meant
+        review.accept(p, first, theme="contribution", name="Credibility and rapport", coder="alice")
+    result = review.accept(p, first, theme="contribution", code_id="credibility", coder="alice")
     assert result["existing"] and result["code"] == "credibility" and result["theme"] == "lived_experience"
     assert result["theme_not_used"] == "contribution"
     members = [r[0] for r in p.conn.execute("SELECT utterance FROM candidate_members WHERE candidate = ?", (first,))]
@@ -220,7 +223,10 @@ def test_nothing_to_undo_says_what_undo_covers(demo_project):
 def test_accepting_into_an_existing_code_under_a_new_theme_makes_no_empty_theme(proposed):
     p = proposed
     themes = p.conn.execute("SELECT COUNT(*) FROM themes").fetchone()[0]
-    result = review.accept(p, _open(p)[0], name="Credibility and rapport", coder="alice", new_theme="Honesty")
+    with pytest.raises(Conflict):   # by name under a new theme: a new code meant, whose name is taken
+        review.accept(p, _open(p)[0], name="Credibility and rapport", coder="alice", new_theme="Honesty")
+    assert p.conn.execute("SELECT COUNT(*) FROM themes").fetchone()[0] == themes
+    result = review.accept(p, _open(p)[0], code_id="credibility", coder="alice", new_theme="Honesty")
     assert result["theme"] == "lived_experience" and result["theme_not_used"] == "Honesty"
     assert p.conn.execute("SELECT COUNT(*) FROM themes").fetchone()[0] == themes
 
