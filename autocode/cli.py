@@ -257,11 +257,12 @@ def propose(seed: Annotated[Optional[int], typer.Option(help="Random seed (same 
         found = run(p, seed, min_cluster_size, model, coder)
     last = json.loads(p.conn.execute("SELECT details FROM decisions WHERE action = 'propose' ORDER BY id DESC").fetchone()[0])
     decided = len(decided_members(p.conn))
+    reused = last.get("reused")
     out.print(f"Found {len(found)} candidate codes covering {sum(c.size for c in found)} utterances"
-              + (", as before: nothing they are made from changed, so the open candidates keep their numbers"
-                 if last.get("reused") else "")
+              + (": the open candidates are kept, with their numbers, since the transcripts and settings are as "
+                 "they were (another --seed clusters again)" if reused else "")
               + (f". The {decided} utterances in candidates you accepted, merged or rejected were left out, so "
-                 "nothing you decided is offered again" if decided else "") + ".")
+                 "nothing you decided is offered again" if decided and not reused else "") + ".")
     out.print("Next: [bold]autocode candidates[/] to review them, then accept, merge or reject.")
 
 

@@ -231,8 +231,7 @@ def propose(project: Project, seed: int | None = None, min_cluster_size: int | N
     with project.transaction() as conn:
         every = utterances(conn)
         mark = fingerprint(conn, every, model, seed, size, dims)
-        if mark == _last_fingerprint(conn):
-            found = stored_candidates(conn)
+        if mark == _last_fingerprint(conn) and (found := stored_candidates(conn)):   # none left open: cluster the rest
             match_codebook(conn, found, model, store=True)
             project.log("propose", coder or default_coder(), candidates=len(found), seed=seed,
                         min_cluster_size=size, model=model, fingerprint=mark, reused=True)
@@ -324,6 +323,9 @@ def match_codebook(conn, found: list[Candidate], model: str | None, store: bool 
     embedding cache and their closest codes written back."""
     codes = codebook.load(conn).codes
     if not codes or not found:
+        if store:
+            conn.executemany("UPDATE candidates SET nearest_code = NULL, nearest_similarity = NULL WHERE id = ?",
+                             [(c.id,) for c in found])
         return
     if store:
         _centres_of(conn, found, model)

@@ -352,7 +352,7 @@ def document_ids(conn) -> list[str]:
 
 def natural(document: str) -> list:
     """Sort key that puts 'Interview 3' before 'Interview 10', as a researcher lists them."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", document)]
+    return [(0, int(t), "") if t.isdecimal() else (1, 0, t.lower()) for t in re.split(r"(\d+)", document)]
 
 
 def check_documents(conn, documents: list[str]) -> None:

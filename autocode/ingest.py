@@ -162,7 +162,8 @@ def parse_labelled(text: str) -> tuple[list[Turn], bool]:
     labels = speaker_labels([f.name for f in found if f and f.speaks and not f.own_line]) | _own_line_labels(found)
     if not labels:
         return _paragraph_turns(text), False
-    found = [f or _bare_label(line, labels) for f, (line, _) in zip(found, lines)]
+    found = [f or (_bare_label(line, labels) if i == 0 or not lines[i - 1][0].strip() else None)
+             for i, (f, (line, _)) in enumerate(zip(found, lines))]
     labels |= {f.name for f in found if f and f.own_line and _BARE_SPEAKER.fullmatch(f.name)}
     return _labelled_turns(text, lines, found, labels), True
 
@@ -172,7 +173,8 @@ _BARE_SPEAKER = re.compile(r"(?:Unknown )?Speaker(?: \d+)?")
 
 
 def _bare_label(line: str, labels: set[str]) -> "Label | None":
-    """A line holding only a speaker's name, the speech on the lines below: a file's own speaker
+    """A line holding only a speaker's name after a blank line, the speech on the lines below
+    (as transcription services lay it out; inside a turn it is a name said): a file's own speaker
     ("Interviewee", who speaks as "Interviewee:" elsewhere) or one the service could not tell."""
     name = line.strip()
     if name and (name in labels or _BARE_SPEAKER.fullmatch(name)):

@@ -195,7 +195,21 @@ def test_propose_says_what_it_kept_and_left_out(proposed):
     result = CliRunner().invoke(app, ["propose", "--seed", "0", "--project", str(p.root)], env={"COLUMNS": "300"})
     said = " ".join(result.output.split())
     assert result.exit_code == 0 and f"Found {len(found) - 1} candidate codes" in said
-    assert "keep their numbers" in said and f"The {found[0].size} utterances in candidates you accepted" in said
+    assert "the open candidates are kept, with their numbers" in said and "were left out" not in said
+
+
+def test_propose_clusters_what_is_left_once_every_candidate_is_decided(proposed):
+    from autocode.cluster import decided_members
+    from autocode.review import reject
+
+    p, found = proposed
+    reject(p, [c["id"] for c in list_candidates(p.conn)[2:]], "t")   # the two largest are left open
+    assert len(propose(p, seed=0)) == 2   # kept
+    reject(p, [c["id"] for c in list_candidates(p.conn)], "t")
+    left = p.conn.execute("SELECT COUNT(*) FROM utterances WHERE is_interviewer = 0").fetchone()[0] - len(
+        decided_members(p.conn))
+    with pytest.raises(AutocodeError, match=f"only {left} participant utterances are left to cluster"):
+        propose(p, seed=0)   # the same run would leave nothing open: the rest is clustered (here, too few)
 
 
 def test_a_word_said_twice_in_a_row_is_no_keyword_phrase():

@@ -342,6 +342,13 @@ def test_a_speakers_name_alone_on_a_line_starts_their_turn(tmp_path):
     assert_turn_offsets(t)
 
 
+def test_a_speakers_name_said_inside_a_turn_stays_part_of_it(tmp_path):
+    text = "Anna: Hello.\nBen: There were three of us on shift.\nAnna\nwas the charge nurse.\nAnna: Right.\n"
+    t = read_one(write(tmp_path, "a.txt", text))
+    assert spoken(t) == [("Anna", "Hello."), ("Ben", "There were three of us on shift.\nAnna\nwas the charge nurse."),
+                         ("Anna", "Right.")]
+
+
 def test_paragraphs_before_the_first_label_stay_someones_words(tmp_path):
     long = " ".join(["word"] * 40) + "."
     t = read_one(write(tmp_path, "a.txt", f"{long}\n\nInterviewer: Go on.\nP1: Well.\nP1: Yes.\n"))

@@ -306,3 +306,11 @@ def test_a_curve_learnt_from_accepted_candidates_is_read_with_care(demo_project)
     page = render_html(data)
     assert "got their code by accepting a candidate code" in page and "autocode train --coder rita" in page
     assert "trained classifier’s figures above" not in page
+
+
+def test_transcripts_are_listed_as_researchers_number_them():
+    from autocode.corpus import natural
+
+    names = ["Interview 10", "Interview 3", "D02", "Interview 32 - PO", "x\u00b2", "Interview 2"]
+    assert sorted(names, key=natural) == ["D02", "Interview 2", "Interview 3", "Interview 10", "Interview 32 - PO",
+                                          "x\u00b2"]
