@@ -172,8 +172,9 @@ def test_same_seed_gives_identical_candidates(base, study):
 
     first = key(base["candidates"], members(base["root"]))
     again = cli("propose", "--seed", "0", "--project", study, "--coder", "tester")
-    assert flat(again.stdout).replace(", as before: nothing they are made from changed, so the open candidates keep "
-                                      "their numbers", "") == flat(base["propose"].stdout)
+    assert flat(again.stdout).replace(": the open candidates are kept, with their numbers, since the transcripts and "
+                                      "settings are as they were (another --seed clusters again)", "") == flat(
+                                          base["propose"].stdout)
     second = key(cli_json("candidates", "--project", study), members(study))
     assert second == first
     assert [e["action"] for e in log(study)][-2:] == ["propose", "propose"]
