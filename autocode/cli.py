@@ -25,7 +25,6 @@ from .errors import AutocodeError, and_list
 from .store import Project, default_coder
 
 
-
 class _PlainFlags:
     """Help that shows a flag bare: typer labels it '<bool>', which reads as if it took a value."""
     def get_params(self, ctx):
@@ -492,7 +491,7 @@ def code_move(code: Annotated[str, typer.Argument(help="The code's id or name.")
     """Move a code to another theme."""
     p = Project.find(project)
     c = review.move_code(p, code, theme, coder)
-    out.print(f"Code '{c.name}' is now under theme '{cb.load(p.conn).find_theme(c.theme).name}' ({c.theme}).")
+    out.print(f"Code '{c.name}' is now under theme '{_theme_name(p, c.theme)}' ({c.theme}).")
 
 
 @command("add", target=theme_app)
@@ -673,11 +672,11 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
     if code and no_code:
         raise AutocodeError("--code and --no-code say opposite things", "give one of them, or neither to accept the suggestion")
     p = Project.find(project)
-    ids = [suggestion_at(p.conn, document, n) for n in numbers]   # all checked before any decision is made
+    chosen = [suggestion_at(p.conn, document, n) for n in numbers]   # all checked before any decision is made
     if code:
         review._code(p.conn, code)
     who = coder or default_coder()
-    for n, uid in zip(numbers, ids):
+    for n, uid in zip(numbers, chosen):
         r = reject(p, uid, who) if no_code else accept(p, uid, code, who)
         verdict = ("accepted" if r["code"] == r["suggested"] else "coded") + f" '{code_name(p.conn, r['code'])}'"
         out.print(Text(f"{document} #{n}: {verdict} (suggested: '{code_name(p.conn, r['suggested'])}')."))

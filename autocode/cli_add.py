@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rich.text import Text
 
-from .cli import out, warn
+from .cli import out, plural, warn
 
 
 def print_qdpx_import(f: Path, r: dict) -> None:
@@ -40,5 +40,4 @@ def print_qdpx_import(f: Path, r: dict) -> None:
 def speakers_line(d: dict) -> str:
     """'42 utterances: Interviewer (not coded) 12, Dr Khan 30': who speaks in a document."""
     parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''} {s['utterances']}" for s in d["speakers"]]
-    total = f"{d['utterances']} utterance{'' if d['utterances'] == 1 else 's'}"
-    return f"{total}: {', '.join(parts)}" if parts else "no utterances"
+    return f"{plural(d['utterances'], 'utterance')}: {', '.join(parts)}" if parts else "no utterances"

@@ -273,11 +273,11 @@ def _fit_width(ws, column: int, values: list, wide: bool) -> None:
 
 def _citation_note(conn) -> str:
     """How the quotes are cited, as :func:`autocode.corpus.participant_numbers` chose for these ids."""
-    from .corpus import participant_numbers
+    from .corpus import document_ids, participant_numbers
 
-    ids = [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
-    numbered = any(n != d for d, n in participant_numbers(ids).items())
-    how = (f"by its transcript's number, as ({participant_numbers(ids)[ids[0]]}) for {ids[0]}" if numbered
+    ids = document_ids(conn)
+    number = participant_numbers(ids)
+    how = (f"by its transcript's number, as ({number[ids[0]]}) for {ids[0]}" if any(n != d for d, n in number.items())
            else "by its transcript's id, as (" + (ids[0] if ids else "P01") + ")")
     return (f"Each quote is cited {how}; an 'a' or 'b' after it tells apart two participants of one "
             "transcript, such as a focus group.")

@@ -17,7 +17,7 @@ from .classify import ThemeClassifier
 from .codings import MACHINE, labels_by_utterance, require_coder
 from .compare import pair_agreement
 from .corpus import Utterance, check_documents, clip, utterances
-from .errors import AutocodeError, NotFound
+from .errors import AutocodeError, NotFound, and_list
 from .features import Definitions, Inputs, Surroundings, definitions, inputs, reading, side_by_side
 from .finetune import LOSSES, arithmetic, check_learning_rate, check_loss, check_precision
 from .store import DEFAULT_SETTINGS, Project, default_coder, now
@@ -540,7 +540,7 @@ def machine_on_training(project: Project, coders: list[str], documents: list[str
     counts = {k: _seen(project.conn, *trainings[k], rows) for k, rows in made_by.items()
               if trainings[k][1].get("coder") in coders}
     teachers = sorted({trainings[k][1]["coder"] for k, n in counts.items() if n})
-    return " and ".join(teachers), sum(counts.values())
+    return and_list(teachers), sum(counts.values())
 
 
 def _made_by(trainings: list[tuple[str, dict]], coding: int, created: str) -> int | None:
