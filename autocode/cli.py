@@ -718,8 +718,8 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
     table = Table("document", "#", "suggested code", "conf.", "margin", "text",
                   title="Least sure first: the smaller the margin between the two likeliest themes, the closer the call")
     for r in rows:
-        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"] or "(no code)"),
-                      f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(clip(r["text"], 100)))
+        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r.get("code name") or r["code"] or "(no code)"),
+                      f"{r['confidence']:.2f}", f"{1 - r['uncertainty']:.3f}", Text(clip(r["text"], 400)))
     out.print(table)
     teacher = trained_coder(p.conn)
     first, stale = rows[0], _not_stored(p.conn, rows)

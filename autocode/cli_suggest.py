@@ -43,7 +43,7 @@ def print_suggestions(rows: list[dict], out_file) -> None:
     table = Table("document", "#", "code", "conf.", "text",
                   title=f"The {min(10, len(coded))} most confident of {len(coded)} suggested codes")
     for r in sorted(coded, key=lambda r: -r["confidence"])[:10]:
-        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r["code"]), f"{r['confidence']:.2f}",
+        table.add_row(Text(r["document"]), str(r["utterance"]), Text(r.get("code name") or r["code"]), f"{r['confidence']:.2f}",
                       Text(clip(r["text"], 100)))
     out.print(table)
     out.print(f"Wrote all suggestions to {out_file}." if out_file else

@@ -43,6 +43,14 @@ class Codebook:
         """The theme id of a code id; '' for "no code" or an unknown code."""
         return next((c.theme for c in self.codes if c.id == code_id), "")
 
+    def labels(self, code_id: str, theme: str = "") -> dict:
+        """A coding's theme id and the code's and theme's names, for tables people read; a
+        "no code" or unknown code keeps ``theme`` (the one a classifier remembers) and no names."""
+        code = next((c for c in self.codes if c.id == code_id), None)
+        theme = code.theme if code else theme
+        return {"code name": code.name if code else "", "theme": theme,
+                "theme name": next((t.name for t in self.themes if t.id == theme), "")}
+
     def find_code(self, ref: str) -> Code | None:
         """A code by id or by name, as a person would match it (see :func:`same_name`)."""
         return next((c for c in self.codes if same_name(c.id, ref) or same_name(c.name, ref)), None)

@@ -90,7 +90,7 @@ def _review(project: Project, cands: list[dict], say) -> dict:
     review.reject(project, [cands[3]["id"]], REVIEWER, reason="demo: not a code")
     say(f"4. As reviewer '{REVIEWER}': accepted #{cands[0]['id']} into the closest existing code, "
         f"'{first['name']}' ({first['codings']} codings); merged #{cands[1]['id']} and #{cands[2]['id']} into a new "
-        f"code under theme '{theme}' ({merged['codings']} codings); rejected #{cands[3]['id']}. "
+        f"code under theme '{codebook_theme_name(project, theme)}' ({merged['codings']} codings); rejected #{cands[3]['id']}. "
         "Each decision is in the log (autocode log).")
     return {"accepted": 1, "merged": 2}
 
@@ -99,6 +99,13 @@ def codebook_theme(project: Project, code_id: str) -> str:
     from .codebook import load
 
     return load(project.conn).theme_of(code_id)
+
+
+def codebook_theme_name(project: Project, theme_id: str) -> str:
+    from .codebook import load
+
+    found = load(project.conn).find_theme(theme_id)
+    return found.name if found else theme_id
 
 
 def _learn(project: Project, data: Path, say) -> dict:
@@ -120,6 +127,6 @@ def _learn(project: Project, data: Path, say) -> dict:
     say(f"7. Suggested codes for {held.name}, a transcript it had not seen: {len(coded)} of {len(rows)} "
         "participant utterances got a code. Most confident:")
     for r in coded[:3]:
-        say(f"   {r['code']} ({r['confidence']:.2f}): \u201c{q(r['text'])}\u201d\n      because {q(r['reason'], 160)}")
+        say(f"   {r['code name'] or r['code']} ({r['confidence']:.2f}): \u201c{q(r['text'])}\u201d\n      because {q(r['reason'], 160)}")
     return {"theme_kappa": cv["themes"]["cohen_kappa"], "code_kappa": cv["codes"]["cohen_kappa"],
             "suggested": len(rows)}

@@ -17,15 +17,17 @@ from . import codebook as cb
 from .codings import MACHINE
 from .errors import AutocodeError
 
-COLUMNS = ["document", "utterance", "start", "end", "speaker", "text", "code", "theme", "coder", "confidence", "reason"]
+COLUMNS = ["document", "utterance", "start", "end", "speaker", "text", "code", "code name", "theme", "theme name",
+           "coder", "confidence", "reason"]
 # A cell Excel would run as a formula: an utterance such as "=HYPERLINK(...)" or "-1 for me".
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBERS = re.compile(r"-?\d+(\.\d+)?(\u2013-?\d+(\.\d+)?)?")   # -0.5, or an interval -0.04–1.00
 
 
 def coding_rows(conn, coder: str | None = None, documents: list[str] | None = None) -> list[dict]:
-    """Every coding as a row, in document and utterance order."""
-    themes = {c.id: c.theme for c in cb.load(conn).codes}
+    """Every coding as a row, in document and utterance order. Ids are what a re-import matches
+    on; the names beside them are what a reader of the spreadsheet understands."""
+    book = cb.load(conn)
     sql = ("SELECT u.document, u.idx AS utterance, u.start, u.end, u.speaker, u.text, c.code, c.coder, c.confidence,"
            " COALESCE(c.reason, '') AS reason, u.is_interviewer AS interviewer"
            " FROM codings c JOIN utterances u ON u.id = c.utterance WHERE 1 = 1")
@@ -37,7 +39,7 @@ def coding_rows(conn, coder: str | None = None, documents: list[str] | None = No
         sql += f" AND u.document IN ({','.join('?' * len(documents))})"
         args.extend(documents)
     rows = conn.execute(sql + " ORDER BY u.document, u.idx, c.coder, c.code", args).fetchall()
-    return [{**dict(r), "theme": themes.get(r["code"], ""), "confidence": "" if r["confidence"] is None else r["confidence"]}
+    return [{**dict(r), **book.labels(r["code"]), "confidence": "" if r["confidence"] is None else r["confidence"]}
             for r in rows]
 
 

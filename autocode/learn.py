@@ -595,10 +595,11 @@ def next_to_confirm(project: Project, n: int = 20, documents: list[str] | None =
 
 def _current_themes(conn, rows: list[dict]) -> list[dict]:
     """Each suggestion under its code's theme in the codebook now: a code moved since training
-    keeps its id, and the classifier remembers the theme it had then."""
+    keeps its id, and the classifier remembers the theme it had then. The names ride along for
+    the CSV a researcher reads."""
     book = cb.load(conn)
     for r in rows:
-        r["theme"] = book.theme_of(r["code"]) or r["theme"]
+        r.update(book.labels(r["code"], r["theme"]))
     return rows
 
 

@@ -89,11 +89,15 @@ def test_xlsx_has_codings_a_sheet_per_theme_and_the_codebook(demo_project, tmp_p
     header, rows = table(wb["Codings"])
     assert header == COLUMNS
     assert len(rows) == count(conn, "SELECT COUNT(*) FROM codings") > 0
-    got = {(r[0], r[1], r[6] or "", r[8]) for r in rows}
+    col = {name: COLUMNS.index(name) for name in COLUMNS}
+    got = {(r[0], r[1], r[col["code"]] or "", r[col["coder"]]) for r in rows}
     want = set(map(tuple, conn.execute("SELECT u.document, u.idx, c.code, c.coder FROM codings c"
                                        " JOIN utterances u ON u.id = c.utterance").fetchall()))
     assert got == want
-    assert {r[8] for r in rows} == {"alice", "bob"}
+    assert {r[col["coder"]] for r in rows} == {"alice", "bob"}
+    names = {c.id: (c.name, book.find_theme(c.theme).name) for c in book.codes}
+    assert {(r[col["code name"]], r[col["theme name"]]) for r in rows if r[col["code"]]} \
+        == {names[r[col["code"]]] for r in rows if r[col["code"]]}
 
 
 def test_xlsx_theme_sheets_hold_that_themes_quotes(demo_project, tmp_path):
@@ -138,22 +142,25 @@ def test_xlsx_is_formatted_for_reading(demo_project, tmp_path):
     assert 5 <= codings.column_dimensions["A"].width <= 40
 
 
+CODE, CODER = COLUMNS.index("code"), COLUMNS.index("coder")
+
+
 def test_xlsx_coder_filter_and_machine_only_by_name(demo_project, tmp_path):
     conn = demo_project.conn
     add_machine_coding(conn)
     _, rows = table(load_workbook(export_xlsx(conn, tmp_path / "all.xlsx"))["Codings"])
-    assert MACHINE not in {r[8] for r in rows}
+    assert MACHINE not in {r[CODER] for r in rows}
     assert len(rows) == count(conn, "SELECT COUNT(*) FROM codings WHERE coder != 'machine'")
 
     _, bob = table(load_workbook(export_xlsx(conn, tmp_path / "bob.xlsx", coder="bob"))["Codings"])
-    assert {r[8] for r in bob} == {"bob"}
+    assert {r[CODER] for r in bob} == {"bob"}
     assert len(bob) == count(conn, "SELECT COUNT(*) FROM codings WHERE coder = 'bob'")
     _, book = table(load_workbook(tmp_path / "bob.xlsx")["Codebook"])
     assert {r[2]: r[5] for r in book if r[5]} == dict(conn.execute(
         "SELECT code, COUNT(*) FROM codings WHERE coder = 'bob' AND code != '' GROUP BY code").fetchall())
 
     _, machine = table(load_workbook(export_xlsx(conn, tmp_path / "m.xlsx", coder=MACHINE))["Codings"])
-    assert [(r[6], r[8], r[9]) for r in machine] == [("credibility", MACHINE, 0.9)]
+    assert [(r[CODE], r[CODER], r[CODER + 1]) for r in machine] == [("credibility", MACHINE, 0.9)]
 
 
 def test_sheet_titles_are_valid_and_unique():
