@@ -242,6 +242,33 @@ def documents(as_json: JsonOpt = False, project: ProjectOpt = None):
 
 # -- candidates --------------------------------------------------------------------------------
 
+@command("remove")
+def remove(documents: Annotated[list[str], typer.Argument(help="The transcripts' document ids (see autocode documents).")],
+           yes: Annotated[bool, typer.Option("--yes", help="Do not ask before removing.")] = False,
+           project: ProjectOpt = None, coder: CoderOpt = None):
+    """Remove transcripts and everything drawn from their words, as when a participant withdraws (not undoable)."""
+    from .withdraw import removal_plan, remove_documents
+
+    p = Project.find(project)
+    plan = removal_plan(p.conn, documents)
+    if not yes and not typer.confirm(f"Remove {and_list(plan['documents'])}: {plural(plan['utterances'], 'utterance')}"
+                                     f"{_codings_words(plan['codings'])}? This cannot be undone", default=False):
+        return out.print("Nothing was removed.")
+    r = remove_documents(p, documents, coder)
+    out.print(Text(f"Removed {and_list(r['documents'])}: {plural(r['utterances'], 'utterance')}{_codings_words(r['codings'])}, "
+                   f"{plural(r['embeddings'], 'cached embedding')} and {plural(r['quotes'], 'quote')} in the classifier's "
+                   "examples and reasons went with them."))
+    if r["retrain"]:
+        warn("the classifier learnt from their codings: run 'autocode train' again so that it forgets them entirely.")
+    out.print("Files exported before (CSV, Excel, Word, REFI-QDA, reports) still hold them: delete or re-export those.")
+
+
+def _codings_words(coders: dict[str, int]) -> str:
+    if not coders:
+        return ""
+    return " and their codings (" + ", ".join(f"{who} {n}" for who, n in coders.items()) + ")"
+
+
 @command()
 def propose(seed: Annotated[Optional[int], typer.Option(help="Random seed (same seed, same candidates).")] = None,
             min_cluster_size: Annotated[Optional[int], typer.Option(help="Smallest group to report (default: 1/150 of the utterances clustered, at least 5).")] = None,
@@ -492,6 +519,47 @@ def code_move(code: Annotated[str, typer.Argument(help="The code's id or name.")
     p = Project.find(project)
     c = review.move_code(p, code, theme, coder)
     out.print(f"Code '{c.name}' is now under theme '{_theme_name(p, c.theme)}' ({c.theme}).")
+
+
+@command("merge", target=code_app)
+def code_merge(codes: Annotated[list[str], typer.Argument(help="The codes (ids or names) to fold in.")],
+               into: Annotated[str, typer.Option("--into", help="The code (id or name) to keep.")],
+               project: ProjectOpt = None, coder: CoderOpt = None):
+    """Merge codes into one: their codings, every coder's, become codings of the code kept."""
+    from .recode import merge_codes
+
+    p = Project.find(project)
+    r = merge_codes(p, codes, into, coder)
+    names = and_list([f"'{c.name}'" for c in r["merged"]])
+    trained = p.conn.execute("SELECT 1 FROM classifiers LIMIT 1").fetchone()
+    out.print(Text(f"Merged {names} into '{r['into'].name}': {plural(r['codings'], 'coding')} moved, and the merged "
+                   "code(s) left the codebook. 'autocode undo' takes it back."
+                   + (" The classifier still knows the old codes: run 'autocode train' again before suggesting."
+                      if trained else "")))
+
+
+@command("remove", target=code_app)
+def code_remove(code: Annotated[str, typer.Argument(help="The code's id or name.")],
+                with_codings: Annotated[bool, typer.Option("--with-codings", help="Also remove people's codings of it.")] = False,
+                project: ProjectOpt = None, coder: CoderOpt = None):
+    """Remove a code from the codebook (one with people's codings only with --with-codings)."""
+    from .recode import remove_code
+
+    r = remove_code(Project.find(project), code, with_codings, coder)
+    back = (f" Candidate(s) {', '.join(map(str, r['candidates']))}, accepted as it, are now rejected "
+            "('autocode reopen' brings them back).") if r["candidates"] else ""
+    out.print(Text(f"Removed the code '{r['code'].name}' and {plural(r['codings'], 'coding')} of it.{back} "
+                   "'autocode undo' takes it back."))
+
+
+@command("remove", target=theme_app)
+def theme_remove(theme: Annotated[str, typer.Argument(help="The theme's id or name.")],
+                 project: ProjectOpt = None, coder: CoderOpt = None):
+    """Remove an empty theme from the codebook."""
+    from .recode import remove_theme
+
+    t = remove_theme(Project.find(project), theme, coder)
+    out.print(Text(f"Removed the theme '{t.name}'. 'autocode undo' takes it back."))
 
 
 @command("add", target=theme_app)

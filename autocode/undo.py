@@ -13,11 +13,11 @@ import json
 import sqlite3
 from contextlib import contextmanager
 
-from .errors import Conflict
+from .errors import Conflict, and_list
 from .store import Project, default_coder
 
 # Decisions that rewrite many rows without recording them: undo cannot reach past one.
-BARRIERS = ("add", "propose", "import-codings", "import-qdpx", "import-codebook", "suggest")
+BARRIERS = ("add", "propose", "import-codings", "import-qdpx", "import-codebook", "suggest", "remove")
 # Decisions and bulk steps as a researcher would say them.
 DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "reopen": "reopening", "split": "splitting",
          "rename-code": "renaming", "move-code": "moving", "add-theme": "adding", "rename-theme": "renaming",
@@ -27,7 +27,8 @@ DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "reop
          "recode-suggestion": "recoding the suggestion for", "reject-suggestion": "rejecting the suggestion for",
          "add": "adding transcripts", "propose": "proposing candidates",
          "import-codings": "importing codings", "import-qdpx": "importing a REFI-QDA project",
-         "import-codebook": "importing a codebook", "suggest": "suggesting codes"}
+         "import-codebook": "importing a codebook", "suggest": "suggesting codes", "remove": "removing transcripts",
+         "remove-code": "removing", "remove-theme": "removing"}
 # The command a researcher typed for a bulk step, where its logged name differs.
 TYPED = {"import-qdpx": "autocode add", "import-codebook": "autocode codebook import"}
 
@@ -107,6 +108,9 @@ def _what(conn, step) -> str:
         return details.get("what", row["action"])
     if row["action"] == "remove-codings":
         return f"removing {details.get('whose', 'a coder')}'s codings of {places(conn, details.get('utterances', []))}"
+    if row["action"] == "merge-codes":
+        names = and_list([f"\u201c{n}\u201d" for n in details.get("names", [])])
+        return f"merging {names} into code \u201c{_name_of(conn, 'code', details.get('into', ''))}\u201d"
     if row["action"] == "accept-suggestions":
         n = len(details.get("utterances", []))
         return f"accepting {n} suggestion{'' if n == 1 else 's'} at confidence {details.get('threshold', 0):g} or more"
@@ -125,6 +129,8 @@ def _opposite(conn, step) -> str:
     command = {"rename-code": lambda: f'autocode code rename {d["code"]} "{d["old"]}"',
                "move-code": lambda: f'autocode code move {d["code"]} {d["old"]}',
                "rename-theme": lambda: f'autocode theme rename {d["theme"]} "{d["old"]}"',
+               "add-theme": lambda: f'autocode theme remove {d["theme"]}',
+               "remove-theme": lambda: f'autocode theme add "{d["name"]}" --id {d["theme"]}',
                "reject": lambda: f'autocode reopen {" ".join(map(str, d["candidates"]))}',
                "reopen": lambda: f'autocode reject {" ".join(map(str, d["candidates"]))}',
                "accept-suggestions": lambda: f'autocode remove-codings --coder {row["coder"]} --unread'
@@ -143,16 +149,17 @@ def _brief(details: dict, conn) -> str:
             if key == "utterances":
                 return places(conn, value)
             if key in ("code", "theme") and isinstance(value, str):
-                return f"{key} \u201c{_name_of(conn, key, value)}\u201d"
+                return f"{key} \u201c{_name_of(conn, key, value, details.get('name'))}\u201d"
             word = key[:-1] if isinstance(value, list) and len(value) == 1 else key   # "candidate 3"
             return f"{word} {', '.join(map(str, value)) if isinstance(value, list) else value}"
     return ""
 
 
-def _name_of(conn, kind: str, item: str) -> str:
-    """A code's or theme's name as the researcher sees it (the id if it is gone)."""
+def _name_of(conn, kind: str, item: str, gone: str | None = None) -> str:
+    """A code's or theme's name as the researcher sees it (if it is gone, the name the
+    decision logged, else its id)."""
     row = conn.execute(f"SELECT name FROM {kind}s WHERE id = ?", (item,)).fetchone()
-    return row[0] if row else item
+    return row[0] if row else gone or item
 
 
 def places(conn, ids: list[int]) -> str:

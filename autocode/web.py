@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import confirm, review, undo, webviews
+from . import confirm, recode, review, undo, webviews
 from .errors import AutocodeError, Conflict, NotFound
 from .store import Project, default_coder
 
@@ -79,6 +79,14 @@ class CodeRefBody(Body):
 
 class MoveCodeBody(Body):
     theme: str
+
+
+class MergeCodeBody(Body):
+    into: str
+
+
+class RemoveCodeBody(Body):
+    with_codings: bool = False
 
 
 class DefineBody(Body):
@@ -292,6 +300,20 @@ def codebook_routes(app: FastAPI) -> None:
     @app.post("/api/codes/{code}/move")
     def move_code(code: str, body: MoveCodeBody, request: Request, p: Project = Depends(open_project)):
         return review.move_code(p, code, body.theme, who(request)).__dict__
+
+    @app.post("/api/codes/{code}/merge")
+    def merge_code(code: str, body: MergeCodeBody, request: Request, p: Project = Depends(open_project)):
+        r = recode.merge_codes(p, [code], body.into, who(request))
+        return {"into": r["into"].__dict__, "merged": [c.__dict__ for c in r["merged"]], "codings": r["codings"]}
+
+    @app.post("/api/codes/{code}/remove")
+    def remove_code(code: str, body: RemoveCodeBody, request: Request, p: Project = Depends(open_project)):
+        r = recode.remove_code(p, code, body.with_codings, who(request))
+        return {"code": r["code"].__dict__, "codings": r["codings"], "candidates": r["candidates"]}
+
+    @app.post("/api/themes/{tid}/remove")
+    def remove_theme(tid: str, request: Request, p: Project = Depends(open_project)):
+        return recode.remove_theme(p, tid, who(request)).__dict__
 
     @app.post("/api/codes/{code}/define")
     def define(code: str, body: DefineBody, request: Request, p: Project = Depends(open_project)):

@@ -145,6 +145,22 @@ def test_themes_are_created_renamed_and_reordered_and_codes_move(client, root):
         ("training_needs", "Trust", "Patients trust them")]
 
 
+def test_codes_merge_and_go_and_an_empty_theme_goes_from_the_codebook_page(client, root):
+    page = client.get("/part/codebook").text
+    assert 'data-action="merge-code" data-code="credibility"' in page and 'data-action="remove-code"' in page
+    assert 'data-action="remove-theme"' not in page   # every theme holds codes
+    merged = client.post("/api/codes/hope_recovery/merge", headers=OK, json={"into": "credibility"}).json()
+    assert merged["into"]["id"] == "credibility" and merged["codings"] > 0
+    assert rows(root, "SELECT COUNT(*) FROM codings WHERE code = 'hope_recovery'") == [(0,)]
+    assert client.post("/api/codes/service_feedback/remove", headers=OK, json={"with_codings": True}).json()["codings"] > 0
+    client.post("/api/themes", headers=OK, json={"name": "Spare"})
+    assert 'data-action="remove-theme" data-theme="spare"' in client.get("/part/codebook").text
+    assert client.post("/api/themes/spare/remove", headers=OK).json()["name"] == "Spare"
+    assert [r[0] for r in rows(root, "SELECT action FROM decisions ORDER BY id DESC LIMIT 4")] == [
+        "remove-theme", "add-theme", "remove-code", "merge-codes"]
+    assert last_action(root) == ("remove-theme", "carol")
+
+
 # -- suggestions -----------------------------------------------------------------------------------------
 
 def test_suggestions_are_accepted_recoded_or_rejected(client, root):
@@ -255,6 +271,10 @@ def test_every_export_format_downloads(client, fmt):
     ("post", "/api/themes/order", {"ids": ["nope"]}, 404),
     ("post", "/api/codes/no_such/move", {"theme": "contribution"}, 404),
     ("post", "/api/codes/credibility/move", {"theme": "nope"}, 404),
+    ("post", "/api/codes/credibility/merge", {"into": "credibility"}, 409),
+    ("post", "/api/codes/credibility/merge", {}, 422),
+    ("post", "/api/codes/credibility/remove", {}, 409),
+    ("post", "/api/themes/contribution/remove", None, 409),
     ("post", "/api/suggestions/99999/accept", {}, 404),
     ("post", "/api/suggestions/accept-above", {"threshold": 80}, 400),
     ("post", "/api/suggestions/accept-above", {}, 422),

@@ -178,6 +178,24 @@ const actions = {
     if (values) await post(`/api/codes/${el.dataset.code}/define`, values);
   },
   async "move-code"(el) { await post(`/api/codes/${el.dataset.code}/move`, {theme: el.value}); },
+  async "merge-code"(el) {
+    const into = el.options[el.selectedIndex].text;
+    if (!el.value) return;
+    if (!confirm(`Merge the code “${el.dataset.label}” into “${into}”? Every coder's codings of it ` +
+                 "become codings of the code kept. Undo takes it back.")) { el.value = ""; return say("Nothing was merged."); }
+    const result = await post(`/api/codes/${el.dataset.code}/merge`, {into: el.value});
+    say(`Merged “${el.dataset.label}” into “${into}”: ${result.codings} codings moved.`);
+  },
+  async "remove-code"(el) {
+    if (!confirm(`Remove the code “${el.dataset.label}” and every coder's codings of it? Undo takes it back. ` +
+                 "To keep its codings under another code, choose Merge into instead.")) return say("Nothing was removed.");
+    const result = await post(`/api/codes/${el.dataset.code}/remove`, {with_codings: true});
+    say(`Removed the code “${el.dataset.label}” and ${result.codings} codings of it.`);
+  },
+  async "remove-theme"(el) {
+    await post(`/api/themes/${el.dataset.theme}/remove`);
+    say(`Removed the theme “${el.dataset.label}”.`);
+  },
   async "accept-suggestion"(el) {   // the code shown: a suggestion changed since is not accepted unseen
     await post(`/api/suggestions/${el.dataset.utterance}/accept`, {expected: el.dataset.suggested});
   },
