@@ -956,6 +956,8 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
 def log(limit: Annotated[int, typer.Option(help="How many recent decisions to show.")] = 50,
         as_json: JsonOpt = False, project: ProjectOpt = None):
     """Show the decision log, newest last."""
+    from .undo import details_words, local_time
+
     conn = Project.find(project).conn
     rows = [dict(r) for r in conn.execute(
         "SELECT * FROM (SELECT * FROM decisions ORDER BY id DESC LIMIT ?) ORDER BY id", (limit,))]
@@ -963,41 +965,10 @@ def log(limit: Annotated[int, typer.Option(help="How many recent decisions to sh
         return emit_json([{**r, "details": json.loads(r["details"])} for r in rows])
     table = Table("#", "time", "coder", "action", "details")
     for r in rows:
-        table.add_row(str(r["id"]), _local_time(r["time"]), Text(r["coder"]), r["action"],
-                      Text(_details_words(json.loads(r["details"]), conn)))
+        table.add_row(str(r["id"]), local_time(r["time"]), Text(r["coder"]), r["action"],
+                      Text(details_words(json.loads(r["details"]), conn)))
     out.print(table)
     out.print("Times are this computer's; --json gives every detail, times in UTC.")
-
-
-def _local_time(stamp: str) -> str:
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return stamp
-
-
-def _details_words(details: dict, conn) -> str:
-    """A decision's details as a line to read: utterances by transcript and number, long lists
-    cut, nested figures left to --json."""
-    from .undo import places
-
-    parts = []
-    for key, value in details.items():
-        if value in (None, "", [], {}) or isinstance(value, dict) or key == "step":   # step: an internal number
-            continue
-        if key == "utterances" and isinstance(value, list):
-            parts.append(places(conn, value))
-            continue
-        if isinstance(value, bool):
-            value = "yes" if value else "no"
-        if key == "candidates" and isinstance(value, list) and len(value) > 3:
-            value = f"{len(value)}"
-        elif isinstance(value, list):
-            value = ", ".join(map(str, value[:5])) + (f" and {len(value) - 5} more" if len(value) > 5 else "")
-        parts.append(f"{key.replace('_', ' ')}: {value}")
-    return "; ".join(parts)
 
 
 @command()

@@ -348,10 +348,11 @@ def _centres_of(conn, found: list[Candidate], model: str | None) -> None:
 
 
 def insert_candidate(conn, c: Candidate) -> int:
-    """Store a candidate and its members; returns its id."""
+    """Store a candidate and its members; returns its id, one never used before (migration 3)."""
     cur = conn.execute(
-        "INSERT INTO candidates (label, keywords, size, n_documents, n_participants, nearest_code,"
-        " nearest_similarity, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO candidates (id, label, keywords, size, n_documents, n_participants, nearest_code,"
+        " nearest_similarity, created_at) VALUES ((SELECT last + 1 FROM id_counters WHERE name = 'candidates'),"
+        " ?, ?, ?, ?, ?, ?, ?, ?)",
         (c.label, json.dumps(c.keywords), c.size, c.n_documents, c.n_participants, c.nearest_code,
          c.nearest_similarity, now()))
     rank = {u: r for r, u in enumerate(c.examples)}

@@ -23,8 +23,8 @@ def _open_candidate(conn, cid: int) -> dict:
     if row is None:
         raise NotFound(f"there is no candidate {cid}", "see the open candidates ('autocode candidates', or the review page's Candidates)")
     if row["status"] != "open":
-        again = {"rejected": f"to decide it again, reopen it first (autocode reopen {cid}, or the review page's "
-                             "Rejected list); ",
+        again = {"rejected": f"to decide it again, reopen it first (autocode reopen {cid}, or Reopen under "
+                             "'Rejected candidates' on the review page's Candidates); ",
                  "split": "decide on the candidates it was split into ('autocode candidates'); ",
                  }.get(row["status"], "'autocode undo' takes back the latest decision; ")
         raise Conflict(f"candidate {cid} was already {row['status']}",

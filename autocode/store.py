@@ -192,6 +192,16 @@ MIGRATIONS = [
             "candidate_members": ["candidate", "utterance", "distance", "example_rank"],
             "codings": ["id", "utterance", "code", "coder", "confidence", "reason", "created_at"],
         }.items()),
+    # 3: a candidate's number is never given again. SQLite reuses the highest rowid once it is
+    # deleted (by undoing a split, or proposing anew), so "#51" could name other utterances than
+    # the ones a stale page or an old log entry meant. Undo does not record this counter.
+    """
+    CREATE TABLE id_counters (name TEXT PRIMARY KEY, last INTEGER NOT NULL);
+    INSERT INTO id_counters SELECT 'candidates', COALESCE(MAX(id), 0) FROM candidates;
+    CREATE TRIGGER candidates_count_ids AFTER INSERT ON candidates BEGIN
+        UPDATE id_counters SET last = MAX(last, new.id) WHERE name = 'candidates';
+    END;
+    """,
 ]
 
 

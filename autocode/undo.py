@@ -71,7 +71,8 @@ def redo(project: Project, coder: str | None = None) -> dict:
 def available(conn) -> dict:
     """What undo and redo would do now, for the review page's buttons."""
     u, r = _undoable(conn), _redoable(conn)
-    return {"undo": _what(conn, u) if u and not _blocked(conn, u) else None,
+    can_undo = u is not None and not _blocked(conn, u)
+    return {"undo": _what(conn, u) if can_undo else None, "undo_by": _author(conn, u) if can_undo else None,
             "redo": _what(conn, r) if r and not _blocked(conn, r) else None}
 
 
@@ -202,3 +203,33 @@ def _author(conn, step) -> str | None:
         step = conn.execute("SELECT * FROM undo_steps WHERE id = ?", (step["target"],)).fetchone()
     row = _decision(conn, step)[0] if step is not None else None
     return row["coder"] if row else None
+
+
+def local_time(stamp: str) -> str:
+    """A logged UTC time as this computer's clock reads it, to the minute."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return stamp
+
+
+def details_words(details: dict, conn) -> str:
+    """A decision's details as a line to read: utterances by transcript and number, long lists
+    cut, nested figures left to --json."""
+    parts = []
+    for key, value in details.items():
+        if value in (None, "", [], {}) or isinstance(value, dict) or key == "step":   # step: an internal number
+            continue
+        if key == "utterances" and isinstance(value, list):
+            parts.append(places(conn, value))
+            continue
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        if key == "candidates" and isinstance(value, list) and len(value) > 3:
+            value = f"{len(value)}"
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value[:5])) + (f" and {len(value) - 5} more" if len(value) > 5 else "")
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts)

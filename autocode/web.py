@@ -215,7 +215,7 @@ def page_routes(app: FastAPI) -> None:
         views = {"candidates": lambda: webviews.candidates(p.conn),
                  "codebook": lambda: webviews.codebook(p.conn, coder),
                  "suggestions": lambda: webviews.suggestions(p, document, order, coder),
-                 "log": lambda: {"decisions": webviews.log(p.conn)}}
+                 "log": lambda: {"decisions": webviews.log_page(p.conn)}}
         if view not in views:
             raise NotFound(f"there is no view '{view}'", f"use one of: {', '.join(views)}")
         return render(request, f"{view}.html", **views[view](), coder=coder)
@@ -255,6 +255,10 @@ def candidate_routes(app: FastAPI) -> None:
     @app.post("/api/candidates/reject")
     def reject(body: RejectBody, request: Request, p: Project = Depends(open_project)):
         return {"rejected": review.reject(p, body.ids, who(request), body.reason)}
+
+    @app.post("/api/candidates/{cid}/reopen")
+    def reopen(cid: int, request: Request, p: Project = Depends(open_project)):
+        return {"reopened": review.reopen(p, [cid], who(request))}
 
     @app.post("/api/candidates/{cid}/rename")
     def rename(cid: int, body: LabelBody, request: Request, p: Project = Depends(open_project)):

@@ -25,9 +25,11 @@ def _choices(conn) -> dict:
 
 
 def candidates(conn) -> dict:
-    """Open candidates as cards, plus the themes and codes a decision can name."""
+    """Open candidates as cards, the rejected ones to reopen, and the themes and codes a
+    decision can name."""
     codes = {c.id: c for c in cb.load(conn).codes}
-    return {"candidates": [_with_nearest(c, codes) for c in list_candidates(conn, "open")], **_choices(conn)}
+    return {"candidates": [_with_nearest(c, codes) for c in list_candidates(conn, "open")],
+            "rejected": list_candidates(conn, "rejected"), **_choices(conn)}
 
 
 def _with_nearest(card: dict, codes: dict) -> dict:
@@ -106,7 +108,14 @@ def suggestions(project: Project, document: str, order: str, coder: str) -> dict
                                     project, document)
     names = {c.id: c.name for c in cb.load(conn).codes} | {"": "no code"}
     return {"document": document, "documents": docs, "order": order, "rows": rows, "names": names,
-            "undecided": sum(r["suggested"] is not None and r["verdict"] is None for r in rows), **_choices(conn)}
+            "undecided": sum(r["suggested"] is not None and r["verdict"] is None for r in rows),
+            "uncoded": _uncoded(conn, document), **_choices(conn)}
+
+
+def _uncoded(conn, document: str) -> int:
+    """Participant utterances nobody has coded: the only ones there is anything to suggest for."""
+    return conn.execute("SELECT COUNT(*) FROM utterances u WHERE u.document = ? AND u.is_interviewer = 0 AND NOT EXISTS "
+                        "(SELECT 1 FROM codings c WHERE c.utterance = u.id AND c.coder != ?)", (document, MACHINE)).fetchone()[0]
 
 
 def _rows(conn, document: str, coder: str) -> list[dict]:
@@ -135,6 +144,13 @@ def log(conn, limit: int = 200) -> list[dict]:
     rows = conn.execute("SELECT * FROM (SELECT * FROM decisions ORDER BY id DESC LIMIT ?) ORDER BY id DESC",
                         (limit,)).fetchall()
     return [{**dict(r), "details": json.loads(r["details"])} for r in rows]
+
+
+def log_page(conn) -> list[dict]:
+    """The log as ``autocode log`` words it: local times, utterances by transcript and number."""
+    from .undo import details_words, local_time
+
+    return [{**r, "time": local_time(r["time"]), "details": details_words(r["details"], conn)} for r in log(conn)]
 
 
 def counts(conn) -> dict:

@@ -83,3 +83,13 @@ def test_settings_override_defaults(tmp_path):
     p = Project.create(tmp_path / "s", {"embedding": {"model": "/models/mine"}})
     assert p.setting("embedding", "model") == "/models/mine"
     assert p.setting("embedding", "batch_size") == 64
+
+
+def test_migration_3_starts_the_candidate_counter_after_the_highest_number(tmp_path):
+    conn = connect(tmp_path / "x.db")
+    for number, sql in enumerate(MIGRATIONS[:2], start=1):
+        conn.executescript(f"BEGIN; {sql}; PRAGMA user_version = {number}; COMMIT;")
+    conn.execute("INSERT INTO candidates (id, label, keywords, size, n_documents, n_participants, created_at) "
+                 "VALUES (7, 'x', '[]', 0, 0, 0, 'now')")
+    migrate(conn)
+    assert conn.execute("SELECT last FROM id_counters WHERE name = 'candidates'").fetchone()[0] == 7

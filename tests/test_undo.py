@@ -258,3 +258,21 @@ def test_a_blocked_undo_names_the_command_typed_not_the_logged_step(proposed):
     review.import_codebook(p, DATA / "codebook.yaml", "alice")
     with pytest.raises(AutocodeError, match=r"importing a codebook \(autocode codebook import\) changed the project"):
         undo.undo(p, "alice")
+
+
+def test_a_candidate_number_is_never_given_twice(proposed):
+    """After an undone split, a new split must not reuse the numbers: a stale page or an old
+    log entry naming "#51" would then act on other utterances."""
+    p = proposed
+    first, second = _open(p)[:2]
+    gone = review.split(p, first, 2)
+    undo.undo(p)
+    assert not p.conn.execute(f"SELECT 1 FROM candidates WHERE id IN ({gone[0]}, {gone[1]})").fetchone()
+    again = review.split(p, second, 2)
+    assert min(again) > max(gone)
+    undo.undo(p)
+    undo.redo(p)   # redo brings back the very candidates it took away
+    assert sorted(r[0] for r in p.conn.execute("SELECT id FROM candidates WHERE status = 'open'"))[-2:] == sorted(again)
+    before = max(r[0] for r in p.conn.execute("SELECT id FROM candidates"))
+    propose(p, seed=1)   # proposing anew deletes the open candidates; their numbers stay used
+    assert min(_open(p)) > before

@@ -211,8 +211,9 @@ def test_accept_above_a_confidence_and_least_certain_first(client, root):
     assert [r["id"] for r in ranked[:5]] == expected  # the same order as `autocode next`
     gaps = [1 - r["uncertainty"] for r in ranked[:5]]   # what sets the order is shown, not only the confidence
     page = client.get("/part/suggestions?document=D08&order=uncertain").text
-    assert f"the runner-up is {round(gaps[0] * 100)} points behind" in page
-    assert "runner-up" not in client.get("/part/suggestions?document=D08").text
+    gap = round(gaps[0] * 100)
+    assert f"the next likeliest is {gap} point{'' if gap == 1 else 's'} behind" in page
+    assert "next likeliest" not in client.get("/part/suggestions?document=D08").text
     r = client.post("/api/suggestions/accept-above", headers=OK, json={"threshold": 0.5, "documents": ["D08"]})
     n = sum((x["confidence"] or 0) >= 0.5 for x in ranked)
     assert r.json()["accepted"] == n == rows(root, "SELECT count(*) FROM codings WHERE coder = 'carol'")[0][0]
@@ -358,6 +359,41 @@ def test_cli_and_browser_see_each_others_decisions_at_once(client, root):
     log = subprocess.run([sys.executable, "-m", "autocode.cli", "log", "--json", "-p", str(root)],
                          capture_output=True, text=True)
     assert json.loads(log.stdout)[-1]["coder"] == "carol"
+
+
+def test_undo_of_someone_elses_decision_is_named_before_and_after(client, root):
+    a = open_ids(root)[0]
+    p = Project(root)
+    review.reject(p, [a], coder="dave")
+    p.close()
+    state = client.get("/api/state").json()
+    assert state["undo"] == f"rejecting candidate {a}" and state["undo_by"] == "dave" and state["coder"] == "carol"
+    assert client.post("/api/undo", headers=OK).json()["by"] == "dave"
+
+
+def test_the_log_page_reads_as_autocode_log_does(client, root):
+    uid, idx = rows(root, "SELECT id, idx FROM utterances WHERE document = 'D08' AND is_interviewer = 0 ORDER BY idx")[0]
+    client.post(f"/api/suggestions/{uid}/accept", headers=OK, json={})
+    page = client.get("/part/log").text
+    assert f"D08 #{idx}" in page and f"utterance: {uid}" not in page
+    assert "+00:00" not in page and "cross_validation" not in page
+
+
+def test_rejected_candidates_are_listed_and_reopen_from_the_page(client, root):
+    a = open_ids(root)[0]
+    client.post("/api/candidates/reject", headers=OK, json={"ids": [a]})
+    page = client.get("/part/candidates").text
+    assert "Rejected candidates (1)" in page and f'data-action="reopen" data-id="{a}"' in page
+    assert client.post(f"/api/candidates/{a}/reopen", headers=OK).json() == {"reopened": 1}
+    assert a in open_ids(root) and "Rejected candidates" not in client.get("/part/candidates").text
+    assert client.post(f"/api/candidates/{a}/reopen", headers=OK).status_code == 409
+
+
+def test_suggestions_show_each_utterances_number_and_say_when_all_is_coded(client, root):
+    idx = rows(root, "SELECT idx FROM utterances WHERE document = 'D08' ORDER BY idx DESC LIMIT 1")[0][0]
+    assert f"#{idx}</span>" in client.get("/part/suggestions?document=D08").text
+    coded = client.get("/part/suggestions?document=D01").text
+    assert "Every participant utterance in D01 is coded by people already" in coded and "Retrain and suggest</b>" not in coded
 
 
 def test_two_tabs_and_the_cli_acting_at_once_lose_no_decision(root):

@@ -213,3 +213,29 @@ def test_accept_above_refuses_an_empty_box_and_asks_first(page, served):
     page.once("dialog", lambda d: d.accept())
     settled(page, lambda: page.click('[data-action="accept-above"]'))
     assert db(root, "SELECT COUNT(*) FROM codings WHERE coder = 'erin'") == [(expected,)]
+
+
+def test_a_refusal_far_down_the_page_is_seen_and_keeps_what_was_typed(page, served):
+    """The status line sat at the top, off-screen once scrolled; a refused dialog closed and lost
+    the definition typed into it."""
+    root, _ = served
+    last = open_ids(root)[-1]
+    card(page, last).scroll_into_view_if_needed()
+    card(page, last).locator('[data-action="accept"]').click()
+    answer(page, name="Credibility and rapport", definition="typed with care", theme="team_dynamics")
+    page.wait_for_selector("#form[open] #form-problem:not(:empty)")
+    assert "already exists" in page.inner_text("#form-problem")
+    assert page.input_value("#f-definition") == "typed with care"
+    page.click("#f-cancel")
+    page.wait_for_function("(document.body.dataset.pending || '0') === '0'")
+    box = page.locator("#status").bounding_box()
+    assert box and 0 <= box["y"] <= 900 - box["height"]   # in the window, wherever the page is scrolled
+    assert status(root, last) == "open"
+
+
+def test_a_double_click_acts_once(page, served):
+    root, _ = served
+    cid = open_ids(root)[0]
+    settled(page, lambda: card(page, cid).locator('[data-action="split"]').dblclick())
+    assert status(root, cid) == "split"
+    assert [r[0] for r in db(root, "SELECT action FROM decisions WHERE coder = 'erin'")] == ["split"]

@@ -26,8 +26,9 @@ async function post(path, body) {
   });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    say(`${data.error || response.statusText}${data.what_to_do ? ". What to do: " + data.what_to_do : ""}`, true);
-    throw new Error(data.error);
+    const refusal = `${data.error || response.statusText}${data.what_to_do ? ". What to do: " + data.what_to_do : ""}`;
+    say(refusal, true);
+    throw Object.assign(new Error(data.error), {refusal});
   }
   return data;
 }
@@ -43,12 +44,13 @@ async function show(name, query) {
 async function refresh() {
   let response;
   try { response = await reach(`/part/${current.name}${current.query}`); } catch (error) { return say(GONE, true); }
-  const focused = document.activeElement && document.activeElement.dataset.id;
+  const active = document.activeElement && document.activeElement.closest(".item");
+  const focused = active && (active.dataset.id || active.dataset.utterance);
   view.innerHTML = await response.text();
   if (!response.ok) { view.innerHTML = ""; say("That view could not be shown; go back to Candidates.", true); }
   selected = new Set([...selected].filter(id => view.querySelector(`.card[data-id="${id}"]`)));
   selected.forEach(id => { const box = view.querySelector(`.pick-box[data-id="${id}"]`); if (box) box.checked = true; });
-  const again = focused && view.querySelector(`.item[data-id="${focused}"]`);
+  const again = focused && view.querySelector(`.item[data-id="${focused}"], .item[data-utterance="${focused}"]`);
   if (again) again.focus();
   await updateHistory();
   view.dataset.ready = String(Date.now());
@@ -68,10 +70,12 @@ function choices() {
   return node ? JSON.parse(node.textContent) : {themes: [], codes: []};
 }
 
-// A small form in a <dialog>; resolves to the values, or null when cancelled.
-function ask(title, fields) {
+// A small form in a <dialog>; resolves to the values, or null when cancelled. ``problem``: why
+// the server refused what was typed last time, shown above the fields that still hold it.
+function ask(title, fields, problem) {
   const dialog = document.getElementById("form");
   document.getElementById("form-title").textContent = title;
+  document.getElementById("form-problem").textContent = problem || "";
   const box = document.getElementById("form-fields");
   box.innerHTML = "";
   for (const f of fields) {
@@ -96,20 +100,30 @@ function ask(title, fields) {
 
 async function decideCode(title, label, action, theme) {
   const {themes, codes} = choices();
-  const values = await ask(title, [
-    {name: "name", label: "Code name", value: label},
-    {name: "definition", label: "Definition (what belongs here)", long: true},
-    {name: "theme", label: "Theme", value: theme || (themes[0] || {id: "__new"}).id,
-     options: [...themes.map(t => [t.id, t.name]), ["__new", "New theme\u2026"]]},
-    {name: "newtheme", label: "New theme name (if chosen above)"},
-    {name: "code", label: "Or add to an existing code", options: [["", "(a new code)"], ...codes.map(c => [c.id, c.name])]},
-  ]);
-  if (!values) return;
-  const fresh = values.theme === "__new" && !values.code;   // the theme is made in the same step as the code
-  if (fresh && !values.newtheme.trim()) return say("Type a name for the new theme, then try again.", true);
-  const result = await action({name: values.name, definition: values.definition,   // an existing code keeps its theme
-                               theme: fresh || values.code ? "" : values.theme,
-                               code: values.code || null, new_theme: fresh ? values.newtheme.trim() : null});
+  let values = {name: label, definition: "", theme: theme || (themes[0] || {id: "__new"}).id, newtheme: "", code: ""};
+  let problem = "", result = null, fresh = false;
+  while (!result) {   // a refusal opens the form again, with what was typed and why it was refused
+    values = await ask(title, [
+      {name: "name", label: "Code name", value: values.name},
+      {name: "definition", label: "Definition (what belongs here)", long: true, value: values.definition},
+      {name: "theme", label: "Theme", value: values.theme,
+       options: [...themes.map(t => [t.id, t.name]), ["__new", "New theme\u2026"]]},
+      {name: "newtheme", label: "New theme name (if chosen above)", value: values.newtheme},
+      {name: "code", label: "Or add to an existing code", value: values.code,
+       options: [["", "(a new code)"], ...codes.map(c => [c.id, c.name])]},
+    ], problem);
+    if (!values) return say("Nothing was decided.");
+    fresh = values.theme === "__new" && !values.code;   // the theme is made in the same step as the code
+    if (fresh && !values.newtheme.trim()) { problem = "Type a name for the new theme, then press OK."; continue; }
+    try {
+      result = await action({name: values.name, definition: values.definition,   // an existing code keeps its theme
+                             theme: fresh || values.code ? "" : values.theme,
+                             code: values.code || null, new_theme: fresh ? values.newtheme.trim() : null});
+    } catch (error) {
+      if (!error.refusal) throw error;
+      problem = error.refusal;
+    }
+  }
   const chosen = (themes.find(t => t.id === result.theme) || {name: fresh ? values.newtheme.trim() : result.theme}).name;
   const existing = codes.some(c => c.id === result.code);   // an existing code keeps its own theme
   const notes = [];
@@ -146,6 +160,10 @@ const actions = {
     await post("/api/candidates/reject", {ids: [Number(el.dataset.id)]});
     say(`Rejected candidate #${el.dataset.id}.`);
     if (current.name.startsWith("candidate/")) current = {name: "candidates", query: ""};
+  },
+  async reopen(el) {
+    await post(`/api/candidates/${el.dataset.id}/reopen`);
+    say(`Reopened candidate #${el.dataset.id}, \u201c${el.dataset.label}\u201d: it is back among the cards to decide.`);
   },
   async propose() {
     say("Finding candidate codes\u2026 (this can take a minute on a large project)");
@@ -208,7 +226,8 @@ const actions = {
     if (!confirm(`Accept, as your codings, every undecided suggestion in ${doc} with confidence ${threshold} or more? ` +
                  "They are marked as accepted unread.")) return say("Nothing was accepted.");
     const result = await post("/api/suggestions/accept-above", {threshold, documents: [doc]});
-    say(`Accepted ${result.accepted} suggestions at or above ${threshold}.`);
+    say(`Accepted ${result.accepted} suggestions at or above ${threshold}` +
+        (result.no_code ? `, ${result.no_code} of them \u201cno code\u201d.` : "."));
   },
   async retrain() {
     const doc = view.querySelector("#document").value;   // before any wait: the view may change meanwhile
@@ -229,7 +248,13 @@ const actions = {
   },
   async "pick-document"() { current.query = suggestionQuery(); },
   async "pick-order"() { current.query = suggestionQuery(); },
-  async undo() { const r = await post("/api/undo"); say(`Undone: ${r.what}.`); },
+  async undo() {
+    const state = await (await reach("/api/state")).json();
+    if (state.undo && state.undo_by && state.undo_by !== state.coder &&
+        !confirm(`Undo ${state.undo}? It was ${state.undo_by}'s decision, not yours.`)) return say("Nothing was undone.");
+    const r = await post("/api/undo");
+    say(`Undone: ${r.what}${r.by && r.by !== state.coder ? ` (${r.by}'s decision)` : ""}.`);
+  },
   async redo() { const r = await post("/api/redo"); say(`Redone: ${r.what}.`); },
 };
 
@@ -257,6 +282,7 @@ async function moveTheme(id, step) {
 let pending = 0;  // actions still running; tests wait for 0
 
 async function run(name, el) {
+  if (pending) return;   // a second click while the first is still working would act twice
   document.body.dataset.pending = String(++pending);
   say("");   // an earlier message must not read as this action's outcome
   try {
