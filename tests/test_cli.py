@@ -445,8 +445,8 @@ def test_train_warns_when_tuning_settings_are_set_but_tuning_is_off(trained, tmp
 def test_suggest_writes_machine_rows_with_reasons(trained):
     rows = trained["suggestions"]
     assert rows, "no suggestions written"
-    assert list(rows[0]) == ["document", "utterance", "start", "end", "speaker", "text", "code", "theme",
-                             "coder", "confidence", "reason"]
+    assert list(rows[0]) == ["document", "utterance", "start", "end", "speaker", "text", "code", "code name", "theme",
+                             "theme name", "coder", "confidence", "reason"]
     book = cli_json("codebook", "--project", trained["root"])
     theme_of = {c["id"]: t["id"] for t in book["themes"] for c in t["codes"]}
     trained_codes = set(trained["metrics"]["codes"])
