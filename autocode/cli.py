@@ -697,9 +697,14 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
         rows = run(p, docs or None, clf, coder, include_coded)
         if out_file:
             write_csv(out_file, rows)
-    print_suggestions(rows, out_file)
+    print_suggestions(rows, out_file, 1 if rows else _participant_utterances(p.conn, docs or None))
     if include_coded and clf is None:
         warn_if_learnt(*learnt_from(p, rows))
+
+
+def _participant_utterances(conn, documents: list[str] | None) -> int:
+    where = f" AND document IN ({','.join('?' * len(documents))})" if documents else ""
+    return conn.execute(f"SELECT COUNT(*) FROM utterances WHERE is_interviewer = 0{where}", documents or ()).fetchone()[0]
 
 
 @command("accept-suggestions")

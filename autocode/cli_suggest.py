@@ -31,9 +31,13 @@ def warn_if_learnt(coder: str, seen: int) -> None:
              "or by someone else.")
 
 
-def print_suggestions(rows: list[dict], out_file) -> None:
+def print_suggestions(rows: list[dict], out_file, participants: int = 1) -> None:
     from .corpus import clip
 
+    if not participants:
+        return out.print("Nothing to suggest: every utterance there was read as the interviewer's (or a heading), so "
+                         "there is nothing of a participant's to code. 'autocode documents' shows who speaks; if a "
+                         "participant was taken for the interviewer, add the file again with --replace.")
     if not rows:
         return out.print("Nothing to suggest: every participant utterance there is coded already (by the coder the "
                          "classifier learnt from). To set the machine beside their codings, add --include-coded.")

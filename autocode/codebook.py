@@ -101,30 +101,51 @@ def load_yaml(path: str | Path) -> Codebook:
     path = Path(path)
     if not path.is_file():
         raise AutocodeError("codebook file not found", "check the path to your codebook .yaml file", str(path))
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise AutocodeError("the codebook is not UTF-8 text", "save it as UTF-8 and try again", str(path)) from None
+        data = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise AutocodeError(f"line {line}: the codebook is not UTF-8 text (byte {raw[exc.start]:#04x}, from another "
+                            "encoding such as Windows-1252)", "save it as UTF-8 (in Notepad: Save As, Encoding: UTF-8) "
+                            "and try again", str(path)) from None
     except yaml.YAMLError as exc:
-        line = getattr(getattr(exc, "problem_mark", None), "line", None)
-        where = f"{path} line {line + 1}" if line is not None else str(path)
-        raise AutocodeError("the codebook is not valid YAML", "fix the indentation or quoting there", where) from None
+        raise _yaml_error(exc, path) from None
     return parse(data, str(path))
 
+
+def _yaml_error(exc, path: Path) -> AutocodeError:
+    """YAML's complaint in a researcher's words, at the line where the slip is."""
+    problem, mark = str(getattr(exc, "problem", "") or ""), getattr(exc, "problem_mark", None)
+    fix = "fix the indentation or quoting there"
+    if "'\\t'" in problem or "\t" in problem:
+        fix = "a tab is there: indent with spaces instead"
+    elif "mapping values are not allowed" in problem:
+        fix = ('a second colon is there: put the text after the first one in double quotes, such as '
+               'definition: "Pay: what PSWs earn"')
+    elif "quoted scalar" in str(getattr(exc, "context", "")):
+        mark = getattr(exc, "context_mark", None) or mark
+        fix = "a quotation mark opens there and is never closed: close it, or take it out"
+    where = f"{path} line {mark.line + 1}" if mark is not None else str(path)
+    return AutocodeError("the codebook is not valid YAML", fix, where)
+
+
+SHAPE = ("write it as in the README's 'Codebook' section: 'themes:', then for each theme '- id:', 'name:', "
+         "'definition:' and 'codes:', a list of codes with the same three keys")
 
 THEME_KEYS, CODE_KEYS = ("id", "name", "definition", "codes"), ("id", "name", "definition")
 
 
 def parse(data, where: str = "codebook") -> Codebook:
     if not isinstance(data, dict) or not isinstance(data.get("themes"), list):
-        raise AutocodeError("a codebook needs a 'themes:' list at the top", "see data/codebook.yaml for the shape", where)
+        raise AutocodeError("a codebook needs a 'themes:' list at the top", SHAPE, where)
     if not data["themes"]:
         raise AutocodeError("the codebook's 'themes:' list is empty", "add at least one theme with its codes", where)
     book, seen = Codebook(), {}
     for i, t in enumerate(data["themes"], start=1):
         theme = _theme(t, i, where)
         if not isinstance(t.get("codes") or [], list):
-            raise AutocodeError(f"theme '{theme.id}': 'codes' should be a list of codes", "see data/codebook.yaml for the shape", where)
+            raise AutocodeError(f"theme '{theme.id}': 'codes' should be a list of codes", SHAPE, where)
         for j, c in enumerate(t.get("codes") or [], start=1):
             code = _code(c, f"theme '{theme.id}', code {j}", where, theme.id)
             if code.id in seen:
@@ -140,7 +161,18 @@ def parse(data, where: str = "codebook") -> Codebook:
             raise AutocodeError(f"themes '{twin.name}' and '{theme.name}' both have the id '{theme.id}'",
                                 "give each theme its own 'id:' line, or its own name", where)
         book.themes.append(theme)
+    refuse_shared_ids(book, where)
     return book
+
+
+def refuse_shared_ids(book: Codebook, where: str) -> None:
+    """A theme and a code of one id: '--themes X' or a coding of X could mean either."""
+    codes = {c.id: c for c in book.codes}
+    theme = next((t for t in book.themes if t.id in codes), None)
+    if theme is not None:
+        raise AutocodeError(f"the theme '{theme.name}' and the code '{codes[theme.id].name}' both have the id "
+                            f"'{theme.id}'", "give the theme another 'id:' (such as "
+                            f"{theme.id}_theme)", where)
 
 
 def _refuse_twice(items: list, item, problem: str, where: str) -> None:

@@ -41,13 +41,28 @@ def read_csv(path: Path):
     if path.suffix.lower() in SPREADSHEETS:
         raise AutocodeError("is a spreadsheet; codings are read from CSV files",
                             "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)', then use the .csv", str(path))
-    text = decode(path, read_bytes(path))
+    text = decode(path, read_bytes(path, "codings files (.csv)"))
     try:
         frame = read_delimited(text)
     except Exception as exc:
         raise AutocodeError(f"cannot be read as CSV ({exc})", "save it again as CSV (UTF-8)", str(path)) from None
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame.apply(lambda column: column.map(_formula_apostrophe_off))
+    return _without_empty_rows(frame.apply(lambda column: column.map(_formula_apostrophe_off)), path)
+
+
+def _without_empty_rows(frame, path: Path):
+    """Excel saves rows it once used as lines of bare separators (",,,,"). At the end they are
+    dropped; between rows they would shift every later row's number, so they are pointed out."""
+    empty = [not any(str(v).strip() for v in row) for row in frame.itertuples(index=False)]
+    n = len(empty)
+    while n and empty[n - 1]:
+        n -= 1
+    inside = [i + 2 for i in range(n) if empty[i]]
+    if inside:
+        raise AutocodeError(f"row {inside[0]} is empty" + (f" (and {len(inside) - 1} more)" if len(inside) > 1 else ""),
+                            "delete the empty rows in the spreadsheet, save it as CSV again, and run the command again",
+                            str(path))
+    return frame.iloc[:n]
 
 
 def _formula_apostrophe_off(value):
@@ -67,12 +82,24 @@ def _require_columns(frame, path: Path) -> None:
             "a codings CSV needs 'document', 'code', and either 'start'/'end' offsets or 'utterance'", str(path))
 
 
+def _unknown_document(doc: str, row: int, known: list[str], path: Path) -> AutocodeError:
+    """A document id as a researcher mistypes it: with the file's extension, in other case."""
+    stem = Path(doc).stem if Path(doc).suffix.lower() in (".txt", ".docx", ".md", ".vtt", ".srt", ".csv", ".xlsx") else doc
+    guess = next((k for k in known if k.casefold() == stem.casefold()), None) \
+        or next(iter(get_close_matches(stem, known, n=1, cutoff=0.8)), None)
+    hint = f" (did you mean '{guess}'?)" if guess else ""
+    return AutocodeError(f"row {row}: document '{doc}' is not in this project{hint}",
+                         (f"write it as '{guess}' in the 'document' column" if guess else
+                          "add the transcript first with 'autocode add FILE', or fix the name")
+                         + " ('autocode documents' lists the ids)", str(path))
+
+
 def _resolve_code(book: cb.Codebook, value: str, row: int, path: Path) -> str:
     if not value.strip():
         return ""
     code = book.find_code(value)
     if code is None:
-        known = ", ".join(c.id for c in book.codes) or "(the codebook is empty)"
+        known = ", ".join(c.id for c in book.codes) or "the codebook is empty"
         guess = book.nearest(value)
         raise AutocodeError(
             f"row {row}: unknown code '{value}'" + (f" (did you mean '{guess}'?)" if guess else ""),
@@ -163,8 +190,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
         for i, rec in enumerate(frame.to_dict("records"), start=2):
             doc, who = rec["document"].strip(), coder or rec["coder"].strip()
             if doc not in length:
-                raise AutocodeError(f"row {i}: document '{doc}' is not in this project",
-                                    "add the transcript first with 'autocode add FILE', or fix the name", str(path))
+                raise _unknown_document(doc, i, list(length), path)
             if not who:
                 raise AutocodeError(f"row {i}: the coder is empty", "fill in the 'coder' column, or use --coder NAME", str(path))
             code = _resolve_code(book, rec["code"], i, path)
@@ -247,7 +273,7 @@ def _check_codes(book: cb.Codebook, frame, path: Path) -> None:
             rows.setdefault(v.strip(), []).append(i)
         where = lambda r: f"row {r[0]}" if len(r) == 1 else f"rows {', '.join(map(str, r[:3]))}{' ...' if len(r) > 3 else ''}"  # noqa: E731
         shown = "; ".join(f"'{v}'{guess(v)} ({where(r)})" for v, r in rows.items())
-        known = ", ".join(c.id for c in book.codes) or "(the codebook is empty)"
+        known = ", ".join(c.id for c in book.codes) or "the codebook is empty"
         raise AutocodeError(f"{len(unknown)} rows name {len(rows)} code(s) that are not in the codebook ({shown})",
                             f"use code ids or names from the codebook ({known}), or add the codes first "
                             "(autocode codebook import FILE.yaml, or accept a candidate)", str(path))

@@ -81,6 +81,18 @@ def utterance_rows(t: Transcript, interviewer: tuple[str, ...]) -> list[tuple]:
     return rows
 
 
+def _unmatched(named: tuple[str, ...], transcripts: list[Transcript]) -> list[str]:
+    """``--interviewer`` names no speaker of these files: a typo would leave the questions coded."""
+    speakers = {turn.speaker.strip().lower() for t in transcripts for turn in t.turns}
+    missing = [n for n in dict.fromkeys(named) if n.strip().lower() not in speakers]
+    if not missing or not transcripts:
+        return []
+    heard = sorted({turn.speaker for t in transcripts for turn in t.turns})
+    return [f"no speaker in these files is called {', '.join(repr(m) for m in missing)} (given as the interviewer); "
+            f"the speakers are {', '.join(heard[:8])}{' ...' if len(heard) > 8 else ''}. If one of them is the "
+            "interviewer, add the files again with --interviewer and that name exactly."]
+
+
 def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str, ...] = (),
               coder: str | None = None, embed: bool = False, replace: bool = False) -> AddReport:
     """Add (or re-add) transcripts; returns what happened to each document.
@@ -91,14 +103,14 @@ def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str,
     comes from another folder and keeps none (more likely another interview with the same file
     name than a corrected version of this one).
     """
-    interviewer = tuple(interviewer) + tuple(project.setting("ingest", "interviewer"))
+    given, interviewer = tuple(interviewer), tuple(interviewer) + tuple(project.setting("ingest", "interviewer"))
     transcripts = read_all(paths)
     prepared = []
     with progress.bar("Reading transcripts", len(transcripts)) as advance:
         for t in transcripts:
             prepared.append((t, utterance_rows(t, interviewer)))
             advance(1)
-    report = AddReport(warnings=[w for t in transcripts for w in t.warnings])
+    report = AddReport(warnings=[w for t in transcripts for w in t.warnings] + _unmatched(given, transcripts))
     with project.transaction() as conn:
         for t, rows in prepared:
             _store(conn, t, rows, report, replace)
@@ -194,6 +206,9 @@ def _rename(t: Transcript) -> str:
     if t.format == "qdpx":
         return (f"rename the source '{t.id}' in your QDA software (such as {t.id}-2) and export the project again "
                 "(renaming the .qdpx file does not change it)")
+    if t.format in ("csv", "xlsx") and Path(t.source.split('#')[0]).stem != t.id:
+        return (f"change '{t.id}' in the table's 'document' column to an id of its own (such as {t.id}-2); "
+                "the id comes from that column, so renaming the file does not change it")
     return f"give the file another name (such as {t.id}-2{Path(t.source.split('#')[0]).suffix})"
 
 

@@ -104,9 +104,20 @@ def check_writable(path: str | Path, suffixes: tuple[str, ...] = (), what: str =
         raise AutocodeError("the folder does not exist", "create it first or choose another place", str(folder))
     if not folder.is_dir():
         raise AutocodeError("is a file, not a folder", "choose a folder to write in", str(folder))
-    if not os.access(folder, os.W_OK):
+    if not os.access(folder, os.W_OK) or not _can_create_in(folder):
         raise AutocodeError("you may not write in this folder", "choose a folder of your own, such as your Documents", str(folder))
     return path
+
+
+def _can_create_in(folder: Path) -> bool:
+    """A file made and removed there: permissions alone miss read-only disks and system folders."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".autocode-check-"):
+            return True
+    except OSError:
+        return False
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -115,6 +126,14 @@ def write_text(path: str | Path, text: str) -> Path:
 
 def write_bytes(path: str | Path, data: bytes) -> Path:
     return write_file(path, lambda tmp: tmp.write_bytes(data))
+
+
+def in_memory(save) -> bytes:
+    """What a library's ``save`` writes, as bytes: a full disk then fails in one plain write,
+    not inside the library's zip file (which left a traceback on its way out)."""
+    buf = io.BytesIO()
+    save(buf)
+    return buf.getvalue()
 
 
 
@@ -196,7 +215,7 @@ def export_xlsx(conn, out: str | Path, coder: str | None = None) -> Path:
     for theme, title in zip(book.themes, sheet_titles([t.name for t in book.themes])):
         fill_sheet(wb.create_sheet(), title, QUOTE_COLUMNS, theme_quote_rows(theme, rows), wrap={"text"})
     fill_sheet(wb.create_sheet(), "Codebook", CODEBOOK_COLUMNS, codebook_rows(book, rows), wrap={"definition"})
-    return write_file(out, wb.save)
+    return write_bytes(out, in_memory(wb.save))
 
 
 def theme_quote_rows(theme: cb.Theme, rows: list[dict]) -> list[list]:
@@ -308,7 +327,7 @@ def export_docx(conn, out: str | Path, coder: str | None = None) -> Path:
             picked = pick_quotes(quotes.get(code.id, []), quoted=quoted)
             quoted.update(q.voice for q in picked)
             _quotes(doc, picked, labels)
-    return write_file(out, doc.save)
+    return write_bytes(out, in_memory(doc.save))
 
 
 def code_quotes(conn, coder: str | None = None) -> dict[str, list[Quote]]:

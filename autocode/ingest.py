@@ -138,11 +138,11 @@ def _plain_parser_error(said: str) -> str:
     return said
 
 
-def read_bytes(path: Path) -> bytes:
+def read_bytes(path: Path, inside: str = "transcript files") -> bytes:
     if not path.exists():
         raise AutocodeError("file not found", "check the name and folder, then run the command again", str(path))
     if path.is_dir():
-        raise AutocodeError("is a folder, not a file", "name the transcript files inside it", str(path))
+        raise AutocodeError("is a folder, not a file", f"name the {inside} inside it", str(path))
     data = path.read_bytes()
     if not data.strip():
         raise AutocodeError("the file is empty", "check you exported the right file, then add it again", str(path))
@@ -461,10 +461,11 @@ def read_table(path: Path, data: bytes) -> list[Transcript]:
     frame = _load_frame(path, data)
     sheets = _sheet_names(data) if path.suffix.lower() == ".xlsx" else []
     columns = {str(c).strip().lower(): c for c in frame.columns}
+    _refuse_codings(columns, path)
     if "text" not in columns:
         first = f" of the first sheet, '{sheets[0]}', the one autocode reads" if len(sheets) > 1 else ""
         raise AutocodeError(
-            f"the table has no 'text' column (columns found{first}: {', '.join(map(str, frame.columns))})",
+            f"the table has no 'text' column (columns found{first}: {', '.join(map(str, frame.columns)) or 'none'})",
             "rename the column holding what was said to 'text'"
             + (", or move that sheet first," if first else "") + " and add the file again", str(path),
         )
@@ -486,6 +487,14 @@ def read_table(path: Path, data: bytes) -> list[Transcript]:
     found = [_from_rows(path, path.suffix[1:], d, rows, presegmented=True) for d, rows in docs.items()]
     found[0].warnings.extend(_table_warnings(path, blank, sheets))
     return found
+
+
+def _refuse_codings(columns: dict, path: Path) -> None:
+    """A codings file (``autocode export`` writes one) added as a transcript would become a
+    transcript of coded fragments, its codes ignored."""
+    if "code" in columns and ({"utterance", "start"} & set(columns)):
+        raise AutocodeError("this looks like a codings file (it has 'code' and 'utterance' or 'start' columns), "
+                            "not a transcript", f"import it with: autocode import-codings {path}", str(path))
 
 
 def _table_warnings(path: Path, blank: list[int], sheets: list[str]) -> list[str]:
@@ -575,6 +584,9 @@ def _read(path: str | Path) -> list[Transcript]:
     if suffix == ".qdc":
         raise AutocodeError("is a REFI-QDA codebook, not a transcript", f"import it with: autocode codebook import {path}",
                             str(path))
+    if suffix == ".qdpx":   # 'add' reads projects; commands that read transcripts alone do not
+        raise AutocodeError("is a REFI-QDA project, which only 'autocode add' reads", f"add it first (autocode add "
+                            f"{path}), then name its transcripts with --documents", str(path))
     if suffix not in SUPPORTED:
         raise AutocodeError(
             f"autocode cannot read '{suffix or 'no extension'}' files",

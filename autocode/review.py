@@ -65,9 +65,9 @@ def _new_code(conn, name: str, theme_ref: str, definition: str, code_id: str | N
     return cb.Code(new_id, name, definition, theme.id)
 
 
-def _unique_id(conn, base: str, table: str = "codes") -> str:
+def _unique_id(conn, base: str) -> str:
     """``base``, or ``base_2``, ``base_3``...: two names can make one id ("Été", "été!")."""
-    taken = {r[0] for r in conn.execute(f"SELECT id FROM {table}")}
+    taken = {r[0] for r in conn.execute("SELECT id FROM codes UNION SELECT id FROM themes")}   # one id, one thing
     candidate, n = base, 2
     while candidate in taken:
         candidate, n = f"{base}_{n}", n + 1
@@ -204,10 +204,11 @@ def _create_theme(conn, name: str, definition: str = "", theme_id: str | None = 
     if taken := book.find_theme(name):
         called = "" if cb.same_name(taken.name, name) else f" (the id of theme '{taken.name}')"
         raise Conflict(f"a theme '{name}' already exists{called}", "choose another name, or use it as it is")
-    if theme_id and any(t.id == theme_id for t in book.themes):
-        raise Conflict(f"the theme id '{theme_id}' is taken, by theme '{next(t.name for t in book.themes if t.id == theme_id)}'",
+    if theme_id and (holder := next((x for x in [*book.themes, *book.codes] if x.id == theme_id), None)):
+        raise Conflict(f"the theme id '{theme_id}' is taken, by {'theme' if isinstance(holder, cb.Theme) else 'code'} "
+                       f"'{holder.name}'",
                        "choose another id, or leave --id out and one is made from the name")
-    theme = cb.Theme(cb.check_id(theme_id, "theme") if theme_id else _unique_id(conn, cb.slug(name), "themes"), name, definition)
+    theme = cb.Theme(cb.check_id(theme_id, "theme") if theme_id else _unique_id(conn, cb.slug(name)), name, definition)
     cb.store(conn, cb.Codebook([theme]))
     return theme
 
@@ -233,6 +234,7 @@ def import_codebook(project: Project, path: str | Path, coder: str | None = None
         _refuse_name_clashes(before, book, path)
         cb.keep_definitions(before, book)
         counts = cb.store(conn, book)
+        cb.refuse_shared_ids(cb.load(conn), str(path))   # with the project's own codes too
         renamed, changes = _renamed(before, book), cb.changes(before, book, renames=False)
         project.log("import-codebook", _coder(coder), file=str(path), renamed=renamed, changes=changes, **counts)
     ids = {t.id for t in book.themes} | {c.id for c in book.codes}

@@ -1,0 +1,115 @@
+"""Bad input found by a walk-through as a researcher feeding the tool wrong files (2026-12-07):
+each gets one message naming the place and the fix, and leaves the project as it was."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autocode import codebook as cb
+from autocode.errors import AutocodeError
+
+from conftest import DATA
+from test_bad_input import CODEBOOK, TRANSCRIPTS, assert_clear_error, cli, state, with_d01, write  # noqa: F401
+
+
+def test_a_codings_file_added_as_a_transcript_points_to_import_codings(project):
+    before = state(project)
+    assert_clear_error(cli("add", DATA / "codings" / "alice_D07.csv", "--project", project.root),
+                       "looks like a codings file", "autocode import-codings")
+    assert state(project) == before
+
+
+def test_excels_empty_rows_at_the_end_of_codings_are_dropped(with_d01, tmp_path):
+    rows = (DATA / "codings" / "bob_D01.csv").read_text(encoding="utf-8")
+    columns = rows.split("\n", 1)[0].count(",")
+    f = write(tmp_path / "bob.csv", rows.rstrip("\n") + "\n" + ("," * columns + "\n") * 3)
+    result = cli("import-codings", f, "--project", with_d01.root)
+    assert result.exit_code == 0, result.output
+
+
+def test_an_empty_row_between_codings_is_named(with_d01, tmp_path):
+    lines = (DATA / "codings" / "bob_D01.csv").read_text(encoding="utf-8").splitlines()
+    f = write(tmp_path / "bob.csv", "\n".join([*lines[:3], "," * lines[0].count(","), *lines[3:]]) + "\n")
+    before = state(with_d01)
+    assert_clear_error(cli("import-codings", f, "--project", with_d01.root), "row 4 is empty", "delete the empty rows")
+    assert state(with_d01) == before
+
+
+@pytest.mark.parametrize("typed, guess", [("D01.txt", "D01"), ("d01", "D01"), ("D011", "D01")])
+def test_a_document_written_as_the_file_name_gets_a_guess(with_d01, tmp_path, typed, guess):
+    f = write(tmp_path / "c.csv", f"document,utterance,code\n{typed},2,credibility\n")
+    before = state(with_d01)
+    assert_clear_error(cli("import-codings", f, "--coder", "ann", "--project", with_d01.root),
+                       f"row 2: document '{typed}'", f"did you mean '{guess}'?", f"write it as '{guess}'")
+    assert state(with_d01) == before
+
+
+def test_a_table_transcript_clashing_by_its_document_column_says_to_change_that_column(with_d01, tmp_path):
+    f = write(tmp_path / "other-name.csv", "document,speaker,text\nD01,P,Something else entirely.\n")
+    before = state(with_d01)
+    stderr = assert_clear_error(cli("add", f, "--project", with_d01.root), "D01")
+    assert "'document' column" in " ".join(stderr.split()) and "renaming the file does not change it" in " ".join(stderr.split())
+    assert state(with_d01) == before
+
+
+def test_train_out_where_no_file_can_be_made_is_refused_before_training(project):
+    before = state(project)
+    assert_clear_error(cli("train", "--coder", "alice", "--out", "/proc/model.npz", "--project", project.root),
+                       "you may not write in this folder")
+    assert state(project) == before
+
+
+@pytest.mark.parametrize("text, line, fix", [
+    ("themes:\n  - id: a\n\tname: A\n", 3, "a tab is there"),
+    ("themes:\n  - id: a\n    name: A\n    definition: Pay: what PSWs earn\n", 4, "a second colon"),
+    ('themes:\n  - id: a\n    name: "A\n    definition: x\n', 3, "never closed"),
+])
+def test_codebook_yaml_slips_are_named(tmp_path, text, line, fix):
+    with pytest.raises(AutocodeError) as caught:
+        cb.load_yaml(write(tmp_path / "book.yaml", text))
+    assert caught.value.where.endswith(f"line {line}") and fix in caught.value.fix
+
+
+def test_a_codebook_in_another_encoding_names_the_line(tmp_path):
+    with pytest.raises(AutocodeError, match="line 3: the codebook is not UTF-8") as caught:
+        cb.load_yaml(write(tmp_path / "book.yaml", b"themes:\n  - id: a\n    name: caf\xe9\n"))
+    assert "Save As" in caught.value.fix
+
+
+def test_a_theme_may_not_share_a_codes_id(project, tmp_path):
+    f = write(tmp_path / "book.yaml", "themes:\n  - id: credibility\n    name: Trust\n    codes:\n"
+                                      "      - id: credibility\n        name: Credibility\n")
+    with pytest.raises(AutocodeError, match="both have the id 'credibility'"):
+        cb.load_yaml(f)
+    clash = write(tmp_path / "clash.yaml", "themes:\n  - id: credibility\n    name: Trust themes\n    codes: []\n")
+    before = state(project)
+    assert_clear_error(cli("codebook", "import", clash, "--project", project.root), "both have the id 'credibility'")
+    assert state(project) == before
+    result = cli("theme", "add", "Credibility", "--project", project.root)
+    assert result.exit_code == 0 and cb.load(project.conn).find_theme("Credibility").id == "credibility_2"
+
+
+def test_an_interviewer_named_by_no_speaker_is_warned_about(project):
+    result = cli("add", TRANSCRIPTS / "D01.txt", "--interviewer", "Dr Smiht", "--project", project.root)
+    assert result.exit_code == 0
+    assert "no speaker in these files is called 'Dr Smiht'" in " ".join(result.stderr.split())
+
+
+def test_suggest_on_a_qdpx_points_to_add(project, tmp_path):
+    f = write(tmp_path / "study.qdpx", b"PK\x03\x04")
+    assert_clear_error(cli("suggest", f, "--project", project.root), "only 'autocode add' reads", "autocode add")
+
+
+def test_suggest_on_a_transcript_of_only_the_interviewer_says_so(tmp_path):
+    from autocode.cli_suggest import print_suggestions
+    from autocode.cli import out
+
+    with out.capture() as captured:
+        print_suggestions([], None, participants=0)
+    assert "read as the interviewer's" in captured.get()
+
+
+def test_a_folder_given_for_codings_asks_for_the_codings_files(project, tmp_path):
+    assert_clear_error(cli("import-codings", tmp_path, "--coder", "ann", "--project", project.root),
+                       "is a folder", "codings files (.csv)")
