@@ -258,8 +258,12 @@ def remove(documents: Annotated[list[str], typer.Argument(help="The transcripts'
     out.print(Text(f"Removed {and_list(r['documents'])}: {plural(r['utterances'], 'utterance')}{_codings_words(r['codings'])}, "
                    f"{plural(r['embeddings'], 'cached embedding')} and {plural(r['quotes'], 'quote')} in the classifier's "
                    "examples and reasons went with them."))
-    if r["retrain"]:
-        warn("the classifier learnt from their codings: run 'autocode train' again so that it forgets them entirely.")
+    if r["classifiers"]:
+        warn(f"{plural(r['classifiers'], 'classifier')} had learnt from their codings and went with them: run "
+             "'autocode train --coder NAME' to make a new one before suggesting.")
+    if not r["compacted"]:
+        warn("another program has the project open (a review page?): the words are deleted, and the database file "
+             "is rewritten without them once it closes. Close it, then run any autocode command on the project.")
     out.print("Files exported before (CSV, Excel, Word, REFI-QDA, reports) still hold them: delete or re-export those.")
 
 
@@ -531,11 +535,14 @@ def code_merge(codes: Annotated[list[str], typer.Argument(help="The codes (ids o
     p = Project.find(project)
     r = merge_codes(p, codes, into, coder)
     names = and_list([f"'{c.name}'" for c in r["merged"]])
+    twins = f" ({r['duplicates']} more were of utterances that coder had given both, and became one)" if r["duplicates"] else ""
+    out.print(Text(f"Merged {names} into '{r['into'].name}': {plural(r['codings'], 'coding')} moved{twins}, and the "
+                   "merged code(s) left the codebook. 'autocode undo' takes it back." + _retrain_note(p)))
+
+
+def _retrain_note(p: Project) -> str:
     trained = p.conn.execute("SELECT 1 FROM classifiers LIMIT 1").fetchone()
-    out.print(Text(f"Merged {names} into '{r['into'].name}': {plural(r['codings'], 'coding')} moved, and the merged "
-                   "code(s) left the codebook. 'autocode undo' takes it back."
-                   + (" The classifier still knows the old codes: run 'autocode train' again before suggesting."
-                      if trained else "")))
+    return " The classifier still knows the old codes: run 'autocode train' again before suggesting." if trained else ""
 
 
 @command("remove", target=code_app)
@@ -545,11 +552,12 @@ def code_remove(code: Annotated[str, typer.Argument(help="The code's id or name.
     """Remove a code from the codebook (one with people's codings only with --with-codings)."""
     from .recode import remove_code
 
-    r = remove_code(Project.find(project), code, with_codings, coder)
+    p = Project.find(project)
+    r = remove_code(p, code, with_codings, coder)
     back = (f" Candidate(s) {', '.join(map(str, r['candidates']))}, accepted as it, are now rejected "
             "('autocode reopen' brings them back).") if r["candidates"] else ""
     out.print(Text(f"Removed the code '{r['code'].name}' and {plural(r['codings'], 'coding')} of it.{back} "
-                   "'autocode undo' takes it back."))
+                   "'autocode undo' takes it back." + _retrain_note(p)))
 
 
 @command("remove", target=theme_app)
@@ -703,8 +711,9 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
 
 
 def _participant_utterances(conn, documents: list[str] | None) -> int:
-    where = f" AND document IN ({','.join('?' * len(documents))})" if documents else ""
-    return conn.execute(f"SELECT COUNT(*) FROM utterances WHERE is_interviewer = 0{where}", documents or ()).fetchone()[0]
+    from .corpus import utterances
+
+    return len(utterances(conn, documents))
 
 
 @command("accept-suggestions")

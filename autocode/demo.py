@@ -17,6 +17,7 @@ from .errors import AutocodeError
 from .export import export_csv, write_csv
 from .learn import suggest, train
 from .store import Project
+from .undo import _name_of
 
 
 def q(text: str, n: int = 90) -> str:
@@ -90,7 +91,7 @@ def _review(project: Project, cands: list[dict], say) -> dict:
     review.reject(project, [cands[3]["id"]], REVIEWER, reason="demo: not a code")
     say(f"4. As reviewer '{REVIEWER}': accepted #{cands[0]['id']} into the closest existing code, "
         f"'{first['name']}' ({first['codings']} codings); merged #{cands[1]['id']} and #{cands[2]['id']} into a new "
-        f"code under theme '{codebook_theme_name(project, theme)}' ({merged['codings']} codings); rejected #{cands[3]['id']}. "
+        f"code under theme '{_name_of(project.conn, 'theme', theme)}' ({merged['codings']} codings); rejected #{cands[3]['id']}. "
         "Each decision is in the log (autocode log).")
     return {"accepted": 1, "merged": 2}
 
@@ -99,13 +100,6 @@ def codebook_theme(project: Project, code_id: str) -> str:
     from .codebook import load
 
     return load(project.conn).theme_of(code_id)
-
-
-def codebook_theme_name(project: Project, theme_id: str) -> str:
-    from .codebook import load
-
-    found = load(project.conn).find_theme(theme_id)
-    return found.name if found else theme_id
 
 
 def _learn(project: Project, data: Path, say) -> dict:

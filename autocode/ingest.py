@@ -492,7 +492,8 @@ def read_table(path: Path, data: bytes) -> list[Transcript]:
 def _refuse_codings(columns: dict, path: Path) -> None:
     """A codings file (``autocode export`` writes one) added as a transcript would become a
     transcript of coded fragments, its codes ignored."""
-    if "code" in columns and ({"utterance", "start"} & set(columns)):
+    placed = "utterance" in columns or {"start", "end"} <= set(columns)
+    if "code" in columns and placed and ("coder" in columns or "text" not in columns):
         raise AutocodeError("this looks like a codings file (it has 'code' and 'utterance' or 'start' columns), "
                             "not a transcript", f"import it with: autocode import-codings {path}", str(path))
 

@@ -17,7 +17,7 @@ from .classify import ThemeClassifier
 from .codings import MACHINE, labels_by_utterance, require_coder
 from .compare import pair_agreement
 from .corpus import Utterance, check_documents, clip, utterances
-from .errors import AutocodeError, NotFound, and_list
+from .errors import AutocodeError, Conflict, NotFound, and_list
 from .features import Definitions, Inputs, Surroundings, definitions, inputs, reading, side_by_side
 from .finetune import LOSSES, arithmetic, check_learning_rate, check_loss, check_precision
 from .store import DEFAULT_SETTINGS, Project, default_coder, now
@@ -623,7 +623,19 @@ def _classifier_for(conn, documents: list[str] | None, classifier: ThemeClassifi
     """The classifier to code ``documents`` with; a typo in a document id is told first."""
     if documents:
         check_documents(conn, documents)
-    return classifier or latest_classifier(conn)[0]
+    return classifier or _current(conn, latest_classifier(conn)[0])
+
+
+def _current(conn, clf: ThemeClassifier) -> ThemeClassifier:
+    """The project's classifier, unless the codebook lost codes it suggests since training
+    (merged or removed): its suggestions would name codes that no longer exist."""
+    gone = sorted({str(c) for c in clf.classes_} - {c.id for c in cb.load(conn).codes} - {""})
+    if gone:
+        raise Conflict(f"the codebook changed since the classifier was trained: {', '.join(gone[:6])} "
+                       f"{'is' if len(gone) == 1 else 'are'} no longer in it (merged or removed)",
+                       f"train it again first: autocode train --coder {trained_coder(conn) or 'NAME'} "
+                       "(or Retrain and suggest on the review page)")
+    return clf
 
 
 def _targets(conn, documents: list[str] | None, include_coded: bool, teacher: str | None = None) -> list[Utterance]:

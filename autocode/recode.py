@@ -10,7 +10,7 @@ from . import codebook as cb
 from .codings import MACHINE
 from .errors import Conflict, and_list
 from .review import _code, _coder, _theme
-from .store import Project
+from .store import Project, marks
 from .undo import recorded
 
 
@@ -20,13 +20,14 @@ def merge_codes(project: Project, sources: list[str], into: str, coder: str | No
     codebook."""
     with recorded(project) as conn:
         target, merged = _code(conn, into), _sources(conn, sources, into)
-        moved = sum(_recode(conn, c.id, target.id) for c in merged)
+        counts = [_recode(conn, c.id, target.id) for c in merged]
+        moved, twins = sum(m for m, _ in counts), sum(d for _, d in counts)
         ids = [c.id for c in merged]
         _repoint_candidates(conn, ids, target.id)
-        conn.execute(f"DELETE FROM codes WHERE id IN ({_marks(ids)})", ids)
+        conn.execute(f"DELETE FROM codes WHERE id IN ({marks(ids)})", ids)
         project.log("merge-codes", _coder(coder), codes=ids, names=[c.name for c in merged], into=target.id,
-                    codings=moved)
-    return {"into": target, "merged": merged, "codings": moved}
+                    codings=moved, duplicates=twins)
+    return {"into": target, "merged": merged, "codings": moved, "duplicates": twins}
 
 
 def _sources(conn, refs: list[str], into: str) -> list[cb.Code]:
@@ -42,19 +43,21 @@ def _sources(conn, refs: list[str], into: str) -> list[cb.Code]:
     return found
 
 
-def _recode(conn, source: str, target: str) -> int:
+def _recode(conn, source: str, target: str) -> tuple[int, int]:
     """Codings of ``source`` become ``target``'s; where the coder already gave ``target`` the
-    utterance, the duplicate goes. Returns how many codings were of ``source``."""
-    n = conn.execute("SELECT COUNT(*) FROM codings WHERE code = ?", (source,)).fetchone()[0]
-    conn.execute("DELETE FROM codings WHERE code = ? AND EXISTS (SELECT 1 FROM codings t WHERE "
-                 "t.utterance = codings.utterance AND t.coder = codings.coder AND t.code = ?)", (source, target))
-    conn.execute("UPDATE codings SET code = ? WHERE code = ?", (target, source))
-    return n
+    utterance, the duplicate goes. Returns how many moved and how many were duplicates."""
+    twins = conn.execute("DELETE FROM codings WHERE code = ? AND EXISTS (SELECT 1 FROM codings t WHERE "
+                         "t.utterance = codings.utterance AND t.coder = codings.coder AND t.code = ?)", (source, target))
+    dropped = twins.rowcount
+    return conn.execute("UPDATE codings SET code = ? WHERE code = ?", (target, source)).rowcount, dropped
 
 
 def _repoint_candidates(conn, ids: list[str], target: str) -> None:
-    conn.execute(f"UPDATE candidates SET code = ? WHERE code IN ({_marks(ids)})", (target, *ids))
-    conn.execute(f"UPDATE candidates SET nearest_code = ? WHERE nearest_code IN ({_marks(ids)})", (target, *ids))
+    """Accepted candidates now stand for the code kept; a closeness measured to a merged code
+    says nothing about the kept one, so it is forgotten until candidates are proposed again."""
+    conn.execute(f"UPDATE candidates SET code = ? WHERE code IN ({marks(ids)})", (target, *ids))
+    conn.execute(f"UPDATE candidates SET nearest_code = NULL, nearest_similarity = NULL WHERE nearest_code IN "
+                 f"({marks(ids)})", ids)
 
 
 def remove_code(project: Project, ref: str, with_codings: bool = False, coder: str | None = None) -> dict:
@@ -95,7 +98,3 @@ def remove_theme(project: Project, ref: str, coder: str | None = None) -> cb.The
         conn.execute("DELETE FROM themes WHERE id = ?", (theme.id,))
         project.log("remove-theme", _coder(coder), theme=theme.id, name=theme.name)
     return theme
-
-
-def _marks(items: list) -> str:
-    return ",".join("?" * len(items))

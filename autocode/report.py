@@ -18,7 +18,7 @@ from .codings import MACHINE, coders as coders_of, require_coder
 from .confirm import UNREAD
 from .corpus import natural, participant_numbers
 from .errors import AutocodeError
-from .store import Project, now
+from .store import Project, marks, now
 
 FRACTIONS = (0.10, 0.25, 0.50, 0.75, 1.00)
 QUOTES_PER_CODE = 5
@@ -126,13 +126,9 @@ def _theme_counts(conn, coder: str | None, codes: list[str]) -> tuple[int, int]:
     row = conn.execute(
         "SELECT COUNT(DISTINCT CASE WHEN u.is_interviewer = 0 THEN u.id END),"
         " COUNT(DISTINCT CASE WHEN u.is_interviewer = 0 THEN u.document || char(31) || u.speaker END)"
-        f" FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = ? AND c.code IN ({_marks(codes)})",
+        f" FROM codings c JOIN utterances u ON u.id = c.utterance WHERE c.coder = ? AND c.code IN ({marks(codes)})",
         (coder, *codes)).fetchone()
     return row[0], row[1]
-
-
-def _marks(items) -> str:
-    return ",".join("?" * len(items)) or "NULL"
 
 
 def prevalence(conn, book: cb.Codebook, coder: str | None, people: list[dict]) -> dict:

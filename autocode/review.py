@@ -233,13 +233,25 @@ def import_codebook(project: Project, path: str | Path, coder: str | None = None
         _adopt_ids(before, book)
         _refuse_name_clashes(before, book, path)
         cb.keep_definitions(before, book)
+        _refuse_ids_taken(before, book, path)
         counts = cb.store(conn, book)
-        cb.refuse_shared_ids(cb.load(conn), str(path))   # with the project's own codes too
         renamed, changes = _renamed(before, book), cb.changes(before, book, renames=False)
         project.log("import-codebook", _coder(coder), file=str(path), renamed=renamed, changes=changes, **counts)
     ids = {t.id for t in book.themes} | {c.id for c in book.codes}
     kept = [x.name for x in before.themes + before.codes if x.id not in ids]
     return {**counts, "renamed": renamed, "changes": changes, "kept": kept}
+
+
+def _refuse_ids_taken(before: cb.Codebook, book: cb.Codebook, path) -> None:
+    """The file's theme ids against the project's code ids, and the other way round (the file
+    against itself is checked as it is read)."""
+    clashes = [(t, c, "theme", "code") for t in book.themes for c in before.codes if t.id == c.id] \
+        + [(c, t, "code", "theme") for c in book.codes for t in before.themes if c.id == t.id]
+    if clashes:
+        mine, theirs, kind, other = clashes[0]
+        raise AutocodeError(f"the file's {kind} '{mine.name}' has the id '{mine.id}', which is the project's {other} "
+                            f"'{theirs.name}'", f"give the {kind} another 'id:' in the file (such as {mine.id}_{kind})",
+                            str(path))
 
 
 def _adopt_ids(before: cb.Codebook, book: cb.Codebook) -> None:

@@ -205,6 +205,11 @@ MIGRATIONS = [
 ]
 
 
+def marks(items) -> str:
+    """SQL placeholders for ``IN (...)``: one per item, or NULL (matching nothing) for none."""
+    return ",".join("?" * len(items)) or "NULL"
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 

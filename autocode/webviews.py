@@ -112,10 +112,15 @@ def suggestions(project: Project, document: str, order: str, coder: str) -> dict
             "uncoded": _uncoded(conn, document), **_choices(conn)}
 
 
-def _uncoded(conn, document: str) -> int:
-    """Participant utterances nobody has coded: the only ones there is anything to suggest for."""
-    return conn.execute("SELECT COUNT(*) FROM utterances u WHERE u.document = ? AND u.is_interviewer = 0 AND NOT EXISTS "
-                        "(SELECT 1 FROM codings c WHERE c.utterance = u.id AND c.coder != ?)", (document, MACHINE)).fetchone()[0]
+def _uncoded(conn, document: str) -> int | None:
+    """Participant utterances left to suggest codes for, as ``suggest`` picks them (None: the
+    transcript has no participant utterance at all)."""
+    from .corpus import utterances
+    from .learn import _targets, trained_coder
+
+    if not utterances(conn, [document]):
+        return None
+    return len(_targets(conn, [document], False, trained_coder(conn)))
 
 
 def _rows(conn, document: str, coder: str) -> list[dict]:

@@ -2,87 +2,135 @@
 withdraws consent.
 
 Withdrawal means the words must go, not just out of sight: the transcript, its utterances,
-every coding of them, their cached embeddings, the quotes the stored classifiers keep as
-examples, and those quotes in other utterances' reasons. Undo's record of older decisions goes
-too (undo cannot reach past a removal anyway), and the database file is compacted so the
-deleted text does not linger in its free pages. Removal itself is not undoable, by design.
+every coding of them, their cached embeddings, their words among candidates' keywords, the
+classifiers that learnt from their codings (with their word lists and tuned models), the
+quotes older classifiers keep as examples, and those quotes in other utterances' reasons.
+Undo's record of older decisions goes too (undo cannot reach past a removal anyway). Deleted
+pages are overwritten (``secure_delete``) and the file compacted. The decision log is
+append-only and keeps what it logged (document ids, candidate labels a rename replaced).
+Removal itself is not undoable, by design.
 """
 from __future__ import annotations
 
 import re
 
+from .cluster import _label, _short_replies
+from .codings import MACHINE
 from .corpus import check_documents, clip
 from .embed import text_hash
-from .codings import MACHINE
 from .review import _coder, _recount
-from .store import Project
+from .store import Project, marks
 
 
 def removal_plan(conn, documents: list[str]) -> dict:
     """What removing ``documents`` would take with it, for the question asked before it."""
     check_documents(conn, documents)
-    marks = ",".join("?" * len(documents))
-    utterances = conn.execute(f"SELECT COUNT(*) FROM utterances WHERE document IN ({marks})", documents).fetchone()[0]
+    utterances = conn.execute(f"SELECT COUNT(*) FROM utterances WHERE document IN ({marks(documents)})",
+                              documents).fetchone()[0]
     coders = dict(conn.execute(
         f"SELECT c.coder, COUNT(*) FROM codings c JOIN utterances u ON u.id = c.utterance "
-        f"WHERE u.document IN ({marks}) GROUP BY c.coder ORDER BY c.coder", documents).fetchall())
-    trained = conn.execute(f"SELECT 1 FROM classifiers WHERE created_at >= (SELECT MIN(added_at) FROM documents "
-                           f"WHERE id IN ({marks}))", documents).fetchone()
+        f"WHERE u.document IN ({marks(documents)}) GROUP BY c.coder ORDER BY c.coder", documents).fetchall())
+    since = conn.execute(f"SELECT MIN(added_at) FROM documents WHERE id IN ({marks(documents)})", documents).fetchone()[0]
+    learnt = any(c != MACHINE for c in coders)
+    classifiers = conn.execute("SELECT COUNT(*) FROM classifiers WHERE created_at >= ?", (since,)).fetchone()[0]
     return {"documents": list(dict.fromkeys(documents)), "utterances": utterances, "codings": coders,
-            "retrain": bool(trained) and any(c != MACHINE for c in coders)}
+            "since": since, "classifiers": classifiers if learnt else 0}
 
 
 def remove_documents(project: Project, documents: list[str], coder: str | None = None) -> dict:
     """Delete the transcripts and everything drawn from their words; returns what went."""
-    with project.transaction() as conn:
-        plan = removal_plan(conn, documents)
-        texts = _texts(conn, plan["documents"])
-        touched = _candidates_of(conn, plan["documents"])
-        conn.executemany("DELETE FROM documents WHERE id = ?", [(d,) for d in plan["documents"]])
-        emptied = _tidy_candidates(conn, touched)
-        gone = texts - {r[0] for r in conn.execute("SELECT text FROM utterances")}
-        plan["embeddings"] = _forget_embeddings(conn, gone)
-        plan["quotes"] = _forget_quotes(conn, gone) + _forget_in_reasons(conn, gone)
-        conn.execute("DELETE FROM undo_sql")
-        plan["candidates_emptied"] = emptied
-        project.log("remove", _coder(coder), documents=plan["documents"], utterances=plan["utterances"],
-                    codings=plan["codings"])
-    project.conn.execute("VACUUM")   # the deleted text out of the file's free pages too
-    project.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    project.conn.execute("PRAGMA secure_delete = ON")   # freed pages are overwritten, not left readable
+    try:
+        with project.transaction() as conn:
+            plan = removal_plan(conn, documents)
+            texts = _texts(conn, plan["documents"])
+            touched = _candidates_of(conn, plan["documents"])
+            conn.executemany("DELETE FROM documents WHERE id = ?", [(d,) for d in plan["documents"]])
+            gone = texts - {r[0] for r in conn.execute("SELECT text FROM utterances")}
+            plan["candidates_emptied"] = _tidy_candidates(conn, touched)
+            plan["embeddings"] = _forget_embeddings(conn, gone)
+            if plan["classifiers"]:
+                conn.execute("DELETE FROM classifiers WHERE created_at >= ?", (plan["since"],))
+            plan["quotes"] = _forget_quotes(conn, gone) + _forget_in_reasons(conn, gone)
+            conn.execute("DELETE FROM undo_sql")
+            project.log("remove", _coder(coder), documents=plan["documents"], utterances=plan["utterances"],
+                        codings=plan["codings"], classifiers=plan["classifiers"])
+    finally:
+        project.conn.execute("PRAGMA secure_delete = OFF")
+    _forget_tunings(project)
+    plan["compacted"] = compact(project)
     return plan
 
 
+def compact(project: Project) -> bool:
+    """Rewrite the database file without its free pages; False when another program (a review
+    page left open) holds it, so that the file is rewritten only once that closes."""
+    import sqlite3
+
+    try:
+        project.conn.execute("VACUUM")
+        busy, log, done = project.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    except sqlite3.OperationalError:
+        return False
+    return not busy and log == done
+
+
 def _texts(conn, documents: list[str]) -> set[str]:
-    marks = ",".join("?" * len(documents))
-    return {r[0] for r in conn.execute(f"SELECT text FROM utterances WHERE document IN ({marks})", documents)}
+    return {r[0] for r in conn.execute(f"SELECT text FROM utterances WHERE document IN ({marks(documents)})", documents)}
 
 
 def _candidates_of(conn, documents: list[str]) -> list[int]:
-    marks = ",".join("?" * len(documents))
     return [r[0] for r in conn.execute(
         f"SELECT DISTINCT m.candidate FROM candidate_members m JOIN utterances u ON u.id = m.utterance "
-        f"WHERE u.document IN ({marks})", documents)]
+        f"WHERE u.document IN ({marks(documents)})", documents)]
 
 
 def _tidy_candidates(conn, candidates: list[int]) -> int:
-    """Recount the candidates that lost utterances; open ones left with none are dropped."""
+    """Candidates left with no utterance go, whatever their status; the others are recounted
+    and keep only keywords their remaining utterances still say."""
+    import json
+
     for cid in candidates:
         _recount(conn, cid)
-    marks = ",".join("?" * len(candidates))
-    return conn.execute(f"DELETE FROM candidates WHERE status = 'open' AND size = 0 AND id IN ({marks})",
-                        candidates).rowcount
+    emptied = conn.execute(f"DELETE FROM candidates WHERE size = 0 AND id IN ({marks(candidates)})", candidates).rowcount
+    for row in conn.execute(f"SELECT id, label, keywords FROM candidates WHERE id IN ({marks(candidates)})",
+                            candidates).fetchall():
+        said = [r[0] for r in conn.execute("SELECT u.text FROM candidate_members m JOIN utterances u ON u.id = m.utterance "
+                                           "WHERE m.candidate = ?", (row["id"],))]
+        old = json.loads(row["keywords"])
+        kept = _still_said(old, said)
+        automatic = row["label"] in (_label(old), "(no distinctive words)") or row["label"].startswith("Short replies")
+        label = (_short_replies(said) or _label(kept)) if automatic else row["label"]
+        conn.execute("UPDATE candidates SET keywords = ?, label = ? WHERE id = ?", (json.dumps(kept), label, row["id"]))
+    return emptied
+
+
+def _still_said(keywords: list[str], texts: list[str]) -> list[str]:
+    words = set(re.findall(r"[a-z]+", " ".join(texts).lower()))
+    return [k for k in keywords if all(w in words for w in k.split())]
 
 
 def _forget_embeddings(conn, texts: set[str]) -> int:
-    hashes = [(text_hash(t),) for t in texts]
     before = conn.total_changes
-    conn.executemany("DELETE FROM embeddings WHERE text_hash = ?", hashes)
+    conn.executemany("DELETE FROM embeddings WHERE text_hash = ?", [(text_hash(t),) for t in texts])
     return conn.total_changes - before
+
+
+def _forget_tunings(project: Project) -> None:
+    """Tuned models no remaining classifier reads learnt from the removed codings too."""
+    from .classify import ThemeClassifier
+    from .learn import _forget_old_tunings
+
+    keep: list[str] = []
+    for (blob,) in project.conn.execute("SELECT model FROM classifiers").fetchall():
+        model = ThemeClassifier.from_bytes(blob).model
+        keep += [model] if isinstance(model, str) else list(model)
+    _forget_old_tunings(project, keep)
 
 
 def _forget_quotes(conn, texts: set[str]) -> int:
     """Drop the removed utterances from every stored classifier's examples, so no reason
-    quotes them again. What the classifier learnt from them stays until it is trained again."""
+    quotes them again."""
     from .classify import ThemeClassifier
 
     dropped = 0

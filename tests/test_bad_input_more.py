@@ -84,7 +84,8 @@ def test_a_theme_may_not_share_a_codes_id(project, tmp_path):
         cb.load_yaml(f)
     clash = write(tmp_path / "clash.yaml", "themes:\n  - id: credibility\n    name: Trust themes\n    codes: []\n")
     before = state(project)
-    assert_clear_error(cli("codebook", "import", clash, "--project", project.root), "both have the id 'credibility'")
+    assert_clear_error(cli("codebook", "import", clash, "--project", project.root), "has the id 'credibility'",
+                       "the project's code 'Credibility and rapport'")
     assert state(project) == before
     result = cli("theme", "add", "Credibility", "--project", project.root)
     assert result.exit_code == 0 and cb.load(project.conn).find_theme("Credibility").id == "credibility_2"

@@ -2,6 +2,9 @@
 transcripts, as when a participant withdraws."""
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -36,7 +39,7 @@ def test_merge_moves_every_coders_codings_and_drops_the_merged_codes(review_proj
     a, b, keep = codings_of(p, "hope_recovery"), codings_of(p, "credibility"), codings_of(p, "clinician_disclosure")
     assert a and b and keep and {c for _, c in a | b} >= {"alice", "bob"}
     r = merge_codes(p, ["hope_recovery", "Credibility and rapport"], "clinician_disclosure", "ed")
-    assert r["codings"] == len(a) + len(b) and [c.id for c in r["merged"]] == ["hope_recovery", "credibility"]
+    assert r["codings"] + r["duplicates"] == len(a) + len(b) and [c.id for c in r["merged"]] == ["hope_recovery", "credibility"]
     assert codings_of(p, "clinician_disclosure") == a | b | keep     # an utterance given two of them keeps one
     assert not codings_of(p, "hope_recovery") and not codings_of(p, "credibility")
     assert {c.id for c in cb.load(p.conn).codes}.isdisjoint({"hope_recovery", "credibility"})
@@ -44,15 +47,29 @@ def test_merge_moves_every_coders_codings_and_drops_the_merged_codes(review_proj
     assert (action, coder) == ("merge-codes", "ed")
 
 
+def test_suggesting_with_a_classifier_that_knows_merged_codes_is_refused_until_trained(review_project):
+    from autocode.learn import next_to_confirm, suggest, train
+
+    p = review_project
+    merge_codes(p, ["hope_recovery"], "credibility")
+    with pytest.raises(Conflict, match="hope_recovery is no longer in it") as caught:
+        suggest(p, ["D08"])
+    assert "autocode train --coder alice" in caught.value.fix
+    with pytest.raises(Conflict):
+        next_to_confirm(p)
+    train(p, "alice", evaluate=False)
+    assert {r["code"] for r in suggest(p, ["D08"])} <= {c.id for c in cb.load(p.conn).codes} | {""}
+
+
 def test_merge_keeps_one_coding_where_a_coder_gave_both_codes(review_project):
     p = review_project
     with p.transaction() as conn:
         uid = conn.execute("SELECT utterance FROM codings WHERE code = 'credibility' AND coder = 'alice'").fetchone()[0]
         conn.execute("INSERT OR IGNORE INTO codings (utterance, code, coder, created_at) VALUES (?, 'hope_recovery', 'alice', 'now')", (uid,))
-    merge_codes(p, ["hope_recovery"], "credibility")
+    r = merge_codes(p, ["hope_recovery"], "credibility")
     n = p.conn.execute("SELECT COUNT(*) FROM codings WHERE utterance = ? AND coder = 'alice' AND code = 'credibility'",
                        (uid,)).fetchone()[0]
-    assert n == 1
+    assert n == 1 and r["duplicates"] == 1
 
 
 def test_merge_points_candidates_to_the_code_kept(review_project):
@@ -62,6 +79,7 @@ def test_merge_points_candidates_to_the_code_kept(review_project):
     merge_codes(p, ["hope_recovery"], "credibility")
     assert p.conn.execute("SELECT code FROM candidates WHERE id = ?", (cid,)).fetchone()[0] == "credibility"
     assert not p.conn.execute("SELECT 1 FROM candidates WHERE nearest_code = 'hope_recovery'").fetchone()
+    assert not p.conn.execute("SELECT 1 FROM candidates WHERE nearest_code IS NULL AND nearest_similarity IS NOT NULL").fetchone()
 
 
 def test_undo_takes_a_merge_back_whole_and_redo_makes_it_again(review_project):
@@ -161,7 +179,7 @@ def test_removal_plan_counts_what_would_go_and_changes_nothing(review_project):
     before = snapshot(p)
     plan = removal_plan(p.conn, ["D01"])
     assert plan["utterances"] == p.conn.execute("SELECT COUNT(*) FROM utterances WHERE document = 'D01'").fetchone()[0]
-    assert set(plan["codings"]) == {"alice", "bob"} and plan["retrain"]
+    assert set(plan["codings"]) == {"alice", "bob"} and plan["classifiers"] == 1
     assert snapshot(p) == before
     with pytest.raises(AutocodeError, match="no document called 'D0'"):
         removal_plan(p.conn, ["D0"])
@@ -172,14 +190,11 @@ def test_removing_a_transcript_takes_its_words_out_of_everything(review_project)
     mine = [r[0] for r in p.conn.execute("SELECT text FROM utterances WHERE document = 'D01'")]
     others = {r[0] for r in p.conn.execute("SELECT text FROM utterances WHERE document != 'D01'")}
     only_mine = [t for t in mine if t not in others and len(t) > 60]
-    quoted = lambda: sum(t in only_mine for t in ThemeClassifier.from_bytes(
-        p.conn.execute("SELECT model FROM classifiers ORDER BY id DESC").fetchone()[0]).examples_text_)
-    assert quoted() > 0
     r = remove_documents(p, ["D01"], "ed")
-    assert r["documents"] == ["D01"] and r["embeddings"] > 0 and r["quotes"] > 0
+    assert r["documents"] == ["D01"] and r["embeddings"] > 0 and r["quotes"] > 0 and r["compacted"]
+    assert r["classifiers"] == 1 and not p.conn.execute("SELECT 1 FROM classifiers").fetchone()   # it learnt D01
     assert not p.conn.execute("SELECT 1 FROM utterances WHERE document = 'D01'").fetchone()
     assert not p.conn.execute("SELECT 1 FROM codings WHERE utterance NOT IN (SELECT id FROM utterances)").fetchone()
-    assert quoted() == 0
     hashes = {text_hash(t) for t in only_mine}
     assert not any(h in hashes for (h,) in p.conn.execute("SELECT text_hash FROM embeddings"))
     shared = [t for t in mine if t in others]
@@ -192,6 +207,33 @@ def test_removing_a_transcript_takes_its_words_out_of_everything(review_project)
     assert not any(t.encode() in data for t in only_mine)
 
 
+def test_quotes_in_older_classifiers_and_candidate_keywords_go_too(review_project):
+    """A classifier trained before the transcript came cannot have learnt it; any quote of its
+    words (a transcript added again) goes, and keywords only it said leave the candidates."""
+    p = review_project
+    texts = [r[0] for r in p.conn.execute("SELECT text FROM utterances WHERE document = 'D08' AND is_interviewer = 0")]
+    row = p.conn.execute("SELECT id, model FROM classifiers").fetchone()
+    clf = ThemeClassifier.from_bytes(row["model"])
+    clf.examples_text_[0] = texts[0]
+    with p.transaction() as conn:
+        conn.execute("UPDATE classifiers SET model = ?, created_at = '2000-01-01' WHERE id = ?", (clf.to_bytes(), row["id"]))
+        cid = conn.execute("SELECT m.candidate FROM candidate_members m JOIN utterances u ON u.id = m.utterance "
+                           "GROUP BY m.candidate HAVING SUM(u.document = 'D01') > 0 AND SUM(u.document != 'D01') > 0 "
+                           "ORDER BY m.candidate LIMIT 1").fetchone()[0]
+        other = conn.execute("SELECT u.text FROM candidate_members m JOIN utterances u ON u.id = m.utterance "
+                             "WHERE m.candidate = ? AND u.document NOT IN ('D01', 'D08')", (cid,)).fetchone()[0]
+        word = max(re.findall(r"[a-z]+", other.lower()), key=len)   # a word still said after the removal
+        conn.execute("UPDATE candidates SET keywords = ?, label = ? WHERE id = ?",
+                     (json.dumps(["zyzzyva", word]), f"zyzzyva / {word}", cid))
+        conn.execute("UPDATE utterances SET text = text || ' zyzzyva' WHERE id = (SELECT u.id FROM candidate_members m "
+                     "JOIN utterances u ON u.id = m.utterance WHERE m.candidate = ? AND u.document = 'D01' LIMIT 1)", (cid,))
+    r = remove_documents(p, ["D01", "D08"])
+    assert r["classifiers"] == 0 and r["quotes"] >= 1   # older than the transcripts: kept, less the quote
+    assert texts[0] not in ThemeClassifier.from_bytes(p.conn.execute("SELECT model FROM classifiers").fetchone()[0]).examples_text_
+    label, keywords = p.conn.execute("SELECT label, keywords FROM candidates WHERE id = ?", (cid,)).fetchone()
+    assert json.loads(keywords) == [word] and label == word   # the automatic label follows its keywords
+
+
 def test_candidates_are_recounted_and_emptied_ones_dropped(review_project):
     p = review_project
     sizes = dict(p.conn.execute("SELECT id, size FROM candidates"))
@@ -201,7 +243,7 @@ def test_candidates_are_recounted_and_emptied_ones_dropped(review_project):
     after = dict(p.conn.execute("SELECT id, size FROM candidates"))
     for cid, n in lost.items():
         assert after.get(cid, 0) == sizes[cid] - n
-    assert not p.conn.execute("SELECT 1 FROM candidates WHERE status = 'open' AND size = 0").fetchone()
+    assert not p.conn.execute("SELECT 1 FROM candidates WHERE size = 0").fetchone()
 
 
 def test_undo_cannot_reach_past_a_removal(review_project):
@@ -221,7 +263,8 @@ def test_cli_asks_first_and_no_keeps_everything(review_project):
     result = cli(p, "remove", "D01", "--yes")
     assert result.exit_code == 0, result.output
     text = flat(result.output)
-    assert "Removed D01:" in text and "run 'autocode train' again" in text and "Files exported before" in text
+    assert "Removed D01:" in text and "1 classifier had learnt from their codings and went with them" in text
+    assert "Files exported before" in text
 
 
 def test_cli_unknown_transcript_names_the_known_ones(review_project):

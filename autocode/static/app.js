@@ -112,15 +112,15 @@ async function decideCode(title, label, action, theme) {
       {name: "code", label: "Or add to an existing code", value: values.code,
        options: [["", "(a new code)"], ...codes.map(c => [c.id, c.name])]},
     ], problem);
-    if (!values) return say("Nothing was decided.");
+    if (!values) return problem ? say(problem, true) : say("Nothing was decided.");
     fresh = values.theme === "__new" && !values.code;   // the theme is made in the same step as the code
     if (fresh && !values.newtheme.trim()) { problem = "Type a name for the new theme, then press OK."; continue; }
     try {
       result = await action({name: values.name, definition: values.definition,   // an existing code keeps its theme
                              theme: fresh || values.code ? "" : values.theme,
                              code: values.code || null, new_theme: fresh ? values.newtheme.trim() : null});
-    } catch (error) {
-      if (!error.refusal) throw error;
+    } catch (error) {   // what was typed can be put right in the form; a candidate decided meanwhile cannot
+      if (!error.refusal || /candidate \d+/.test(error.message)) throw error;
       problem = error.refusal;
     }
   }
@@ -279,11 +279,29 @@ async function moveTheme(id, step) {
   await post("/api/themes/order", {ids});
 }
 
-let pending = 0;  // actions still running; tests wait for 0
+let pending = 0;  // actions queued or running; tests wait for 0
+let queue = Promise.resolve();
 
-async function run(name, el) {
-  if (pending) return;   // a second click while the first is still working would act twice
+// Actions run one after another, each on the page its predecessor left: keys pressed quickly
+// ("d", "j", "d") all count, and none acts on a view that is being redrawn.
+// The element an action was asked of, in the page as it is now: a redraw since replaced it.
+// Null when it is gone (an earlier action decided its card). A list keeps the choice it had.
+function sameOnPage(el) {
+  if (!el || el.isConnected || el.tagName === "SELECT") return el;
+  const keys = ["id", "utterance", "code", "theme"].filter(k => el.dataset[k] !== undefined);
+  const selector = `[data-action="${el.dataset.action}"]` + keys.map(k => `[data-${k}="${CSS.escape(el.dataset[k])}"]`).join("");
+  return document.querySelector(selector);
+}
+
+function run(name, el) {
   document.body.dataset.pending = String(++pending);
+  queue = queue.then(() => runNow(name, el)).finally(() => { document.body.dataset.pending = String(--pending); });
+  return queue;
+}
+
+async function runNow(name, el) {
+  el = sameOnPage(el);
+  if (el === null) return;   // its card went with an earlier action
   say("");   // an earlier message must not read as this action's outcome
   try {
     await actions[name](el);
@@ -291,13 +309,14 @@ async function run(name, el) {
     if (error instanceof ServerGone) say(GONE, true);
     else if (!statusBox.classList.contains("bad")) say(`That did not work: ${error.message}`, true);
   }
-  try { await refresh(); } finally { document.body.dataset.pending = String(--pending); }
+  await refresh();
 }
 
 document.addEventListener("click", event => {
   const tab = event.target.closest("[data-view]");
   if (tab) { event.preventDefault(); return show(tab.dataset.view); }
   const el = event.target.closest("button[data-action]");
+  if (event.detail > 1) return;   // the second click of a double click would do it twice
   if (el && actions[el.dataset.action]) run(el.dataset.action, el);
 });
 
