@@ -591,21 +591,28 @@ def theme_rename(theme: Annotated[str, typer.Argument(help="The theme's id or na
 # -- codings, learning, export -----------------------------------------------------------------
 
 @command("import-codings")
-def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns document and code, and start and end (character offsets) or utterance; 'autocode export' writes one.")],
+def import_codings(files: Annotated[list[Path], typer.Argument(help="CSV files with columns document and code, and start and end (character offsets) or utterance; 'autocode export' writes one.")],
                    coder: Annotated[Optional[str], typer.Option(help="Whose codings these are (default: the file's 'coder' column).")] = None,
                    replace: Annotated[bool, typer.Option("--replace", help="Replace a coder's codings even when the file keeps fewer than half of them.")] = False,
                    add: Annotated[bool, typer.Option("--add", help="Re-code only the utterances the file names (their codings by the coder become the file's); the coder's other codings stay.")] = False,
                    project: ProjectOpt = None):
-    """Import a coder's codings from CSV (replaces that coder's codings of those documents, or with --add of those utterances)."""
+    """Import coders' codings from CSV files (each replaces that coder's codings of its documents, or with --add of its utterances)."""
     from .codings import import_codings as run
 
-    r = run(Project.find(project), file, coder, replace=replace, add=add)
+    p = Project.find(project)
+    with p.transaction():   # several files: all of them, or none
+        reports = [(f, run(p, f, coder, replace=replace, add=add)) for f in files]
+    for f, r in reports:
+        _print_import(r, f"{f.name}: " if len(files) > 1 else "", add)
+
+
+def _print_import(r, lead: str, add: bool) -> None:
     if add:
         r.replaced = []   # nothing beyond the file's utterances was touched
-    out.print(f"Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
-              f"for {len(r.documents)} document(s), as the codings of {and_list(r.coders)}." + (
-                  " (Rows coding parts of one utterance with the same code make one coding.)"
-                  if r.codings + r.no_code < r.rows else ""))
+    out.print(Text(f"{lead}Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
+                   f"for {len(r.documents)} document(s), as the codings of {and_list(r.coders)}." + (
+                       " (Rows coding parts of one utterance with the same code make one coding.)"
+                       if r.codings + r.no_code < r.rows else "")))
     for who, near in r.new_coders.items():
         if near:
             warn(f"'{who}' is a new coder in this project: did you mean '{near}'? If the name is mistyped: "
@@ -619,6 +626,11 @@ def import_codings(file: Annotated[Path, typer.Argument(help="A CSV with columns
     if r.interviewer:
         warn(f"{r.interviewer} coding(s) landed on the interviewer's words (or a transcript's heading), which autocode leaves out of training and "
              "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
+    if r.other_theme:
+        rows = f"row {r.other_theme[0]}" if len(r.other_theme) == 1 else \
+            f"{len(r.other_theme)} rows ({', '.join(map(str, r.other_theme[:10]))}{' ...' if len(r.other_theme) > 10 else ''})"
+        warn(f"{rows} put{'s its' if len(r.other_theme) == 1 else ' their'} code under another theme than this project's "
+             "codebook does. The codebook's theme is kept; if the file is right, move the code (autocode code move CODE THEME).")
     if r.unmatched:
         warn(f"{len(r.unmatched)} row(s) covered no utterance (rows "
              f"{', '.join(map(str, r.unmatched[:10]))}{'...' if len(r.unmatched) > 10 else ''}); check their offsets.")

@@ -32,6 +32,7 @@ class ImportReport:
     interviewer: int = 0          # codings that landed on the interviewer's words
     coders: list[str] = field(default_factory=list)   # whose codings the file's rows became
     new_coders: dict[str, str] = field(default_factory=dict)   # coder new to the project: a known name it is close to, or ""
+    other_theme: list[int] = field(default_factory=list)   # rows whose 'theme' is not their code's theme in the codebook
 
 
 SPREADSHEETS = (".xlsx", ".xls", ".ods")   # codings come as CSV: these are refused with how to save one
@@ -80,6 +81,12 @@ def _require_columns(frame, path: Path) -> None:
         raise AutocodeError(
             f"the codings table is missing column(s): {', '.join(need)} (found: {', '.join(frame.columns)})",
             "a codings CSV needs 'document', 'code', and either 'start'/'end' offsets or 'utterance'", str(path))
+
+
+def _theme_agrees(book: cb.Codebook, code: str, theme: str) -> bool:
+    """A file's 'theme' cell (id or name) is information only: the codebook places the code."""
+    found = book.find_theme(theme) if theme.strip() else None
+    return not theme.strip() or (found is not None and found.id == book.theme_of(code))
 
 
 def _unknown_document(doc: str, row: int, known: list[str], path: Path) -> AutocodeError:
@@ -194,6 +201,8 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
             if not who:
                 raise AutocodeError(f"row {i}: the coder is empty", "fill in the 'coder' column, or use --coder NAME", str(path))
             code = _resolve_code(book, rec["code"], i, path)
+            if code and not _theme_agrees(book, code, rec.get("theme", "")):
+                report.other_theme.append(i)
             targets = _targets(conn, doc, rec, i, path)
             _check_text(conn, doc, texts[doc], rec, targets, i, path)
             if not targets:

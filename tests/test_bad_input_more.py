@@ -114,3 +114,25 @@ def test_suggest_on_a_transcript_of_only_the_interviewer_says_so(tmp_path):
 def test_a_folder_given_for_codings_asks_for_the_codings_files(project, tmp_path):
     assert_clear_error(cli("import-codings", tmp_path, "--coder", "ann", "--project", project.root),
                        "is a folder", "codings files (.csv)")
+
+
+def test_several_codings_files_import_together_or_not_at_all(project, tmp_path):
+    for d in ("D01", "D04"):
+        assert cli("add", TRANSCRIPTS / f"{d}.txt", "--project", project.root).exit_code == 0
+    bad = write(tmp_path / "bad.csv", "document,utterance,code,coder\nD04,2,no_such_code,bob\n")
+    before = state(project)
+    assert_clear_error(cli("import-codings", DATA / "codings" / "bob_D01.csv", bad, "--project", project.root),
+                       "unknown code 'no_such_code'")
+    assert state(project) == before
+    result = cli("import-codings", DATA / "codings" / "bob_D01.csv", DATA / "codings" / "bob_D04.csv", "--project", project.root)
+    assert result.exit_code == 0, result.output
+    assert "bob_D01.csv: Imported 79 codings" in " ".join(result.output.split()) and "bob_D04.csv: Imported" in result.output
+
+
+def test_a_theme_cell_that_contradicts_the_codebook_is_pointed_out(with_d01, tmp_path):
+    f = write(tmp_path / "c.csv", "document,utterance,code,theme\nD01,2,credibility,contribution\n"
+                                  "D01,3,credibility,What lived experience brings\n")
+    result = cli("import-codings", f, "--coder", "ann", "--project", with_d01.root)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stderr.split())
+    assert "row 2 puts its code under another theme" in text and "autocode code move" in text
