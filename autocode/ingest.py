@@ -370,10 +370,20 @@ def _check_timings(path: Path, text: str, srt: bool) -> None:
                         and i + 1 < len(lines) and lines[i + 1].strip())
         suspect, at = (lines[i + 1], i + 2) if after_number else (line, i + 1) if not srt and "-->" in line else (None, 0)
         if suspect is not None and not (SRT_TIMING if srt else VTT_TIMING).match(suspect):
-            words = "" if srt or TIMING_LIKE.match(suspect) else " (an arrow in a caption's words makes WebVTT drop the cue)"
             raise AutocodeError(f"line {at} should be a cue's timing, like 00:00:01{',' if srt else '.'}000 --> "
-                                f"00:00:04{',' if srt else '.'}000, but reads '{suspect.strip()[:60]}'{words}",
-                                "fix that line (write an arrow in words as 'to'), or export the transcript again", str(path))
+                                f"00:00:04{',' if srt else '.'}000, but reads '{suspect.strip()[:60]}'",
+                                _timing_fix(path, suspect, srt), str(path))
+
+
+def _timing_fix(path: Path, line: str, srt: bool) -> str:
+    """What to do about a line that is not a timing: it depends on what it looks like."""
+    if not srt and SRT_TIMING.match(line) and "," in line:
+        return (f"its times have commas, as .srt subtitles write them: rename the file {path.stem}.srt "
+                "and add it again (or export it again from Zoom or Teams as .vtt)")
+    if not srt and not TIMING_LIKE.match(line):
+        return ("an arrow (-->) in a caption's words makes WebVTT drop the cue: write it in words, as 'to', "
+                "and add the file again")
+    return "correct the times on that line, or export the transcript again"
 
 def read_vtt(path: Path, text: str) -> Transcript:
     import webvtt
@@ -382,8 +392,11 @@ def read_vtt(path: Path, text: str) -> Transcript:
     try:
         captions = list(webvtt.from_buffer(io.StringIO(text)))
     except Exception as exc:
+        header = "" if text.lstrip("\ufeff").startswith("WEBVTT") else \
+            ": its first line must be WEBVTT, as in every caption file Zoom and Teams write (add that line at the top)"
         raise AutocodeError(
-            f"is not a valid WebVTT caption file ({exc})",
+            f"is not a valid WebVTT caption file{header or f' ({exc})'}",
+            "add WEBVTT as the first line, then add the file again" if header else
             "export the transcript again from Zoom or Teams as .vtt", str(path),
         ) from None
     return _from_cues(path, "vtt", [_voices(c.raw_text) for c in captions])

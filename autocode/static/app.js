@@ -143,8 +143,10 @@ const actions = {
   async "merge-selected"() {
     const ids = [...selected].map(Number);
     if (ids.length < 2) return say("Select two or more cards first (tick them, or press x), then merge.", true);
-    const first = view.querySelector(`.card[data-id="${ids[0]}"] .label`).textContent;
-    await decideCode(`Merge candidates #${ids.join(", #")}`, first, body => post("/api/candidates/merge", {...body, ids}));
+    const card = view.querySelector(`.card[data-id="${ids[0]}"]`);
+    const first = card.querySelector(".label").textContent;
+    const theme = card.querySelector('[data-action="accept"]').dataset.theme;   // its closest code's, as Accept offers
+    await decideCode(`Merge candidates #${ids.join(", #")}`, first, body => post("/api/candidates/merge", {...body, ids}), theme);
     selected.clear();
   },
   async rename(el) {
