@@ -756,7 +756,7 @@ def accept_suggestions(above: Annotated[float, typer.Option("--above", help="Acc
 
 @command("confirm")
 def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such as D08.")],
-             numbers: Annotated[list[int], typer.Argument(help="Utterance numbers, as 'autocode next' lists them.")],
+             typed: Annotated[list[str], typer.Argument(metavar="number", help="Utterance numbers, as 'autocode next' lists them.")],
              code: Annotated[Optional[str], typer.Option(help="Code them with this code (id or name) instead of the suggestion.")] = None,
              no_code: Annotated[bool, typer.Option("--no-code", help="No code of the codebook applies to them.")] = False,
              project: ProjectOpt = None, coder: CoderOpt = None):
@@ -765,6 +765,11 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
 
     if code and no_code:
         raise AutocodeError("--code and --no-code say opposite things", "give one of them, or neither to accept the suggestion")
+    wrong = [t for t in typed if not t.strip().lstrip("#").isdecimal()]
+    if wrong:
+        raise AutocodeError(f"'{wrong[0]}' is not an utterance number", f"give the numbers 'autocode next' or the "
+                            f"review page lists, such as: autocode confirm {document} 12 15")
+    numbers = [int(t.strip().lstrip("#")) for t in typed]
     p = Project.find(project)
     chosen = [suggestion_at(p.conn, document, n) for n in numbers]   # all checked before any decision is made
     if code:

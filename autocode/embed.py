@@ -47,6 +47,11 @@ def resolve_model(name: str | None) -> str:
     return str(Path(name).expanduser().resolve()) if Path(name).expanduser().exists() else name
 
 
+# The model is named in two places: 'autocode init --model', then the project's settings file.
+BUNDLED_FIX = ("or use the bundled all-MiniLM-L6-v2: leave out --model, or in a project set model = "
+               "\"all-MiniLM-L6-v2\" under [embedding] in its autocode.toml")
+
+
 def check_model(name: str | None) -> None:
     """Refuse, in plain words, a model this computer does not have, before any work: a folder
     that is not there or holds no model, or a name in no local Hugging Face cache."""
@@ -57,15 +62,14 @@ def check_model(name: str | None) -> None:
     if folder.exists():
         if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
             raise AutocodeError(f"the folder {folder} holds no sentence-transformers model (no modules.json or config.json)",
-                                "give the folder the model was saved in, or leave out --model for the bundled one")
+                                "give the folder the model was saved in, " + BUNDLED_FIX)
         return
     if _in_local_cache(name):
         return
     if name.startswith((".", "~", "/", "\\")) or name.count("/") > 1 or ":" in name or "\\" in name:
-        raise AutocodeError(f"there is no model folder at {name}", "check the path, or leave out --model for the bundled one")
+        raise AutocodeError(f"there is no model folder at {name}", "check the path, " + BUNDLED_FIX)
     raise AutocodeError(f"the model '{name}' is not on this computer (autocode never downloads one)",
-                        "give the path of a sentence-transformers model folder on this computer, or leave out "
-                        "--model for the bundled all-MiniLM-L6-v2")
+                        "give the path of a sentence-transformers model folder on this computer, " + BUNDLED_FIX)
 
 
 def _in_local_cache(name: str) -> bool:

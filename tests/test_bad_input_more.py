@@ -136,3 +136,13 @@ def test_a_theme_cell_that_contradicts_the_codebook_is_pointed_out(with_d01, tmp
     assert result.exit_code == 0, result.output
     text = " ".join(result.stderr.split())
     assert "row 2 puts its code under another theme" in text and "autocode code move" in text
+
+
+def test_confirm_with_a_word_for_a_number_says_what_a_number_is(with_d01):
+    assert_clear_error(cli("confirm", "D01", "abc", "--project", with_d01.root),
+                       "'abc' is not an utterance number", "autocode confirm D01 12 15")
+
+
+def test_a_model_not_on_this_computer_says_how_to_go_back_to_the_bundled_one(tmp_path):
+    assert_clear_error(cli("init", tmp_path / "p", "--model", "/no/such/model"),
+                       "there is no model folder at /no/such/model", "under [embedding] in its autocode.toml")
