@@ -359,6 +359,7 @@ def test_a_single_label_fold_reads_another_model_untuned_and_caches_none_of_it(d
     base = tmp_path / "bigger"
     shutil.copytree(resolve_model(None), base)
     utts, main, _ = training_set(demo_project.conn, "alice")
+    utts, main = utts[:60], main[:60]   # a few suffice: every one is embedded by a model with no cache
     one = [i for i, m in enumerate(main) if m == main[0]][:5]
     fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], (None, str(base)), 64, {"epochs": 1})(one)
     plain = inputs(demo_project.conn, utts)
@@ -372,6 +373,7 @@ def test_a_tuned_fold_reads_with_the_plain_model_and_its_own_side_by_side(demo_p
     from autocode.learn import _fold_tuner
 
     utts, main, _ = training_set(demo_project.conn, "alice")
+    utts, main = utts[:120], main[:120]   # every one is embedded by the tuned model
     rows = [i for i, m in enumerate(main) if m][:40]
     assert len({main[i] for i in rows}) > 1
     fold_inp, defs = _fold_tuner(demo_project.conn, utts, [(m,) for m in main], (None, None), 64, {"epochs": 1})(rows)
@@ -567,6 +569,9 @@ def test_a_model_of_its_own_is_tuned_and_read_beside_the_projects(demo_project, 
     (p.root / "autocode.toml").write_text('[classifier]\nfine_tune_model = "bigger"\nfine_tune_reading = "both"\n',
                                           encoding="utf-8")
     q = Project(p.root)
+    with q.transaction() as conn:   # alice's codings of two transcripts will do: tuning reads them all
+        conn.execute("DELETE FROM codings WHERE coder = 'alice' AND utterance IN (SELECT id FROM utterances "
+                     "WHERE document NOT IN ('D01', 'D02'))")
     m = train(q, "alice", evaluate=False, fine_tune=True)
     clf, _ = latest_classifier(q.conn)
     assert m["reading"] == "both" and m["tuned_from"] == str((p.root / "bigger").resolve())
