@@ -597,43 +597,14 @@ def import_codings(files: Annotated[list[Path], typer.Argument(help="CSV files w
                    add: Annotated[bool, typer.Option("--add", help="Re-code only the utterances the file names (their codings by the coder become the file's); the coder's other codings stay.")] = False,
                    project: ProjectOpt = None):
     """Import coders' codings from CSV files (each replaces that coder's codings of its documents, or with --add of its utterances)."""
+    from .cli_add import print_import
     from .codings import import_codings as run
 
     p = Project.find(project)
     with p.transaction():   # several files: all of them, or none
         reports = [(f, run(p, f, coder, replace=replace, add=add)) for f in files]
     for f, r in reports:
-        _print_import(r, f"{f.name}: " if len(files) > 1 else "", add)
-
-
-def _print_import(r, lead: str, add: bool) -> None:
-    if add:
-        r.replaced = []   # nothing beyond the file's utterances was touched
-    out.print(Text(f"{lead}Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
-                   f"for {len(r.documents)} document(s), as the codings of {and_list(r.coders)}." + (
-                       " (Rows coding parts of one utterance with the same code make one coding.)"
-                       if r.codings + r.no_code < r.rows else "")))
-    for who, near in r.new_coders.items():
-        if near:
-            warn(f"'{who}' is a new coder in this project: did you mean '{near}'? If the name is mistyped: "
-                 f"autocode remove-codings --coder {who}, then import the file again with --coder {near}"
-                 f"{' --add' if add else ''}.")
-    for who, before, differ in r.replaced:
-        if differ:
-            warn(f"this replaced {who}'s {before} earlier coding(s) of {', '.join(r.documents[:5])}"
-                 f"{' ...' if len(r.documents) > 5 else ''}; {differ} utterance(s) are now coded differently. If the file is another coder's work, "
-                 f"import it again with --coder THEIR-NAME, then import {who}'s own file again to restore theirs.")
-    if r.interviewer:
-        warn(f"{r.interviewer} coding(s) landed on the interviewer's words (or a transcript's heading), which autocode leaves out of training and "
-             "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
-    if r.other_theme:
-        rows = f"row {r.other_theme[0]}" if len(r.other_theme) == 1 else \
-            f"{len(r.other_theme)} rows ({', '.join(map(str, r.other_theme[:10]))}{' ...' if len(r.other_theme) > 10 else ''})"
-        warn(f"{rows} put{'s its' if len(r.other_theme) == 1 else ' their'} code under another theme than this project's "
-             "codebook does. The codebook's theme is kept; if the file is right, move the code (autocode code move CODE THEME).")
-    if r.unmatched:
-        warn(f"{len(r.unmatched)} row(s) covered no utterance (rows "
-             f"{', '.join(map(str, r.unmatched[:10]))}{'...' if len(r.unmatched) > 10 else ''}); check their offsets.")
+        print_import(r, f"{f.name}: " if len(files) > 1 else "", add)
 
 
 @command()

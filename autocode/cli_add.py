@@ -1,12 +1,13 @@
-"""How ``autocode add`` and ``documents`` put what they read into words: who speaks in each
-transcript, and what a REFI-QDA project brought and changed. ``cli`` keeps the commands."""
+"""How ``autocode add``, ``documents`` and ``import-codings`` put what they read into words:
+who speaks in each transcript, what a REFI-QDA project brought and changed, and whose codings
+a file became. ``cli`` keeps the commands."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from rich.text import Text
 
-from .cli import out, plural, warn
+from .cli import and_list, out, plural, warn
 
 
 def print_qdpx_import(f: Path, r: dict) -> None:
@@ -41,3 +42,33 @@ def speakers_line(d: dict) -> str:
     """'42 utterances: Interviewer (not coded) 12, Dr Khan 30': who speaks in a document."""
     parts = [f"{s['speaker']}{' (not coded)' if s['interviewer'] else ''} {s['utterances']}" for s in d["speakers"]]
     return f"{plural(d['utterances'], 'utterance')}: {', '.join(parts)}" if parts else "no utterances"
+
+
+def print_import(r, lead: str, add: bool) -> None:
+    if add:
+        r.replaced = []   # nothing beyond the file's utterances was touched
+    out.print(Text(f"{lead}Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
+                   f"for {len(r.documents)} document(s), as the codings of {and_list(r.coders)}." + (
+                       " (Rows coding parts of one utterance with the same code make one coding.)"
+                       if r.codings + r.no_code < r.rows else "")))
+    for who, near in r.new_coders.items():
+        if near:
+            warn(f"'{who}' is a new coder in this project: did you mean '{near}'? If the name is mistyped: "
+                 f"autocode remove-codings --coder {who}, then import the file again with --coder {near}"
+                 f"{' --add' if add else ''}.")
+    for who, before, differ in r.replaced:
+        if differ:
+            warn(f"this replaced {who}'s {before} earlier coding(s) of {', '.join(r.documents[:5])}"
+                 f"{' ...' if len(r.documents) > 5 else ''}; {differ} utterance(s) are now coded differently. If the file is another coder's work, "
+                 f"import it again with --coder THEIR-NAME, then import {who}'s own file again to restore theirs.")
+    if r.interviewer:
+        warn(f"{r.interviewer} coding(s) landed on the interviewer's words (or a transcript's heading), which autocode leaves out of training and "
+             "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
+    if r.other_theme:
+        rows = f"row {r.other_theme[0]}" if len(r.other_theme) == 1 else \
+            f"{len(r.other_theme)} rows ({', '.join(map(str, r.other_theme[:10]))}{' ...' if len(r.other_theme) > 10 else ''})"
+        warn(f"{rows} put{'s its' if len(r.other_theme) == 1 else ' their'} code under another theme than this project's "
+             "codebook does. The codebook's theme is kept; if the file is right, move the code (autocode code move CODE THEME).")
+    if r.unmatched:
+        warn(f"{len(r.unmatched)} row(s) covered no utterance (rows "
+             f"{', '.join(map(str, r.unmatched[:10]))}{'...' if len(r.unmatched) > 10 else ''}); check their offsets.")
