@@ -731,8 +731,8 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
              code: Annotated[Optional[str], typer.Option(help="Code them with this code (id or name) instead of the suggestion.")] = None,
              no_code: Annotated[bool, typer.Option("--no-code", help="No code of the codebook applies to them.")] = False,
              project: ProjectOpt = None, coder: CoderOpt = None):
-    """Decide on the machine's suggestions one by one: accept them, or give another code or none."""
-    from .confirm import accept, code_name, reject, suggestion_at
+    """Decide on the machine's suggestions one by one: accept them, or give another code or none (--code and --no-code also code utterances without a suggestion)."""
+    from .confirm import code_name, suggestion_at
 
     if code and no_code:
         raise AutocodeError("--code and --no-code say opposite things", "give one of them, or neither to accept the suggestion")
@@ -742,16 +742,27 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
                             f"review page lists, such as: autocode confirm {document} 12 15")
     numbers = [int(t.strip().lstrip("#")) for t in typed]
     p = Project.find(project)
-    chosen = [suggestion_at(p.conn, document, n) for n in numbers]   # all checked before any decision is made
+    own = bool(code or no_code)   # a code of the coder's own needs no suggestion to decide on
+    chosen = [suggestion_at(p.conn, document, n, needed=not own) for n in numbers]   # all checked before any decision
     if code:
         review._code(p.conn, code)
     who = coder or default_coder()
     for n, uid in zip(numbers, chosen):
-        r = reject(p, uid, who) if no_code else accept(p, uid, code, who)
+        r = _verdict(p, uid, code, no_code, who)
         verdict = ("accepted" if r["code"] == r["suggested"] else "coded") + f" '{code_name(p.conn, r['code'])}'"
-        out.print(Text(f"{document} #{n}: {verdict} (suggested: '{code_name(p.conn, r['suggested'])}')."))
+        was = "no suggestion" if r["suggested"] is None else f"suggested: '{code_name(p.conn, r['suggested'])}'"
+        out.print(Text(f"{document} #{n}: {verdict} ({was})."))
     out.print(f"These are now {who}'s codings, each an undoable decision ('autocode undo'). When you have confirmed "
               f"a batch: [bold]autocode train --coder {who}[/], then [bold]autocode next[/].")
+
+
+def _verdict(p: Project, uid: int, code: str | None, no_code: bool, who: str) -> dict:
+    from .codings import MACHINE
+    from .confirm import accept, code_utterance, reject
+
+    if not p.conn.execute("SELECT 1 FROM codings WHERE utterance = ? AND coder = ?", (uid, MACHINE)).fetchone():
+        return code_utterance(p, uid, "" if no_code else code, who)
+    return reject(p, uid, who) if no_code else accept(p, uid, code, who)
 
 
 @command("remove-codings")

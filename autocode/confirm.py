@@ -64,9 +64,26 @@ def reject(project: Project, utterance: int, coder: str | None = None) -> dict:
     return {"utterance": utterance, "code": "", "suggested": suggested}
 
 
-def suggestion_at(conn, document: str, number: int) -> int:
+def code_utterance(project: Project, utterance: int, code: str, coder: str | None = None) -> dict:
+    """A coder's own coding of a participant utterance the machine made no suggestion for
+    (one its teacher coded, or before any suggesting): ``code`` "" is "no code". It replaces
+    the coder's earlier coding of the utterance, as a verdict on a suggestion does."""
+    coder = _coder(coder)
+    with recorded(project) as conn:
+        row = conn.execute("SELECT is_interviewer FROM utterances WHERE id = ?", (utterance,)).fetchone()
+        if row is None or row[0]:
+            raise NotFound(f"there is no participant utterance {utterance}", "reload the page; the interviewer's words "
+                           "are not coded")
+        chosen = _code(conn, code).id if code else ""
+        _code_as(conn, utterance, chosen, coder)
+        project.log("code-utterance", coder, utterances=[utterance], code=chosen)
+    return {"utterance": utterance, "code": chosen, "suggested": None}
+
+
+def suggestion_at(conn, document: str, number: int, needed: bool = True) -> int:
     """The id of a document's utterance by the number researchers see ('autocode next',
-    exports), refused unless the machine has a suggestion there to decide on."""
+    exports), refused unless the machine has a suggestion there to decide on (``needed``), or,
+    for a coder's own code, unless it is a participant's."""
     from .corpus import check_documents
 
     check_documents(conn, [document])
@@ -76,11 +93,16 @@ def suggestion_at(conn, document: str, number: int) -> int:
         low, high = conn.execute("SELECT MIN(idx), MAX(idx) FROM utterances WHERE document = ?", (document,)).fetchone()
         raise NotFound(f"{document} has no utterance {number}", f"its utterances are numbered {low} to {high}; "
                        "'autocode next' and the review page show each one's number")
+    if not needed:
+        if conn.execute("SELECT is_interviewer FROM utterances WHERE id = ?", (row[0],)).fetchone()[0]:
+            raise NotFound(f"{document} #{number} is the interviewer's, and the interviewer's words are not coded",
+                           "give the number of a participant's utterance ('autocode documents' shows who speaks)")
+        return row[0]
     if row[1] is None:
         raise NotFound(f"{document} #{number} has no suggestion from the machine (the interviewer's words are not "
                        "coded, and a transcript needs 'autocode suggest' first)",
-                       f"run 'autocode suggest --documents {document}', or code it in a CSV with 'autocode "
-                       "import-codings FILE --add'")
+                       f"run 'autocode suggest --documents {document}', or code it yourself: autocode confirm "
+                       f"{document} {number} --code CODE (or --no-code)")
     return row[0]
 
 

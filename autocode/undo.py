@@ -25,6 +25,7 @@ DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "reop
          "move-utterance": "moving an utterance out of", "reorder-themes": "reordering the themes",
          "define-code": "defining", "accept-suggestion": "accepting the suggestion for",
          "recode-suggestion": "recoding the suggestion for", "reject-suggestion": "rejecting the suggestion for",
+         "code-utterance": "coding",
          "add": "adding transcripts", "propose": "proposing candidates",
          "import-codings": "importing codings", "import-qdpx": "importing a REFI-QDA project",
          "import-codebook": "importing a codebook", "suggest": "suggesting codes", "remove": "removing transcripts",

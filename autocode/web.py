@@ -337,6 +337,10 @@ def suggestion_routes(app: FastAPI) -> None:
     def accept_above(body: ThresholdBody, request: Request, p: Project = Depends(open_project)):
         return confirm.accept_above(p, body.threshold, body.documents, who(request))
 
+    @app.post("/api/utterances/{uid}/code")
+    def code_utterance(uid: int, body: CodeRefBody, request: Request, p: Project = Depends(open_project)):
+        return confirm.code_utterance(p, uid, body.code, who(request))
+
     @app.post("/api/suggestions/{uid}/accept")
     def accept(uid: int, body: VerdictBody, request: Request, p: Project = Depends(open_project)):
         return confirm.accept(p, uid, body.code, who(request), body.expected)

@@ -132,12 +132,28 @@ def test_confirm_accepts_recodes_or_rejects_suggestions_by_their_numbers(review_
     assert result.exit_code == 0 and f"D08 #{c}" in said and count(p, "zoe") == 2
 
 
+def test_confirm_with_a_code_codes_an_utterance_that_has_no_suggestion(review_project):
+    p = review_project
+    spoken, said_by = p.conn.execute("SELECT idx, speaker FROM utterances WHERE document = 'D01' AND is_interviewer = 0 "
+                                     "ORDER BY idx").fetchone()
+    asked = p.conn.execute("SELECT idx FROM utterances WHERE document = 'D01' AND is_interviewer = 1").fetchone()[0]
+    result, said = run(p, "confirm", "D01", spoken, "--code", "hope_recovery", "--coder", "zoe")
+    assert result.exit_code == 0 and f"D01 #{spoken}: coded 'Hope and recovery' (no suggestion)" in said
+    assert count(p, "zoe") == 1
+    result, said = run(p, "undo", "--coder", "zoe")
+    assert result.exit_code == 0 and f"coding utterance D01 #{spoken}" in said and count(p, "zoe") == 0
+    before = snapshot(p)
+    result, said = run(p, "confirm", "D01", asked, "--no-code", "--coder", "zoe")
+    assert result.exit_code == 1 and "is the interviewer's" in said and snapshot(p) == before
+
+
 @pytest.mark.parametrize("args, problem", [
     (["D99", "1"], "no document called 'D99'"),
     (["D08", "9999"], "D08 has no utterance 9999"),
     (["D08", "1", "--code", "no_such_code"], "no_such_code"),
     (["D08", "1", "--code", "credibility", "--no-code"], "--code and --no-code say opposite things"),
     (["D01", "1"], "D01 #1 has no suggestion from the machine"),
+    (["D01", "1"], "autocode confirm D01 1 --code CODE"),
     (["D08", "FIRST", "LAST", "--code", "no_such_code"], "no_such_code"),
 ])
 def test_confirm_refuses_what_it_cannot_do_and_changes_nothing(review_project, args, problem):

@@ -361,6 +361,18 @@ def test_cli_and_browser_see_each_others_decisions_at_once(client, root):
     assert json.loads(log.stdout)[-1]["coder"] == "carol"
 
 
+def test_an_utterance_without_a_suggestion_is_coded_from_the_page(client, root):
+    uid = rows(root, "SELECT id FROM utterances WHERE document = 'D01' AND is_interviewer = 0 ORDER BY idx")[0][0]
+    page = client.get("/part/suggestions?document=D01").text
+    assert f'data-action="code-utterance" data-utterance="{uid}"' in page
+    assert client.post(f"/api/utterances/{uid}/code", headers=OK, json={"code": "credibility"}).json()["code"] == "credibility"
+    client.post(f"/api/utterances/{uid}/code", headers=OK, json={"code": ""})
+    assert rows(root, "SELECT code FROM codings WHERE utterance = ? AND coder = 'carol'", uid) == [("",)]
+    asked = rows(root, "SELECT id FROM utterances WHERE document = 'D01' AND is_interviewer = 1")[0][0]
+    assert client.post(f"/api/utterances/{asked}/code", headers=OK, json={"code": "credibility"}).status_code == 404
+    assert last_action(root) == ("code-utterance", "carol")
+
+
 def test_undo_of_someone_elses_decision_is_named_before_and_after(client, root):
     a = open_ids(root)[0]
     p = Project(root)

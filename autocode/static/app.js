@@ -220,6 +220,9 @@ const actions = {
     await post(`/api/suggestions/${el.dataset.utterance}/accept`, {expected: el.dataset.suggested});
   },
   async "reject-suggestion"(el) { await post(`/api/suggestions/${el.dataset.utterance}/reject`); },
+  async "code-utterance"(el) {   // "-" stands for "no code": the empty choice means none was made
+    if (el.value) await post(`/api/utterances/${el.dataset.utterance}/code`, {code: el.value === "-" ? "" : el.value});
+  },
   async recode(el) { if (el.value) await post(`/api/suggestions/${el.dataset.utterance}/accept`, {code: el.value}); },
   async "accept-above"() {
     const threshold = confidenceTyped(view.querySelector("#threshold").value);
