@@ -242,6 +242,38 @@ def documents(as_json: JsonOpt = False, project: ProjectOpt = None):
 
 # -- candidates --------------------------------------------------------------------------------
 
+@command()
+def status(as_json: JsonOpt = False, project: ProjectOpt = None):
+    """Where the project stands: transcripts, codebook, coders, classifier, suggestions, and what to do next."""
+    from .agreement import kappa_words
+    from .status import project_status
+    from .undo import local_time
+
+    p = Project.find(project)
+    s = project_status(p)
+    if as_json:
+        return emit_json(s)
+    clf, coders = s["classifier"], s["coders"]
+    lines = [f"Project: {p.root}",
+             f"Transcripts: {s['transcripts']} ({plural(s['participant_utterances'], 'participant utterance')})",
+             f"Codebook: {plural(s['themes'], 'theme')}, {plural(s['codes'], 'code')}"
+             + (f"; {s['open_candidates']} candidate codes open" if s["open_candidates"] else ""),
+             "Coders: " + (", ".join(f"{who} {plural(n, 'utterance')}" for who, n in coders.items()) or "nobody yet")]
+    if clf:
+        cv = f", theme kappa {clf['theme_kappa']:.2f} in cross-validation ({kappa_words(clf['theme_kappa'])})" \
+            if clf["theme_kappa"] is not None else ""
+        since = f"; {clf['coder']} has made {plural(clf['codings_since'], 'coding')} since" if clf["codings_since"] else ""
+        lines.append(f"Classifier: learnt from {clf['coder']} on {local_time(clf['trained'])}{cv}{since}")
+        lines.append(f"Suggestions: {s['undecided']} waiting for {clf['coder']}'s verdict"
+                     + (f"; none yet for {and_list(s['unsuggested'], most=5)}" if s["unsuggested"] else ""))
+    else:
+        lines.append("Classifier: not trained yet")
+    for line in lines:
+        out.print(Text(line))
+    command, why = s["next"]
+    out.print(Text.assemble(("Next: ", "bold"), (command, "bold"), f" ({why})."))
+
+
 @command("remove")
 def remove(documents: Annotated[list[str], typer.Argument(help="The transcripts' document ids (see autocode documents).")],
            yes: Annotated[bool, typer.Option("--yes", help="Do not ask before removing.")] = False,
