@@ -212,11 +212,13 @@ def trust_words(a: dict) -> str:
     if a.get("threshold") is None:
         return ""
     on = {"themes": " on themes", "codes": " on codes"}.get(a.get("level"), "")
-    if a["coverage"] >= 0.999:
-        return (f"Suggestions at every confidence agreed substantially{on} (kappa {a['kappa']:.2f}); none needs "
-                "treating as uncertain at that level.")
-    codes = (" A suggested code is right less often than its theme: read suggested codes with care even above "
-             "that confidence." if a.get("level") == "themes" else "")
+    every = a["coverage"] >= 0.999
+    codes = (" A suggested code is right less often than its theme: read suggested codes with care"
+             + ("." if every else " even above that confidence.") if a.get("level") == "themes" else "")
+    if every:   # a figure from cross-validation, not a licence to accept everything unread
+        return (f"In cross-validation, even the least confident suggestions agreed substantially{on} (kappa "
+                f"{a['kappa']:.2f}), so no confidence threshold is named. That holds for transcripts like the ones it "
+                f"learnt from: on new ones, check the least confident first ('autocode next' lists them).{codes}")
     return (f"Suggestions with confidence {a['threshold']:.3g} or more ({a['coverage']:.0%} of them) agreed "
             f"substantially{on} (kappa {a['kappa']:.2f}); treat those below as uncertain.{codes}")
 

@@ -883,12 +883,16 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
     # the CSV and .qdpx hold the machine's suggestions and the others leave them out: either way, a word
     suggested = 0 if coder else p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
     if fmt == "qdc":
+        if coder:
+            raise AutocodeError("a .qdc holds the codebook only, the same for every coder, so --coder has nothing to "
+                                "choose", "leave out --coder, or export --format qdpx --coder NAME for their codings")
         refi.export_qdc(p.conn, target)
         return out.print(f"Wrote {target}: in NVivo, ATLAS.ti or MAXQDA, import it as a REFI-QDA codebook.")
     if fmt == "qdpx":
         refi.export_qdpx(p.conn, target, p.root.name, coder)
         also = (f" It holds the machine's {suggested} suggestions as user 'machine' (--coder NAME exports "
-                "one coder's codings only)." if suggested else "")
+                "one coder's codings only); REFI-QDA has no place for their confidences and reasons, which stay "
+                "in the project and its CSV export." if suggested else "")
         return out.print(f"Wrote {target}: open it in NVivo, ATLAS.ti or MAXQDA as a REFI-QDA project.{also}")
     if fmt == "csv":
         n = ex.export_csv(p.conn, target, coder)

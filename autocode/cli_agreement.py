@@ -30,11 +30,13 @@ def write_per_code(report: dict, path: Path) -> None:
     from .export import write_csv
 
     level = _level_of(report)
-    cols = [level, "n_units", "percent_agreement", "cohen_kappa", "cohen_kappa_ci", "krippendorff_alpha",
+    names = report.get("names") or {}
+    cols = [level, *(["name"] if names else []), "n_units", "percent_agreement", "cohen_kappa", "cohen_kappa_ci", "krippendorff_alpha",
             "krippendorff_alpha_ci", "fleiss_kappa", "brennan_prediger", "in_words"]
     spans = lambda f: {k: f"{v[0]:.3f}–{v[1]:.3f}" for k, v in f.items() if k.endswith("_ci") and v}  # noqa: E731
     rounded = lambda f: {k: round(v, 4) if isinstance(v, float) else v for k, v in f.items()}  # noqa: E731
-    write_csv(path, [{level: c, **rounded(f), **spans(f)} for c, f in report[f"per_{level}"].items()], cols)
+    write_csv(path, [{level: c, "name": names.get(c, c), **rounded(f), **spans(f)}
+                     for c, f in report[f"per_{level}"].items()], cols)
 
 
 def refuse_if_nothing_shared(report: dict) -> None:
@@ -69,10 +71,10 @@ def print_report(report: dict, disagreements) -> None:
                        f"of {level}s (a machine suggesting one never matches a coder's two); the per-{level} table "
                        f"below counts each {level} on its own."))
     level = _level_of(report)
-    _print_figures(report[f"per_{level}"], level, f"Per {level} (present or absent)")
+    _print_figures(report[f"per_{level}"], level, f"Per {level} (present or absent)", report.get("names"))
     if len(report.get("per_document") or {}) > 1:
         _print_figures(report["per_document"], "document", "Per document")
-    _print_reference(report.get("against_reference"))
+    _print_reference(report.get("against_reference"), report.get("names"))
     _print_confusion(report.get("confusion"), report["coders"])
     n = len(report["disagreements"])
     if not n:
@@ -86,25 +88,25 @@ def _level_of(report: dict) -> str:
     return "theme" if report.get("level") == "theme" and report.get("per_theme") else "code"
 
 
-def _print_figures(rows: dict, what: str, title: str) -> None:
-    """One row of figures per code, theme or document: Cohen's kappa for two coders, Fleiss'
-    for more (Cohen's is defined for pairs only)."""
+def _print_figures(rows: dict, what: str, title: str, names: dict | None = None) -> None:
+    """One row of figures per code, theme or document (by name where the codebook gives one):
+    Cohen's kappa for two coders, Fleiss' for more (Cohen's is defined for pairs only)."""
     fleiss = any("fleiss_kappa" in f for f in rows.values())
     name = "Fleiss' kappa" if fleiss else "kappa (95% CI)"
     table = Table(what, "units", "agree %", name, "alpha (95% CI)", "reading", title=title)
     for key, f in rows.items():
         kappa = fmt(f.get("fleiss_kappa")) if fleiss else _with_ci(f.get("cohen_kappa"), f.get("cohen_kappa_ci"))
-        table.add_row(Text(key), str(f.get("n_units", "")), fmt(f.get("percent_agreement"), 1), kappa,
+        table.add_row(Text((names or {}).get(key, key)), str(f.get("n_units", "")), fmt(f.get("percent_agreement"), 1), kappa,
                       _with_ci(f.get("krippendorff_alpha"), f.get("krippendorff_alpha_ci")), Text(_reading(f)))
     out.print(table)
 
 
-def _print_reference(against: dict | None) -> None:
+def _print_reference(against: dict | None, names: dict | None = None) -> None:
     """Precision, recall and F1 of each coder against the reference coder, per code."""
     for who, per_code in (against or {}).items():
         table = Table("code", "precision", "recall", "F1", "reference's / coder's", title=f"{who} against the reference")
         for code, f in per_code.items():
-            table.add_row(Text(code), fmt(f["precision"]), fmt(f["recall"]), fmt(f["f1"]),
+            table.add_row(Text((names or {}).get(code, code)), fmt(f["precision"]), fmt(f["recall"]), fmt(f["f1"]),
                           f"{f['n_reference']} / {f['n_coder']}")
         out.print(table)
 

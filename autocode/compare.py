@@ -77,12 +77,20 @@ def figures(table: ag.Table, weights=None, n_categories: int | None = None, ci: 
                                 "the figures for each pair of coders are below")
     if ci and out["n_units"] >= 2:   # resample the compared units only, so others never move the interval
         Mc, wc = M[coded], None if weights is None else np.asarray(weights)[coded]
-        out["krippendorff_alpha_ci"] = ag.bootstrap_ci("alpha", Mc, k, wc, seed=seed)
+        out["krippendorff_alpha_ci"] = _bracketing(out.get("krippendorff_alpha"), ag.bootstrap_ci("alpha", Mc, k, wc, seed=seed))
         if n_coders == 2:
-            out["cohen_kappa_ci"] = ag.bootstrap_ci("kappa", Mc, k, wc, seed=seed)
+            out["cohen_kappa_ci"] = _bracketing(out.get("cohen_kappa"), ag.bootstrap_ci("kappa", Mc, k, wc, seed=seed))
     compared = M[coded] if M.size else M
     _explain(out, len(np.unique(compared[compared >= 0])))   # categories in the units compared, not in all
     return out
+
+
+def _bracketing(value: float | None, ci: tuple[float, float] | None) -> tuple[float, float] | None:
+    """A bootstrap interval that misses its own estimate (units nearly all of one category,
+    where resamples fall apart) measures nothing: none is given rather than a wrong one."""
+    if ci is None or value is None or ci[0] - 1e-9 <= value <= ci[1] + 1e-9:
+        return ci
+    return None
 
 
 def _explain(out: dict, k: int) -> None:
@@ -481,6 +489,23 @@ def compare_project(project, coders: list[str], documents: list[str] | None = No
         options["codes"] = _codes_of_themes(project.conn, themes, options.get("codes"))
     report = compare(codings, coders, utts=utts, **options)
     add_context(project.conn, report["disagreements"])
+    return named(report, cb.load(project.conn), restricted=bool(options.get("codes")))
+
+
+def named(report: dict, book: cb.Codebook, restricted: bool = False) -> dict:
+    """Codes and themes as the codebook names them, for a consensus meeting's sheet; ids stay
+    the keys of the figures. Where only some codes were compared, a unit with none of them is
+    "none of these codes" (it may well carry others)."""
+    names = {c.id: c.name for c in book.codes} | {t.id: t.name for t in book.themes}
+    none = "(none of these codes)" if restricted else NO_CODE
+    say = lambda label: none if label == NO_CODE else " + ".join(names.get(x, x) for x in label.split("+"))  # noqa: E731
+    for row in report["disagreements"]:
+        for who in report["coders"]:
+            if row.get(who) is not None:
+                row[who] = say(row[who])
+    if report.get("confusion"):
+        report["confusion"] = {say(a): {say(b): n for b, n in row.items()} for a, row in report["confusion"].items()}
+    report["names"] = names
     return report
 
 

@@ -146,3 +146,15 @@ def test_confirm_with_a_word_for_a_number_says_what_a_number_is(with_d01):
 def test_a_model_not_on_this_computer_says_how_to_go_back_to_the_bundled_one(tmp_path):
     assert_clear_error(cli("init", tmp_path / "p", "--model", "/no/such/model"),
                        "there is no model folder at /no/such/model", "under [embedding] in its autocode.toml")
+
+
+def test_a_codebook_export_for_one_coder_is_refused_with_what_to_do(with_d01, tmp_path):
+    assert_clear_error(cli("export", "--format", "qdc", "--coder", "alice", "--out", tmp_path / "c.qdc",
+                           "--project", with_d01.root), "--coder has nothing to choose", "--format qdpx --coder NAME")
+
+
+def test_an_interval_that_misses_its_estimate_is_not_shown():
+    from autocode.compare import _bracketing
+
+    assert _bracketing(-0.15, (-0.20, -0.16)) is None and _bracketing(0.5, (0.4, 0.6)) == (0.4, 0.6)
+    assert _bracketing(None, (0.1, 0.2)) == (0.1, 0.2) and _bracketing(0.3, None) is None

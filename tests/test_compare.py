@@ -229,7 +229,9 @@ def test_a_code_filter_reports_that_codes_row_of_the_full_table(demo_project):
         assert one["per_code"][code][key] == full["per_code"][code][key], key
     assert list(one["per_code"]) == [code]
     assert one["overall"]["n_units"] == full["overall"]["n_units"] and one["disagreements"]
-    assert all(code in (str(d["alice"]) + str(d["bob"])) for d in one["disagreements"])
+    name = one["names"][code]   # the sheet for a consensus meeting names codes as the codebook does
+    assert all(name in (str(d["alice"]) + str(d["bob"])) for d in one["disagreements"])
+    assert "(none of these codes)" in {d["alice"] for d in one["disagreements"]} | {d["bob"] for d in one["disagreements"]}
 
 
 def test_a_misspelt_code_is_refused_by_name(demo_project):
