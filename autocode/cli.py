@@ -872,6 +872,9 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
     from .codings import require_coder
 
     fmt = export_format(format, out_file)
+    if fmt == "qdc" and coder:
+        raise AutocodeError("a .qdc holds the codebook only, the same for every coder, so --coder has nothing to "
+                            "choose", "leave out --coder, or export --format qdpx --coder NAME for their codings")
     p = Project.find(project)
     if coder:
         require_coder(p.conn, coder)
@@ -883,9 +886,6 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
     # the CSV and .qdpx hold the machine's suggestions and the others leave them out: either way, a word
     suggested = 0 if coder else p.conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ?", (ex.MACHINE,)).fetchone()[0]
     if fmt == "qdc":
-        if coder:
-            raise AutocodeError("a .qdc holds the codebook only, the same for every coder, so --coder has nothing to "
-                                "choose", "leave out --coder, or export --format qdpx --coder NAME for their codings")
         refi.export_qdc(p.conn, target)
         return out.print(f"Wrote {target}: in NVivo, ATLAS.ti or MAXQDA, import it as a REFI-QDA codebook.")
     if fmt == "qdpx":
