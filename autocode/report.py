@@ -16,7 +16,7 @@ import numpy as np
 from . import codebook as cb
 from .codings import MACHINE, coders as coders_of, require_coder
 from .confirm import UNREAD
-from .corpus import natural, participant_numbers
+from .corpus import document_ids, natural, participant_numbers
 from .errors import AutocodeError
 from .store import Project, marks, now
 
@@ -242,13 +242,15 @@ def cautions(project: Project, a: str, b: str) -> list[str]:
 def _pair(project: Project, a: str, b: str, names: dict) -> dict:
     from .compare import compare_project
 
-    report = compare_project(project, [a, b], ci=False)   # the report shows no intervals: no bootstrap
+    report = compare_project(project, [a, b])
     o = report["overall"]
     themes = [{"id": t, "name": names.get(t, t), **_figures(f)} for t, f in report["per_theme"].items()]
     rows = [{**{k: d.get(k, "") for k in ("document", "unit", "speaker", "text", "before", "after")},
-             "labels": {w: _name_labels(d.get(w), names) for w in (a, b)}}
+             "labels": {w: d.get(w) or "(not coded)" for w in (a, b)}}   # named by compare_project
             for d in report["disagreements"][:DISAGREEMENTS_SHOWN]]
-    return {"coders": [a, b], **_figures(o), "per_theme": themes, "disagreements": rows,
+    documents = sorted(report.get("per_document") or {}, key=natural)
+    return {"coders": [a, b], **_figures(o), "documents": documents, "all_documents": len(document_ids(project.conn)),
+            "per_theme": themes, "disagreements": rows,
             "n_disagreements": len(report["disagreements"]), "uncoded": report["uncoded"],
             "cautions": cautions(project, a, b), "without_unread": _without_unread(project, a, b)}
 
@@ -269,13 +271,6 @@ def _without_unread(project: Project, a: str, b: str) -> dict | None:
 
 def _figures(f: dict) -> dict:
     return {k: f.get(k) for k in ("n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha", "in_words")}
-
-
-def _name_labels(label: str | None, names: dict) -> str:
-    """'a+b' code ids as code names, so the consensus meeting reads words, not ids."""
-    if not label:
-        return "(not coded)"
-    return " + ".join(names.get(part, part) for part in label.split("+"))
 
 
 # -- the classifier -----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import numpy as np
 
 from .codings import MACHINE
 from .corpus import clip
+from .errors import and_list
 from .export import quotation
 
 CSS = """
@@ -158,10 +159,13 @@ def _pair_html(p: dict) -> str:
     a, b = (escape(c) for c in p["coders"])
     if not p["n_units"]:
         return f"<h3>{a} and {b}</h3><p>Nothing to compare: {escape(p['in_words'] or '')}.</p>"
-    head = (f"<h3>{a} and {b}</h3><p>On the codes, over the {p['n_units']} utterances both coded: "
-            f"{_n(p['percent_agreement'], 1, '%')} agreement, Cohen\u2019s kappa {_n(p['cohen_kappa'])}, "
-            f"Krippendorff\u2019s alpha {_n(p['krippendorff_alpha'])} ({escape(p['in_words'] or '')}). An utterance "
-            "counts as agreed when both gave it the same codes.</p>"
+    docs = p.get("documents") or []
+    where = (f" in {len(docs)} of the {p['all_documents']} transcripts ({escape(and_list(docs, most=6))})"
+             if docs and len(docs) < p.get("all_documents", 0) else "")
+    head = (f"<h3>{a} and {b}</h3><p>On the codes, over the {p['n_units']} utterances both coded{where}: "
+            f"{_n(p['percent_agreement'], 1, '%')} agreement; {_cohen(p['in_words'])}. An utterance "
+            "counts as agreed when both gave it the same codes; the figures in brackets are 95% bootstrap intervals "
+            "over the utterances, Krippendorff\u2019s alpha beside Cohen\u2019s kappa.</p>"
             f'<p class="muted">{escape(p["uncoded"].capitalize())}.</p>'
             + "".join(f'<p class="caution">Read with care: {escape(c)}.</p>' for c in p.get("cautions", []))
             + _without_unread_html(p.get("without_unread")))
@@ -170,6 +174,12 @@ def _pair_html(p: dict) -> str:
     return head + "<h4>Per theme: did both give the utterance a code of this theme, or both not?</h4>" + _table(
         ["Theme", "Utterances", "Agreement", "Cohen\u2019s kappa", "Krippendorff\u2019s alpha", "In words"],
                                                  themes, {1, 2, 3, 4}) + _disagreements_html(p)
+
+
+def _cohen(words: str | None) -> str:
+    """compare's words, whose 'kappa' is Cohen's: named so beside Krippendorff's alpha."""
+    words = escape(words or "")
+    return "Cohen\u2019s " + words if words.startswith("kappa") else words
 
 
 def _without_unread_html(f: dict | None) -> str:

@@ -314,3 +314,12 @@ def test_transcripts_are_listed_as_researchers_number_them():
     names = ["Interview 10", "Interview 3", "D02", "Interview 32 - PO", "x\u00b2", "Interview 2"]
     assert sorted(names, key=natural) == ["D02", "Interview 2", "Interview 3", "Interview 10", "Interview 32 - PO",
                                           "x\u00b2"]
+
+
+def test_agreement_says_which_transcripts_it_rests_on_and_its_intervals(data, html):
+    pair = next(p for p in data["agreement"]["pairs"] if p["coders"] == ["alice", "bob"])
+    assert pair["documents"] == ["D01", "D04"] and pair["all_documents"] == 7
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "both coded in 2 of the 7 transcripts (D01 and D04)" in text
+    assert re.search(r"Cohen\u2019s kappa 0\.\d\d \(0\.\d\d\u20130\.\d\d\)", text)
+    assert "95% bootstrap intervals" in text
