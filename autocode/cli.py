@@ -952,7 +952,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
             leave_out_unread: Annotated[bool, typer.Option("--leave-out-unread", help="Leave out utterances where a coder accepted the machine's suggestions unread (project only).")] = False,
             project: ProjectOpt = None):
     """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
-    from .cli_agreement import print_report, refuse_if_nothing_shared, warn_if_unread, write_per_code
+    from .cli_agreement import print_report, refuse_if_nothing_shared, warn_if_grouped, warn_if_unread, write_per_code
     from .cli_suggest import warn_if_learnt
     from .compare import compare_files, compare_project, unread_utterances, write_disagreements
     from .learn import machine_on_training
@@ -991,6 +991,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
         warn_if_learnt(*machine_on_training(p, items, ids(documents), skip))
         if not leave_out_unread:
             warn_if_unread(p.conn, items)
+        warn_if_grouped(p.conn, items)
     refuse_if_nothing_shared(report)
     if disagreements:
         write_disagreements(report["disagreements"], report["coders"], disagreements)

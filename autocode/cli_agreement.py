@@ -26,6 +26,14 @@ def warn_if_unread(conn, coders: list[str]) -> None:
         warn("to measure agreement without them, run the same compare with --leave-out-unread.")
 
 
+def warn_if_grouped(conn, coders: list[str]) -> None:
+    from .report import grouped_words
+
+    for who in coders:
+        if words := grouped_words(conn, who):
+            warn(words + ".")
+
+
 def write_per_code(report: dict, path: Path) -> None:
     from .export import write_csv
 

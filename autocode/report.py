@@ -236,7 +236,20 @@ def cautions(project: Project, a: str, b: str) -> list[str]:
     for person, other in ((a, b), (b, a)):
         if unread := unread_overlap(project.conn, person, other):
             out.append(unread_words(unread, person, other))
-    return out
+    return out + [w for w in (grouped_words(project.conn, c) for c in (a, b)) if w]
+
+
+def grouped_words(conn, coder: str) -> str:
+    """A coder whose codings came mostly from accepting candidate codes whole coded groups the
+    clustering made, not utterances one by one: agreement with them is partly the clustering's."""
+    if coder == MACHINE:
+        return ""
+    grouped = _from_candidates(conn, coder)
+    total = conn.execute("SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = ?", (coder,)).fetchone()[0]
+    if not total or grouped * 2 < total:
+        return ""
+    return (f"{grouped} of {coder}'s {total} coded utterances were coded by accepting candidate codes as whole "
+            "groups, not read one by one, so agreement with them measures the clustering as much as a reading")
 
 
 def _pair(project: Project, a: str, b: str, names: dict) -> dict:

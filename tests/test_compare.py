@@ -403,3 +403,18 @@ def test_several_codes_counts_the_units_compared_at_the_level_compared():
                   weights=[1.0] * 3, texts=["", "", ""])
     assert several_codes(units) == 2
     assert several_codes(units, {"x": "t1", "y": "t1", "z": "t2"}) == 1
+
+
+def test_a_coder_whose_codings_came_from_accepting_candidates_is_named_as_such(review_project):
+    from autocode import review
+    from autocode.report import cautions
+
+    p = review_project
+    cid = p.conn.execute("SELECT m.candidate FROM candidate_members m JOIN utterances u ON u.id = m.utterance "
+                         "WHERE u.document = 'D01' GROUP BY m.candidate ORDER BY COUNT(*) DESC LIMIT 1").fetchone()[0]
+    review.accept(p, cid, code_id="credibility", coder="rev")
+    said = " ".join(cautions(p, "alice", "rev"))
+    assert "of rev's" in said and "accepting candidate codes as whole groups" in said
+    assert not any("alice's" in c and "whole groups" in c for c in cautions(p, "alice", "rev"))
+    result = CliRunner().invoke(app, ["compare", "alice", "rev", "--project", str(p.root)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0 and "coded by accepting candidate codes as whole groups" in result.stderr
