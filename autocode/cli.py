@@ -633,8 +633,14 @@ def import_codings(files: Annotated[list[Path], typer.Argument(help="CSV files w
     from .codings import import_codings as run
 
     p = Project.find(project)
-    with p.transaction():   # several files: all of them, or none
-        reports = [(f, run(p, f, coder, replace=replace, add=add)) for f in files]
+    try:
+        with p.transaction():   # several files: all of them, or none
+            reports = [(f, run(p, f, coder, replace=replace, add=add)) for f in files]
+            _refuse_twice_over(reports, add)
+    except AutocodeError as e:
+        if len(files) < 2:
+            raise
+        raise AutocodeError(f"{e.problem}; none of the {len(files)} files was imported", e.fix, e.where) from None
     for f, r in reports:
         print_import(r, f"{f.name}: " if len(files) > 1 else "", add)
 
@@ -723,6 +729,18 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     print_suggestions(rows, out_file, 1 if rows else _participant_utterances(p.conn, docs or None))
     if include_coded and clf is None:
         warn_if_learnt(*learnt_from(p, rows))
+
+
+def _refuse_twice_over(reports: list, add: bool) -> None:
+    """Two files with one coder's codings of one transcript: the second would replace the first's."""
+    seen: dict[tuple[str, str], Path] = {}
+    for f, r in reports:
+        for key in ((who, doc) for who in r.coders for doc in r.documents):
+            if key in seen and not add:
+                raise AutocodeError(f"{seen[key].name} and {f.name} both hold {key[0]}'s codings of {key[1]}, and the "
+                                    "second would replace the first's", "put them in one file, or import the second "
+                                    "with --add (it re-codes only the utterances it names)", str(f))
+            seen.setdefault(key, f)
 
 
 def _participant_utterances(conn, documents: list[str] | None) -> int:

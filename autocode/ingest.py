@@ -378,8 +378,9 @@ def _check_timings(path: Path, text: str, srt: bool) -> None:
 def _timing_fix(path: Path, line: str, srt: bool) -> str:
     """What to do about a line that is not a timing: it depends on what it looks like."""
     if not srt and SRT_TIMING.match(line) and "," in line:
-        return (f"its times have commas, as .srt subtitles write them: rename the file {path.stem}.srt "
-                "and add it again (or export it again from Zoom or Teams as .vtt)")
+        return ("its times have commas, as .srt subtitles write them, where WebVTT writes a dot: change them to "
+                f"00:00:05.000, or, if the file is .srt subtitles (numbered cues, no WEBVTT line), rename it "
+                f"{path.stem}.srt; then add it again")
     if not srt and not TIMING_LIKE.match(line):
         return ("an arrow (-->) in a caption's words makes WebVTT drop the cue: write it in words, as 'to', "
                 "and add the file again")

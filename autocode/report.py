@@ -334,7 +334,9 @@ def _from_candidates(conn, coder: str) -> int:
     clustering made): a classifier scored on those is scored on finding the groups again."""
     return conn.execute("SELECT COUNT(DISTINCT c.utterance) FROM codings c JOIN candidate_members m ON m.utterance = "
                         "c.utterance JOIN candidates k ON k.id = m.candidate AND k.code = c.code AND k.status IN "
-                        "('accepted', 'merged') WHERE c.coder = ?", (coder,)).fetchone()[0]
+                        "('accepted', 'merged') WHERE c.coder = ? AND EXISTS (SELECT 1 FROM decisions d, "
+                        "json_each(d.details, '$.candidates') j WHERE d.action IN ('accept', 'merge') AND "
+                        "d.coder = c.coder AND j.value = k.id)", (coder,)).fetchone()[0]   # their own acceptance
 
 
 def _read_by(conn, coder: str, utts: list, main: list, all_codes: list) -> tuple[list, list, list]:

@@ -35,8 +35,9 @@ def _classifier(conn) -> dict | None:
         return None
     metrics = json.loads(row["metrics"])
     kappa = (metrics.get("cross_validation") or {}).get("themes", {}).get("cohen_kappa")
-    since = conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ? AND id > ?",
-                         (row["coder"], metrics.get("last_coding") or 0)).fetchone()[0]
+    last = metrics.get("last_coding")   # classifiers trained before it was kept: by time instead
+    since = conn.execute("SELECT COUNT(*) FROM codings WHERE coder = ? AND " + ("id > ?" if last else "created_at > ?"),
+                         (row["coder"], last or row["created_at"])).fetchone()[0]
     return {"coder": row["coder"], "trained": row["created_at"], "theme_kappa": kappa, "codings_since": since}
 
 

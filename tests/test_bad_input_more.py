@@ -158,3 +158,14 @@ def test_an_interval_that_misses_its_estimate_is_not_shown():
 
     assert _bracketing(-0.15, (-0.20, -0.16)) is None and _bracketing(0.5, (0.4, 0.6)) == (0.4, 0.6)
     assert _bracketing(None, (0.1, 0.2)) == (0.1, 0.2) and _bracketing(0.3, None) is None
+
+
+def test_two_files_with_one_coders_codings_of_one_transcript_are_refused(project, tmp_path):
+    assert cli("add", TRANSCRIPTS / "D01.txt", "--project", project.root).exit_code == 0
+    first = write(tmp_path / "part1.csv", "document,utterance,code,coder\nD01,2,credibility,ann\n")
+    second = write(tmp_path / "part2.csv", "document,utterance,code,coder\nD01,3,hope_recovery,ann\n")
+    before = state(project)
+    assert_clear_error(cli("import-codings", first, second, "--project", project.root),
+                       "part1.csv and part2.csv both hold ann's codings of D01", "none of the 2 files was imported",
+                       "--add")
+    assert state(project) == before

@@ -418,3 +418,7 @@ def test_a_coder_whose_codings_came_from_accepting_candidates_is_named_as_such(r
     assert not any("alice's" in c and "whole groups" in c for c in cautions(p, "alice", "rev"))
     result = CliRunner().invoke(app, ["compare", "alice", "rev", "--project", str(p.root)], env={"COLUMNS": "300"})
     assert result.exit_code == 0 and "coded by accepting candidate codes as whole groups" in result.stderr
+    with p.transaction() as conn:   # the same codings, imported as someone's own reading: not grouped
+        conn.execute("INSERT INTO codings (utterance, code, coder, created_at) SELECT utterance, code, 'carol', "
+                     "created_at FROM codings WHERE coder = 'rev'")
+    assert not any("whole groups" in c for c in cautions(p, "alice", "carol"))

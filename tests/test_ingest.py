@@ -939,7 +939,7 @@ def test_replace_takes_back_an_interviewer_mark_given_by_mistake(tmp_path, proje
     ("bad2.srt", "1\n00:00:01,000 --> 00:00:02,000\nhello\n\n2\n00:00:03,000 -> 00:00:04,000\nmore\n",
      "line 6 should be a cue's timing"),
     ("comma.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\nhi\n\n00:00:05,000 --> 00:00:08,000\nbye\n",
-     "line 6(.|\n)*rename the file comma.srt"),
+     "line 6(.|\n)*change them to 00:00:05.000"),
     ("arrow.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Ann>Open Settings --> Privacy\n",
      "an arrow \\(-->\\) in a caption's words"),
     ("garbage.vtt", "WEBVTT\n\n00:00:01.000 --> 00:00:0x\nhi\n", "correct the times on that line"),

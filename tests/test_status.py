@@ -37,3 +37,14 @@ def test_the_command_prints_every_stage_and_the_next_step(review_project):
     assert result.exit_code == 0, result.output
     for words in ("Transcripts: 8", "Codebook: 5 themes", "Coders: alice", "Classifier: learnt from alice", "Next: autocode"):
         assert words in result.output
+
+
+def test_a_classifier_from_before_its_last_coding_was_kept_is_not_called_stale(review_project):
+    import json
+
+    p = review_project
+    with p.transaction() as conn:
+        row = conn.execute("SELECT id, metrics FROM classifiers ORDER BY id DESC").fetchone()
+        metrics = {k: v for k, v in json.loads(row["metrics"]).items() if k != "last_coding"}
+        conn.execute("UPDATE classifiers SET metrics = ? WHERE id = ?", (json.dumps(metrics), row["id"]))
+    assert project_status(p)["classifier"]["codings_since"] == 0
