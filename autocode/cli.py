@@ -22,7 +22,7 @@ from rich.tree import Tree
 from . import codebook as cb
 from . import review
 from .errors import AutocodeError, and_list
-from .store import Project, default_coder
+from .store import Project, default_coder, marks
 
 
 class _PlainFlags:
@@ -380,8 +380,9 @@ def accept(candidate: CandidateArg, theme: ThemeOpt = "", name: Annotated[Option
 
 
 def _theme_name(p: Project, theme_id: str) -> str:
-    found = cb.load(p.conn).find_theme(theme_id)
-    return found.name if found else theme_id
+    from .undo import _name_of
+
+    return _name_of(p.conn, "theme", theme_id)
 
 
 def _say_what_accepting_added(result: dict) -> None:
@@ -782,7 +783,7 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
              no_code: Annotated[bool, typer.Option("--no-code", help="No code of the codebook applies to them.")] = False,
              project: ProjectOpt = None, coder: CoderOpt = None):
     """Decide on the machine's suggestions one by one: accept them, or give another code or none (--code and --no-code also code utterances without a suggestion)."""
-    from .confirm import code_name, suggestion_at
+    from .confirm import code_name, decide, suggestion_at
 
     if code and no_code:
         raise AutocodeError("--code and --no-code say opposite things", "give one of them, or neither to accept the suggestion")
@@ -798,21 +799,12 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
         review._code(p.conn, code)
     who = coder or default_coder()
     for n, uid in zip(numbers, chosen):
-        r = _verdict(p, uid, code, no_code, who)
+        r = decide(p, uid, code, no_code, who)
         verdict = ("accepted" if r["code"] == r["suggested"] else "coded") + f" '{code_name(p.conn, r['code'])}'"
         was = "no suggestion" if r["suggested"] is None else f"suggested: '{code_name(p.conn, r['suggested'])}'"
         out.print(Text(f"{document} #{n}: {verdict} ({was})."))
     out.print(f"These are now {who}'s codings, each an undoable decision ('autocode undo'). When you have confirmed "
               f"a batch: [bold]autocode train --coder {who}[/], then [bold]autocode next[/].")
-
-
-def _verdict(p: Project, uid: int, code: str | None, no_code: bool, who: str) -> dict:
-    from .codings import MACHINE
-    from .confirm import accept, code_utterance, reject
-
-    if not p.conn.execute("SELECT 1 FROM codings WHERE utterance = ? AND coder = ?", (uid, MACHINE)).fetchone():
-        return code_utterance(p, uid, "" if no_code else code, who)
-    return reject(p, uid, who) if no_code else accept(p, uid, code, who)
 
 
 @command("remove-codings")
@@ -871,7 +863,7 @@ def _not_stored(conn, rows: list[dict]) -> list[str]:
     docs = sorted({r["document"] for r in rows})
     stored = {tuple(r) for r in conn.execute(
         "SELECT u.document, u.idx, c.code FROM codings c JOIN utterances u ON u.id = c.utterance "
-        f"WHERE c.coder = ? AND u.document IN ({','.join('?' * len(docs))})", (MACHINE, *docs))}
+        f"WHERE c.coder = ? AND u.document IN ({marks(docs)})", (MACHINE, *docs))}
     return sorted({r["document"] for r in rows if (r["document"], r["utterance"], r["code"]) not in stored})
 
 

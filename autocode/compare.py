@@ -30,6 +30,7 @@ from . import agreement as ag
 from . import codebook as cb
 from .confirm import UNREAD
 from .errors import AutocodeError, and_list
+from .store import marks
 
 NO_CODE = "(no code)"
 UNITS = ("utterance", "character", "segment")
@@ -137,12 +138,15 @@ def unread_utterances(conn, coders: list[str]) -> set[int]:
 
 def _refuse_if_unread_took_all(conn, coders: list[str], documents: list[str] | None, codings: list[Coding]) -> None:
     """A coder left with nothing once the unread utterances are out: say so, not 'no codings'."""
-    left, had = {c.coder for c in codings}, {c.coder for c in codings_from_project(conn, coders, documents)[0]}
+    left = {c.coder for c in codings}
+    if all(w in left for w in coders):   # the usual case: no second reading of every coding
+        return
+    had = {c.coder for c in codings_from_project(conn, coders, documents)[0]}
     gone = [w for w in coders if w in had and w not in left]
     if not gone:
         return
     who = [r[0] for r in conn.execute(f"SELECT DISTINCT coder FROM codings WHERE reason = ? AND coder IN "
-                                      f"({','.join('?' * len(coders))}) ORDER BY coder", (UNREAD, *coders))]
+                                      f"({marks(coders)}) ORDER BY coder", (UNREAD, *coders))]
     raise AutocodeError(f"leaving out the utterances where {and_list(who)} accepted the machine's suggestions unread "
                         f"leaves no codings by {and_list(gone)} to compare",
                         "read suggestions one at a time ('autocode confirm', or 'autocode review' in the browser) to "

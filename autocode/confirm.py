@@ -80,6 +80,14 @@ def code_utterance(project: Project, utterance: int, code: str, coder: str | Non
     return {"utterance": utterance, "code": chosen, "suggested": None}
 
 
+def decide(project: Project, utterance: int, code: str | None, no_code: bool, coder: str | None = None) -> dict:
+    """One verdict as ``autocode confirm`` gives it: on the machine's suggestion where there is
+    one (accept, recode or "no code"), else the coder's own coding."""
+    if not project.conn.execute("SELECT 1 FROM codings WHERE utterance = ? AND coder = ?", (utterance, MACHINE)).fetchone():
+        return code_utterance(project, utterance, "" if no_code else code, coder)
+    return reject(project, utterance, coder) if no_code else accept(project, utterance, code, coder)
+
+
 def suggestion_at(conn, document: str, number: int, needed: bool = True) -> int:
     """The id of a document's utterance by the number researchers see ('autocode next',
     exports), refused unless the machine has a suggestion there to decide on (``needed``), or,

@@ -53,6 +53,7 @@ def _left(conn) -> dict:
 def next_step(s: dict) -> tuple[str, str]:
     """(command, why): the first stage whose work is not done, in the order a study goes."""
     clf, main = s["classifier"], next(iter(s["coders"]), None)
+    teacher, since = (clf["coder"], clf["codings_since"]) if clf else (None, 0)
     steps = [
         (not s["transcripts"], "autocode add FILES", "the project has no transcripts yet"),
         (not s["codes"] and not s["open_candidates"], "autocode propose",
@@ -61,11 +62,10 @@ def next_step(s: dict) -> tuple[str, str]:
          f"{s['open_candidates']} candidate codes wait for a decision (or: autocode candidates)"),
         (not s["coders"], "autocode import-codings FILE --coder NAME", "nobody has coded yet: import codings, or accept candidates"),
         (clf is None, f"autocode train --coder {main}", f"{main} has coded; the classifier has not learnt from it yet"),
-        (clf and clf["codings_since"] > 0, f"autocode train --coder {clf and clf['coder']}",
-         f"{clf and clf['coder']} made {clf and clf['codings_since']} codings since the classifier last learnt"),
+        (since > 0, f"autocode train --coder {teacher}", f"{teacher} made {since} codings since the classifier last learnt"),
         (bool(s["unsuggested"]), f"autocode suggest --documents {','.join(s['unsuggested'][:5])}",
          "these transcripts have uncoded utterances and no suggestions yet"),
-        (s["undecided"] > 0, "autocode next", f"{s['undecided']} suggestions wait for {clf and clf['coder']}'s verdict: "
+        (s["undecided"] > 0, "autocode next", f"{s['undecided']} suggestions wait for {teacher}'s verdict: "
          "confirm the ones the classifier is least sure of first (or on the review page)"),
     ]
     return next(((cmd, why) for done, cmd, why in steps if done),
