@@ -34,6 +34,7 @@ _PUBLIC = {
         "accept", "add_theme", "define_code", "merge", "move_code", "move_utterance", "reject",
         "remove_utterance", "rename_candidate", "rename_code", "rename_theme", "reorder_themes", "split")},
     "merge_codes": ("recode", None), "remove_code": ("recode", None), "remove_theme": ("recode", None),
+    "reconcile": ("reconcile", None), "settle": ("reconcile", None),
     "remove_documents": ("withdraw", None), "project_status": ("status", None),
     "split_turns": ("segment", None),
     "Project": ("store", None),

@@ -1012,6 +1012,9 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
     print_report(report, disagreements)
 
 
+from . import cli_reconcile  # noqa: E402,F401  (registers 'reconcile' and 'settle', listed after 'compare')
+
+
 @command()
 def log(limit: Annotated[int, typer.Option(help="How many recent decisions to show.")] = 50,
         as_json: JsonOpt = False, project: ProjectOpt = None):

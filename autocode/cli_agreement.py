@@ -89,6 +89,10 @@ def print_report(report: dict, disagreements) -> None:
         return out.print("No disagreements.")
     out.print(f"{n} disagreement{'' if n == 1 else 's'}" + (f", written to {disagreements}." if disagreements else
                                       ". Write them out for the consensus meeting with --disagreements FILE.csv."))
+    people = [c for c in report["coders"] if c != "machine"]
+    if report.get("names") is not None and len(people) == len(report["coders"]) and report["unit"] == "utterance":
+        out.print(f"To settle them into a consensus coding: [bold]autocode reconcile {' '.join(people)} --sheet "
+                  "to_settle.csv[/].")
 
 
 def _level_of(report: dict) -> str:

@@ -29,7 +29,8 @@ DOING = {"accept": "accepting", "merge": "merging", "reject": "rejecting", "reop
          "add": "adding transcripts", "propose": "proposing candidates",
          "import-codings": "importing codings", "import-qdpx": "importing a REFI-QDA project",
          "import-codebook": "importing a codebook", "suggest": "suggesting codes", "remove": "removing transcripts",
-         "remove-code": "removing", "remove-theme": "removing"}
+         "remove-code": "removing", "remove-theme": "removing", "reconcile": "taking the codings agreed on for",
+         "settle": "settling"}
 # The command a researcher typed for a bulk step, where its logged name differs.
 TYPED = {"import-qdpx": "autocode add", "import-codebook": "autocode codebook import"}
 
