@@ -128,11 +128,12 @@ def _int(value: str, column: str, row: int, path: Path) -> int:
 
 
 def _targets(conn, doc: str, rec: dict, row: int, path: Path) -> list[int]:
-    """Utterance ids a CSV row codes."""
+    """Utterance ids a CSV row codes. An 'utterance' is autocode's number for it (what export
+    writes); a table transcript's own 'id' (or a sheet's row number) only where no number is it."""
     if rec.get("utterance", "").strip():
         ref = rec["utterance"].strip()
         hit = conn.execute("SELECT id FROM utterances WHERE document = ? AND (CAST(idx AS TEXT) = ? OR source_id = ?)"
-                           " ORDER BY idx LIMIT 1", (doc, ref, ref)).fetchone()
+                           " ORDER BY CAST(idx AS TEXT) = ? DESC, idx LIMIT 1", (doc, ref, ref, ref)).fetchone()
         if hit is None:
             raise AutocodeError(f"row {row}: document '{doc}' has no utterance '{ref}'",
                                 "use the utterance numbers from 'autocode export', or start/end offsets", str(path))

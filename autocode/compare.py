@@ -76,6 +76,9 @@ def figures(table: ag.Table, weights=None, n_categories: int | None = None, ci: 
         if out["n_units"] and not (M >= 0).all(axis=1).any():
             out["notes"].append(f"no unit was coded by all {n_coders} coders, so Fleiss' kappa is undefined; "
                                 "the figures for each pair of coders are below")
+        elif out["fleiss_kappa"] is not None and (full := int((M >= 0).all(axis=1).sum())) < out["n_units"]:
+            out["notes"].append(f"Fleiss' kappa counts only the {full} of these {out['n_units']} units that all "
+                                f"{n_coders} coders coded; alpha and percent agreement count them all")
     if ci and out["n_units"] >= 2:   # resample the compared units only, so others never move the interval
         Mc, wc = M[coded], None if weights is None else np.asarray(weights)[coded]
         out["krippendorff_alpha_ci"] = _bracketing(out.get("krippendorff_alpha"), ag.bootstrap_ci("alpha", Mc, k, wc, seed=seed))

@@ -96,6 +96,28 @@ def test_export_then_import_round_trips_exactly(demo_project, tmp_path):
     assert len(coding_rows(fresh.conn)) == n
 
 
+def test_a_table_transcripts_utterance_numbers_are_autocodes_not_its_sheet_rows(project, tmp_path):
+    """A table's rows keep their sheet row number as a source id (2, 3, ...), which once won over
+    autocode's own numbers: the export did not import again, and a file without text shifted."""
+    table = tmp_path / "T6.csv"
+    said = ["Tell me about nights.", "I am always tired after the third night in a row honestly.",
+            "And the staffing?", "Two nurses for thirty patients is not safe by any standard.",
+            "How do you cope?", "I sleep in the car before driving home for twenty minutes."]
+    table.write_text("speaker,text\n" + "".join(f"{'Interviewer' if i % 2 == 0 else 'P6'},{t}\n"
+                                                 for i, t in enumerate(said)), encoding="utf-8")
+    add_files(project, [table])
+    numbers = dict(project.conn.execute("SELECT text, idx FROM utterances WHERE document = 'T6'").fetchall())
+    rows = tmp_path / "c.csv"
+    rows.write_text(f"document,utterance,code\nT6,{numbers[said[3]]},relapse_stress\n", encoding="utf-8")
+    import_codings(project, rows, "me")
+    coded = project.conn.execute("SELECT u.text FROM codings c JOIN utterances u ON u.id = c.utterance").fetchall()
+    assert [r[0] for r in coded] == [said[3]]
+    out = tmp_path / "again.csv"
+    export_csv(project.conn, out)
+    import_codings(project, out, "me")   # the export goes back in unchanged
+    assert coding_rows(project.conn)[0]["text"] == said[3]
+
+
 @pytest.mark.skipif(not (SHARED / "psw-study").is_dir(), reason="../shared/psw-study is not here")
 def test_reference_study_gold_codings_import_as_they_are(tmp_path):
     study = SHARED / "psw-study"

@@ -155,3 +155,10 @@ def test_compare_points_to_reconcile_for_people_only(demo_project):
     assert "autocode reconcile alice bob --sheet to_settle.csv" in people
     with pytest.raises(AutocodeError):
         reconcile(demo_project, ["alice", "alice"])
+
+
+def test_fleiss_kappa_says_it_counts_only_units_every_coder_coded(demo_project):
+    r = reconcile(demo_project, ["alice", "bob"])
+    overall = compare_project(demo_project, ["alice", "bob", "consensus"])["overall"]
+    full = r["agreed"]   # the consensus has coded only what both agreed on
+    assert f"Fleiss' kappa counts only the {full} of these {overall['n_units']} units that all 3 coders coded" in overall["notes"][0]
