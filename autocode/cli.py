@@ -199,7 +199,9 @@ def add(files: Annotated[list[Path], typer.Argument(help="Transcript files or fo
     out.print(f"Added {len(report.added)} document(s), replaced {len(report.replaced)}, "
               f"{len(report.unchanged)} unchanged; {report.utterances} utterances stored.")
     if report.reflagged:
-        out.print(f"Marked the interviewer anew in {len(report.reflagged)} unchanged document(s): {', '.join(report.reflagged)}.")
+        withdrawn = f" and withdrew the machine's {report.withdrawn} suggestion(s) on their words" if report.withdrawn else ""
+        out.print(f"Marked the interviewer anew in {len(report.reflagged)} unchanged document(s): "
+                  f"{', '.join(report.reflagged)}{withdrawn}.")
     if report.reflagged_codings:
         warn(f"{report.reflagged_codings} coding(s) by people are on utterances now marked as the interviewer's, which "
              "training and agreement leave out. If that speaker is not the interviewer, add the file again with "
@@ -705,7 +707,7 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
             cluster: ClusterOpt = None, project: ProjectOpt = None, coder: CoderOpt = None):
     """Suggest codes for new or uncoded participant utterances."""
     from .classify import ThemeClassifier
-    from .cli_suggest import print_suggestions, warn_if_foreign, warn_if_learnt
+    from .cli_suggest import print_speakers, print_suggestions, warn_if_foreign, warn_if_learnt
     from .corpus import add_files, read_all
     from .export import check_writable, write_csv
     from .distributed import using
@@ -720,13 +722,16 @@ def suggest(files: Annotated[Optional[list[Path]], typer.Argument(help="New tran
     if clf is not None:
         warn_if_foreign(p.conn, clf, classifier)
     # adding the files, coding them and writing the CSV succeed or fail together
+    added = None
     with using(cluster), p.transaction(), step("Suggesting codes"):
         if files:
             docs += [t.id for t in read_all(files)]
-            add_files(p, files, coder=coder)
+            added = add_files(p, files, coder=coder)
         rows = run(p, docs or None, clf, coder, include_coded)
         if out_file:
             write_csv(out_file, rows)
+    if added:
+        print_speakers(p.conn, added)
     print_suggestions(rows, out_file, 1 if rows else _participant_utterances(p.conn, docs or None))
     if include_coded and clf is None:
         warn_if_learnt(*learnt_from(p, rows))

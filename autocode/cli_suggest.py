@@ -31,6 +31,18 @@ def warn_if_learnt(coder: str, seen: int) -> None:
              "or by someone else.")
 
 
+def print_speakers(conn, added) -> None:
+    """Who speaks in the files just added, as 'autocode add' shows it: an interviewer read as a
+    participant would have their questions coded."""
+    from .cli_add import speakers_line
+    from .corpus import summary
+
+    for warning in added.warnings:
+        warn(warning)
+    for d in summary(conn, added.added + added.replaced):
+        out.print(Text(f"  {d['document']}: {speakers_line(d)}"))
+
+
 def print_suggestions(rows: list[dict], out_file, participants: int = 1) -> None:
     from .corpus import clip
 

@@ -13,7 +13,7 @@ from . import progress
 from .embed import embed_missing
 from .errors import AutocodeError
 from .codings import MACHINE
-from .ingest import Transcript, expand_paths, is_interviewer, read_transcripts
+from .ingest import NOT_SPOKEN, Transcript, expand_paths, is_interviewer, read_transcripts
 from .segment import split_turns
 from .store import Project, default_coder, now
 
@@ -25,6 +25,7 @@ class AddReport:
     unchanged: list[str] = field(default_factory=list)
     reflagged: list[str] = field(default_factory=list)   # unchanged, but who is the interviewer changed
     reflagged_codings: int = 0   # people's codings on the utterances now marked as the interviewer's
+    withdrawn: int = 0           # the machine's suggestions on them, withdrawn
     utterances: int = 0
     kept_codings: int = 0
     followed_codings: int = 0    # of those, kept on utterances edited lightly (a typo fixed)
@@ -93,6 +94,22 @@ def _unmatched(named: tuple[str, ...], transcripts: list[Transcript]) -> list[st
             "interviewer, add the files again with --interviewer and that name exactly."]
 
 
+def _no_interviewer(t: Transcript, rows: list[tuple]) -> str:
+    """A conversation where no one was read as the interviewer: their questions would be coded
+    as a participant's words. The speaker who asks most is named as the likely one."""
+    rows = [r for r in rows if r[1] != NOT_SPOKEN]   # a heading is no one's
+    speakers = {r[1] for r in rows}
+    if t.presegmented or len(speakers) < 2 or any(r[2] for r in rows):   # tables: survey answers have no interviewer
+        return ""
+    asked = {s: sum(r[5].rstrip().endswith("?") for r in rows if r[1] == s) / sum(r[1] == s for r in rows)
+             for s in speakers}
+    likely = max(sorted(asked), key=asked.get)
+    guess = (f" {likely} asks most of the questions ({asked[likely]:.0%} of their utterances);" if asked[likely] >= 0.2
+             else "")
+    return (f"{t.id}: no speaker was read as the interviewer, so every speaker's words will be coded.{guess} if "
+            f"someone there is the interviewer, add the file again with --interviewer \"NAME\"")
+
+
 def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str, ...] = (),
               coder: str | None = None, embed: bool = False, replace: bool = False) -> AddReport:
     """Add (or re-add) transcripts; returns what happened to each document.
@@ -110,7 +127,8 @@ def add_files(project: Project, paths: list[str | Path], interviewer: tuple[str,
         for t in transcripts:
             prepared.append((t, utterance_rows(t, interviewer)))
             advance(1)
-    report = AddReport(warnings=[w for t in transcripts for w in t.warnings] + _unmatched(given, transcripts))
+    report = AddReport(warnings=[w for t in transcripts for w in t.warnings] + _unmatched(given, transcripts)
+                       + [w for t, rows in prepared if (w := _no_interviewer(t, rows))])
     with project.transaction() as conn:
         for t, rows in prepared:
             _store(conn, t, rows, report, replace)
@@ -132,6 +150,7 @@ def _store(conn, t: Transcript, rows: list[tuple], report: AddReport, replace: b
     old = conn.execute("SELECT sha256, source FROM documents WHERE id = ?", (t.id,)).fetchone()
     if old and old["sha256"] == t.sha256:
         report.unchanged.append(t.id)
+        report.withdrawn += _withdraw_suggestions(conn, t.id, rows)
         if marked := _reflag(conn, t.id, rows, unmark=replace):
             report.reflagged.append(t.id)
             report.reflagged_codings += marked - 1
@@ -166,6 +185,15 @@ def _refuse_replacing(t: Transcript, saved: list) -> None:
                         f"to add it as a new transcript, {_rename(t)}; "
                         "to replace the old transcript and drop its codings, run the command again with --replace",
                         t.source)
+
+
+def _withdraw_suggestions(conn, doc: str, rows: list[tuple]) -> int:
+    """The machine codes only participants: its suggestions on words now marked as the
+    interviewer's would otherwise stay, be accepted in bulk, and be exported."""
+    named = sorted({r[1] for r in rows if r[2]}) or [""]
+    return conn.execute(f"DELETE FROM codings WHERE coder = ? AND utterance IN (SELECT id FROM utterances WHERE "
+                        f"document = ? AND speaker IN ({','.join('?' * len(named))}) AND is_interviewer = 0)",
+                        (MACHINE, doc, *named)).rowcount
 
 
 def _reflag(conn, doc: str, rows: list[tuple], unmark: bool = False) -> int:

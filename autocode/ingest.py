@@ -21,7 +21,7 @@ from .errors import AutocodeError, line_of
 TEXT_FORMATS = {".txt", ".md", ".docx", ".vtt", ".srt"}
 TABLE_FORMATS = {".csv", ".xlsx"}
 SUPPORTED = TEXT_FORMATS | TABLE_FORMATS
-INTERVIEWER_LABELS = {"interviewer", "i", "q", "int", "researcher", "moderator", "facilitator"}
+INTERVIEWER_LABELS = {"interviewer", "i", "q", "int", "iv", "iwr", "researcher", "moderator", "facilitator"}
 UNKNOWN_SPEAKER = "Participant"
 NOT_SPOKEN = "(not spoken)"   # a heading, a date, a transcriber's note: kept, never coded
 # Particulars a transcript notes above its speakers ("Date: 12 March", "Age: 34"): never a

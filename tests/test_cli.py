@@ -462,6 +462,7 @@ def test_suggest_writes_machine_rows_with_reasons(trained):
     assert any(r["code"] for r in rows)
     out = flat(trained["suggested"].stdout)
     assert f"Suggested codes for {len(rows)} utterances" in out and "Wrote all suggestions to" in out
+    assert "D08: " in out and "Interviewer (not coded)" in out   # who speaks in the file it added, as add shows
     assert [e["action"] for e in log(trained["root"])][-2:] == ["add", "suggest"]
 
 

@@ -918,8 +918,21 @@ def test_marking_an_interviewer_later_counts_the_codings_it_takes_out_of_use(tmp
     add_files(project, [path])
     code(project, "The team was welcoming from the very first day.", "credibility")
     speaker = project.conn.execute("SELECT speaker FROM utterances WHERE text LIKE 'The team was%'").fetchone()[0]
+    code(project, "The team was welcoming from the very first day.", "credibility", coder="machine")
     report = add_files(project, [path], interviewer=(speaker,))
     assert report.reflagged == ["a"] and report.reflagged_codings == 1
+    assert report.withdrawn == 1   # the machine's suggestion on the interviewer's words goes; ann's stays
+    assert [r[0] for r in project.conn.execute("SELECT coder FROM codings")] == ["ann"]
+
+
+def test_a_conversation_with_no_interviewer_is_pointed_out_with_the_likely_one(tmp_path, project):
+    path = write(tmp_path, "n8.txt", "Sam: How long have you worked nights?\nMark: About six years now.\n"
+                                     "Sam: What is hardest?\nMark: The third night.\n")
+    warnings = add_files(project, [path]).warnings
+    assert len(warnings) == 1 and "n8: no speaker was read as the interviewer" in warnings[0]
+    assert "Sam asks most of the questions (100%" in warnings[0] and '--interviewer "NAME"' in warnings[0]
+    iv = write(tmp_path, "n7.txt", "IV: How long have you worked nights?\nMark: Six years.\n")
+    assert add_files(project, [iv]).warnings == []   # IV is an interviewer's label
 
 
 def test_replace_takes_back_an_interviewer_mark_given_by_mistake(tmp_path, project):
