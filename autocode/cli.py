@@ -135,6 +135,23 @@ def emit_json(data) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+def known_coders(conn) -> list[str]:
+    from .codings import coders
+
+    return coders(conn)
+
+
+def warn_if_new_coder(conn, who: str, known: list[str], fix: str = "autocode undo") -> None:
+    """A coder name new to the project and close to a known one ('Jane' beside 'jane') is most
+    likely a typo, and its codings would be a second coder's that training never sees."""
+    from .codings import _near
+
+    near = "" if who in known else _near(who, known)
+    if near:
+        warn(f"'{who}' is a new coder in this project: did you mean '{near}'? If so: {fix}, then run the command "
+             f"again with --coder {near}.")
+
+
 # -- project ---------------------------------------------------------------------------------
 
 @command()
@@ -368,7 +385,9 @@ def accept(candidate: CandidateArg, theme: ThemeOpt = "", name: Annotated[Option
            project: ProjectOpt = None, coder: CoderOpt = None):
     """Accept a candidate as a code; its utterances become your codings."""
     p = Project.find(project)
+    known = known_coders(p.conn)
     result = review.accept(p, candidate, theme, name, definition, code, coder)
+    warn_if_new_coder(p.conn, coder or default_coder(), known)
     home = _theme_name(p, result["theme"])
     if result.get("existing"):
         total = p.conn.execute("SELECT COUNT(DISTINCT utterance) FROM codings WHERE code = ? AND coder = ?",
@@ -407,7 +426,9 @@ def merge(candidate_ids: Annotated[list[int], typer.Argument(help="Candidates to
         raise AutocodeError("merge needs two or more candidates", f"to make one candidate a code: autocode accept "
                             f"{candidate_ids[0]} --theme THEME")
     p = Project.find(project)
+    known = known_coders(p.conn)
     result = review.merge(p, candidate_ids, theme, name, definition, code, coder)
+    warn_if_new_coder(p.conn, coder or default_coder(), known)
     out.print(f"Merged {len(set(candidate_ids))} candidates into code '{result['name']}' ({result['code']}) under "
               f"theme '{_theme_name(p, result['theme'])}', {result['codings']} coded utterances.")
     _say_what_accepting_added(result)
@@ -765,6 +786,7 @@ def accept_suggestions(above: Annotated[float, typer.Option("--above", help="Acc
 
     docs = ids(documents)
     p = Project.find(project)
+    known = known_coders(p.conn)
     r = accept_above(p, above, docs, coder)
     if not r["accepted"]:
         return out.print(f"No undecided suggestion has confidence {above:g} or more. Next: [bold]autocode suggest[/], "
@@ -774,6 +796,7 @@ def accept_suggestions(above: Annotated[float, typer.Option("--above", help="Acc
     out.print(f"Accepted {r['accepted']} suggestion(s) with confidence {above:g} or more{none} as {who}'s codings "
               f"('autocode undo' takes them back; later, 'autocode remove-codings --coder {who} --unread'). They are "
               "marked as accepted unread: training learns from them, but its agreement figures leave them out.")
+    warn_if_new_coder(p.conn, who, known)
     teacher = trained_coder(p.conn)
     if teacher and teacher != who:
         warn(f"the classifier learns from {teacher}'s codings, and these are {who}'s, so 'autocode train --coder "
@@ -802,7 +825,7 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
     chosen = [suggestion_at(p.conn, document, n, needed=not own) for n in numbers]   # all checked before any decision
     if code:
         review._code(p.conn, code)
-    who = coder or default_coder()
+    who, known = coder or default_coder(), known_coders(p.conn)
     for n, uid in zip(numbers, chosen):
         r = decide(p, uid, code, no_code, who)
         verdict = ("accepted" if r["code"] == r["suggested"] else "coded") + f" '{code_name(p.conn, r['code'])}'"
@@ -810,6 +833,7 @@ def confirm_(document: Annotated[str, typer.Argument(help="The transcript, such 
         out.print(Text(f"{document} #{n}: {verdict} ({was})."))
     out.print(f"These are now {who}'s codings, each an undoable decision ('autocode undo'). When you have confirmed "
               f"a batch: [bold]autocode train --coder {who}[/], then [bold]autocode next[/].")
+    warn_if_new_coder(p.conn, who, known, f"autocode remove-codings --coder {who}")
 
 
 @command("remove-codings")

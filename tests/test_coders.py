@@ -132,6 +132,20 @@ def test_confirm_accepts_recodes_or_rejects_suggestions_by_their_numbers(review_
     assert result.exit_code == 0 and f"D08 #{c}" in said and count(p, "zoe") == 2
 
 
+def test_a_coder_name_in_another_case_is_pointed_out_where_decisions_make_codings(review_project):
+    p = review_project
+    (a, _), (b, _) = _suggested(p, "D08")[:2]
+    result, said = run(p, "confirm", "D08", a, "--coder", "Alice")
+    assert result.exit_code == 0 and "'Alice' is a new coder in this project: did you mean 'alice'?" in said
+    assert "autocode remove-codings --coder Alice, then run the command again with --coder alice" in said
+    _, said = run(p, "confirm", "D08", b, "--coder", "Alice")
+    assert "new coder" not in said   # once the name has codings it is a coder of its own, as the import treats it
+    _, said = run(p, "accept-suggestions", "--above", "0.9", "--coder", "bobb")
+    assert "did you mean 'bob'?" in said and "autocode undo, then" in said
+    _, said = run(p, "confirm", "D08", b, "--coder", "zoe")
+    assert "new coder" not in said   # a name far from every other is a new coder, not a typo
+
+
 def test_confirm_with_a_code_codes_an_utterance_that_has_no_suggestion(review_project):
     p = review_project
     spoken, said_by = p.conn.execute("SELECT idx, speaker FROM utterances WHERE document = 'D01' AND is_interviewer = 0 "
