@@ -261,6 +261,9 @@ def documents(as_json: JsonOpt = False, project: ProjectOpt = None):
 
 # -- candidates --------------------------------------------------------------------------------
 
+from . import cli_show  # noqa: E402,F401  (registers 'show', listed after 'documents')
+
+
 @command()
 def status(as_json: JsonOpt = False, project: ProjectOpt = None):
     """Where the project stands: transcripts, codebook, coders, classifier, suggestions, and what to do next."""

@@ -138,6 +138,10 @@ def _targets(conn, doc: str, rec: dict, row: int, path: Path) -> list[int]:
             raise AutocodeError(f"row {row}: document '{doc}' has no utterance '{ref}'",
                                 "use the utterance numbers from 'autocode export', or start/end offsets", str(path))
         return [hit[0]]
+    if not str(rec.get("start", "")).strip() and not str(rec.get("end", "")).strip():
+        raise AutocodeError(f"row {row} says where it codes neither by an utterance number nor by start/end offsets",
+                            f"fill its 'utterance' column with the utterance's number ('autocode show {doc}' lists "
+                            "them); nothing was imported", str(path))
     start, end = _int(rec["start"], "start", row, path), _int(rec["end"], "end", row, path)
     if end <= start:
         raise AutocodeError(f"row {row}: end ({end}) is not after start ({start})", "fix the offsets", str(path))

@@ -399,10 +399,37 @@ def natural(document: str) -> list:
 
 
 def check_documents(conn, documents: list[str]) -> None:
+    from difflib import get_close_matches
+
     known = set(document_ids(conn))
     unknown = [d for d in documents if d not in known]
     if unknown:
+        guess = next((k for k in sorted(known) if k.casefold() == unknown[0].casefold()), None) \
+            or next(iter(get_close_matches(unknown[0], sorted(known), n=1, cutoff=0.8)), None)
         raise AutocodeError(
-            f"no document called {', '.join(repr(u) for u in unknown)} in this project",
+            f"no document called {', '.join(repr(u) for u in unknown)} in this project"
+            + (f" (did you mean '{guess}'?)" if guess else ""),
             f"use one of: {', '.join(sorted(known)) or '(none yet: add transcripts with autocode add)'}",
         )
+
+
+def transcript_view(conn, document: str, uncoded_by: str | None = None) -> list[dict]:
+    """A transcript as a researcher reads it to code by hand: each utterance with its number
+    (the one confirm, import-codings and the log use) and every coder's codes on it; with
+    ``uncoded_by``, only the participant utterances that coder has not coded yet."""
+    from . import codebook as cb
+
+    check_documents(conn, [document])
+    names = {c.id: c.name for c in cb.load(conn).codes}
+    rows = [dict(r) | {"codings": {}} for r in conn.execute(
+        "SELECT id, idx, speaker, text, is_interviewer FROM utterances WHERE document = ? ORDER BY idx", (document,))]
+    by_id = {r["id"]: r for r in rows}
+    for uid, coder, code, confidence in conn.execute(
+            "SELECT c.utterance, c.coder, c.code, c.confidence FROM codings c JOIN utterances u ON u.id = c.utterance "
+            "WHERE u.document = ? ORDER BY c.coder, c.code", (document,)):
+        said = names.get(code, code) if code else "no code"
+        by_id[uid]["codings"].setdefault(coder, []).append(
+            f"{said} ({confidence:.2f})" if coder == MACHINE and confidence is not None else said)
+    if uncoded_by:
+        rows = [r for r in rows if not r["is_interviewer"] and uncoded_by not in r["codings"]]
+    return rows

@@ -237,6 +237,8 @@ def test_several_mistyped_codes_each_get_a_suggestion(demo_project, tmp_path):
     ("document,start,end,code,text\nD01,0,40,credibility,Something the transcript never says\n", "carol",
      "row 2: its text \\('something the transcript never says'\\) is not the text at that place"),
     ("document,utterance,code\n", "carol", "a header but no rows"),
+    ("document,utterance,start,end,code,text\nD01,,,,credibility,Some words\n", "carol",
+     "row 2 says where it codes neither by an utterance number nor by start/end offsets"),
     ("document,utterance,code\nD01,1,credibility\n", "   ", "--coder is empty"),
     ("document,utterance,code\nD01,1,credibility\n", "machine", "'machine' is the name under which autocode keeps"),
 ])
