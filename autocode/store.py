@@ -205,6 +205,11 @@ MIGRATIONS = [
 ]
 
 
+def _last_used(folder: Path) -> float:
+    db = folder / DATABASE_FILE
+    return db.stat().st_mtime if db.is_file() else 0.0
+
+
 def marks(items) -> str:
     """SQL placeholders for ``IN (...)``: one per item, or NULL (matching nothing) for none."""
     return ",".join("?" * len(items)) or "NULL"
@@ -287,10 +292,12 @@ class Project:
         below = sorted(f.parent for f in start.glob(f"*/{SETTINGS_FILE}")) if start.is_dir() else []
         if below:   # the researcher is one folder too high
             named = and_list([f.name for f in below], most=3)
-            first = shlex.quote(str(below[0]))
+            latest = shlex.quote(str(max(below, key=_last_used)))
+            which = f"cd {latest}" if len(below) == 1 else \
+                f"cd into the one you mean, such as the one used last: cd {latest},"
             raise AutocodeError(f"no autocode project found at {start}, though it holds the project "
                                 f"folder{'s' if len(below) > 1 else ''} {named}",
-                                f"cd {first} and run the command again, or add --project {first}")
+                                f"{which} and run the command again, or add --project FOLDER")
         raise AutocodeError(
             f"no autocode project found at {start}",
             "create one with 'autocode init DIR' and run commands inside it, "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -378,8 +379,9 @@ def test_command_one_folder_above_a_project_names_the_project(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     for i in range(1, 5):
         Project.create(tmp_path / f"other {i}").close()
+    os.utime(tmp_path / "study" / "autocode.db", (2e9, 2e9))   # the researcher's own, used last
     assert_clear_error(cli("log"), "though it holds the project folders other 1, other 2, other 3 and 2 more",
-                       tmp_path, f"cd '{tmp_path / 'other 1'}'", f"--project '{tmp_path / 'other 1'}'")
+                       tmp_path, f"the one used last: cd {shlex.quote(str(tmp_path / 'study'))}", "--project FOLDER")
 
 
 def test_project_option_pointing_at_a_plain_folder(tmp_path, monkeypatch):
