@@ -669,7 +669,7 @@ def import_codings(files: Annotated[list[Path], typer.Argument(help="CSV files w
             raise
         raise AutocodeError(f"{e.problem}; none of the {len(files)} files was imported", e.fix, e.where) from None
     for f, r in reports:
-        print_import(r, f"{f.name}: " if len(files) > 1 else "", add)
+        print_import(r, f"{f.name}: " if len(files) > 1 else "", add, cb.load(p.conn))
 
 
 @command()

@@ -44,7 +44,23 @@ def speakers_line(d: dict) -> str:
     return f"{plural(d['utterances'], 'utterance')}: {', '.join(parts)}" if parts else "no utterances"
 
 
-def print_import(r, lead: str, add: bool) -> None:
+def print_other_themes(found: list[tuple], book) -> None:
+    """A 'theme' cell that is not the code's theme in the codebook: left alone when only the code
+    was changed, as happens when a coding is corrected in Excel; a move when the file is right."""
+    by_code: dict[tuple[str, str], list[int]] = {}
+    for row, code, theme in found:
+        by_code.setdefault((code, theme), []).append(row)
+    for (code, theme), rows in list(by_code.items())[:5]:
+        where = f"row {rows[0]}" if len(rows) == 1 else f"rows {', '.join(map(str, rows[:6]))}{' ...' if len(rows) > 6 else ''}"
+        home = book.find_theme(book.theme_of(code))
+        there = book.find_theme(theme)
+        warn(f"{where}: code '{book.find_code(code).name}' is under theme '{home.name if home else '?'}' in the codebook, "
+             f"but the file's 'theme' column says '{theme}'. The codebook's theme is kept (the column is only read "
+             "out), so if you changed only the code, nothing is wrong. If the code belongs under that theme: "
+             f"autocode code move {code} {there.id if there else 'THEME'}")
+
+
+def print_import(r, lead: str, add: bool, book=None) -> None:
     if add:
         r.replaced = []   # nothing beyond the file's utterances was touched
     out.print(Text(f"{lead}Imported {r.codings} codings and {r.no_code} 'no code' decisions from {r.rows} rows "
@@ -65,10 +81,7 @@ def print_import(r, lead: str, add: bool) -> None:
         warn(f"{r.interviewer} coding(s) landed on the interviewer's words (or a transcript's heading), which autocode leaves out of training and "
              "agreement. If a speaker was wrongly taken for the interviewer, see --interviewer in 'autocode add --help'.")
     if r.other_theme:
-        rows = f"row {r.other_theme[0]}" if len(r.other_theme) == 1 else \
-            f"{len(r.other_theme)} rows ({', '.join(map(str, r.other_theme[:10]))}{' ...' if len(r.other_theme) > 10 else ''})"
-        warn(f"{rows} put{'s its' if len(r.other_theme) == 1 else ' their'} code under another theme than this project's "
-             "codebook does. The codebook's theme is kept; if the file is right, move the code (autocode code move CODE THEME).")
+        print_other_themes(r.other_theme, book)
     if r.unmatched:
         warn(f"{len(r.unmatched)} row(s) covered no utterance (rows "
              f"{', '.join(map(str, r.unmatched[:10]))}{'...' if len(r.unmatched) > 10 else ''}); check their offsets.")

@@ -32,7 +32,7 @@ class ImportReport:
     interviewer: int = 0          # codings that landed on the interviewer's words
     coders: list[str] = field(default_factory=list)   # whose codings the file's rows became
     new_coders: dict[str, str] = field(default_factory=dict)   # coder new to the project: a known name it is close to, or ""
-    other_theme: list[int] = field(default_factory=list)   # rows whose 'theme' is not their code's theme in the codebook
+    other_theme: list[tuple] = field(default_factory=list)   # (row, code, theme cell) where the cell is not the code's theme
 
 
 SPREADSHEETS = (".xlsx", ".xls", ".ods")   # codings come as CSV: these are refused with how to save one
@@ -207,7 +207,7 @@ def import_codings(project: Project, path: str | Path, coder: str | None = None,
                 raise AutocodeError(f"row {i}: the coder is empty", "fill in the 'coder' column, or use --coder NAME", str(path))
             code = _resolve_code(book, rec["code"], i, path)
             if code and not _theme_agrees(book, code, rec.get("theme", "")):
-                report.other_theme.append(i)
+                report.other_theme.append((i, code, rec["theme"].strip()))
             targets = _targets(conn, doc, rec, i, path)
             _check_text(conn, doc, texts[doc], rec, targets, i, path)
             if not targets:

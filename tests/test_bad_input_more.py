@@ -135,7 +135,10 @@ def test_a_theme_cell_that_contradicts_the_codebook_is_pointed_out(with_d01, tmp
     result = cli("import-codings", f, "--coder", "ann", "--project", with_d01.root)
     assert result.exit_code == 0, result.output
     text = " ".join(result.stderr.split())
-    assert "row 2 puts its code under another theme" in text and "autocode code move" in text
+    assert "row 2: code 'Credibility and rapport' is under theme 'What lived experience brings' in the codebook, but " \
+           "the file's 'theme' column says 'contribution'" in text
+    assert "if you changed only the code, nothing is wrong" in text and "autocode code move credibility contribution" in text
+    assert "row 3" not in text   # a theme given by name, the codebook's own
 
 
 def test_confirm_with_a_word_for_a_number_says_what_a_number_is(with_d01):
