@@ -878,13 +878,15 @@ def next_(n: Annotated[int, typer.Option("--n", help="How many utterances to lis
     out.print(table)
     teacher = trained_coder(p.conn)
     first, stale = rows[0], _not_stored(p.conn, rows)
-    before = (f"[bold]autocode suggest --documents {','.join(stale)}[/] first, so that the suggestions above are the "
-              "ones stored; then " if stale else "")
-    out.print(f"Code these first, as {teacher}: {before}[bold]autocode confirm {first['document']} "
-              f"{first['utterance']} --coder {teacher}[/] accepts a suggestion (add --code CODE for another code, "
-              f"--no-code for none); or on the review page (autocode review), or in a CSV of document, utterance and "
-              f"code added with [bold]autocode import-codings FILE --coder {teacher} --add[/]. Then [bold]autocode "
-              f"train --coder {teacher}[/] again: they teach the classifier most.")
+    steps = [f"[bold]autocode suggest --documents {','.join(stale)}[/] first: it stores the suggestions shown "
+             "above, so that confirm can accept them"] if stale else []
+    steps += [f"[bold]autocode confirm {first['document']} {first['utterance']} --coder {teacher}[/] accepts a "
+              "suggestion; add --code CODE to give another code, or --no-code for none (or decide on the review "
+              "page: autocode review)",
+              f"[bold]autocode train --coder {teacher}[/] once these are coded: they teach the classifier most"]
+    out.print(f"Code these first, as {teacher}:")
+    for i, step in enumerate(steps, 1):
+        out.print(f"  {i}. {step}.")
 
 
 def _not_stored(conn, rows: list[dict]) -> list[str]:
