@@ -22,7 +22,7 @@ from rich.tree import Tree
 from . import codebook as cb
 from . import review
 from .errors import AutocodeError, and_list
-from .store import Project, default_coder, marks
+from .store import Project, default_coder, marks, session_coder
 
 
 class _PlainFlags:
@@ -178,6 +178,11 @@ def init(directory: Annotated[Path, typer.Argument(help="Folder for the new proj
     out.print(f"Created an autocode project in [bold]{project.root}[/]."
               + (f" Codebook: {len(book.themes)} themes, {len(book.codes)} codes." if book else ""))
     out.print(f"Next: cd {directory} and add transcripts with [bold]autocode add FILES[/].")
+    who = coder or default_coder()
+    if not session_coder():
+        out.print(f"Your decisions and codings will be kept under the name '{who}' (your login name). To code under "
+                  "another name, such as alice, run this once in each terminal before you start: "
+                  "[bold]export AUTOCODE_CODER=alice[/] (Windows: set AUTOCODE_CODER=alice).")
 
 
 @command()
@@ -673,7 +678,7 @@ def import_codings(files: Annotated[list[Path], typer.Argument(help="CSV files w
 
 
 @command()
-def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's codings (default: your user name).")] = None,
+def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's codings (default: AUTOCODE_CODER if set, else your login name).")] = None,
           save: Annotated[Optional[Path], typer.Option("--out", help="Also save the model to this .npz file to share.")] = None,
           fine_tune: Annotated[Optional[bool], typer.Option(
               "--fine-tune/--no-fine-tune",
