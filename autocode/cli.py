@@ -703,6 +703,8 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
         warn(f"{', '.join(idle)} under [classifier] in autocode.toml only appl{'ies' if one else 'y'} when "
              f"'train --fine-tune' tunes a model; add --fine-tune (or set fine_tune = true) to use "
              f"{'it' if one else 'them'}, or remove {'that line' if one else 'those lines'} to silence this.")
+    from .report import grouped_words
+
     with step("Training the classifier" + (" and cross-validating it" if cv else "")):
         metrics = run(p, coder or default_coder(), evaluate=cv, fine_tune=fine_tune)
     if before.get("coder") not in (None, metrics["coder"]):   # the review page asks first; say it here at least
@@ -714,6 +716,10 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
     if as_json:
         return emit_json(metrics)
     print_training(metrics, cv)
+    if cv and (grouped := grouped_words(p.conn, metrics["coder"])):
+        warn(f"{grouped}. The agreement above is then partly the classifier finding the clustering's groups again: "
+             "read and correct some of them (autocode show --candidate N, or the review page), or code a transcript "
+             "by hand, for a figure that measures agreement with your own reading.")
     if save:
         out.print(f"Saved the classifier to {save}: 'autocode suggest FILES --classifier {save}' uses it in another "
                   "project with the same codebook.", markup=False)

@@ -306,6 +306,14 @@ def test_a_curve_learnt_from_accepted_candidates_is_read_with_care(demo_project)
     page = render_html(data)
     assert "got their code by accepting a candidate code" in page and "autocode train --coder rita" in page
     assert "trained classifier’s figures above" not in page
+    from typer.testing import CliRunner
+    from autocode.cli import app
+
+    trained = CliRunner().invoke(app, ["train", "--coder", "rita", "--project", str(demo_project.root)],
+                                 env={"COLUMNS": "300"})
+    said = " ".join(trained.output.split())
+    assert trained.exit_code == 0 and "were coded by accepting candidate codes as whole groups" in said
+    assert "partly the classifier finding the clustering's groups again" in said
 
 
 def test_transcripts_are_listed_as_researchers_number_them():
