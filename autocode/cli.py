@@ -985,8 +985,11 @@ def report(out_file: Annotated[Path, typer.Option("--out", help="HTML file to wr
     from .export import check_writable
     from .report import write_report
 
+    from .progress import step
+
     check_writable(out_file, (".html", ".htm"), "an HTML report")
-    write_report(Project.find(project), out_file, coder)
+    with step("Writing the report (the learning curve and agreement intervals take a little while)"):
+        write_report(Project.find(project), out_file, coder)
     out.print(f"Wrote {out_file}. Open it in any browser; it needs no internet.")
 
 
@@ -1089,6 +1092,8 @@ def demo(data: Annotated[Optional[Path], typer.Option(help="Demo corpus folder (
 
 
 def main() -> None:
+    if not sys.stdout.isatty() and not os.environ.get("COLUMNS"):
+        os.environ["COLUMNS"] = "120"   # piped into a file or a pager: tables 120 wide rather than rich's 80
     app()
 
 
