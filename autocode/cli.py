@@ -422,6 +422,9 @@ def _say_what_accepting_added(result: dict) -> None:
              f"{result['theme_not_used']}")
     if result.get("also_coded"):
         out.print(f"{result['also_coded']} of these utterances already had another of your codes; they now carry both.")
+    if result.get("was_no_code"):
+        out.print(f"{result['was_no_code']} of these utterances you had coded 'no code': they now carry this code "
+                  "instead ('autocode undo' puts both back as they were).")
 
 
 @command()

@@ -74,14 +74,23 @@ def _unique_id(conn, base: str) -> str:
     return candidate
 
 
-def _confirm_members(conn, cids: list[int], code: str, coder: str) -> int:
-    """Members of the candidates become this coder's confirmed codings of ``code``."""
+def _confirm_members(conn, cids: list[int], code: str, coder: str) -> tuple[int, int]:
+    """Members of the candidates become this coder's confirmed codings of ``code``. Returns how
+    many, and how many of them the coder had coded "no code" before."""
     rows = conn.execute(
         f"SELECT DISTINCT utterance FROM candidate_members WHERE candidate IN ({','.join('?' * len(cids))})",
         cids).fetchall()
+    replaced = _drop_no_code(conn, [r[0] for r in rows], coder)
     conn.executemany("INSERT OR IGNORE INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
                      [(r[0], code, coder, now()) for r in rows])
-    return len(rows)
+    return len(rows), replaced
+
+
+def _drop_no_code(conn, utterances: list[int], coder: str) -> int:
+    """A code given now replaces the coder's earlier "no code" on the utterance: carrying both
+    says two opposite things, and training would learn the utterance twice."""
+    return conn.executemany("DELETE FROM codings WHERE utterance = ? AND coder = ? AND code = ''",
+                            [(u, coder) for u in utterances]).rowcount
 
 
 def accept(project: Project, cid: int, theme: str = "", name: str | None = None,
@@ -113,7 +122,7 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
         if new_theme is not None and not existing:   # an existing code keeps its theme: make no empty one
             theme = _create_theme(conn, new_theme).id
         code = existing or _new_code(conn, label, theme, definition, code_id)
-        n = _confirm_members(conn, [c["id"] for c in cands], code.id, coder)
+        n, was_no_code = _confirm_members(conn, [c["id"] for c in cands], code.id, coder)
         conn.executemany("UPDATE candidates SET status = ?, code = ? WHERE id = ?",
                          [("accepted" if action == "accept" else "merged", code.id, c["id"]) for c in cands])
         project.log(action, coder, candidates=[c["id"] for c in cands], code=code.id,
@@ -122,7 +131,7 @@ def merge(project: Project, cids: list[int], theme: str = "", name: str | None =
     asked = book.find_theme(theme) if theme and existing else None
     unused = new_theme if new_theme is not None and existing else (asked.id if asked and asked.id != code.theme else None)
     return {"code": code.id, "name": code.name, "theme": code.theme, "codings": n, "existing": existing is not None,
-            "theme_not_used": unused, "also_coded": also}
+            "theme_not_used": unused, "also_coded": also, "was_no_code": was_no_code}
 
 
 def _refuse_name_elsewhere(book: cb.Codebook, existing: cb.Code, theme: str, new_theme: str | None) -> None:
@@ -312,6 +321,7 @@ def move_utterance(project: Project, cid: int, utterance: int, code: str, coder:
     with recorded(project) as conn:
         _take_out(conn, cid, utterance)
         target = _code(conn, code)
+        _drop_no_code(conn, [utterance], coder)
         conn.execute("INSERT OR IGNORE INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
                      (utterance, target.id, coder, now()))
         project.log("move-utterance", coder, candidates=[cid], utterance=utterance, code=target.id)

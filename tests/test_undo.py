@@ -200,6 +200,22 @@ def test_accepting_into_an_existing_code_says_what_it_did(proposed):
     assert not fresh["existing"] and fresh["theme_not_used"] is None
 
 
+def test_accepting_a_candidate_replaces_the_coders_no_code_and_undo_puts_it_back(proposed):
+    """An utterance alice had coded "no code" and a candidate's code had carried both."""
+    p = proposed
+    before = snapshot(p)
+    cid, no_code = next((c, n) for c in _open(p) if (n := {r[0] for r in p.conn.execute(
+        "SELECT m.utterance FROM candidate_members m JOIN codings k ON k.utterance = m.utterance AND k.coder = 'alice' "
+        "AND k.code = '' WHERE m.candidate = ?", (c,))}))
+    result = review.accept(p, cid, theme="contribution", name="Groups of no code", coder="alice")
+    assert result["was_no_code"] == len(no_code) > 0
+    both = p.conn.execute("SELECT COUNT(*) FROM codings a JOIN codings b ON a.utterance = b.utterance AND a.coder = "
+                          "b.coder AND a.code = '' AND b.code != ''").fetchone()[0]
+    assert both == 0
+    undo.undo(p, "alice")
+    assert snapshot(p)["codings"] == before["codings"]
+
+
 def test_a_blocked_undo_names_the_command_that_reverses_it(proposed):
     from autocode.corpus import add_files
     from conftest import DATA

@@ -129,6 +129,7 @@ async function decideCode(title, label, action, theme) {
   const notes = [];
   if (result.theme_not_used) notes.push("the theme you chose was not used: an existing code stays under its own theme (move it in the Codebook view)");
   if (result.also_coded) notes.push(`${result.also_coded} of these utterances already had another of your codes, and now carry both`);
+  if (result.was_no_code) notes.push(`${result.was_no_code} of these utterances you had coded "no code": they now carry this code instead`);
   say(`Coded ${result.codings} utterances as \u201c${result.name}\u201d` +
       (existing ? `, the existing code under \u201c${chosen}\u201d.` : ` under \u201c${chosen}\u201d.`) +
       (notes.length ? ` Note: ${notes.join("; ")}.` : ""));
