@@ -206,7 +206,7 @@ def page_routes(app: FastAPI) -> None:
     @app.get("/", response_class=HTMLResponse)
     def page(request: Request, p: Project = Depends(open_project)):
         return render(request, "page.html", token=request.app.state.token, coder=request.app.state.coder,
-                      project=p.root.name, documents=webviews.documents(p.conn))
+                      project=p.root.name)
 
     @app.get("/part/{view}", response_class=HTMLResponse)
     def part(view: str, request: Request, document: str = "", order: str = "position",

@@ -175,6 +175,18 @@ def test_suggestions_are_accepted_recoded_or_rejected(client, root):
     assert client.get("/api/suggestions?document=D08").json()["undecided"] == view["undecided"] - 3
 
 
+def test_the_transcript_list_counts_what_is_left_to_decide_and_opens_where_work_is(client, root):
+    view = client.get("/api/suggestions").json()
+    d08 = next(d for d in view["documents"] if d["id"] == "D08")
+    assert view["document"] == "D08" and d08["undecided"] == d08["suggestions"] == view["undecided"] > 0
+    first = next(r for r in view["rows"] if r["suggested"] is not None)
+    client.post(f"/api/suggestions/{first['id']}/accept", headers=OK, json={})
+    page = client.get("/part/suggestions").text
+    assert f"D08 ({d08['suggestions'] - 1} of {d08['suggestions']} suggestions to decide)" in page
+    client.post("/api/suggestions/accept-above", headers=OK, json={"threshold": 0.0, "documents": None})
+    assert "suggestions, all decided)" in client.get("/part/suggestions").text
+
+
 def test_a_suggestion_changed_since_the_page_showed_it_is_not_accepted_unseen(client, root):
     row = next(r for r in client.get("/api/suggestions?document=D08").json()["rows"] if r["suggested"])
     stale = "hope_recovery" if row["suggested"] != "hope_recovery" else "credibility"

@@ -229,9 +229,10 @@ const actions = {
     const threshold = confidenceTyped(view.querySelector("#threshold").value);
     if (threshold === null) return say("Type a confidence from 0 to 1, such as 0.8, or a percentage, such as 80%, then press Accept.", true);
     const doc = view.querySelector("#document").value;
-    if (!confirm(`Accept, as your codings, every undecided suggestion in ${doc} with confidence ${threshold} or more? ` +
-                 "They are marked as accepted unread.")) return say("Nothing was accepted.");
-    const result = await post("/api/suggestions/accept-above", {threshold, documents: [doc]});
+    const every = view.querySelector("#above-scope").value === "all";
+    if (!confirm(`Accept, as your codings, every undecided suggestion ${every ? "in every transcript" : "in " + doc} ` +
+                 `with confidence ${threshold} or more? They are marked as accepted unread.`)) return say("Nothing was accepted.");
+    const result = await post("/api/suggestions/accept-above", {threshold, documents: every ? null : [doc]});
     say(`Accepted ${result.accepted} suggestions at or above ${threshold}` +
         (result.no_code ? `, ${result.no_code} of them \u201cno code\u201d.` : "."));
   },
@@ -245,11 +246,16 @@ const actions = {
                           `learns from ${state.coder}'s codings only, and new suggestions end undo for the decisions ` +
                           `made before them. Replace it? (autocode train --coder ${state.trained_coder} brings it back.)`))
       return say("Nothing was retrained.");
-    say(`Training on ${state.coder}'s confirmed codings\u2026`);
+    // every transcript with suggestions gets the new model's, so none is left with the old one's
+    const docs = [doc, ...Array.from(view.querySelectorAll("#document option"))
+      .filter(o => Number(o.dataset.suggested) > 0 && o.value !== doc).map(o => o.value)];
+    say(`Training on ${state.coder}'s confirmed codings\u2026 (on a large project this takes a minute or two)`);
     const model = await post("/api/train", {replace_other: Boolean(other)});
-    const result = await post("/api/suggest", {documents: [doc]});
+    say(`Suggesting codes afresh in ${docs.length} transcript${docs.length === 1 ? "" : "s"}\u2026`);
+    const result = await post("/api/suggest", {documents: docs});
     const borrowed = model.borrowed ? ` (and ${model.borrowed} uncoded ones of the same answers, with their neighbours' codes)` : "";
-    say(`Trained on ${model.utterances} utterances${borrowed}; ${result.suggested} new suggestions.` +
+    say(`Trained on ${model.utterances} utterances${borrowed}; ${result.suggested} new suggestions in ` +
+        `${docs.length} transcript${docs.length === 1 ? "" : "s"}.` +
         (result.suggested ? " Decisions made before them can no longer be undone." : ""));
   },
   async "pick-document"() { current.query = suggestionQuery(); },
