@@ -221,8 +221,8 @@ def page_routes(app: FastAPI) -> None:
         return render(request, f"{view}.html", **views[view](), coder=coder)
 
     @app.get("/part/candidate/{cid}", response_class=HTMLResponse)
-    def candidate_part(cid: int, request: Request, p: Project = Depends(open_project)):
-        return render(request, "candidate.html", **webviews.candidate(p.conn, cid))
+    def candidate_part(cid: int, request: Request, shown: int = webviews.SHOWN, p: Project = Depends(open_project)):
+        return render(request, "candidate.html", **webviews.candidate(p.conn, cid, max(1, shown)), step=webviews.SHOWN)
 
 
 def candidate_routes(app: FastAPI) -> None:

@@ -39,14 +39,19 @@ def _with_nearest(card: dict, codes: dict) -> dict:
     return card
 
 
-def candidate(conn, cid: int) -> dict:
-    """One candidate with every member utterance and the turns on either side of it."""
+SHOWN = 100   # members drawn at once: a candidate of 700 made a page of 26,000 elements
+
+
+def candidate(conn, cid: int, shown: int | None = None) -> dict:
+    """One candidate with its member utterances (the ``shown`` closest to its centre; all when
+    None) and the turns on either side of each."""
     row = conn.execute("SELECT * FROM candidates WHERE id = ?", (cid,)).fetchone()
     if row is None:
         raise NotFound(f"there is no candidate {cid}", "go back to the list of candidates")
     members = conn.execute(
         "SELECT u.id, u.document, u.idx, u.speaker, u.text, m.distance FROM candidate_members m"
-        " JOIN utterances u ON u.id = m.utterance WHERE m.candidate = ? ORDER BY m.distance", (cid,)).fetchall()
+        " JOIN utterances u ON u.id = m.utterance WHERE m.candidate = ? ORDER BY m.distance LIMIT ?",
+        (cid, -1 if shown is None else shown)).fetchall()
     card = _with_nearest({**dict(row), "keywords": json.loads(row["keywords"])}, {c.id: c for c in cb.load(conn).codes})
     return {"candidate": card, "members": [_in_context(conn, dict(m)) for m in members], **_choices(conn)}
 

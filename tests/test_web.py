@@ -74,6 +74,10 @@ def test_an_opened_candidate_shows_every_member_in_context(client, root):
     card = next(c for c in client.get("/api/candidates").json()["candidates"] if c["id"] == cid)
     assert data["candidate"]["nearest_theme"] == card["nearest_theme"]   # opened or not, Accept offers the same theme
     assert f'data-theme="{card["nearest_theme"]}"' in client.get(f"/part/candidate/{cid}").text
+    size = len(data["members"])
+    few = client.get(f"/part/candidate/{cid}?shown=2").text   # a large candidate is drawn a hundred at a time
+    assert few.count('class="member item"') == 2 and f"of {size}." in few and f'data-shown="{2 + 100}"' in few
+    assert size > 100 or 'data-action="show-more"' not in client.get(f"/part/candidate/{cid}").text
 
 
 def test_the_codebook_has_counts_quotes_and_a_theme_by_participant_matrix(client):

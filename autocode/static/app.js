@@ -177,6 +177,7 @@ const actions = {
   async "remove-utterance"(el) {
     await post(`/api/candidates/${el.dataset.id}/utterances/${el.dataset.utterance}/remove`);
   },
+  async "show-more"(el) { current.query = `?shown=${el.dataset.shown}`; },
   async "move-utterance"(el) {
     if (el.value) await post(`/api/candidates/${el.dataset.id}/utterances/${el.dataset.utterance}/move`, {code: el.value});
   },
@@ -330,6 +331,21 @@ document.addEventListener("click", event => {
   const el = event.target.closest("button[data-action]");
   if (event.detail > 1) return;   // the second click of a double click would do it twice
   if (el && actions[el.dataset.action]) run(el.dataset.action, el);
+});
+
+// A candidate's "Move to code" lists are filled when first used: one list per utterance, each
+// with every code, made pages of hundreds of utterances slow to draw.
+document.addEventListener("focusin", event => {
+  const box = event.target.closest('select[data-codes="lazy"]');
+  if (!box) return;
+  const {themes, codes} = JSON.parse(document.getElementById("choices").textContent);
+  for (const t of themes) {
+    const group = document.createElement("optgroup");
+    group.label = t.name;
+    for (const c of codes.filter(c => c.theme === t.id)) group.append(new Option(c.name, c.id));
+    box.append(group);
+  }
+  box.dataset.codes = "filled";
 });
 
 document.addEventListener("change", event => {
