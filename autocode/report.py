@@ -21,6 +21,7 @@ from .errors import AutocodeError
 from .store import Project, marks, now
 
 FRACTIONS = (0.10, 0.25, 0.50, 0.75, 1.00)
+CURVE_MOST = 1500   # coded utterances the curve learns from at most: 5,000 took five minutes
 QUOTES_PER_CODE = 5
 QUOTE_WORDS = (15, 60)      # the length of a quote papers in this field usually print
 MAX_QUOTE_WORDS = 80        # longer turns are cut with " [...]", as papers do
@@ -313,6 +314,9 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
     model, batch = project.setting("embedding", "model"), project.setting("embedding", "batch_size")
     with project.transaction() as conn:
         utts, main, all_codes = _read_by(conn, coder, *training_set(conn, coder))
+        everything = {"documents": len({u.document for u in utts}), "utterances": len(utts)}
+        picked = _sample_documents([u.document for u in utts], CURVE_MOST, seed)
+        utts, main, all_codes = ([x[i] for i in picked] for x in (utts, main, all_codes))
         inp = inputs(conn, utts, model, batch)
         defs = definitions(conn, model, batch)
         themes = {c.id: c.theme for c in cb.load(conn).codes}
@@ -326,7 +330,23 @@ def curve(project: Project, coder: str, fractions=FRACTIONS, folds: int = 5, see
         points = [_point(inp, main, all_codes, groups, themes, f, rank, project.setting("classifier", "C"), folds, defs)
                   for f in fractions]
     return {"coder": coder, "documents": len(set(groups)), "folds": min(folds, len(set(groups))), "points": points,
-            "utterances": len(utts), "from_candidates": clustered}
+            "utterances": len(utts), "from_candidates": clustered,
+            "sampled_from": everything if len(utts) < everything["utterances"] else None}
+
+
+def _sample_documents(documents: list[str], most: int, seed: int) -> list[int]:
+    """Whole documents, in a seeded order, until ``most`` utterances (so the curve is still
+    scored on held-out transcripts); every index when there are no more than that."""
+    if len(documents) <= most:
+        return list(range(len(documents)))
+    order = list(dict.fromkeys(documents))
+    np.random.default_rng(seed).shuffle(order)
+    size, kept = {d: documents.count(d) for d in order}, set()
+    for d in order:
+        if sum(size[k] for k in kept) >= most and len(kept) >= 2:
+            break
+        kept.add(d)
+    return [i for i, d in enumerate(documents) if d in kept]
 
 
 def _from_candidates(conn, coder: str) -> int:

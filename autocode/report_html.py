@@ -248,7 +248,10 @@ def _curve_html(lc: dict, trained: bool = True) -> str:
     rows = [[f"{p['fraction']:.0%}", str(p["n_train"]), _n(p["themes"]), _n(p["codes"])] for p in lc["points"]]
     differ = " so its last point can differ from the trained classifier’s figures above." if trained else "."
     return (f"<h3>Learning curve</h3><figure>{curve_svg(lc['points'])}<figcaption>Cohen's kappa with "
-            f"{escape(lc['coder'])} on held-out documents ({lc['folds']} folds over {lc['documents']} documents), "
+            f"{escape(lc['coder'])} on held-out documents ({lc['folds']} folds over {lc['documents']} documents"
+            + (f", a seeded sample of the {lc['sampled_from']['documents']} documents and "
+               f"{lc['sampled_from']['utterances']:,} utterances {escape(lc['coder'])} coded, to keep the report quick"
+               if lc.get("sampled_from") else "") + "), "
             "by how many coded utterances the classifier learned from. A curve still rising means more coding "
             "would still help. It is worked out afresh for this report, from the coder’s codings as they are "
             f"now (suggestions accepted unread left out),{differ}</figcaption></figure>" + _clustered_html(lc)

@@ -331,3 +331,18 @@ def test_agreement_says_which_transcripts_it_rests_on_and_its_intervals(data, ht
     assert "both coded in 2 of the 7 transcripts (D01 and D04)" in text
     assert re.search(r"Cohen\u2019s kappa 0\.\d\d \(0\.\d\d\u20130\.\d\d\)", text)
     assert "95% bootstrap intervals" in text
+
+
+def test_a_large_coding_is_curved_on_a_seeded_sample_of_whole_documents():
+    from autocode.report import _sample_documents
+    from autocode.report_html import _curve_html
+
+    docs = ["a"] * 600 + ["b"] * 600 + ["c"] * 600 + ["d"] * 10
+    picked = _sample_documents(docs, 1000, seed=0)
+    kept = {docs[i] for i in picked}
+    assert len(kept) >= 2 and len(picked) == sum(docs.count(d) for d in kept) >= 1000   # whole transcripts only
+    assert picked == _sample_documents(docs, 1000, seed=0) and _sample_documents(docs, 5000, 0) == list(range(len(docs)))
+    lc = {"coder": "alice", "folds": 5, "documents": 2, "utterances": 1200, "from_candidates": 0,
+          "points": [{"fraction": 1.0, "n_train": 960, "themes": 0.6, "codes": 0.5}],
+          "sampled_from": {"documents": 4, "utterances": 1810}}
+    assert "a seeded sample of the 4 documents and 1,810 utterances alice coded" in _curve_html(lc)
