@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli import CoderOpt, ProjectOpt, command, ids, out
+from .cli import CoderOpt, ProjectOpt, command, ids, known_coders, out, warn_if_new_coder
 from .errors import and_list
 from .reconcile import AGREED, CONSENSUS
 from .store import Project
@@ -29,7 +29,10 @@ def reconcile_(coders: Annotated[list[str], typer.Argument(metavar="coder", help
 
     if sheet:
         check_writable(sheet, (".csv",), "a CSV sheet")
-    r = reconcile(Project.find(project), coders, into, ids(documents), coder)
+    p = Project.find(project)
+    known = known_coders(p.conn)
+    r = reconcile(p, coders, into, ids(documents), coder)
+    warn_if_new_coder(p.conn, into, known)
     print_reconciled(r)
     if sheet and r["to_settle"]:
         write_csv(sheet, r["to_settle"], sheet_columns(coders))
@@ -45,6 +48,12 @@ def print_reconciled(r: dict) -> None:
                   "('autocode undo' takes them back).")
     if r["already"]:
         out.print(f"{r['already']} utterance(s) {r['into']} had coded already were left as they are.")
+    for who, n in r["partly"].items():
+        out.print(f"{n} utterance(s) others coded but {who} left uncoded are left out, as compare leaves them out: "
+                  f"have {who} code them (autocode show DOCUMENT --uncoded {who} lists them), then reconcile again.")
+    if r["unread"]:
+        out.print(f"{r['unread']} of the utterances to settle carry suggestions a coder accepted unread: the sheet "
+                  "marks them, so that the meeting reads them before they count as agreed.")
     rows = r["to_settle"]
     if not rows:
         return
@@ -57,6 +66,8 @@ def print_reconciled(r: dict) -> None:
 
 def print_next(r: dict, sheet: Path | None) -> None:
     if not r["to_settle"]:
+        if sheet:
+            out.print(f"Nothing to settle, so no sheet was written{' (the older ' + str(sheet) + ' is out of date)' if sheet.exists() else ''}.")
         return out.print(f"Nothing left to settle. Next: [bold]autocode train --coder {r['into']}[/] learns the "
                          "team's coding, and [bold]autocode compare " + " ".join(r["coders"]) + f" {r['into']}[/] "
                          "shows how far each coder's own coding was from it.")
@@ -73,7 +84,10 @@ def settle_(sheet: Annotated[Path, typer.Argument(help="The sheet 'autocode reco
     """Record a consensus meeting's decisions: each row of the sheet with an agreed code becomes a consensus coding."""
     from .reconcile import settle
 
-    r = settle(Project.find(project), sheet, into, coder)
+    p = Project.find(project)
+    known = known_coders(p.conn)
+    r = settle(p, sheet, into, coder)
+    warn_if_new_coder(p.conn, into, known)
     none = f" ({r['no_code']} of them 'no code')" if r["no_code"] else ""
     out.print(f"Settled {r['settled']} utterance(s) as {r['into']}'s codings{none}; 'autocode undo' takes this back.")
     if r["left"]:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.text import Text
 
-from .cli import JsonOpt, ProjectOpt, command, emit_json, out
+from .cli import JsonOpt, ProjectOpt, command, emit_json, out, warn
 from .errors import AutocodeError
 from .store import Project
 
@@ -29,9 +29,22 @@ def show(document: Annotated[Optional[str], typer.Argument(help="The transcript 
     rows = transcript_view(p.conn, document, uncoded)
     if as_json:
         return emit_json(rows)
+    if uncoded:
+        _say_if_new(p.conn, uncoded)
     for r in rows:
         _print_utterance(f"#{r['idx']}", r)
     _print_next(document, rows, uncoded)
+
+
+def _say_if_new(conn, coder: str) -> None:
+    """A misspelt name would list everything as uncoded and then suggest coding under it."""
+    from .codings import _near, coders
+
+    known = coders(conn)
+    if coder not in known:
+        near = _near(coder, known)
+        warn(f"'{coder}' has no codings in this project yet" + (f": did you mean '{near}'? If so, run this again with "
+             f"--uncoded {near}." if near else ", so every participant utterance is listed."))
 
 
 def _print_utterance(number: str, r: dict) -> None:

@@ -106,7 +106,8 @@ def _no_interviewer(t: Transcript, rows: list[tuple]) -> str:
     likely = max(sorted(asked), key=asked.get)
     guess = (f" {likely} asks most of the questions ({asked[likely]:.0%} of their utterances);" if asked[likely] >= 0.2
              else "")
-    return (f"{t.id}: no speaker was read as the interviewer, so every speaker's words will be coded.{guess} if "
+    advice = "if" if guess else " If"
+    return (f"{t.id}: no speaker was read as the interviewer, so every speaker's words will be coded.{guess}{advice} "
             f"someone there is the interviewer, add the file again with --interviewer \"NAME\"")
 
 

@@ -20,6 +20,7 @@ from .undo import recorded
 CONSENSUS = "consensus"
 AGREED = "agreed code"
 NOT_CODED = "(not coded)"
+UNREAD_MARK = " (accepted unread)"
 NONE_WORDS = {"none", "no code", "(no code)", "-"}
 
 
@@ -30,28 +31,66 @@ def reconcile(project: Project, coders: list[str], into: str = CONSENSUS, docume
     _check_names(project.conn, coders, into)
     units = _units(project.conn, coders, documents)
     settled = set(cd.labels_by_utterance(project.conn, into))
-    agreed = {u: sets[coders[0]] for u, sets in units.items() if u not in settled and _alike(sets)}
+    unread = _unread(project.conn, coders)
+    partly = [u for u, sets in units.items() if u not in settled and None in sets.values()]
+    agreed = {u: sets[coders[0]] for u, sets in units.items()
+              if u not in settled and u not in unread and _alike(sets)}
     if agreed:
         with recorded(project) as conn:
             conn.executemany("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
                              [(u, code, into, now()) for u, codes in agreed.items() for code in sorted(codes)])
             project.log("reconcile", _coder(decided_by), coders=coders, into=into, utterances=list(agreed))
-    open_ = [u for u, sets in units.items() if u not in settled and not _alike(sets)]
+    open_ = [u for u, sets in units.items() if u not in settled and None not in sets.values() and u not in agreed]
     return {"coders": coders, "into": into, "agreed": len(agreed), "already": len(settled & units.keys()),
             "documents": sorted({d for d, _ in _places(project.conn, list(units)).values()}),
-            "to_settle": sheet_rows(project.conn, open_, units, coders)}
+            "partly": _partly(units, partly, coders), "unread": len([u for u in open_ if u in unread]),
+            "to_settle": sheet_rows(project.conn, open_, units, coders, unread)}
+
+
+def _partly(units: dict, ids: list[int], coders: list[str]) -> dict[str, int]:
+    """Utterances some coders left uncoded, by who left them: missing data, as compare counts
+    it, not a disagreement (a coder who coded by accepting candidates leaves most uncoded)."""
+    return {w: sum(units[u][w] is None for u in ids) for w in coders if any(units[u][w] is None for u in ids)}
+
+
+def _unread(conn, coders: list[str]) -> dict[int, set[str]]:
+    """Utterances where a coder's codes are suggestions accepted unread: the machine's reading,
+    which a consensus may not take as agreed unseen."""
+    from .confirm import UNREAD
+
+    out: dict[int, set[str]] = {}
+    for uid, who in conn.execute(f"SELECT utterance, coder FROM codings WHERE reason = ? AND coder IN ({marks(coders)})",
+                                 (UNREAD, *coders)):
+        out.setdefault(uid, set()).add(who)
+    return out
 
 
 def _check_names(conn, coders: list[str], into: str) -> None:
     if len(set(coders)) < 2:
         raise AutocodeError(f"reconciling needs two or more coders; got {', '.join(coders) or 'none'}",
                             "name the coders whose codings to reconcile, such as: autocode reconcile alice bob")
+    twice = next((w for w in coders if coders.count(w) > 1), None)
+    if twice:
+        raise AutocodeError(f"'{twice}' is named twice", "name each coder once, such as: autocode reconcile alice bob")
     for who in coders:
         cd.require_coder(conn, who)
-    cd._check_coder_option(into)
     if into in coders:
         raise AutocodeError(f"--into '{into}' is one of the coders being reconciled",
                             f"give the consensus coding a name of its own, such as --into {CONSENSUS}")
+    check_into(conn, into)
+
+
+def check_into(conn, into: str) -> None:
+    """The consensus is kept under a name of its own: a coder with codings not made by
+    reconciling or settling would have them pass as the team's."""
+    cd._check_coder_option(into)
+    coded = conn.execute("SELECT 1 FROM codings WHERE coder = ? LIMIT 1", (into,)).fetchone()
+    ours = conn.execute("SELECT 1 FROM decisions WHERE action IN ('reconcile', 'settle') AND "
+                        "json_extract(details, '$.into') = ? LIMIT 1", (into,)).fetchone()
+    if coded and not ours:
+        raise AutocodeError(f"'{into}' has codings of their own, not made by reconciling, so a consensus kept under "
+                            "that name would mix them in", f"give the consensus a name of its own, such as --into "
+                            f"{CONSENSUS}, or another that 'autocode status' does not list")
 
 
 def _units(conn, coders: list[str], documents: list[str] | None) -> dict[int, dict[str, frozenset | None]]:
@@ -88,16 +127,19 @@ def _alike(sets: dict[str, frozenset | None]) -> bool:
     return values[0] is not None and all(v == values[0] for v in values)
 
 
-def sheet_rows(conn, ids: list[int], units: dict, coders: list[str]) -> list[dict]:
-    """One row per utterance to settle, with the turns around it and each coder's codes by name."""
+def sheet_rows(conn, ids: list[int], units: dict, coders: list[str], unread: dict | None = None) -> list[dict]:
+    """One row per utterance to settle, with the turns around it and each coder's codes by name
+    (marked where they were suggestions the coder accepted unread)."""
     from .compare import add_context
 
     names = {c.id: c.name for c in cb.load(conn).codes}
     say = lambda codes: NOT_CODED if codes is None else " + ".join(names.get(c, c) if c else "no code" for c in sorted(codes))  # noqa: E731
+    mark = lambda u, w: UNREAD_MARK if w in (unread or {}).get(u, ()) else ""  # noqa: E731
     rows = []
     for u in ids:
         doc, idx, text = conn.execute("SELECT document, idx, text FROM utterances WHERE id = ?", (u,)).fetchone()
-        rows.append({"document": doc, "unit": idx, "text": text, **{w: say(units[u][w]) for w in coders}, AGREED: ""})
+        rows.append({"document": doc, "unit": idx, "text": text,
+                     **{w: say(units[u][w]) + mark(u, w) for w in coders}, AGREED: ""})
     add_context(conn, rows)
     for row in rows:
         row["utterance"] = row.pop("unit")
@@ -112,9 +154,14 @@ def settle(project: Project, path: str | Path, into: str = CONSENSUS, decided_by
     """The meeting's sheet: each row with an agreed code becomes ``into``'s coding of its
     utterance, replacing any earlier one; rows left empty stay open. All rows or none."""
     path = Path(path)
-    cd._check_coder_option(into)
     frame = cd.read_csv(path)
     _require_sheet(frame, path)
+    coders = _sheet_coders(frame)
+    if into.casefold() in coders:   # read_csv gives the columns in lower case
+        raise AutocodeError(f"--into '{into}' is one of the coders this sheet reconciles, whose own codings settling "
+                            "would overwrite", f"settle into the consensus: autocode settle {path.name} (or the --into "
+                            "name given to reconcile)", str(path))
+    check_into(project.conn, into)
     decisions, left = _decisions(project.conn, frame, path)
     if not decisions:
         raise AutocodeError(f"no row has an agreed code ({left} row{'' if left == 1 else 's'} left empty)",
@@ -127,6 +174,13 @@ def settle(project: Project, path: str | Path, into: str = CONSENSUS, decided_by
         project.log("settle", _coder(decided_by), into=into, file=path.name, utterances=list(decisions))
     return {"into": into, "settled": len(decisions), "left": left,
             "no_code": sum(codes == [""] for codes in decisions.values())}
+
+
+def _sheet_coders(frame) -> list[str]:
+    """The coders' columns: those between 'after' and 'agreed code', as reconcile writes them."""
+    columns = list(frame.columns)
+    start = columns.index("after") + 1 if "after" in columns else 0
+    return [c for c in columns[start:columns.index(AGREED)] if c not in sheet_columns([])]
 
 
 def _require_sheet(frame, path: Path) -> None:
@@ -147,12 +201,21 @@ def _decisions(conn, frame, path: Path) -> tuple[dict[int, list[str]], int]:
             left += 1
             continue
         doc = str(rec["document"]).strip()
+        if doc not in known and doc in _removed(conn):
+            raise AutocodeError(f"row {row}: transcript '{doc}' was removed from the project (autocode remove), so "
+                                "its rows cannot be settled", "delete its rows from the sheet, or run 'autocode "
+                                "reconcile ... --sheet' again for a fresh one; nothing was settled", str(path))
         if doc not in known:
             raise cd._unknown_document(doc, row, known, path)
         uid = cd._targets(conn, doc, {"utterance": str(rec["utterance"])}, row, path)[0]
         _check_text(conn, uid, str(rec.get("text", "")), row, path)
         decisions[uid] = agreed_codes(book, cell, row, path)
     return decisions, left
+
+
+def _removed(conn) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT j.value FROM decisions d, json_each(d.details, '$.documents') j "
+                                       "WHERE d.action = 'remove'")}
 
 
 def _check_text(conn, uid: int, said: str, row: int, path: Path) -> None:
@@ -174,4 +237,10 @@ def agreed_codes(book: cb.Codebook, cell: str, row: int, path: Path) -> list[str
     if whole is not None:
         return [whole.id]
     parts = [p.strip() for p in cell.replace(";", "+").split("+") if p.strip()]
-    return sorted({cd._resolve_code(book, p, row, path) for p in parts}) or [""]
+    if any(cb.name_key(p) == NOT_CODED for p in parts):
+        raise AutocodeError(f"row {row}: '{cell}' is what the sheet writes for a coder who left the utterance uncoded, "
+                            "not a code", f"write the agreed code's name or id in '{AGREED}' (or 'none'); nothing was "
+                            "settled", str(path))
+    parts = [p.replace(UNREAD_MARK.strip(), "").strip() for p in parts]   # copied from a coder's cell
+    codes = [p for p in parts if cb.name_key(p) not in NONE_WORDS]   # "no code + X", as old projects show it: X
+    return sorted({cd._resolve_code(book, p, row, path) for p in codes}) or [""]

@@ -58,16 +58,32 @@ def test_agreed_utterances_become_the_consensus_and_the_rest_are_listed(demo_pro
     assert row["alice"] != row["bob"] and row[AGREED] == "" and row["before"] and row["speaker"]
 
 
-def test_an_utterance_one_coder_left_uncoded_is_listed_not_agreed(demo_project):
+def test_an_utterance_one_coder_left_uncoded_is_counted_as_missing_not_listed(demo_project):
+    """As compare counts it: a coder who coded by accepting candidates leaves most utterances
+    uncoded, and listing each would bury the disagreements."""
     p = demo_project
     uid = next(u for u, codes in sets_of(p, "bob").items() if codes == sets_of(p, "alice").get(u) and "" not in codes)
     with p.transaction() as conn:
         conn.execute("DELETE FROM codings WHERE coder = 'bob' AND utterance = ?", (uid,))
     r = reconcile(p, ["alice", "bob"])
-    assert uid not in sets_of(p, "consensus")
-    idx = p.conn.execute("SELECT idx FROM utterances WHERE id = ?", (uid,)).fetchone()[0]
-    row = next(row for row in r["to_settle"] if row["utterance"] == idx)
-    assert row["bob"] == "(not coded)"
+    place = tuple(p.conn.execute("SELECT document, idx FROM utterances WHERE id = ?", (uid,)).fetchone())
+    assert uid not in sets_of(p, "consensus") and place not in {(row["document"], row["utterance"]) for row in r["to_settle"]}
+    assert r["partly"] == {"bob": sum(1 for u in sets_of(p, "alice") if u not in sets_of(p, "bob")
+                                          and p.conn.execute("SELECT document FROM utterances WHERE id = ?", (u,))
+                                          .fetchone()[0] in ("D01", "D04"))}
+
+
+def test_suggestions_accepted_unread_are_never_agreed_unseen(demo_project):
+    from autocode.confirm import UNREAD
+
+    p = demo_project
+    alike = [u for u, codes in sets_of(p, "bob").items() if codes == sets_of(p, "alice").get(u)][:3]
+    with p.transaction() as conn:
+        conn.executemany("UPDATE codings SET reason = ? WHERE coder = 'alice' AND utterance = ?", [(UNREAD, u) for u in alike])
+    r = reconcile(p, ["alice", "bob"])
+    assert not set(alike) & set(sets_of(p, "consensus")) and r["unread"] == 3
+    marked = [row for row in r["to_settle"] if row["alice"].endswith("(accepted unread)")]
+    assert len(marked) == 3 and all(row["alice"].replace(" (accepted unread)", "") == row["bob"] for row in marked)
 
 
 def test_reconciling_again_keeps_what_the_consensus_has_and_undo_takes_it_back(demo_project):
@@ -117,6 +133,7 @@ def test_the_meetings_sheet_settles_by_name_id_several_codes_or_none(demo_projec
     (lambda rows: rows[0].update({"document": "d01"}), "did you mean 'D01'?"),
     (lambda rows: None, "no row has an agreed code"),
     (lambda rows: [r.pop(AGREED) for r in rows], "missing column(s): agreed code"),
+    (lambda rows: rows[1].update({AGREED: "(not coded)"}), "row 3: '(not coded)' is what the sheet writes"),
 ])
 def test_a_sheet_that_cannot_be_settled_changes_nothing(demo_project, tmp_path, change, words):
     p = demo_project
@@ -142,8 +159,13 @@ def test_a_sheet_that_cannot_be_settled_changes_nothing(demo_project, tmp_path, 
     (["alice", "bob", "--into", "machine"], "'machine' is the name under which"),
     (["alice", "carol"], "coder 'carol' has no codings"),
     (["alice", "bob", "--documents", "D02"], "have not coded any transcript in common among D02"),
+    (["alice", "alice", "bob"], "'alice' is named twice"),
+    (["alice", "bob", "--into", "demo-reviewer"], "'demo-reviewer' has codings of their own, not made by reconciling"),
 ])
 def test_cli_refusals_say_what_to_do_and_change_nothing(demo_project, args, words):
+    with demo_project.transaction() as conn:   # a coder with codings of their own
+        conn.execute("INSERT INTO codings (utterance, code, coder, created_at) VALUES "
+                     "((SELECT min(id) FROM utterances), 'credibility', 'demo-reviewer', '2026-01-01')")
     before = snapshot(demo_project)
     result = cli(demo_project, "reconcile", *args)
     assert result.exit_code == 1 and words in flat(result.output) and "What to do" in result.output
@@ -162,3 +184,32 @@ def test_fleiss_kappa_says_it_counts_only_units_every_coder_coded(demo_project):
     overall = compare_project(demo_project, ["alice", "bob", "consensus"])["overall"]
     full = r["agreed"]   # the consensus has coded only what both agreed on
     assert f"Fleiss' kappa counts only the {full} of these {overall['n_units']} units that all 3 coders coded" in overall["notes"][0]
+
+
+def test_settling_refuses_to_overwrite_a_coder_the_sheet_reconciles(demo_project, tmp_path):
+    p = demo_project
+    sheet = tmp_path / "s.csv"
+    cli(p, "reconcile", "alice", "bob", "--sheet", sheet)
+    rows = read_sheet(sheet)
+    rows[0][AGREED] = rows[0]["alice"] + " (accepted unread)"   # a coder's cell copied across, mark and all
+    write_sheet(sheet, rows)
+    before = snapshot(p)
+    result = cli(p, "settle", sheet, "--into", "Alice")
+    assert result.exit_code == 1 and "--into 'Alice' is one of the coders this sheet reconciles" in flat(result.output)
+    assert snapshot(p) == before
+    assert cli(p, "settle", sheet).exit_code == 0
+
+
+def test_a_sheet_naming_a_removed_transcript_says_it_was_removed(demo_project, tmp_path):
+    from autocode.withdraw import remove_documents
+
+    p = demo_project
+    sheet = tmp_path / "s.csv"
+    cli(p, "reconcile", "alice", "bob", "--sheet", sheet)
+    rows = read_sheet(sheet)
+    row = next(r for r in rows if r["document"] == "D04")
+    row[AGREED] = "none"
+    write_sheet(sheet, [row])
+    remove_documents(p, ["D04"])
+    result = cli(p, "settle", sheet)
+    assert result.exit_code == 1 and "transcript 'D04' was removed from the project" in flat(result.output)

@@ -37,6 +37,8 @@ def test_uncoded_lists_only_the_participant_utterances_a_coder_has_left(demo_pro
     assert {r["idx"] for r in left} == participants - coded_by_bob
     result, said = cli(p, "show", "D01", "--uncoded", "zed", "--json")
     assert result.exit_code == 0 and len(json.loads(result.output)) == len(participants_of(p, "D01"))
+    result, said = cli(p, "show", "D01", "--uncoded", "alicee")   # a misspelt coder has coded nothing
+    assert "'alicee' has no codings in this project yet: did you mean 'alice'?" in said
 
 
 def participants_of(p, doc: str) -> list:
