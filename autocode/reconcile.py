@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import codebook as cb
 from . import codings as cd
-from .errors import AutocodeError, and_list
+from .errors import AutocodeError, NotFound, and_list
 from .review import _coder
 from .store import Project, marks, now
 from .undo import recorded
@@ -28,23 +28,31 @@ def reconcile(project: Project, coders: list[str], into: str = CONSENSUS, docume
               decided_by: str | None = None) -> dict:
     """Give ``into`` the codings the ``coders`` agree on (utterances it has not coded yet) and
     return the utterances they disagree on, for the meeting's sheet."""
-    _check_names(project.conn, coders, into)
-    units = _units(project.conn, coders, documents)
-    settled = set(cd.labels_by_utterance(project.conn, into))
-    unread = _unread(project.conn, coders)
-    partly = [u for u, sets in units.items() if u not in settled and None in sets.values()]
-    agreed = {u: sets[coders[0]] for u, sets in units.items()
-              if u not in settled and u not in unread and _alike(sets)}
-    if agreed:
+    found = plan(project.conn, coders, into, documents)
+    if found["agreed"]:
         with recorded(project) as conn:
             conn.executemany("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
-                             [(u, code, into, now()) for u, codes in agreed.items() for code in sorted(codes)])
-            project.log("reconcile", _coder(decided_by), coders=coders, into=into, utterances=list(agreed))
-    open_ = [u for u, sets in units.items() if u not in settled and None not in sets.values() and u not in agreed]
-    return {"coders": coders, "into": into, "agreed": len(agreed), "already": len(settled & units.keys()),
-            "documents": sorted({d for d, _ in _places(project.conn, list(units)).values()}),
-            "partly": _partly(units, partly, coders), "unread": len([u for u in open_ if u in unread]),
-            "to_settle": sheet_rows(project.conn, open_, units, coders, unread)}
+                             [(u, code, into, now()) for u, codes in found["agreed"].items() for code in sorted(codes)])
+            project.log("reconcile", _coder(decided_by), coders=coders, into=into, utterances=list(found["agreed"]))
+    return {"coders": coders, "into": into, "agreed": len(found["agreed"]), "already": found["already"],
+            "documents": found["documents"], "partly": found["partly"],
+            "unread": sum(u in found["unread"] for u in found["open"]),
+            "to_settle": sheet_rows(project.conn, found["open"], found["units"], coders, found["unread"])}
+
+
+def plan(conn, coders: list[str], into: str = CONSENSUS, documents: list[str] | None = None) -> dict:
+    """What reconciling finds, written nowhere (the review page shows it before anyone acts):
+    ``agreed`` (utterance: codes) for the consensus to take, ``open`` utterances to settle."""
+    _check_names(conn, coders, into)
+    units = _units(conn, coders, documents)
+    settled = set(cd.labels_by_utterance(conn, into))
+    unread = _unread(conn, coders)
+    fresh = {u: sets for u, sets in units.items() if u not in settled}
+    agreed = {u: sets[coders[0]] for u, sets in fresh.items() if u not in unread and _alike(sets)}
+    return {"units": units, "unread": unread, "agreed": agreed, "already": len(settled & units.keys()),
+            "open": [u for u, sets in fresh.items() if None not in sets.values() and u not in agreed],
+            "partly": _partly(units, [u for u, sets in fresh.items() if None in sets.values()], coders),
+            "documents": sorted({d for d, _ in _places(conn, list(units)).values()})}
 
 
 def _partly(units: dict, ids: list[int], coders: list[str]) -> dict[str, int]:
@@ -168,12 +176,34 @@ def settle(project: Project, path: str | Path, into: str = CONSENSUS, decided_by
                             f"fill the '{AGREED}' column with a code's name or id (several joined by '+', or 'none' "
                             "for no code), save the file as CSV, and run the command again", str(path))
     with recorded(project) as conn:
-        conn.executemany("DELETE FROM codings WHERE utterance = ? AND coder = ?", [(u, into) for u in decisions])
-        conn.executemany("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
-                         [(u, code, into, now()) for u, codes in decisions.items() for code in codes])
+        _record(conn, decisions, into)
         project.log("settle", _coder(decided_by), into=into, file=path.name, utterances=list(decisions))
     return {"into": into, "settled": len(decisions), "left": left,
             "no_code": sum(codes == [""] for codes in decisions.values())}
+
+
+def settle_utterance(project: Project, utterance: int, codes: list[str], coders: list[str],
+                     into: str = CONSENSUS, decided_by: str | None = None) -> dict:
+    """One utterance settled on the review page: ``codes`` (ids or names; [""] for no code)
+    become ``into``'s coding of it, replacing any earlier one."""
+    from .review import _code
+
+    if into in coders:
+        raise AutocodeError(f"'{into}' is one of the coders being reconciled", f"settle into {CONSENSUS}")
+    check_into(project.conn, into)
+    with recorded(project) as conn:
+        if conn.execute("SELECT 1 FROM utterances WHERE id = ?", (utterance,)).fetchone() is None:
+            raise NotFound(f"there is no utterance {utterance}", "reload the page: the transcript may have been removed")
+        chosen = sorted({_code(conn, c).id for c in codes if c}) or [""]
+        _record(conn, {utterance: chosen}, into)
+        project.log("settle", _coder(decided_by), into=into, coders=coders, utterances=[utterance], codes=chosen)
+    return {"utterance": utterance, "codes": chosen, "into": into}
+
+
+def _record(conn, decisions: dict[int, list[str]], into: str) -> None:
+    conn.executemany("DELETE FROM codings WHERE utterance = ? AND coder = ?", [(u, into) for u in decisions])
+    conn.executemany("INSERT INTO codings (utterance, code, coder, created_at) VALUES (?, ?, ?, ?)",
+                     [(u, code, into, now()) for u, codes in decisions.items() for code in codes])
 
 
 def _sheet_coders(frame) -> list[str]:

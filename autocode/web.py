@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import confirm, recode, review, undo, webviews
 from .errors import AutocodeError, Conflict, NotFound
+from .reconcile import CONSENSUS, reconcile, settle_utterance
 from .store import Project, default_coder
 
 HERE = Path(__file__).parent
@@ -115,6 +116,11 @@ class DocumentsBody(Body):
     documents: list[str] | None = None
 
 
+class ConsensusBody(Body):
+    coders: list[str]
+    codes: list[str] = []
+
+
 # -- the app ---------------------------------------------------------------------------------------
 
 def create_app(root: str | Path, coder: str | None = None, token: str | None = None,
@@ -130,7 +136,7 @@ def create_app(root: str | Path, coder: str | None = None, token: str | None = N
     app.add_exception_handler(AutocodeError, autocode_error)
     app.add_exception_handler(RequestValidationError, bad_request)
     app.add_exception_handler(StarletteHTTPException, no_such_page)
-    for register in (page_routes, candidate_routes, codebook_routes, suggestion_routes, other_routes):
+    for register in (page_routes, candidate_routes, codebook_routes, suggestion_routes, consensus_routes, other_routes):
         register(app)
     return app
 
@@ -212,7 +218,9 @@ def page_routes(app: FastAPI) -> None:
     def part(view: str, request: Request, document: str = "", order: str = "position",
              p: Project = Depends(open_project)):
         coder = request.app.state.coder
+        pair = [w for w in request.query_params.get("coders", "").split(",") if w]
         views = {"candidates": lambda: webviews.candidates(p.conn),
+                 "consensus": lambda: webviews.consensus(p.conn, pair, CONSENSUS),
                  "codebook": lambda: webviews.codebook(p.conn, coder),
                  "suggestions": lambda: webviews.suggestions(p, document, order, coder),
                  "log": lambda: {"decisions": webviews.log_page(p.conn)}}
@@ -368,6 +376,20 @@ def suggestion_routes(app: FastAPI) -> None:
         from .learn import suggest as run
 
         return {"suggested": len(run(p, body.documents, coder=who(request)))}
+
+
+def consensus_routes(app: FastAPI) -> None:
+    def who(request: Request) -> str:
+        return request.app.state.coder
+
+    @app.post("/api/consensus/take-agreed")
+    def take_agreed(body: ConsensusBody, request: Request, p: Project = Depends(open_project)):
+        r = reconcile(p, body.coders, CONSENSUS, decided_by=who(request))
+        return {"agreed": r["agreed"], "to_settle": len(r["to_settle"])}
+
+    @app.post("/api/consensus/{uid}")
+    def settle_one(uid: int, body: ConsensusBody, request: Request, p: Project = Depends(open_project)):
+        return settle_utterance(p, uid, body.codes, body.coders, CONSENSUS, who(request))
 
 
 def other_routes(app: FastAPI) -> None:

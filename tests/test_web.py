@@ -4,7 +4,9 @@ Browser-driven tests are in test_web_browser.py; these need no browser.
 """
 from __future__ import annotations
 
+import html
 import json
+import re
 import os
 import shutil
 import socket
@@ -518,3 +520,39 @@ def test_codebook_view_says_whose_counts_and_where_the_main_coders_are(client, r
     alice = rows(root, "SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = 'alice'")[0][0]
     assert "carol's codings (1 utterance)" in page
     assert f"alice has coded {alice} utterances: start the review with <code>--coder \"alice\"</code>" in page
+
+
+# -- consensus -------------------------------------------------------------------------------------------
+
+def test_the_consensus_view_takes_agreements_and_settles_one_disagreement_at_a_time(client, root):
+    page = client.get("/part/consensus").text
+    assert '<option selected>alice</option>' in page and "<option selected>bob</option>" in page
+    assert "They both coded 2 transcripts (D01, D04)" in page and "Take the " in page
+    agreed = int(re.search(r"Take the (\d+) utterances they coded alike", page).group(1))
+    r = client.post("/api/consensus/take-agreed", headers=OK, json={"coders": ["alice", "bob"]}).json()
+    assert r["agreed"] == agreed and rows(root, "SELECT COUNT(DISTINCT utterance) FROM codings WHERE coder = 'consensus'")[0][0] == agreed
+    assert last_action(root) == ("reconcile", "carol")
+    page = client.get("/part/consensus?coders=alice,bob").text
+    uid = int(re.search(r'data-action="settle-take" data-utterance="(\d+)"', page).group(1))
+    codes = html.unescape(re.search(r'data-utterance="%d" data-codes="([^"]+)"' % uid, page).group(1))
+    client.post(f"/api/consensus/{uid}", headers=OK, json={"coders": ["alice", "bob"], "codes": json.loads(codes)})
+    assert sorted(r[0] for r in rows(root, "SELECT code FROM codings WHERE coder = 'consensus' AND utterance = ?", uid)) \
+        == sorted(json.loads(codes))
+    assert f'data-utterance="{uid}"' not in client.get("/part/consensus").text   # settled: off the list
+    refused = client.post(f"/api/consensus/{uid}", headers=OK, json={"coders": ["alice", "bob"], "codes": ["nope"]})
+    assert refused.status_code >= 400 and "nope" in refused.json()["error"]
+    client.post("/api/undo", headers=OK)
+    assert f'data-utterance="{uid}"' in client.get("/part/consensus").text
+
+
+def test_the_consensus_view_says_what_is_missing_with_one_coder(tmp_path, _demo_project_template):
+    import shutil as sh
+
+    target = tmp_path / "one"
+    sh.copytree(_demo_project_template, target)
+    p = Project(target)
+    with p.transaction() as conn:
+        conn.execute("DELETE FROM codings WHERE coder = 'bob'")
+    p.close()
+    page = TestClient(create_app(target, "carol", token=TOKEN), base_url="http://127.0.0.1").get("/part/consensus").text
+    assert "Two coders who coded the same transcripts are needed" in page

@@ -242,3 +242,20 @@ def test_a_double_click_acts_once(page, served):
     settled(page, lambda: card(page, cid).locator('[data-action="split"]').dblclick())
     assert status(root, cid) == "split"
     assert [r[0] for r in db(root, "SELECT action FROM decisions WHERE coder = 'erin'")] == ["split"]
+
+
+def test_a_consensus_meeting_on_the_page(page, served):
+    root, _ = served
+    settled(page, lambda: page.click('[role=tab][data-view="consensus"]'))
+    settled(page, lambda: page.click('[data-action="take-agreed"]'))
+    assert db(root, "SELECT COUNT(*) FROM codings WHERE coder = 'consensus'")[0][0] > 0
+    first = page.locator('[data-action="settle-take"]').first
+    uid = int(first.get_attribute("data-utterance"))
+    settled(page, lambda: first.click())
+    assert db(root, "SELECT COUNT(*) FROM codings WHERE coder = 'consensus' AND utterance = ?", uid)[0][0] >= 1
+    box = page.locator('select[data-action="settle-code"]').first
+    other = int(box.get_attribute("data-utterance"))
+    box.focus()
+    settled(page, lambda: box.select_option("-"))
+    assert db(root, "SELECT code FROM codings WHERE coder = 'consensus' AND utterance = ?", other) == [("",)]
+    shot(page, "consensus")

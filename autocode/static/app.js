@@ -260,6 +260,17 @@ const actions = {
         (result.suggested ? " Decisions made before them can no longer be undone." : ""));
   },
   async "pick-document"() { current.query = suggestionQuery(); },
+  async "pick-coders"() { current.query = `?coders=${encodeURIComponent(pair().join(","))}`; },
+  async "take-agreed"() {
+    const r = await post("/api/consensus/take-agreed", {coders: pair()});
+    say(`The consensus took ${r.agreed} utterances coded alike; ${r.to_settle} remain to settle.`);
+  },
+  async "settle-take"(el) {
+    await post(`/api/consensus/${el.dataset.utterance}`, {coders: pair(), codes: JSON.parse(el.dataset.codes)});
+  },
+  async "settle-code"(el) {
+    if (el.value) await post(`/api/consensus/${el.dataset.utterance}`, {coders: pair(), codes: [el.value === "-" ? "" : el.value]});
+  },
   async "pick-order"() { current.query = suggestionQuery(); },
   async undo() {
     const state = await (await reach("/api/state")).json();
@@ -370,6 +381,10 @@ document.addEventListener("drop", e => {
   run("merge-selected");
 });
 
+function pair() {   // the two coders the Consensus view settles
+  return [view.querySelector("#coder-a").value, view.querySelector("#coder-b").value];
+}
+
 function focusedItem() { return document.activeElement && document.activeElement.closest(".item"); }
 
 function moveFocus(step) {
@@ -391,7 +406,7 @@ document.addEventListener("keydown", event => {
   if ((ctrl && key.toLowerCase() === "z" && !event.shiftKey) || (!ctrl && key === "u")) return run("undo");
   if ((ctrl && (key.toLowerCase() === "y" || (key.toLowerCase() === "z" && event.shiftKey))) || (!ctrl && key === "U")) return run("redo");
   if (ctrl || event.altKey) return;
-  const views = {"1": "candidates", "2": "codebook", "3": "suggestions", "4": "log"};
+  const views = {"1": "candidates", "2": "codebook", "3": "suggestions", "4": "consensus", "5": "log"};
   if (views[key]) return show(views[key]);
   if (key === "j" || key === "ArrowDown") { event.preventDefault(); return moveFocus(1); }
   if (key === "k" || key === "ArrowUp") { event.preventDefault(); return moveFocus(-1); }
