@@ -1,15 +1,19 @@
 """How ``autocode compare`` puts agreement into words on the command line: the overall line,
 the tables per code, theme and document, the reference coder's figures, the confusion matrix,
-and the warnings that say when a figure flatters the machine. ``cli`` keeps the command itself."""
+and the warnings that say when a figure flatters the machine; and the command itself, which ``cli``
+registers."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Optional
 
+import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli import fmt, out, warn
+from .cli import JsonOpt, ProjectOpt, command, emit_json, fmt, ids, out, warn
 from .errors import AutocodeError, and_list
+from .store import Project
 
 
 def warn_if_unread(conn, coders: list[str]) -> None:
@@ -147,3 +151,69 @@ def _reading(f: dict) -> str:
 
 def _with_ci(value, ci) -> str:
     return fmt(value) + (f" ({ci[0]:.2f}–{ci[1]:.2f})" if ci else "")
+
+
+@command()
+def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the project, or codings CSV files.")],
+            unit: Annotated[str, typer.Option(help="utterance, character (as NVivo) or segment (as MAXQDA).")] = "utterance",
+            level: Annotated[str, typer.Option(help="Compare codes, or the themes they roll up to.")] = "code",
+            documents: Annotated[Optional[str], typer.Option(help="Comma-separated document ids.")] = None,
+            codes: Annotated[Optional[str], typer.Option(help="Comma-separated code ids.")] = None,
+            themes: Annotated[Optional[str], typer.Option(help="Comma-separated theme ids (project only).")] = None,
+            uncoded: Annotated[str, typer.Option(help="missing (default) or no-code: how uncoded utterances count.")] = "missing",
+            overlap: Annotated[float, typer.Option(help="Segment unit: share of overlap that counts as agreement.")] = 0.9,
+            reference: Annotated[Optional[str], typer.Option(help="Also give precision/recall/F1 against this coder.")] = None,
+            as_json: JsonOpt = False,
+            csv_file: Annotated[Optional[Path], typer.Option("--csv", help="Write the per-code (or, with --level theme, per-theme) figures to this CSV.")] = None,
+            disagreements: Annotated[Optional[Path], typer.Option(help="Write the disagreement list to this CSV.")] = None,
+            seed: Annotated[int, typer.Option(help="Seed of the bootstrap confidence intervals.")] = 0,
+            leave_out_unread: Annotated[bool, typer.Option("--leave-out-unread", help="Leave out utterances where a coder accepted the machine's suggestions unread (project only).")] = False,
+            project: ProjectOpt = None):
+    """Agreement between coders (or the machine): kappa, alpha and more, with disagreements."""
+    from .cli_suggest import warn_if_learnt
+    from .compare import compare_files, compare_project, unread_utterances, write_disagreements
+    from .learn import machine_on_training
+
+    from .export import check_writable
+
+    for path in (csv_file, disagreements):
+        if path:
+            check_writable(path, (".csv",), "a CSV")
+    options = dict(unit=unit, level=level, uncoded=uncoded, overlap=overlap, reference=reference,
+                   codes=ids(codes), seed=seed)
+    from .codings import SPREADSHEETS
+
+    sheets = [i for i in items if Path(i).suffix.lower() in SPREADSHEETS + (".tsv", ".txt")]
+    if sheets:
+        raise AutocodeError(f"compare reads codings from CSV files, not {', '.join(sheets)}",
+                            "in Excel: File > Save As > 'CSV UTF-8 (Comma delimited)', then compare the .csv files")
+    files = [i for i in items if i.lower().endswith(".csv")]
+    if files and len(files) < len(items):
+        names = [i for i in items if i not in files]
+        raise AutocodeError(f"{', '.join(files)} {'is a file' if len(files) == 1 else 'are files'} and "
+                            f"{', '.join(names)} {'is a coder' if len(names) == 1 else 'are coders'}: compare either "
+                            "coders in a project or codings files, not both",
+                            f"export the coder{'s' if len(names) > 1 else ''} first ('autocode export --coder "
+                            f"{names[0]} --out {names[0]}.csv') and compare the files")
+    if files:
+        if themes or leave_out_unread:
+            raise AutocodeError(f"{'--themes' if themes else '--leave-out-unread'} needs a project (it reads "
+                                f"{'the codebook' if themes else 'which codings were accepted unread'})",
+                                "use --codes with CSV files" if themes else "compare the coders by name inside the project")
+        report = compare_files([Path(i) for i in items], ids(documents), **options)
+    else:
+        p = Project.find(project)
+        report = compare_project(p, items, ids(documents), ids(themes), leave_out_unread, **options)
+        skip = unread_utterances(p.conn, items) if leave_out_unread else set()
+        warn_if_learnt(*machine_on_training(p, items, ids(documents), skip))
+        if not leave_out_unread:
+            warn_if_unread(p.conn, items)
+        warn_if_grouped(p.conn, items)
+    refuse_if_nothing_shared(report)
+    if disagreements:
+        write_disagreements(report["disagreements"], report["coders"], disagreements)
+    if csv_file:
+        write_per_code(report, csv_file)
+    if as_json:
+        return emit_json(report)
+    print_report(report, disagreements)
