@@ -295,6 +295,8 @@ def status(as_json: JsonOpt = False, project: ProjectOpt = None):
                      + (f"; none yet for {and_list(s['unsuggested'], most=5)}" if s["unsuggested"] else ""))
     else:
         lines.append("Classifier: not trained yet")
+    if team := s["double_coding"]:
+        lines.append(double_coding_line(team))
     for line in lines:
         out.print(Text(line))
     command, why = s["next"]
@@ -728,6 +730,14 @@ def train(coder: Annotated[Optional[str], typer.Option(help="Learn this coder's 
                   "project with the same codebook.", markup=False)
 
 
+def double_coding_line(t: dict) -> str:
+    a, b = t["coders"]
+    settled = (f"{t['to_settle']} disagreements to settle into {t['consensus']}" if t["started"] else
+               f"{t['to_settle']} disagreements (autocode reconcile {a} {b} settles them into a consensus)")
+    alone = "".join(f"; only {who} coded {and_list(docs, most=4)}" for who, docs in t["alone"].items())
+    return f"Double coding: {a} and {b} coded {plural(t['transcripts'], 'transcript')} in common, {settled}{alone}"
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
@@ -958,10 +968,21 @@ def export(format: Annotated[Optional[str], typer.Option("--format", "-f", help=
                               [coder] * bool(coder)).fetchone()[0]
         also = f", the machine's {suggested} suggestions among them (coder 'machine')" if suggested else ""
         return out.print(f"Wrote {n} rows to {target}: {n - none} codings and {none} 'no code' decisions{also}.")
-    (ex.export_xlsx if fmt == "xlsx" else ex.export_docx)(p.conn, target, coder)
+    team = None if coder or fmt != "docx" else next(iter(consensus_of(p.conn)), None)
+    (ex.export_xlsx if fmt == "xlsx" else ex.export_docx)(p.conn, target, coder or team)
     left_out = f" It holds people's codings; the {suggested} suggestions are left out (--coder machine exports them)." \
-        if suggested else ""
-    out.print(f"Wrote {target}.{left_out}")
+        if suggested and not team else ""
+    settled = f" It quotes {team}'s codings, the team's settled coding (--coder NAME for another coder's)." if team else ""
+    out.print(f"Wrote {target}.{left_out}{settled}")
+
+
+def consensus_of(conn) -> list[str]:
+    """The project's consensus codings, most codings first: a team reports those by default."""
+    from .reconcile import sources
+
+    made = sources(conn)
+    counts = dict(conn.execute("SELECT coder, COUNT(*) FROM codings GROUP BY coder").fetchall())
+    return sorted((w for w in made if counts.get(w)), key=lambda w: -counts[w])
 
 
 def export_format(format: str | None, out_file: Path | None) -> str:
@@ -982,7 +1003,7 @@ def export_format(format: str | None, out_file: Path | None) -> str:
 
 @command()
 def report(out_file: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
-           coder: Annotated[Optional[str], typer.Option(help="Whose coding the report describes (default: the main human coder).")] = None,
+           coder: Annotated[Optional[str], typer.Option(help="Whose coding the report describes (default: the team's consensus, else the coder with most codings).")] = None,
            project: ProjectOpt = None):
     """Write a self-contained HTML report: codebook, prevalence, quote bank, agreement, classifier."""
     from .export import check_writable
@@ -991,9 +1012,15 @@ def report(out_file: Annotated[Path, typer.Option("--out", help="HTML file to wr
     from .progress import step
 
     check_writable(out_file, (".html", ".htm"), "an HTML report")
+    from .report import primary_coder
+
+    p = Project.find(project)
     with step("Writing the report (the learning curve and agreement intervals take a little while)"):
-        write_report(Project.find(project), out_file, coder)
-    out.print(f"Wrote {out_file}. Open it in any browser; it needs no internet.")
+        write_report(p, out_file, coder)
+    who = coder or primary_coder(p.conn)
+    team = " (the team's consensus)" if who in consensus_of(p.conn) else ""
+    out.print(f"Wrote {out_file}. Open it in any browser; it needs no internet. It describes {who}'s coding{team}; "
+              "--coder NAME describes another coder's.")
 
 
 from . import cli_agreement, cli_reconcile  # noqa: E402,F401  (register 'compare', then 'reconcile' and 'settle')

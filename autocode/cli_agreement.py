@@ -16,6 +16,19 @@ from .errors import AutocodeError, and_list
 from .store import Project
 
 
+def warn_if_settled_from(conn, coders: list[str]) -> bool:
+    """A consensus compared with the coders it was settled from agrees with them by construction,
+    and lifts any figure over all of them. Returns whether a consensus is among the coders."""
+    from .report import _settled_from
+    from .reconcile import sources
+
+    for a in coders:
+        for b in coders:
+            for words in _settled_from(conn, a, b) if a < b else []:
+                warn(words + ".")
+    return any(c in sources(conn) for c in coders)
+
+
 def warn_if_unread(conn, coders: list[str]) -> None:
     """A coder's suggestions accepted unread are the machine's codings under their name."""
     from .confirm import unread_overlap, unread_words
@@ -94,7 +107,8 @@ def print_report(report: dict, disagreements) -> None:
     out.print(f"{n} disagreement{'' if n == 1 else 's'}" + (f", written to {disagreements}." if disagreements else
                                       ". Write them out for the consensus meeting with --disagreements FILE.csv."))
     people = [c for c in report["coders"] if c != "machine"]
-    if report.get("names") is not None and len(people) == len(report["coders"]) and report["unit"] == "utterance":
+    if report.get("names") is not None and len(people) == len(report["coders"]) and report["unit"] == "utterance" \
+            and not report.get("consensus_among"):
         out.print(f"To settle them into a consensus coding: [bold]autocode reconcile {' '.join(people)} --sheet "
                   "to_settle.csv[/].")
 
@@ -209,6 +223,7 @@ def compare(items: Annotated[list[str], typer.Argument(help="Coder names in the 
         if not leave_out_unread:
             warn_if_unread(p.conn, items)
         warn_if_grouped(p.conn, items)
+        report["consensus_among"] = warn_if_settled_from(p.conn, items)
     refuse_if_nothing_shared(report)
     if disagreements:
         write_disagreements(report["disagreements"], report["coders"], disagreements)

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from .cli import CoderOpt, ProjectOpt, command, ids, known_coders, out, warn_if_new_coder
+from .cli import CoderOpt, ProjectOpt, command, ids, known_coders, out, warn, warn_if_new_coder
 from .errors import and_list
 from .reconcile import AGREED, CONSENSUS
 from .store import Project
@@ -48,6 +48,9 @@ def print_reconciled(r: dict) -> None:
                   "('autocode undo' takes them back).")
     if r["already"]:
         out.print(f"{r['already']} utterance(s) {r['into']} had coded already were left as they are.")
+    for who, docs in r["alone"].items():
+        out.print(f"Only {who} coded {', '.join(docs[:8])}{' ...' if len(docs) > 8 else ''}: the others' codings of "
+                  f"{'it' if len(docs) == 1 else 'them'} would let {'it' if len(docs) == 1 else 'them'} be reconciled too.")
     for who, n in r["partly"].items():
         out.print(f"{n} utterance(s) others coded but {who} left uncoded are left out, as compare leaves them out: "
                   f"have {who} code them (autocode show DOCUMENT --uncoded {who} lists them), then reconcile again.")
@@ -89,9 +92,25 @@ def settle_(sheet: Annotated[Path, typer.Argument(help="The sheet 'autocode reco
     r = settle(p, sheet, into, coder)
     warn_if_new_coder(p.conn, into, known)
     none = f" ({r['no_code']} of them 'no code')" if r["no_code"] else ""
-    out.print(f"Settled {r['settled']} utterance(s) as {r['into']}'s codings{none}; 'autocode undo' takes this back.")
+    out.print(f"Settled {r['settled']} utterance(s) as {r['into']}'s codings{none}"
+              + ("; 'autocode undo' takes this back." if r["settled"] else "."))
+    if r["unchanged"]:
+        out.print(f"{r['unchanged']} row(s) were settled that way already and are unchanged.")
+    if r["changed"]:
+        print_changed(p.conn, r["changed"])
     if r["left"]:
         out.print(f"{r['left']} row(s) were left empty and stay to settle: fill them and run this again, or run "
                   "'autocode reconcile' again for a fresh sheet of what is still open.")
     else:
         out.print(f"Next: [bold]autocode train --coder {r['into']}[/] learns the team's coding.")
+
+
+def print_changed(conn, changed: list[tuple]) -> None:
+    """Rows that overturn a decision settled before: an old sheet settled again, most likely."""
+    from .confirm import code_name
+    from .undo import places
+
+    shown = "; ".join(f"{places(conn, [u])}: {' + '.join(code_name(conn, c) for c in old)} -> "
+                      f"{' + '.join(code_name(conn, c) for c in new)}" for u, old, new in changed[:5])
+    warn(f"{len(changed)} row(s) changed what was settled before ({shown}{' ...' if len(changed) > 5 else ''}). "
+         "If this is an older sheet, 'autocode undo' puts the earlier decisions back.")

@@ -8,6 +8,7 @@ recorded decisions, so ``autocode undo`` takes either back whole.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from . import codebook as cb
@@ -35,7 +36,7 @@ def reconcile(project: Project, coders: list[str], into: str = CONSENSUS, docume
                              [(u, code, into, now()) for u, codes in found["agreed"].items() for code in sorted(codes)])
             project.log("reconcile", _coder(decided_by), coders=coders, into=into, utterances=list(found["agreed"]))
     return {"coders": coders, "into": into, "agreed": len(found["agreed"]), "already": found["already"],
-            "documents": found["documents"], "partly": found["partly"],
+            "documents": found["documents"], "partly": found["partly"], "alone": found["alone"],
             "unread": sum(u in found["unread"] for u in found["open"]),
             "to_settle": sheet_rows(project.conn, found["open"], found["units"], coders, found["unread"])}
 
@@ -52,7 +53,50 @@ def plan(conn, coders: list[str], into: str = CONSENSUS, documents: list[str] | 
     return {"units": units, "unread": unread, "agreed": agreed, "already": len(settled & units.keys()),
             "open": [u for u, sets in fresh.items() if None not in sets.values() and u not in agreed],
             "partly": _partly(units, [u for u, sets in fresh.items() if None in sets.values()], coders),
-            "documents": sorted({d for d, _ in _places(conn, list(units)).values()})}
+            "documents": sorted({d for d, _ in _places(conn, list(units)).values()}), "alone": _alone(conn, coders)}
+
+
+def _alone(conn, coders: list[str]) -> dict[str, list[str]]:
+    """Transcripts only some of the coders coded, by coder: double coding not yet done there."""
+    docs = {w: {r[0] for r in conn.execute("SELECT DISTINCT u.document FROM codings c JOIN utterances u ON "
+                                           "u.id = c.utterance WHERE c.coder = ?", (w,))} for w in coders}
+    shared = set.intersection(*docs.values())
+    return {w: sorted(d - shared) for w, d in docs.items() if d - shared}
+
+
+def sources(conn) -> dict[str, list[str]]:
+    """Each consensus and the coders it was reconciled from, as the decision log has them."""
+    out: dict[str, list[str]] = {}
+    for (details,) in conn.execute("SELECT details FROM decisions WHERE action IN ('reconcile', 'settle')"):
+        d = json.loads(details)
+        for who in d.get("coders") or []:
+            if who not in out.setdefault(d.get("into", CONSENSUS), []):
+                out[d.get("into", CONSENSUS)].append(who)
+    return out
+
+
+def people(conn, into: str = CONSENSUS) -> list[str]:
+    """Coders a consensus can be drawn from: people, not the machine or a consensus."""
+    kept = set(sources(conn)) | {into, cd.MACHINE}
+    return [w for w in cd.coders(conn) if w not in kept]
+
+
+def likeliest_pair(conn, names: list[str]) -> list[str]:
+    """The pair a consensus was started from, else the two coders who coded the most transcripts
+    in common, leaving out coders who coded mostly by accepting candidates (not double coding);
+    fewer than two when no such pair is found."""
+    from .report import _from_candidates
+
+    for made in sources(conn).values():
+        if len(made) >= 2 and set(made[:2]) <= set(names):
+            return made[:2]
+    total = dict(conn.execute("SELECT coder, COUNT(DISTINCT utterance) FROM codings GROUP BY coder").fetchall())
+    names = [w for w in names if _from_candidates(conn, w) * 2 < total.get(w, 0)]
+    docs = {w: {r[0] for r in conn.execute("SELECT DISTINCT u.document FROM codings c JOIN utterances u ON "
+                                           "u.id = c.utterance WHERE c.coder = ?", (w,))} for w in names}
+    pairs = [(len(docs[a] & docs[b]), a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    best = max(pairs, default=(0, "", ""))
+    return [best[1], best[2]] if best[0] else []
 
 
 def _partly(units: dict, ids: list[int], coders: list[str]) -> dict[str, int]:
@@ -82,9 +126,14 @@ def _check_names(conn, coders: list[str], into: str) -> None:
         raise AutocodeError(f"'{twice}' is named twice", "name each coder once, such as: autocode reconcile alice bob")
     for who in coders:
         cd.require_coder(conn, who)
+    made = sources(conn)
+    if settled := next((w for w in coders if w in made), None):
+        raise AutocodeError(f"'{settled}' is a consensus, settled from {and_list(made[settled])}'s codings",
+                            f"reconcile the coders themselves, such as: autocode reconcile {' '.join(made[settled])}")
     if into in coders:
         raise AutocodeError(f"--into '{into}' is one of the coders being reconciled",
-                            f"give the consensus coding a name of its own, such as --into {CONSENSUS}")
+                            f"give the consensus coding a name of its own, such as --into "
+                            f"{CONSENSUS if into != CONSENSUS else 'team'}")
     check_into(conn, into)
 
 
@@ -175,10 +224,15 @@ def settle(project: Project, path: str | Path, into: str = CONSENSUS, decided_by
         raise AutocodeError(f"no row has an agreed code ({left} row{'' if left == 1 else 's'} left empty)",
                             f"fill the '{AGREED}' column with a code's name or id (several joined by '+', or 'none' "
                             "for no code), save the file as CSV, and run the command again", str(path))
-    with recorded(project) as conn:
-        _record(conn, decisions, into)
-        project.log("settle", _coder(decided_by), into=into, file=path.name, utterances=list(decisions))
-    return {"into": into, "settled": len(decisions), "left": left,
+    before = cd.labels_by_utterance(project.conn, into)
+    same = {u for u, codes in decisions.items() if sorted(before.get(u, [])) == codes}
+    changed = [(u, before[u], codes) for u, codes in decisions.items() if u in before and u not in same]
+    decisions = {u: codes for u, codes in decisions.items() if u not in same}
+    if decisions:
+        with recorded(project) as conn:
+            _record(conn, decisions, into)
+            project.log("settle", _coder(decided_by), into=into, file=path.name, utterances=list(decisions))
+    return {"into": into, "settled": len(decisions), "left": left, "unchanged": len(same), "changed": changed,
             "no_code": sum(codes == [""] for codes in decisions.values())}
 
 
@@ -224,7 +278,7 @@ def _require_sheet(frame, path: Path) -> None:
 def _decisions(conn, frame, path: Path) -> tuple[dict[int, list[str]], int]:
     book, known = cb.load(conn), [r[0] for r in conn.execute("SELECT id FROM documents ORDER BY id")]
     decisions: dict[int, list[str]] = {}
-    left = 0
+    left, unknown = 0, []
     for i, rec in enumerate(frame.to_dict("records")):
         row, cell = i + 2, str(rec.get(AGREED, "")).strip()
         if not cell:
@@ -239,7 +293,18 @@ def _decisions(conn, frame, path: Path) -> tuple[dict[int, list[str]], int]:
             raise cd._unknown_document(doc, row, known, path)
         uid = cd._targets(conn, doc, {"utterance": str(rec["utterance"])}, row, path)[0]
         _check_text(conn, uid, str(rec.get("text", "")), row, path)
-        decisions[uid] = agreed_codes(book, cell, row, path)
+        try:
+            decisions[uid] = agreed_codes(book, cell, row, path)
+        except AutocodeError as exc:
+            if "unknown code" not in exc.problem:
+                raise
+            unknown.append(exc.problem)
+    if unknown:
+        names = "; ".join(f"'{c.name}'" for c in book.codes[:12]) + (" ..." if len(book.codes) > 12 else "")
+        raise AutocodeError(f"{len(unknown)} row{'' if len(unknown) == 1 else 's'} name{'s' if len(unknown) == 1 else ''} "
+                            f"a code the codebook does not have: " + "; ".join(unknown[:8]) + (" ..." if len(unknown) > 8 else ""),
+                            f"write each as a code's name from the codebook ({names}), several joined by '+' or ';', "
+                            "or 'none'; nothing was settled", str(path))
     return decisions, left
 
 
@@ -273,4 +338,8 @@ def agreed_codes(book: cb.Codebook, cell: str, row: int, path: Path) -> list[str
                             "settled", str(path))
     parts = [p.replace(UNREAD_MARK.strip(), "").strip() for p in parts]   # copied from a coder's cell
     codes = [p for p in parts if cb.name_key(p) not in NONE_WORDS]   # "no code + X", as old projects show it: X
+    for p in codes:
+        if book.find_code(p) is None and "," in p and any(book.find_code(x.strip()) for x in p.split(",")):
+            raise AutocodeError(f"row {row}: unknown code '{p}' (several codes are joined with '+' or ';', not commas)",
+                                "", str(path))
     return sorted({cd._resolve_code(book, p, row, path) for p in codes}) or [""]

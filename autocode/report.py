@@ -17,7 +17,7 @@ from . import codebook as cb
 from .codings import MACHINE, coders as coders_of, require_coder
 from .confirm import UNREAD
 from .corpus import document_ids, natural, participant_numbers
-from .errors import AutocodeError
+from .errors import AutocodeError, and_list
 from .store import Project, marks, now
 
 FRACTIONS = (0.10, 0.25, 0.50, 0.75, 1.00)
@@ -65,13 +65,15 @@ def summary(conn, coder: str | None) -> dict:
 
 
 def primary_coder(conn) -> str | None:
-    """The human coder with the most codings: whose coding the report is about by default.
+    """Whose coding the report is about by default: the team's consensus where there is one,
+    else the human coder with the most codings. The machine's own suggestions are only reported
+    when no person has coded anything."""
+    from .reconcile import sources
 
-    The machine's own suggestions are only reported when no person has coded anything.
-    """
     rows = conn.execute("SELECT coder FROM codings GROUP BY coder ORDER BY COUNT(*) DESC, coder").fetchall()
     names = [r[0] for r in rows]
-    return next((n for n in names if n != MACHINE), names[0] if names else None)
+    settled = [n for n in names if n in sources(conn)]   # a team's consensus is the coding it reports
+    return next(iter(settled), None) or next((n for n in names if n != MACHINE), names[0] if names else None)
 
 
 # -- participants ----------------------------------------------------------------------------------
@@ -217,8 +219,11 @@ def agreement(project: Project, book: cb.Codebook, coder: str | None) -> dict | 
     others = [c for c in coders_of(project.conn) if c != coder]
     if coder is None or not others:
         return None
+    from .reconcile import sources
+
     names = {c.id: c.name for c in book.codes} | {t.id: t.name for t in book.themes}
-    pairs = [(coder, other) for other in others]
+    made = sources(project.conn).get(coder, [])   # a consensus: first how far its coders agreed
+    pairs = [(a, b) for i, a in enumerate(made) for b in made[i + 1:]] + [(coder, other) for other in others]
     if MACHINE in others:   # the machine against the other people too: there it coded text it never learnt
         pairs += [(other, MACHINE) for other in others if other != MACHINE]
     return {"coder": coder, "pairs": [_pair(project, a, b, names) for a, b in pairs]}
@@ -237,7 +242,19 @@ def cautions(project: Project, a: str, b: str) -> list[str]:
     for person, other in ((a, b), (b, a)):
         if unread := unread_overlap(project.conn, person, other):
             out.append(unread_words(unread, person, other))
-    return out + [w for w in (grouped_words(project.conn, c) for c in (a, b)) if w]
+    return out + [w for w in (grouped_words(project.conn, c) for c in (a, b)) if w] + _settled_from(project.conn, a, b)
+
+
+def _settled_from(conn, a: str, b: str) -> list[str]:
+    """A consensus set beside a coder it was settled from agrees with them by construction."""
+    from .reconcile import sources
+
+    made = sources(conn)
+    for team, person in ((a, b), (b, a)):
+        if person in made.get(team, []):
+            return [f"{team} was settled from {and_list(made[team])}'s codings, so its agreement with {person} is high "
+                    f"by construction; the agreement between {and_list(made[team])} is the reliability to report"]
+    return []
 
 
 def grouped_words(conn, coder: str) -> str:

@@ -25,6 +25,7 @@ def project_status(project: Project) -> dict:
              "open_candidates": one("SELECT COUNT(*) FROM candidates WHERE status = 'open'"),
              "coders": coders, "classifier": _classifier(conn)}
     state.update(_left(conn) if state["classifier"] else {"unsuggested": [], "undecided": 0})
+    state["double_coding"] = _double_coding(conn)
     state["next"] = next_step(state)
     return state
 
@@ -41,6 +42,24 @@ def _classifier(conn) -> dict | None:
     return {"coder": row["coder"], "trained": row["created_at"], "theme_kappa": kappa, "codings_since": since}
 
 
+def _double_coding(conn) -> dict | None:
+    """The two coders who coded most transcripts in common: what their consensus has left to
+    settle, and the transcripts only one of them coded."""
+    from .errors import AutocodeError
+    from .reconcile import CONSENSUS, likeliest_pair, people, plan, sources
+
+    pair = likeliest_pair(conn, people(conn))
+    if not pair:
+        return None
+    into = next((team for team, made in sources(conn).items() if set(pair) <= set(made)), None)
+    try:
+        found = plan(conn, pair, into or CONSENSUS)
+    except AutocodeError:   # the default consensus name is another pair's, say: nothing to tell here
+        return None
+    return {"coders": pair, "consensus": into or CONSENSUS, "started": into is not None, "transcripts": len(found["documents"]),
+            "to_take": len(found["agreed"]), "to_settle": len(found["open"]), "alone": found["alone"]}
+
+
 def _left(conn) -> dict:
     """What the classifier's teacher has left to code: transcripts with no suggestions there
     yet, and how many suggestions wait for their verdict."""
@@ -52,7 +71,7 @@ def _left(conn) -> dict:
 
 def next_step(s: dict) -> tuple[str, str]:
     """(command, why): the first stage whose work is not done, in the order a study goes."""
-    clf, main = s["classifier"], next(iter(s["coders"]), None)
+    clf, main, team = s["classifier"], next(iter(s["coders"]), None), s.get("double_coding")
     teacher, since = (clf["coder"], clf["codings_since"]) if clf else (None, 0)
     steps = [
         (not s["transcripts"], "autocode add FILES", "the project has no transcripts yet"),
@@ -61,6 +80,10 @@ def next_step(s: dict) -> tuple[str, str]:
         (s["open_candidates"] > 0 and not s["coders"], "autocode review",
          f"{s['open_candidates']} candidate codes wait for a decision (or: autocode candidates)"),
         (not s["coders"], "autocode import-codings FILE --coder NAME", "nobody has coded yet: import codings, or accept candidates"),
+        (bool(team) and team["started"] and team["to_settle"] + team["to_take"] > 0,
+         f"autocode reconcile {' '.join(team['coders'] if team else [])} --sheet to_settle.csv",
+         f"{team and team['to_settle']} disagreements wait to be settled into {team and team['consensus']}, "
+         "here or on the review page's Consensus view"),
         (clf is None, f"autocode train --coder {main}", f"{main} has coded; the classifier has not learnt from it yet"),
         (since > 0, f"autocode train --coder {teacher}", f"{teacher} made {since} codings since the classifier last learnt"),
         (bool(s["unsuggested"]), f"autocode suggest --documents {','.join(s['unsuggested'][:5])}",

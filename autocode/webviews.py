@@ -199,10 +199,10 @@ def export(project: Project, fmt: str, target: Path) -> Path:
 def consensus(conn, coders: list[str], into: str) -> dict:
     """The consensus meeting: two coders' disagreements with the turns around each, and the
     agreements the consensus has yet to take (reconcile.py does the work)."""
-    from .reconcile import plan, sheet_rows
+    from .reconcile import likeliest_pair, people as people_of, plan, sheet_rows
 
-    people = _people(conn, into)
-    chosen = coders or _likeliest_pair(conn, people)
+    people = people_of(conn, into)
+    chosen = coders or likeliest_pair(conn, people) or people[:2]
     base = {"people": people, "coders": chosen, "into": into, **_choices(conn)}
     if len(chosen) < 2:
         return {**base, "problem": "Two coders who coded the same transcripts are needed: import a second coder's "
@@ -216,20 +216,4 @@ def consensus(conn, coders: list[str], into: str) -> dict:
     for uid, row in ids.items():
         row["id"], row["choices"] = uid, [(w, sorted(found["units"][uid][w])) for w in chosen]
     return {**base, "rows": rows, "agreed": len(found["agreed"]), "already": found["already"],
-            "partly": found["partly"], "documents": found["documents"]}
-
-
-def _people(conn, into: str) -> list[str]:
-    """Coders a consensus can be drawn from: people, not the machine or a consensus."""
-    kept = {r[0] for r in conn.execute("SELECT DISTINCT json_extract(details, '$.into') FROM decisions "
-                                       "WHERE action IN ('reconcile', 'settle')")} | {into, MACHINE}
-    return [r[0] for r in conn.execute("SELECT DISTINCT coder FROM codings ORDER BY coder") if r[0] not in kept]
-
-
-def _likeliest_pair(conn, people: list[str]) -> list[str]:
-    """The two coders who coded the most transcripts in common."""
-    docs = {w: {r[0] for r in conn.execute("SELECT DISTINCT u.document FROM codings c JOIN utterances u ON "
-                                           "u.id = c.utterance WHERE c.coder = ?", (w,))} for w in people}
-    pairs = [(len(docs[a] & docs[b]), a, b) for i, a in enumerate(people) for b in people[i + 1:]]
-    best = max(pairs, default=(0, "", ""))
-    return [best[1], best[2]] if best[0] else people[:2]
+            "partly": found["partly"], "documents": found["documents"], "alone": found["alone"]}

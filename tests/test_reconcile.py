@@ -213,3 +213,66 @@ def test_a_sheet_naming_a_removed_transcript_says_it_was_removed(demo_project, t
     remove_documents(p, ["D04"])
     result = cli(p, "settle", sheet)
     assert result.exit_code == 1 and "transcript 'D04' was removed from the project" in flat(result.output)
+
+
+# -- once a consensus exists ------------------------------------------------------------------------
+
+def test_with_a_consensus_the_report_describes_it_and_leads_with_its_coders_agreement(demo_project):
+    from autocode.report import agreement, primary_coder
+    from autocode import codebook as cb
+
+    p = demo_project
+    reconcile(p, ["alice", "bob"])
+    assert primary_coder(p.conn) == "consensus"   # not alice, who has the most codings
+    pairs = agreement(p, cb.load(p.conn), "consensus")["pairs"]
+    assert pairs[0]["coders"] == ["alice", "bob"]
+    with_alice = next(x for x in pairs if x["coders"] == ["consensus", "alice"])
+    assert any("settled from alice and bob's codings, so its agreement with alice is high by construction" in c
+               for c in with_alice["cautions"])
+
+
+def test_compare_with_the_consensus_warns_and_reconcile_refuses_it_as_a_coder(demo_project):
+    p = demo_project
+    reconcile(p, ["alice", "bob"])
+    said = flat(cli(p, "compare", "alice", "bob", "consensus").output)
+    assert "consensus was settled from alice and bob's codings" in said and "autocode reconcile" not in said
+    result = cli(p, "reconcile", "alice", "consensus")
+    assert result.exit_code == 1 and "'consensus' is a consensus, settled from alice and bob's codings" in flat(result.output)
+    assert "autocode reconcile alice bob" in flat(result.output)
+
+
+def test_status_and_the_quote_bank_follow_the_consensus(demo_project, tmp_path):
+    from docx import Document
+
+    p = demo_project
+    before = flat(cli(p, "status").output)
+    assert "Double coding: alice and bob coded 2 transcripts in common" in before and "autocode reconcile alice bob" in before
+    first = reconcile(p, ["alice", "bob"])
+    after = flat(cli(p, "status").output)
+    assert f"{len(first['to_settle'])} disagreements to settle into consensus" in after
+    assert "Next: autocode reconcile alice bob --sheet to_settle.csv" in after
+    bank = tmp_path / "quotes.docx"
+    said = flat(cli(p, "export", "--out", bank).output)
+    assert "It quotes consensus's codings, the team's settled coding" in said
+    assert "Coded by consensus." in " ".join(par.text for par in Document(bank).paragraphs)
+
+
+def test_settling_an_old_sheet_again_says_what_it_changes_and_names_every_unknown_code(demo_project, tmp_path):
+    p = demo_project
+    sheet = tmp_path / "s.csv"
+    cli(p, "reconcile", "alice", "bob", "--sheet", sheet)
+    rows = read_sheet(sheet)
+    rows[0][AGREED], rows[1][AGREED] = "credibility", "none"
+    write_sheet(sheet, rows)
+    cli(p, "settle", sheet)
+    rows[0][AGREED] = "hope_recovery"   # an older sheet, with one decision otherwise
+    write_sheet(sheet, rows)
+    said = flat(cli(p, "settle", sheet).output)
+    assert "Settled 1 utterance(s)" in said and "1 row(s) were settled that way already and are unchanged" in said
+    assert "1 row(s) changed what was settled before" in said and "Credibility and rapport -> " in said
+    rows[2][AGREED], rows[3][AGREED] = "Credibilty", "Credibility and rapport, Hope and recovery"
+    write_sheet(sheet, rows)
+    result = cli(p, "settle", sheet)
+    said = flat(result.output)
+    assert result.exit_code == 1 and "2 rows name a code the codebook does not have" in said
+    assert "row 4: unknown code 'Credibilty'" in said and "joined with '+' or ';', not commas" in said

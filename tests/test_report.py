@@ -177,6 +177,7 @@ def test_primary_coder_is_the_busiest_person_not_the_machine(trained):
     assert primary_coder(trained[0].conn) == "alice"
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE codings (coder)")
+    conn.execute("CREATE TABLE decisions (action, details)")   # no consensus yet
     conn.executemany("INSERT INTO codings VALUES (?)", [("machine",)] * 9 + [("bob",)] * 2 + [("cy",)] * 3)
     assert primary_coder(conn) == "cy"
     conn.execute("DELETE FROM codings WHERE coder != 'machine'")
